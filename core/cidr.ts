@@ -1,0 +1,52 @@
+/** Small, dependency-free IPv4/IPv6 helpers shared by the renderers and the verifier. */
+
+export function ipv4ToInt(ip: string): number {
+  const parts = ip.split(".").map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
+    throw new Error(`not an IPv4 address: ${JSON.stringify(ip)}`);
+  }
+  return ((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!;
+}
+
+export function intToIpv4(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
+}
+
+export function parseCidr4(cidr: string): { base: number; bits: number } {
+  const [addr, bitsText] = cidr.split("/");
+  const bits = bitsText === undefined ? 32 : Number(bitsText);
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  return { base: (ipv4ToInt(addr!) & mask) >>> 0, bits };
+}
+
+export function cidr4Contains(cidr: string, ip: string): boolean {
+  const { base, bits } = parseCidr4(cidr);
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  return ((ipv4ToInt(ip) & mask) >>> 0) === base;
+}
+
+export function cidr4Overlaps(a: string, b: string): boolean {
+  const pa = parseCidr4(a);
+  const pb = parseCidr4(b);
+  const bits = Math.min(pa.bits, pb.bits);
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  return ((pa.base & mask) >>> 0) === ((pb.base & mask) >>> 0);
+}
+
+/** The n-th address of an IPv4 CIDR (1 = first host address). */
+export function hostInCidr4(cidr: string, n: number): string {
+  const { base, bits } = parseCidr4(cidr);
+  if (n >= 2 ** (32 - bits)) throw new Error(`${cidr} has no host number ${n}`);
+  return intToIpv4((base + n) >>> 0);
+}
+
+/** The n-th address of an IPv6 CIDR whose host part fits in the last 16 bits (enough here). */
+export function hostInCidr6(cidr: string, n: number): string {
+  const [addr] = cidr.split("/");
+  const prefix = addr!.endsWith("::") ? addr!.slice(0, -2) : addr!;
+  return `${prefix}::${n.toString(16)}`;
+}
+
+export function isIpv6(text: string): boolean {
+  return text.includes(":");
+}

@@ -1,0 +1,13 @@
+export { Port, comparePorts, type Protocol } from "./port.js";
+export { Zone, type ZoneName } from "./zone.js";
+export { AddressPeer, type IPeer } from "./peer.js";
+export { Connections, IntentLedger, flowLine, type FlowIntent, type NeverIntent } from "./connections.js";
+export { Host, HostDaemon, type HostProps } from "./host.js";
+export { Network, type NetworkProps } from "./network.js";
+export { Service, type ServiceProps, type CapabilityGrant, type Mount, type PublishedPort, type Healthcheck } from "./service.js";
+export { Topology, type PlanWarning } from "./topology.js";
+export { siteSchema, type Site, type SiteInput, type Tenant, type Uplink, type ImageRef, type ServiceImageName } from "./site-schema.js";
+export { loadSite, parseSite, SiteError, type SiteProblem } from "./site-loader.js";
+export * from "./cidr.js";
+export { type Artifact, sortArtifacts } from "./artifact.js";
+export { tunnelAddresses, siteNames, type TunnelAddresses } from "./site-derived.js";

@@ -1,0 +1,62 @@
+import { Port, type Topology } from "../core/index.js";
+
+/**
+ * The segmentation intent of DESIGN.md, written once with the Connections API. Everything not
+ * allowed here is denied; the verifier checks the artifacts against it. Peer ids: `internet`,
+ * `admin`, edge services (`edge-proxy`, `edge-mail`, `edge-dns`), host daemons (`edge:sshd`,
+ * `edge:wireguard`), the cloud host (`cloud`, for its uplinks) and containers.
+ */
+export function declareSegmentation(t: Topology): void {
+  const p = (id: string) => t.peer(id);
+  const internet = p("internet");
+  const admin = p("admin");
+  const proxy = p("edge-proxy");
+  const mail = p("edge-mail");
+  const dns = p("edge-dns");
+  const cloudHost = p("cloud");
+  const [ingress, acme, frontend, api, postgres, openbao, gitea, giteaDb, blog] = [
+    "ingress", "acme", "frontend", "api", "postgres", "openbao", "gitea", "gitea-db", "blog",
+  ].map(p) as [ReturnType<typeof p>, ...ReturnType<typeof p>[]];
+
+  for (const port of [Port.HTTP, Port.HTTPS]) {
+    internet.connections.allowTo(proxy, port, "public web; TLS passes through to the cloud");
+  }
+  for (const port of [Port.SMTP, Port.SMTPS, Port.SUBMISSION, Port.IMAPS]) {
+    internet.connections.allowTo(mail, port, "mail");
+  }
+  for (const port of [Port.DNS_UDP, Port.DNS_TCP]) {
+    internet.connections.allowTo(dns, port, "authoritative DNS");
+  }
+  admin.connections.allowTo(p("edge:sshd"), Port.SSH, "administration");
+  cloudHost.connections.allowTo(p("edge:wireguard"), Port.udp(t.site.tunnel.port), "the tunnel (the cloud initiates)");
+  for (const port of [Port.HTTP, Port.HTTPS]) {
+    proxy.connections.allowTo(ingress!, port, "app, git, blog traffic over the tunnel (PROXY protocol)");
+  }
+  ingress!.connections
+    .allowTo(frontend!, Port.tcp(3000), "routed by host name: app")
+    .allowTo(api!, Port.tcp(8080), "routed by host name and path: app /api")
+    .allowTo(gitea!, Port.tcp(3000), "routed by host name: git")
+    .allowTo(blog!, Port.tcp(2368), "routed by host name: blog")
+    .allowTo(acme!, Port.HTTP, "HTTP-01 challenges answered by the ACME client");
+  frontend!.connections.allowTo(api!, Port.tcp(8080), "server-side rendering calls");
+  api!.connections
+    .allowTo(postgres!, Port.POSTGRES, "data")
+    .allowTo(openbao!, Port.VAULT, "secrets, dynamic DB credentials")
+    .allowTo(mail, Port.SUBMISSION, "transactional mail (via tunnel)");
+  openbao!.connections.allowTo(postgres!, Port.POSTGRES, "creates and revokes per-tenant DB credentials");
+  gitea!.connections.allowTo(giteaDb!, Port.POSTGRES, "git metadata");
+  acme!.connections.allowTo(internet, Port.HTTPS, "ACME certificate issuance (the CA)");
+
+  // Must-never pairs: each blocked by at least two independent layers.
+  frontend!.connections.neverTo(postgres!, "the frontend has no business with the data").neverTo(openbao!, "the frontend holds no secrets");
+  for (const target of [api!, postgres!, openbao!]) blog!.connections.neverTo(target, "the blog is a separate, less trusted application");
+  for (const target of [postgres!, openbao!]) gitea!.connections.neverTo(target, "gitea has its own database and no secrets of the app");
+  for (const target of [postgres!, openbao!]) ingress!.connections.neverTo(target, "the ingress only routes to front services");
+  for (const svc of t.servicesOn("cloud")) internet.connections.neverTo(svc, "nothing in the cloud is reachable from the internet");
+  for (const svc of t.servicesOn("cloud")) {
+    if (svc.id !== "ingress") proxy.connections.neverTo(svc, "the edge reaches the cloud only at the ingress ports");
+  }
+  for (const svc of t.servicesOn("cloud")) {
+    if (svc.id !== "acme" && !svc.props.hostNetwork) svc.connections.neverTo(internet, "no container egress except the ACME client's");
+  }
+}

@@ -1,0 +1,26 @@
+import type { Host, Topology } from "../core/index.js";
+
+/** The tunnel's endpoints and the cloud's failover agent. */
+export function declareTunnel(t: Topology, edge: Host, cloud: Host): void {
+  t.addDaemon(edge, "wireguard");
+  t.addDaemon(cloud, "wireguard");
+  t.addService({
+    id: "failover",
+    description: "Uplink failover agent: probes the edge through each uplink and moves the tunnel's route",
+    host: cloud,
+    image: t.site.images.failover,
+    listens: [],
+    hostNetwork: { reason: "switches the host's routes and flushes its conntrack entries for the tunnel" },
+    user: "root",
+    rootReason: "route and conntrack changes need root in the host network namespace",
+    capAdd: [
+      { cap: "NET_ADMIN", reason: "changes routes and flushes conntrack entries" },
+      { cap: "NET_RAW", reason: "sends probes bound to one uplink interface" },
+    ],
+    tmpfs: ["/tmp"],
+    mounts: [{ kind: "bind", source: "/etc/palisade/failover", target: "/etc/palisade/failover", readOnly: true }],
+    memoryMb: 64,
+    pidsLimit: 64,
+    healthcheck: { test: ["CMD", "test", "-f", "/tmp/failover.state"], intervalS: 30, timeoutS: 5, retries: 3 },
+  });
+}
