@@ -1,0 +1,33 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+/** A command-line problem: exit code 2, message on stderr, nothing written. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+export interface Command {
+  readonly name: string;
+  readonly summary: string;
+  readonly help: string;
+  run(argv: string[]): Promise<number>;
+}
+
+/** `parseArgs` that turns its errors into `UsageError` with the command's name. */
+export function parseOptions<T extends NonNullable<ParseArgsConfig["options"]>>(command: string, argv: string[], options: T, allowPositionals = false) {
+  try {
+    return parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals, strict: true });
+  } catch (e) {
+    throw new UsageError(`palisade ${command}: ${(e as Error).message.replace(/\. To specify.*$/s, "")}; see palisade ${command} --help`);
+  }
+}
+
+export function oneOf<T extends string>(command: string, flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`palisade ${command}: --${flag} ${JSON.stringify(value)} is not one of ${allowed.join(", ")}`);
+  }
+  return value as T;
+}

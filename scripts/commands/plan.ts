@@ -1,0 +1,58 @@
+import { readFileSync } from "node:fs";
+import { loadSite, parseSite } from "../../core/index.js";
+import { manifestArtifact, planArtifacts } from "../../stacks/plan.js";
+import { writeOutAtomic } from "../../stacks/output.js";
+import { oneOf, parseOptions, type Command } from "../cli-util.js";
+
+const HELP = `palisade plan [--site F] [--out D] [--engine cdktf|pulumi|both] [--base D] [--strict]
+
+Loads the site file, builds the platform, renders every artifact (Terraform JSON per stack,
+the Pulumi capture, the hosts' configuration files) into D atomically, verifies them and writes
+the report. Needs neither root nor network.
+
+Options:
+  --site F       the site file (default: palisade.yaml)
+  --out D        the output directory (default: out/); replaced only when the run succeeds
+  --engine E     cdktf, pulumi or both (default: both)
+  --base D       a previous output directory: print the segmentation diff against it
+  --strict       treat warnings (e.g. an image without a digest) as failures
+  -h, --help     this text
+
+Exit: 0 ok, 1 violations (or warnings under --strict), 2 bad input (nothing written).`;
+
+export const plan: Command = {
+  name: "plan",
+  summary: "render every artifact into out/, verify it and write the report",
+  help: HELP,
+  async run(argv) {
+    const { values } = parseOptions("plan", argv, {
+      site: { type: "string" },
+      out: { type: "string" },
+      engine: { type: "string" },
+      base: { type: "string" },
+      strict: { type: "boolean" },
+    });
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    const engine = oneOf("plan", "engine", values.engine as string | undefined, ["cdktf", "pulumi", "both"] as const, "both");
+    const siteFile = (values.site as string | undefined) ?? "palisade.yaml";
+    const outDir = (values.out as string | undefined) ?? "out";
+    const site = loadSite(siteFile);
+    const siteText = readFileSync(siteFile, "utf8");
+    void parseSite;
+    const result = await planArtifacts(site, siteText, { engine });
+    const strictFailure = values.strict === true && result.warnings.length > 0;
+    for (const w of result.warnings) console.log(`${values.strict ? "error" : "warning"}: [${w.id}] ${w.message}`);
+    if (strictFailure) {
+      console.error(`plan --strict: ${result.warnings.length} warning(s) are failures; nothing written to ${outDir}`);
+      return 1;
+    }
+    const artifacts = [...result.artifacts];
+    writeOutAtomic(outDir, [...artifacts, manifestArtifact(siteText, artifacts, engine)]);
+    const counts = Object.entries(result.resourceCounts).map(([k, n]) => `${k}=${n}`).join(" ");
+    console.log(`plan: ${artifacts.length + 1} files in ${outDir}/ (resources: ${counts})`);
+    return 0;
+  },
+};

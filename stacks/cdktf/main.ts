@@ -1,0 +1,7 @@
+// Entry point for `cdktf synth` (cdktf.json): the same App that `palisade plan` synthesizes.
+import { loadSite } from "../../core/index.js";
+import { buildTopology } from "../platform.js";
+import { buildCdktfApp } from "./synth.js";
+
+const site = loadSite(process.env.PALISADE_SITE ?? "palisade.yaml");
+buildCdktfApp(buildTopology(site), "cdktf.out").synth();

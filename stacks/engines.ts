@@ -1,0 +1,20 @@
+import type { Artifact, Topology } from "../core/index.js";
+import { synthCdktf } from "./cdktf/synth.js";
+import { DOCKER_STACKS, stackSpec } from "./docker-spec.js";
+import { captureArtifact, capturePulumi } from "./pulumi/capture.js";
+import { DockerHostComponent } from "./pulumi/program.js";
+
+export type EngineChoice = "cdktf" | "pulumi" | "both";
+
+/** Engine output for every stack: Terraform JSON and/or the Pulumi capture. */
+export async function renderEngines(t: Topology, engine: EngineChoice): Promise<Artifact[]> {
+  const out: Artifact[] = [];
+  if (engine !== "pulumi") out.push(...synthCdktf(t));
+  if (engine !== "cdktf") {
+    for (const stack of DOCKER_STACKS) {
+      const spec = stackSpec(t, stack);
+      out.push(captureArtifact(stack, await capturePulumi(spec, (config) => new DockerHostComponent(spec, config))));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,55 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { sortArtifacts, type Artifact, type PlanWarning, type Site } from "../core/index.js";
+import { renderEngines, type EngineChoice } from "./engines.js";
+import { sha256 } from "./output.js";
+import { buildPlatform } from "./platform.js";
+
+export interface PlanOptions {
+  readonly engine: EngineChoice;
+}
+
+export interface PlanResult {
+  readonly artifacts: readonly Artifact[];
+  readonly warnings: readonly PlanWarning[];
+  /** Resources per stack and engine, for the summary line. */
+  readonly resourceCounts: Readonly<Record<string, number>>;
+}
+
+const require = createRequire(import.meta.url);
+const PALISADE_VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+function versionOf(pkg: string): string {
+  try {
+    return (JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Renders every artifact of the site (engines and host files) plus `manifest.json`. No I/O besides reads. */
+export async function planArtifacts(site: Site, siteText: string, opts: PlanOptions): Promise<PlanResult> {
+  const platform = buildPlatform(site);
+  const engineFiles = await renderEngines(platform.topology, opts.engine);
+  const artifacts = sortArtifacts([...engineFiles, ...platform.hostFiles]);
+  const resourceCounts: Record<string, number> = {};
+  for (const a of engineFiles) {
+    const json = JSON.parse(a.content) as { resource?: Record<string, Record<string, unknown>>; resources?: unknown[] };
+    const n = a.path.startsWith("cdktf/")
+      ? Object.values(json.resource ?? {}).reduce((s, r) => s + Object.keys(r).length, 0)
+      : (json.resources ?? []).length;
+    resourceCounts[a.path.replace(/^cdktf\/stacks\/(\w+)\/cdk\.tf\.json$/, "cdktf:$1").replace(/^pulumi\/(\w+)\.json$/, "pulumi:$1")] = n;
+  }
+  return { artifacts, warnings: platform.topology.warnings, resourceCounts };
+}
+
+/** The manifest: inputs' hash, tool versions, every file with its sha256. No timestamps. */
+export function manifestArtifact(siteText: string, artifacts: readonly Artifact[], engine: EngineChoice): Artifact {
+  const manifest = {
+    palisade: PALISADE_VERSION,
+    inputs: { site: sha256(siteText) },
+    engine,
+    versions: { cdktf: versionOf("cdktf"), "@cdktf/provider-docker": versionOf("@cdktf/provider-docker"), "@pulumi/pulumi": versionOf("@pulumi/pulumi"), "@pulumi/docker": versionOf("@pulumi/docker") },
+    files: artifacts.map((a) => ({ path: a.path, sha256: sha256(a.content) })),
+  };
+  return { path: "manifest.json", content: `${JSON.stringify(manifest, null, 2)}\n` };
+}
