@@ -70,6 +70,8 @@ export function declareCluster(t: Topology, cloud: Host, tunnelCloudIp: string):
     ],
     memoryMb: 256,
     healthcheck: commandHealthcheck("haproxy", "-c", "-f", "/usr/local/etc/haproxy/haproxy.cfg"),
+    // Master-worker with a master socket on the shared runtime volume: lego reloads certificates through it.
+    command: ["haproxy", "-W", "-db", "-S", "/var/run/haproxy/master.sock", "-f", "/usr/local/etc/haproxy/haproxy.cfg"],
   });
   t.addService({
     id: "acme",

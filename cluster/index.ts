@@ -1,9 +1,10 @@
 import type { Artifact, Topology } from "../core/index.js";
-export { declareCluster, CLOUD_PORTS } from "./declare.js";
+import { renderAcmeFiles, renderIngressConfig } from "./ingress.js";
+export { declareCluster, CLOUD_PORTS, CERTS_VOLUME, INGRESS_RUNTIME_VOLUME } from "./declare.js";
 export { HARDENING } from "./hardening.js";
+export { INGRESS_PATHS, SECURITY_HEADERS, renderIngressConfig } from "./ingress.js";
 
-/** Files for the private cloud's containers (the ingress's HAProxy config, lego's settings). */
+/** Files for the private cloud's containers: the ingress's HAProxy config and lego's jobs. */
 export function renderCluster(t: Topology): Artifact[] {
-  void t;
-  return [];
+  return [{ path: "hosts/cloud/ingress/haproxy.cfg", content: renderIngressConfig(t) }, ...renderAcmeFiles(t)];
 }

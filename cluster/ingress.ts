@@ -1,0 +1,144 @@
+import { siteNames, tunnelAddresses, type Artifact, type Service, type Topology } from "../core/index.js";
+import { CLOUD_PORTS } from "./declare.js";
+
+/** Paths inside the ingress container. The lab and tests substitute their own. */
+export const INGRESS_PATHS = {
+  config: "/usr/local/etc/haproxy/haproxy.cfg",
+  certDir: "/etc/haproxy/certs",
+  adminSocket: "/var/run/haproxy/admin.sock",
+  masterSocket: "/var/run/haproxy/master.sock",
+} as const;
+
+/** Security headers of the seed design, set on every HTTPS response. */
+export const SECURITY_HEADERS: readonly (readonly [string, string])[] = [
+  ["Strict-Transport-Security", "max-age=63072000; includeSubDomains"],
+  ["Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"],
+  ["Referrer-Policy", "strict-origin-when-cross-origin"],
+  ["Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"],
+  ["X-Content-Type-Options", "nosniff"],
+];
+
+const ACME_PATH = "/.well-known/acme-challenge/";
+
+/** Address of `target` on a network it shares with `from`: the backend address the ingress dials. */
+function addressFrom(from: Service, target: Service): string {
+  for (const [net, ip] of target.addresses) if (from.addresses.has(net)) return ip;
+  throw new Error(`${from.id} shares no network with ${target.id}: cannot route to it`);
+}
+
+/**
+ * The ingress's HAProxy configuration: PROXY v2 accepted only from the edge's tunnel address,
+ * TLS termination, routing by host name and path, HTTP to HTTPS except ACME HTTP-01, security
+ * headers, and a stats/Prometheus endpoint bound to an internal network only.
+ */
+export function renderIngressConfig(t: Topology): string {
+  const names = siteNames(t.site);
+  const edgeTunnel = tunnelAddresses(t.site).edge4;
+  const ingress = t.service("ingress");
+  const be = (id: string, port: number) => {
+    const svc = t.service(id);
+    return [`backend be_${id.replace(/-/g, "_")}`, `    server ${id} ${addressFrom(ingress, svc)}:${port} check inter 5s`, ""];
+  };
+  const statsIp = ingress.addresses.get("web");
+  if (!statsIp) throw new Error("the ingress must sit on the web network to bind its stats endpoint there");
+  const onlyEdge = [
+    `    # PROXY protocol v2 only from the edge's tunnel address (${edgeTunnel}); anyone else is refused.`,
+    `    tcp-request connection expect-proxy layer4 if { src ${edgeTunnel} }`,
+    `    tcp-request connection reject unless { src ${edgeTunnel} }`,
+  ];
+  return [
+    "# Rendered by palisade from the site file; do not edit on the host.",
+    "global",
+    "    log stdout format raw local0",
+    "    master-worker",
+    `    stats socket ${INGRESS_PATHS.adminSocket} mode 660 level admin expose-fd listeners`,
+    "    ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets",
+    "    ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",
+    "    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
+    "",
+    "defaults",
+    "    mode http",
+    "    log global",
+    "    option httplog",
+    "    option dontlognull",
+    "    timeout connect 5s",
+    "    timeout client 30s",
+    "    timeout server 30s",
+    "    timeout http-request 10s",
+    "",
+    "frontend fe_http",
+    "    bind :80",
+    ...onlyEdge,
+    `    acl acme_challenge path_beg ${ACME_PATH}`,
+    "    http-request redirect scheme https code 301 unless acme_challenge",
+    "    use_backend be_acme if acme_challenge",
+    "",
+    "frontend fe_https",
+    `    bind :443 ssl crt ${INGRESS_PATHS.certDir}/ alpn h2,http/1.1`,
+    ...onlyEdge,
+    "    http-request set-header X-Forwarded-Proto https",
+    `    acl host_app hdr(host),field(1,:) -i ${names.app}`,
+    `    acl host_git hdr(host),field(1,:) -i ${names.git}`,
+    `    acl host_blog hdr(host),field(1,:) -i ${names.blog}`,
+    "    acl path_api path /api path_beg /api/",
+    ...SECURITY_HEADERS.map(([h, v]) => `    http-response set-header ${h} "${v}"`),
+    "    use_backend be_api if host_app path_api",
+    "    use_backend be_frontend if host_app",
+    "    use_backend be_gitea if host_git",
+    "    use_backend be_blog if host_blog",
+    "    # An unknown host never falls back to an application.",
+    "    default_backend be_reject",
+    "",
+    "frontend fe_stats",
+    `    # Internal network only (web: ${statsIp}); never published.`,
+    `    bind ${statsIp}:${CLOUD_PORTS.ingressStats.number}`,
+    "    http-request use-service prometheus-exporter if { path /metrics }",
+    "    stats enable",
+    "    stats uri /stats",
+    "    stats refresh 10s",
+    "",
+    ...be("acme", CLOUD_PORTS.acme.number),
+    ...be("api", CLOUD_PORTS.api.number),
+    ...be("blog", CLOUD_PORTS.blog.number),
+    ...be("frontend", CLOUD_PORTS.frontend.number),
+    ...be("gitea", CLOUD_PORTS.gitea.number),
+    "backend be_reject",
+    "    http-request deny deny_status 421",
+    "",
+  ].join("\n");
+}
+
+/**
+ * lego's renewal job and its deploy hook: the renewed certificate goes to HAProxy over the
+ * admin socket on the shared runtime volume (`set ssl cert` + `commit ssl cert`). No docker.sock.
+ */
+export function renderAcmeFiles(t: Topology): Artifact[] {
+  const names = siteNames(t.site);
+  const domains = [names.app, names.git, names.blog];
+  const renew = [
+    "#!/bin/sh",
+    "# Rendered by palisade. Runs in the acme (lego) container; HTTP-01 is answered on :80 behind the ingress.",
+    "set -eu",
+    `CA_SERVER="\${CA_SERVER:-https://acme-v02.api.letsencrypt.org/directory}"`,
+    `for d in ${domains.join(" ")}; do`,
+    `  if [ -f "/certs/lego/certificates/$d.crt" ]; then action="renew --days 30 --renew-hook /etc/lego/deploy-hook.sh"; else action="run --run-hook /etc/lego/deploy-hook.sh"; fi`,
+    `  lego --accept-tos --server "$CA_SERVER" --email "${t.site.site.contactEmail}" --domains "$d" --http --http.port :${CLOUD_PORTS.acme.number} --path /certs/lego $action`,
+    "done",
+    "",
+  ].join("\n");
+  const hook = [
+    "#!/bin/sh",
+    "# Rendered by palisade. lego calls this with LEGO_CERT_DOMAIN, LEGO_CERT_PATH and LEGO_CERT_KEY_PATH.",
+    "set -eu",
+    `pem="/certs/$LEGO_CERT_DOMAIN.pem"`,
+    `cat "$LEGO_CERT_PATH" "$LEGO_CERT_KEY_PATH" > "$pem.new" && mv "$pem.new" "$pem"`,
+    `sock="${INGRESS_PATHS.adminSocket}"`,
+    `{ printf 'set ssl cert ${INGRESS_PATHS.certDir}/%s.pem <<\\n' "$LEGO_CERT_DOMAIN"; cat "$pem"; printf '\\n'; } | nc -U "$sock"`,
+    `printf 'commit ssl cert ${INGRESS_PATHS.certDir}/%s.pem\\n' "$LEGO_CERT_DOMAIN" | nc -U "$sock"`,
+    "",
+  ].join("\n");
+  return [
+    { path: "hosts/cloud/acme/renew.sh", content: renew, mode: 0o755 },
+    { path: "hosts/cloud/acme/deploy-hook.sh", content: hook, mode: 0o755 },
+  ];
+}

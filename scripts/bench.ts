@@ -1,0 +1,16 @@
+// `npm run bench`: the figures of DESIGN.md's targets table. Measures; never asserts.
+import { benchPlan, type BenchFigure } from "./bench/plan.js";
+
+const sections: [string, () => BenchFigure[] | Promise<BenchFigure[]>][] = [["plan", () => benchPlan()]];
+
+const only = process.argv.slice(2);
+for (const [name, run] of sections) {
+  if (only.length && !only.includes(name)) continue;
+  try {
+    for (const f of await run()) {
+      console.log(`${f.name.padEnd(58)} ${f.value.toFixed(f.unit === "s" ? 3 : 1).padStart(9)} ${f.unit}${f.target ? `   (target ${f.target})` : ""}`);
+    }
+  } catch (e) {
+    console.log(`${name}: not measured: ${(e as Error).message.split("\n")[0]}`);
+  }
+}

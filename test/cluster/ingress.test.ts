@@ -1,0 +1,97 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadSite, tunnelAddresses } from "../../core/index.js";
+import { INGRESS_PATHS, renderIngressConfig, SECURITY_HEADERS } from "../../cluster/index.js";
+import { buildTopology } from "../../stacks/platform.js";
+import { requireTool } from "../helpers/tools.js";
+
+const site = loadSite("palisade.yaml");
+const topology = buildTopology(site);
+const cfg = renderIngressConfig(topology);
+const edgeTunnel = tunnelAddresses(site).edge4;
+
+/** `haproxy -c` needs a real certificate where the config points: the test makes one in a temp dir. */
+function checkWithHaproxy(config: string): { status: number | null; output: string } {
+  const dir = mkdtempSync(join(tmpdir(), "palisade-ingress-"));
+  mkdirSync(join(dir, "certs"));
+  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-subj", "/CN=app.example.com", "-days", "1"], { stdio: "ignore" });
+  execFileSync("sh", ["-c", `cat ${dir}/cert.pem ${dir}/key.pem > ${dir}/certs/app.pem`]);
+  const local = config.replaceAll(`${INGRESS_PATHS.certDir}/`, `${dir}/certs/`).replaceAll(INGRESS_PATHS.adminSocket, join(dir, "admin.sock"));
+  writeFileSync(join(dir, "haproxy.cfg"), local);
+  const r = spawnSync("haproxy", ["-c", "-f", join(dir, "haproxy.cfg")], { encoding: "utf8" });
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+describe("the ingress HAProxy configuration", () => {
+  const haproxy = requireTool("haproxy");
+
+  it.skipIf(!haproxy.path)("passes haproxy -c (the real checker)", () => {
+    const r = checkWithHaproxy(cfg);
+    expect(r.output).toContain("Configuration file is valid");
+    expect(r.status).toBe(0);
+  });
+
+  it.skipIf(!haproxy.path)("is caught by haproxy -c when broken (negative control)", () => {
+    const r = checkWithHaproxy(cfg.replace("use_backend be_gitea if host_git", "use_backend be_nowhere if host_git"));
+    expect(r.status).not.toBe(0);
+    expect(r.output).toMatch(/be_nowhere/);
+  });
+
+  it("accepts the PROXY protocol only from the edge's tunnel address and refuses other sources", () => {
+    const https = cfg.slice(cfg.indexOf("frontend fe_https"), cfg.indexOf("frontend fe_stats"));
+    expect(https).toContain(`tcp-request connection expect-proxy layer4 if { src ${edgeTunnel} }`);
+    expect(https).toContain(`tcp-request connection reject unless { src ${edgeTunnel} }`);
+    expect(cfg).not.toContain("accept-proxy");
+  });
+
+  it.each([
+    ["app.example.com", "be_frontend"],
+    ["git.example.com", "be_gitea"],
+    ["blog.example.com", "be_blog"],
+  ])("routes host %s to %s", (host, backend) => {
+    const acl = /acl (host_\w+) hdr\(host\),field\(1,:\) -i (\S+)/g;
+    const aclByHost = new Map([...cfg.matchAll(acl)].map((m) => [m[2], m[1]]));
+    expect(cfg).toContain(`use_backend ${backend} if ${aclByHost.get(host)}\n`);
+  });
+
+  it("routes app /api to the api before the frontend catches the host", () => {
+    expect(cfg.indexOf("use_backend be_api if host_app path_api")).toBeLessThan(cfg.indexOf("use_backend be_frontend if host_app"));
+  });
+
+  it("sends an unknown host to a rejecting backend, never to an application", () => {
+    expect(cfg).toContain("default_backend be_reject");
+    expect(cfg).toMatch(/backend be_reject\n {4}http-request deny deny_status 421/);
+  });
+
+  it("redirects HTTP to HTTPS except ACME HTTP-01 paths, which go to the ACME client", () => {
+    const http = cfg.slice(cfg.indexOf("frontend fe_http\n"), cfg.indexOf("frontend fe_https"));
+    expect(http).toContain("acl acme_challenge path_beg /.well-known/acme-challenge/");
+    expect(http).toContain("http-request redirect scheme https code 301 unless acme_challenge");
+    expect(http).toContain("use_backend be_acme if acme_challenge");
+  });
+
+  it.each(SECURITY_HEADERS.map(([h]) => h))("sets the security header %s on responses", (header) => {
+    expect(cfg).toMatch(new RegExp(`http-response set-header ${header} "`));
+  });
+
+  it("binds the stats/Prometheus endpoint to the ingress's internal web address, never to all interfaces", () => {
+    const webIp = topology.service("ingress").addresses.get("web");
+    expect(cfg).toContain(`bind ${webIp}:8404`);
+    expect(cfg).not.toMatch(/bind (\*|0\.0\.0\.0|:::?):8404/);
+    expect(topology.network("cloud", "web").internal).toBe(true);
+  });
+
+  it("dials each backend at its address on a network it shares with the ingress", () => {
+    const ingress = topology.service("ingress");
+    for (const id of ["frontend", "api", "gitea", "blog", "acme"]) {
+      const svc = topology.service(id);
+      const shared = [...svc.addresses].find(([net]) => ingress.addresses.has(net));
+      expect(shared, `${id} shares a network with the ingress`).toBeDefined();
+      expect(cfg).toContain(`server ${id} ${shared![1]}:`);
+    }
+    expect(cfg).not.toMatch(/server (postgres|openbao|gitea-db)\b/);
+  });
+});
