@@ -1,8 +1,24 @@
-import type { Artifact, Topology } from "../core/index.js";
+import { sortArtifacts, type Artifact, type Topology } from "../core/index.js";
+import { renderCloudFirewall } from "./cloud-firewall.js";
+import { renderFailoverConfig } from "./failover-config.js";
+import { renderWireguard } from "./wireguard.js";
 export { declareTunnel } from "./declare.js";
+export { EDGE_WG_IFACE, CLOUD_WG_IFACE, CLOUD_FIREWALL_TABLE, WG_PRIVATE_KEY_PATH, bridgeName } from "./names.js";
+export { renderWireguard, allowedIps, MISSING_KEY_PLACEHOLDER } from "./wireguard.js";
+export { renderCloudFirewall, nftComment } from "./cloud-firewall.js";
+export {
+  renderFailoverConfig,
+  failoverAgentConfig,
+  FAILOVER_AGENT_SCRIPT,
+  FAILOVER_CONFIG_PATH,
+  FAILOVER_PROBE_PORT,
+  UPLINK_TABLE_BASE,
+  UPLINK_RULE_PRIORITY_BASE,
+} from "./failover-config.js";
+export { decide, initialState, activeUplink, type FailoverState, type FailoverMode, type FailoverAction, type ProbeResult, type MachineConfig, type Decision, type LogEvent, type UplinkHealth } from "./failover/machine.js";
+export { parseFailoverConfig, uplinksByPriority, type FailoverAgentConfig, type FailoverUplinkConfig } from "./failover/config.js";
 
-/** WireGuard configs for both hosts, the failover agent and the cloud host firewall. */
+/** WireGuard configs for both hosts, the failover agent's config and the cloud host firewall. */
 export function renderTunnel(t: Topology): Artifact[] {
-  void t;
-  return [];
+  return sortArtifacts([...renderWireguard(t), renderFailoverConfig(t), renderCloudFirewall(t)]);
 }
