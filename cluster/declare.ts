@@ -21,7 +21,7 @@ export const CERTS_VOLUME = "ingress-certs";
  */
 export function declareCluster(t: Topology, cloud: Host, tunnelCloudIp: string): void {
   const nets = t.site.cloud.networks;
-  const net = (id: Exclude<keyof typeof nets, "edge" | "egress">, extra: Partial<{ internal: boolean; egressReason: string }> = {}): Network =>
+  const net = (id: Exclude<keyof typeof nets, "edge" | "egress" | "mail">, extra: Partial<{ internal: boolean; egressReason: string }> = {}): Network =>
     t.addNetwork({ id, host: cloud, subnet: nets[id], ...extra });
 
   const edgeFacing = t.addNetwork({
@@ -46,6 +46,14 @@ export function declareCluster(t: Topology, cloud: Host, tunnelCloudIp: string):
     subnet: nets.egress,
     internal: false,
     egressReason: "lego must reach the ACME CA over HTTPS",
+    masquerade: true,
+  });
+  const mail = t.addNetwork({
+    id: "mail",
+    host: cloud,
+    subnet: nets.mail,
+    internal: false,
+    egressReason: "the api submits transactional mail to the edge through the tunnel (the host firewall source-NATs it to the tunnel address); no masquerade, so no internet egress",
   });
 
   const img = t.site.images;
@@ -109,7 +117,7 @@ export function declareCluster(t: Topology, cloud: Host, tunnelCloudIp: string):
     host: cloud,
     image: img.api,
     listens: [CLOUD_PORTS.api],
-    networks: [api, data, secrets],
+    networks: [api, data, secrets, mail],
     tmpfs: ["/tmp"],
     memoryMb: 256,
     healthcheck: httpHealthcheck(`http://127.0.0.1:${CLOUD_PORTS.api.number}/healthz`),

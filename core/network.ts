@@ -13,6 +13,13 @@ export interface NetworkProps {
   readonly internal?: boolean;
   /** Why this network needs egress (required when `internal` is false). */
   readonly egressReason?: string;
+  /**
+   * Source-NAT to the host's uplink address for traffic leaving the host. Without it a
+   * non-internal network can publish ports and reach what the host routes for it (the tunnel,
+   * with the host firewall's own SNAT) but its private addresses have no way back from the internet.
+   * @default false - only the ACME client's egress network masquerades
+   */
+  readonly masquerade?: boolean;
 }
 
 /** A Docker bridge network: containers talk only over networks they share. */
@@ -22,6 +29,7 @@ export class Network {
   readonly subnet: string;
   readonly internal: boolean;
   readonly egressReason?: string;
+  readonly masquerade: boolean;
   private nextHost = 10;
 
   constructor(props: NetworkProps) {
@@ -33,6 +41,7 @@ export class Network {
       throw new Error(`network ${props.id} is not internal but gives no egressReason`);
     }
     this.egressReason = props.egressReason;
+    this.masquerade = !this.internal && (props.masquerade ?? false);
   }
 
   /** Docker's name for it on the host. */

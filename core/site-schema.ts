@@ -134,6 +134,8 @@ export const siteSchema = z.strictObject({
       gitdb: cidrv4,
       blog: cidrv4,
       acme: cidrv4,
+      /** The api's route to the edge's mail submission port through the tunnel (no masquerade). */
+      mail: cidrv4,
       /** The ACME client's egress network: the only container network with a route out. */
       egress: cidrv4,
     }),

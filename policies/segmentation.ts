@@ -28,7 +28,14 @@ export function declareSegmentation(t: Topology): void {
     internet.connections.allowTo(dns, port, "authoritative DNS");
   }
   admin.connections.allowTo(p("edge:sshd"), Port.SSH, "administration");
-  cloudHost.connections.allowTo(p("edge:wireguard"), Port.udp(t.site.tunnel.port), "the tunnel (the cloud initiates)");
+  const wgPort = Port.udp(t.site.tunnel.port);
+  cloudHost.connections.allowTo(p("edge:wireguard"), wgPort, "the tunnel (the cloud initiates)");
+  internet.connections.allowTo(p("edge:wireguard"), wgPort, "the cellular uplink's source address is not fixed (carrier NAT); WireGuard drops every unauthenticated packet");
+  cloudHost.connections.allowTo(proxy, Port.HTTPS, "the failover agent probes the edge through each uplink");
+  p("edge").connections.allowTo(p("cloud:sshd"), Port.SSH, "the operator's jump path: SSH to the cloud host from the edge's tunnel address");
+  for (const port of [Port.DNS_UDP, Port.DNS_TCP]) {
+    cloudHost.connections.allowTo(internet, port, "the cloud host resolves names through its uplink's resolver");
+  }
   for (const port of [Port.HTTP, Port.HTTPS]) {
     proxy.connections.allowTo(ingress!, port, "app, git, blog traffic over the tunnel (PROXY protocol)");
   }

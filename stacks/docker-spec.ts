@@ -13,6 +13,8 @@ export interface NetworkSpec {
   readonly internal: boolean;
   /** Linux bridge name, fixed so the host firewall can name it (`br-<segment>`). */
   readonly bridgeName: string;
+  /** Docker's `com.docker.network.bridge.enable_ip_masquerade`: false keeps a non-internal network off the internet. */
+  readonly masquerade: boolean;
   readonly egressReason?: string;
 }
 
@@ -118,6 +120,7 @@ export function stackSpec(t: Topology, hostId: string): StackSpec {
     gateway: n.gateway,
     internal: n.internal,
     bridgeName: `br-${n.id}`,
+    masquerade: n.masquerade,
     egressReason: n.egressReason,
   }));
   const containers = t.servicesOn(hostId).map((s) => containerSpec(s, t));

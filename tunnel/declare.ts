@@ -4,6 +4,7 @@ import type { Host, Topology } from "../core/index.js";
 export function declareTunnel(t: Topology, edge: Host, cloud: Host): void {
   t.addDaemon(edge, "wireguard");
   t.addDaemon(cloud, "wireguard");
+  t.addDaemon(cloud, "sshd");
   t.addService({
     id: "failover",
     description: "Uplink failover agent: probes the edge through each uplink and moves the tunnel's route",

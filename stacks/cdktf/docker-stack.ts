@@ -37,7 +37,7 @@ export class DockerHostStack extends TerraformStack {
           driver: "bridge",
           internal: n.internal,
           ipamConfig: [{ subnet: n.subnet, gateway: n.gateway }],
-          options: { "com.docker.network.bridge.name": n.bridgeName },
+          options: { "com.docker.network.bridge.name": n.bridgeName, "com.docker.network.bridge.enable_ip_masquerade": String(n.masquerade) },
           labels: [{ label: "palisade.segment", value: n.name }, ...(n.egressReason ? [{ label: "palisade.egress-reason", value: n.egressReason }] : [])],
         }),
       );
