@@ -35,7 +35,9 @@ export function declareSegmentation(t: Topology): void {
   p("edge").connections.allowTo(p("cloud:sshd"), Port.SSH, "the operator's jump path: SSH to the cloud host from the edge's tunnel address");
   for (const port of [Port.DNS_UDP, Port.DNS_TCP]) {
     cloudHost.connections.allowTo(internet, port, "the cloud host resolves names through its uplink's resolver");
+    p("edge").connections.allowTo(internet, port, "name resolution by the edge host (MX lookups, NOTIFY to secondaries)");
   }
+  mail.connections.allowTo(internet, Port.SMTP, "outbound mail delivery to the recipients' MX");
   for (const port of [Port.HTTP, Port.HTTPS]) {
     proxy.connections.allowTo(ingress!, port, "app, git, blog traffic over the tunnel (PROXY protocol)");
   }
@@ -46,6 +48,11 @@ export function declareSegmentation(t: Topology): void {
     .allowTo(blog!, Port.tcp(2368), "routed by host name: blog")
     .allowTo(acme!, Port.HTTP, "HTTP-01 challenges answered by the ACME client");
   frontend!.connections.allowTo(api!, Port.tcp(8080), "server-side rendering calls");
+  const databases = t.servicesOn("cloud").filter((s) => s.props.image === t.site.images.postgres && s.id !== "gitea-db");
+  for (const db of databases.filter((d) => d !== postgres)) {
+    api!.connections.allowTo(db, Port.POSTGRES, "data of the dedicated tenants placed on this server");
+    openbao!.connections.allowTo(db, Port.POSTGRES, "creates and revokes the dedicated tenants' DB credentials");
+  }
   api!.connections
     .allowTo(postgres!, Port.POSTGRES, "data")
     .allowTo(openbao!, Port.VAULT, "secrets, dynamic DB credentials")
@@ -55,10 +62,11 @@ export function declareSegmentation(t: Topology): void {
   acme!.connections.allowTo(internet, Port.HTTPS, "ACME certificate issuance (the CA)");
 
   // Must-never pairs: each blocked by at least two independent layers.
-  frontend!.connections.neverTo(postgres!, "the frontend has no business with the data").neverTo(openbao!, "the frontend holds no secrets");
-  for (const target of [api!, postgres!, openbao!]) blog!.connections.neverTo(target, "the blog is a separate, less trusted application");
-  for (const target of [postgres!, openbao!]) gitea!.connections.neverTo(target, "gitea has its own database and no secrets of the app");
-  for (const target of [postgres!, openbao!]) ingress!.connections.neverTo(target, "the ingress only routes to front services");
+  for (const db of databases) frontend!.connections.neverTo(db, "the frontend has no business with the data");
+  frontend!.connections.neverTo(openbao!, "the frontend holds no secrets");
+  for (const target of [api!, ...databases, openbao!]) blog!.connections.neverTo(target, "the blog is a separate, less trusted application");
+  for (const target of [...databases, openbao!]) gitea!.connections.neverTo(target, "gitea has its own database and no secrets of the app");
+  for (const target of [...databases, openbao!]) ingress!.connections.neverTo(target, "the ingress only routes to front services");
   for (const svc of t.servicesOn("cloud")) internet.connections.neverTo(svc, "nothing in the cloud is reachable from the internet");
   for (const svc of t.servicesOn("cloud")) {
     if (svc.id !== "ingress") proxy.connections.neverTo(svc, "the edge reaches the cloud only at the ingress ports");

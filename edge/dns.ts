@@ -1,0 +1,162 @@
+import { isIpv6, siteNames, type Artifact, type Topology } from "../core/index.js";
+import { EDGE_DIR, digest, header } from "./private/edge-facts.js";
+
+/** The file, on the edge host, that holds the TSIG keys for zone transfers (never rendered by Palisade). */
+export const KNOT_TSIG_INCLUDE = "/etc/palisade/secrets/knot-tsig.conf";
+/** Where the container sees the rendered knot directory (bind mount, read-only) and its state volume. */
+export const KNOT_CONFIG_DIR = "/config";
+export const KNOT_STORAGE_DIR = "/storage";
+/** Id of the DNSSEC policy in knot.conf. */
+export const KNOT_DNSSEC_POLICY = "palisade";
+
+/** TSIG key id for one secondary; the key file on the host must define a key with this id. */
+export const tsigKeyId = (secondaryId: string) => `tsig-${secondaryId}`;
+
+/** Splits a TXT value into quoted character-strings of at most 255 bytes (RFC 1035), as zone-file text. */
+export function txtStrings(value: string): string {
+  if (/["\\]/.test(value)) throw new Error(`TXT value contains a quote or backslash: ${JSON.stringify(value)}`);
+  const parts: string[] = [];
+  for (let i = 0; i < value.length; i += 255) parts.push(`"${value.slice(i, i + 255)}"`);
+  return parts.length === 1 ? parts[0]! : `( ${parts.join(" ")} )`;
+}
+
+/** The MTA-STS policy the `_mta-sts` record announces (served at https://mta-sts.<domain>/.well-known/mta-sts.txt). */
+export function mtaStsPolicy(t: Topology): string {
+  return ["version: STSv1", "mode: enforce", `mx: ${siteNames(t.site).mail}`, "max_age: 604800", ""].join("\r\n");
+}
+
+/** SOA RNAME form of an e-mail address: dots in the local part escaped, `@` becomes a dot. */
+function rname(email: string): string {
+  const [local, domain] = email.split("@") as [string, string];
+  return `${local.replace(/\./g, "\\.")}.${domain}.`;
+}
+
+/** DKIM TXT value: `v=DKIM1; k=ed25519; p=...` (the public half only). */
+export function dkimRecordValue(t: Topology): string | null {
+  const key = t.site.publicKeys.dkim;
+  if (!key) return null;
+  return `v=DKIM1; k=${t.site.edge.mail.dkimAlgorithm}; p=${key}`;
+}
+
+/** The zone file of the site's domain. The serial is derived from the content (stable between plans). */
+export function renderZone(t: Topology): Artifact {
+  const s = t.site;
+  const n = siteNames(s);
+  const d = s.site.domain;
+  const contact = s.site.contactEmail;
+  const rel = (fqdn: string) => (fqdn === d ? "@" : fqdn.slice(0, -(d.length + 1)));
+  const rr: string[] = [];
+  const add = (name: string, type: string, value: string) => rr.push(`${name.padEnd(24)} IN ${type.padEnd(6)} ${value}`);
+
+  add("@", "NS", `${n.ns1}.`);
+  const secondaries = [...s.edge.dns.secondaries].sort((a, b) => a.id.localeCompare(b.id));
+  for (const sec of secondaries) add("@", "NS", `${sec.id}.${d}.`);
+  add("@", "MX", `10 ${n.mail}.`);
+  add("@", "TXT", txtStrings("v=spf1 mx -all"));
+  add("@", "CAA", `0 issue "letsencrypt.org"`);
+  add("@", "CAA", `0 issuewild ";"`);
+  add("@", "CAA", `0 iodef "mailto:${contact}"`);
+  for (const name of [n.apex, n.app, n.blog, n.git, n.mail, n.mtaSts, n.ns1]) {
+    add(rel(name), "A", s.edge.ipv4);
+    add(rel(name), "AAAA", s.edge.ipv6);
+  }
+  add(rel(n.mail), "TXT", txtStrings("v=spf1 a -all"));
+  for (const sec of secondaries) add(sec.id, isIpv6(sec.address) ? "AAAA" : "A", sec.address);
+  add("_dmarc", "TXT", txtStrings(`v=DMARC1; p=reject; sp=reject; adkim=s; aspf=s; rua=mailto:${contact}`));
+  add("_mta-sts", "TXT", txtStrings(`v=STSv1; id=${digest(mtaStsPolicy(t), 20)}`));
+  add("_smtp._tls", "TXT", txtStrings(`v=TLSRPTv1; rua=mailto:${contact}`));
+  const dkim = dkimRecordValue(t);
+  if (dkim) add(`${s.edge.mail.dkimSelector}._domainkey`, "TXT", txtStrings(dkim));
+
+  const body = (serial: string) =>
+    [
+      header(";", `zone ${d} (authoritative on the edge; Knot signs it with DNSSEC)`).trimEnd(),
+      dkim ? null : "; no DKIM record: publicKeys.dkim is not set in the site file (run `palisade keys`)",
+      `$ORIGIN ${d}.`,
+      "$TTL 3600",
+      `@ IN SOA ${n.ns1}. ${rname(contact)} ( ${serial} 3600 900 1209600 300 )`,
+      ...rr,
+      "",
+    ]
+      .filter((l): l is string => l !== null)
+      .join("\n");
+  // Content-derived serial in 1..2^31-1. Knot loads with `zonefile-load: difference-no-serial` and
+  // `serial-policy: increment`, so what secondaries see still only goes up.
+  const serial = (parseInt(digest(body("SERIAL"), 8), 16) % 0x7fffffff) + 1;
+  return { path: `${EDGE_DIR}/knot/zones/${d}.zone`, content: body(String(serial)) };
+}
+
+/** knot.conf: authoritative only, DNSSEC (ECDSA P-256, NSEC3), transfers only to the TSIG-keyed secondaries. */
+export function renderKnotConf(t: Topology): Artifact {
+  const s = t.site;
+  const d = s.site.domain;
+  const at = (addr: string) => `${addr}@53`;
+  const secondaries = [...s.edge.dns.secondaries].sort((a, b) => a.id.localeCompare(b.id));
+  const lines = [
+    header("#", "Knot DNS on the edge: authoritative only (no recursion), DNSSEC-signed").trimEnd(),
+    "",
+    "server:",
+    "    rundir: \"/run/knot\"",
+    `    listen: [ ${at(s.edge.ipv4)}, ${at(s.edge.ipv6)} ]`,
+    "    identity: \"\"",
+    "    version: \"\"",
+    "",
+    "log:",
+    "  - target: syslog",
+    "    any: info",
+    "",
+    "database:",
+    `    storage: "${KNOT_STORAGE_DIR}"`,
+    "",
+  ];
+  if (secondaries.length) {
+    lines.push(
+      `# TSIG keys (${secondaries.map((x) => tsigKeyId(x.id)).join(", ")}) live only on the host, in this file (mode 0600):`,
+      `include: "${KNOT_TSIG_INCLUDE}"`,
+      "",
+      "remote:",
+      ...secondaries.flatMap((x) => [`  - id: ${x.id}`, `    address: ${at(x.address)}`, `    key: ${tsigKeyId(x.id)}`]),
+      "",
+      "acl:",
+      ...secondaries.flatMap((x) => [`  - id: xfr-${x.id}`, `    address: ${x.address}`, `    key: ${tsigKeyId(x.id)}`, "    action: transfer"]),
+      "",
+    );
+  }
+  lines.push(
+    "mod-rrl:",
+    "  - id: default",
+    "    rate-limit: 200",
+    "    slip: 2",
+    "",
+    "policy:",
+    `  - id: ${KNOT_DNSSEC_POLICY}`,
+    "    algorithm: ecdsap256sha256",
+    "    nsec3: on",
+    "",
+    "template:",
+    "  - id: default",
+    `    storage: "${KNOT_CONFIG_DIR}/zones"`,
+    "    semantic-checks: on",
+    "    global-module: mod-rrl/default",
+    "    # The zone file is read-only: never write back; keep the signed zone in the journal.",
+    "    zonefile-sync: -1",
+    "    zonefile-load: difference-no-serial",
+    "    journal-content: all",
+    "    serial-policy: increment",
+    "",
+    "zone:",
+    `  - domain: ${d}`,
+    `    file: "${d}.zone"`,
+    "    dnssec-signing: on",
+    `    dnssec-policy: ${KNOT_DNSSEC_POLICY}`,
+    ...(secondaries.length
+      ? [`    notify: [ ${secondaries.map((x) => x.id).join(", ")} ]`, `    acl: [ ${secondaries.map((x) => `xfr-${x.id}`).join(", ")} ]`]
+      : ["    # no secondaries: zone transfers are refused to everyone"]),
+    "",
+  );
+  return { path: `${EDGE_DIR}/knot/knot.conf`, content: lines.join("\n") };
+}
+
+export function renderDns(t: Topology): Artifact[] {
+  return [renderKnotConf(t), renderZone(t)];
+}
