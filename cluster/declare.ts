@@ -11,6 +11,11 @@ export const CLOUD_PORTS = {
   ingressStats: Port.tcp(8404),
 } as const;
 
+/** Service ids of the PostgreSQL servers: `postgres` for the first (shared) one, the server id for the others. */
+export function postgresServiceIds(site: { postgres: { servers: readonly { id: string }[] } }): string[] {
+  return site.postgres.servers.map((s, i) => (i === 0 ? "postgres" : s.id));
+}
+
 /** The master socket volume shared by the ingress and lego: renewed certificates go in through it. */
 export const INGRESS_RUNTIME_VOLUME = "ingress-runtime";
 export const CERTS_VOLUME = "ingress-certs";
@@ -124,23 +129,28 @@ export function declareCluster(t: Topology, cloud: Host, tunnelCloudIp: string):
     env: { BAO_ADDR: `https://openbao:${Port.VAULT.number}`, DB_HOST: "postgres" },
     secretEnv: { BAO_SECRET_ID: "api-approle-secret-id" },
   });
-  t.addService({
-    id: "postgres",
-    description: "PostgreSQL 15: shared tenants under FORCE RLS, dedicated tenants in their own databases",
-    host: cloud,
-    image: img.postgres,
-    listens: [Port.POSTGRES],
-    networks: [data],
-    user: "999:999",
-    tmpfs: ["/tmp", "/var/run/postgresql"],
-    mounts: [
-      { kind: "volume", source: "postgres-data", target: "/var/lib/postgresql/data", readOnly: false },
-      { kind: "bind", source: "/etc/palisade/postgres", target: "/docker-entrypoint-initdb.d", readOnly: true },
-    ],
-    memoryMb: 1024,
-    healthcheck: commandHealthcheck("pg_isready", "-U", "postgres"),
-    secretEnv: { POSTGRES_PASSWORD: "postgres-superuser-password" },
-  });
+  // One PostgreSQL per server of the site: the first holds the shared tenants and is `postgres`;
+  // the others (dedicated tenants placed by region) keep their server id as service id.
+  for (const id of postgresServiceIds(t.site)) {
+    const server = id === "postgres" ? t.site.postgres.servers[0]! : t.site.postgres.servers.find((s) => s.id === id)!;
+    t.addService({
+      id,
+      description: `PostgreSQL 15 (server ${server.id}, region ${server.region}): shared tenants under FORCE RLS, dedicated tenants in their own databases`,
+      host: cloud,
+      image: img.postgres,
+      listens: [Port.POSTGRES],
+      networks: [data],
+      user: "999:999",
+      tmpfs: ["/tmp", "/var/run/postgresql"],
+      mounts: [
+        { kind: "volume", source: `${id}-data`, target: "/var/lib/postgresql/data", readOnly: false },
+        { kind: "bind", source: `/etc/palisade/postgres/${server.id}`, target: "/docker-entrypoint-initdb.d", readOnly: true },
+      ],
+      memoryMb: 1024,
+      healthcheck: commandHealthcheck("pg_isready", "-U", "postgres"),
+      secretEnv: { POSTGRES_PASSWORD: `postgres-superuser-password-${server.id}` },
+    });
+  }
   t.addService({
     id: "openbao",
     description: "OpenBao (Vault API): secrets and per-tenant dynamic database credentials",
@@ -155,6 +165,8 @@ export function declareCluster(t: Topology, cloud: Host, tunnelCloudIp: string):
       { kind: "volume", source: "openbao-data", target: "/openbao/data", readOnly: false },
       { kind: "bind", source: "/etc/palisade/openbao", target: "/openbao/config", readOnly: true },
       { kind: "volume", source: "openbao-audit", target: "/openbao/audit", readOnly: false },
+      // Its TLS certificate and key: on the host only (the listener's key never enters an artifact).
+      { kind: "bind", source: "/etc/palisade/secrets/openbao", target: "/openbao/tls", readOnly: true },
     ],
     memoryMb: 256,
     healthcheck: commandHealthcheck("bao", "status", "-tls-skip-verify"),

@@ -1,6 +1,6 @@
 import type { Artifact, Topology } from "../core/index.js";
 import { renderAcmeFiles, renderIngressConfig } from "./ingress.js";
-export { declareCluster, CLOUD_PORTS, CERTS_VOLUME, INGRESS_RUNTIME_VOLUME } from "./declare.js";
+export { declareCluster, postgresServiceIds, CLOUD_PORTS, CERTS_VOLUME, INGRESS_RUNTIME_VOLUME } from "./declare.js";
 export { HARDENING } from "./hardening.js";
 export { INGRESS_PATHS, SECURITY_HEADERS, renderIngressConfig } from "./ingress.js";
 

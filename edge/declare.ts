@@ -47,6 +47,8 @@ export function declareEdge(t: Topology, edge: Host): void {
     mounts: [
       { kind: "bind", source: "/etc/palisade/edge/knot", target: "/config", readOnly: true },
       { kind: "volume", source: "knot-keys", target: "/storage", readOnly: false },
+      // The TSIG key for zone transfers: placed on the host by deploy, never in an artifact.
+      { kind: "bind", source: "/etc/palisade/secrets/knot-tsig.conf", target: "/etc/palisade/secrets/knot-tsig.conf", readOnly: true },
     ],
     memoryMb: 256,
     healthcheck: { test: ["CMD", "knotc", "status"], intervalS: 30, timeoutS: 5, retries: 3 },
@@ -72,6 +74,9 @@ export function declareEdge(t: Topology, edge: Host): void {
       { kind: "bind", source: "/etc/palisade/edge/mail", target: "/tmp/docker-mailserver", readOnly: true },
       { kind: "volume", source: "mail-data", target: "/var/mail", readOnly: false },
       { kind: "volume", source: "mail-state", target: "/var/mail-state", readOnly: false },
+      // DKIM private key, mail TLS key and Dovecot's users: on the host only, read-only here.
+      { kind: "bind", source: "/etc/palisade/secrets", target: "/etc/palisade/secrets", readOnly: true },
+      { kind: "bind", source: "/etc/palisade/tls", target: "/etc/palisade/tls", readOnly: true },
       { kind: "bind", source: "/dev/log", target: "/dev/log", readOnly: false },
     ],
     memoryMb: 1024,
@@ -94,6 +99,8 @@ export function declareEdge(t: Topology, edge: Host): void {
     mounts: [
       { kind: "bind", source: "/etc/palisade/edge/fail2ban", target: "/etc/fail2ban", readOnly: true },
       { kind: "bind", source: "/var/log", target: "/var/log", readOnly: true },
+      // Ban history survives restarts (recidive needs it).
+      { kind: "volume", source: "fail2ban-db", target: "/var/lib/fail2ban", readOnly: false },
     ],
     memoryMb: 256,
     healthcheck: { test: ["CMD", "fail2ban-client", "ping"], intervalS: 30, timeoutS: 5, retries: 3 },

@@ -3,6 +3,8 @@ import { synthCdktf } from "./cdktf/synth.js";
 import { DOCKER_STACKS, stackSpec } from "./docker-spec.js";
 import { captureArtifact, capturePulumi } from "./pulumi/capture.js";
 import { DockerHostComponent } from "./pulumi/program.js";
+import { SecretsComponent } from "./pulumi/secrets-program.js";
+import { secretsStackSpec } from "./secrets-spec.js";
 
 export type EngineChoice = "cdktf" | "pulumi" | "both";
 
@@ -15,6 +17,8 @@ export async function renderEngines(t: Topology, engine: EngineChoice): Promise<
       const spec = stackSpec(t, stack);
       out.push(captureArtifact(stack, await capturePulumi(spec, (config) => new DockerHostComponent(spec, config))));
     }
+    const secrets = secretsStackSpec(t.site);
+    out.push(captureArtifact(secrets.name, await capturePulumi(secrets, (config) => new SecretsComponent(secrets, config))));
   }
   return out;
 }

@@ -5,6 +5,7 @@ import { Network } from "@cdktf/provider-docker/lib/network/index.js";
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider/index.js";
 import { Volume } from "@cdktf/provider-docker/lib/volume/index.js";
 import type { StackSpec } from "../docker-spec.js";
+import { useLocalState } from "./backend.js";
 
 /** Terraform-safe resource name: stable, derived from the Docker name. */
 export function tfId(name: string): string {
@@ -18,6 +19,7 @@ export function tfId(name: string): string {
 export class DockerHostStack extends TerraformStack {
   constructor(scope: App, spec: StackSpec) {
     super(scope, spec.name);
+    useLocalState(this, spec.name);
     new DockerProvider(this, "docker", { host: spec.dockerHost });
     const vars = new Map<string, TerraformVariable>();
     for (const v of spec.variables) {

@@ -5,11 +5,14 @@ import { App } from "cdktf";
 import type { Artifact, Topology } from "../../core/index.js";
 import { DOCKER_STACKS, stackSpec } from "../docker-spec.js";
 import { DockerHostStack } from "./docker-stack.js";
+import { SecretsStack } from "./secrets-stack.js";
+import { secretsStackSpec } from "../secrets-spec.js";
 
 /** Builds the cdktf App: one stack per Docker host. `cdktf synth` (main.ts) and `plan` share it. */
 export function buildCdktfApp(t: Topology, outdir: string): App {
   const app = new App({ outdir, skipValidation: false });
   for (const host of DOCKER_STACKS) new DockerHostStack(app, stackSpec(t, host));
+  new SecretsStack(app, secretsStackSpec(t.site));
   return app;
 }
 
@@ -18,7 +21,7 @@ export function synthCdktf(t: Topology): Artifact[] {
   const dir = mkdtempSync(join(tmpdir(), "palisade-cdktf-"));
   try {
     buildCdktfApp(t, dir).synth();
-    return DOCKER_STACKS.map((s) => ({
+    return [...DOCKER_STACKS, "secrets"].map((s) => ({
       path: `cdktf/stacks/${s}/cdk.tf.json`,
       content: normalizeTfJson(readFileSync(join(dir, "stacks", s, "cdk.tf.json"), "utf8")),
     }));

@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Artifact } from "../../core/index.js";
-import type { StackSpec } from "../docker-spec.js";
 
 /** One resource as the Pulumi program declared it: what `pulumi preview` would send the engine. */
 export interface CapturedResource {
@@ -18,7 +17,7 @@ export const SECRET_PLACEHOLDER = "[secret]";
  * Runs the Pulumi program offline under `runtime.setMocks` and records every resource
  * registration. No Pulumi CLI, engine or provider is needed; secrets are placeholders.
  */
-export async function capturePulumi(spec: StackSpec, program: (config: pulumi.Config) => void): Promise<CapturedResource[]> {
+export async function capturePulumi(spec: { readonly name: string; readonly variables: readonly string[] }, program: (config: pulumi.Config) => void): Promise<CapturedResource[]> {
   const captured: CapturedResource[] = [];
   const config: Record<string, string> = {};
   for (const v of spec.variables) config[`palisade:${v}`] = SECRET_PLACEHOLDER;

@@ -1,0 +1,36 @@
+export { renderOpenBao, renderServerConfig, renderPolicyHcl, OPENBAO_ARTIFACT_DIR, AUDIT_DEVICES } from "./render.js";
+export { secretsStackResources, secretsStackVariables, type SecretsResource, type SecretsVariable } from "./stack.js";
+export {
+  MOUNTS,
+  OPENBAO_TLS,
+  OPENBAO_PATHS,
+  DB_CREDENTIAL_TTL,
+  POSTGRES_SSLMODE,
+  servicePolicies,
+  appRoleRoles,
+  boundCidrs,
+  databaseConnections,
+  databaseRoles,
+  vaultPasswordVar,
+  type ServiceName,
+  type ServicePolicy,
+  type AppRoleRole,
+  type DatabaseConnection,
+  type DatabaseRole,
+  type VarRef,
+} from "./model.js";
+export {
+  parseHcl,
+  parsePolicy,
+  pathMatches,
+  comparePriority,
+  governingRule,
+  allows,
+  CAPABILITIES,
+  HclSyntaxError,
+  type HclValue,
+  type HclBody,
+  type HclBlock,
+  type PolicyRule,
+  type Capability,
+} from "./hcl.js";

@@ -1,0 +1,54 @@
+import { sortArtifacts, type Artifact, type Site } from "../../core/index.js";
+import { serverFor, type PostgresServer } from "./names.js";
+import { bootstrapSql, tenantSql } from "./sql.js";
+
+/** Where the PostgreSQL artifacts go (mounted at /docker-entrypoint-initdb.d on the cloud's `postgres` container). */
+export const POSTGRES_ARTIFACT_DIR = "hosts/cloud/postgres";
+
+function label(server: PostgresServer): string {
+  return `${server.id} (region ${server.region})`;
+}
+
+/** The tenants placed on a server, in site order. */
+export function tenantsOn(site: Site, server: PostgresServer): Site["tenants"] {
+  return site.tenants.filter((t) => serverFor(site, t).id === server.id);
+}
+
+/**
+ * The tenancy SQL artifacts:
+ *   bootstrap.sql             roles, `palisade` database, registry, shared schema under FORCE RLS (every server)
+ *   tenants/<id>.sql          one tenant: registry row; a dedicated tenant's database, roles and schema
+ *   tenants.sql               the tenants of the first (shared) server, which is the cloud's `postgres`
+ *                             container: its entrypoint runs bootstrap.sql, then tenants.sql (name order)
+ *   servers/<server>.sql      self-contained entry for each server: bootstrap + the tenants placed there
+ * All idempotent, applied as the cluster superuser with psql; no passwords anywhere.
+ */
+export function renderTenancy(site: Site): Artifact[] {
+  const out: Artifact[] = [{ path: `${POSTGRES_ARTIFACT_DIR}/bootstrap.sql`, content: bootstrapSql() }];
+  for (const tenant of site.tenants) {
+    out.push({ path: `${POSTGRES_ARTIFACT_DIR}/tenants/${tenant.id}.sql`, content: tenantSql(tenant, label(serverFor(site, tenant))) });
+  }
+  const shared = site.postgres.servers[0];
+  if (shared) {
+    const lines = [
+      `-- Tenants placed on ${label(shared)}, the cloud's postgres container. Rendered; do not edit.`,
+      `-- The container entrypoint runs bootstrap.sql first (file name order).`,
+      `\\set ON_ERROR_STOP on`,
+      ...tenantsOn(site, shared).map((t) => `\\ir tenants/${t.id}.sql`),
+      ``,
+    ];
+    out.push({ path: `${POSTGRES_ARTIFACT_DIR}/tenants.sql`, content: lines.join("\n") });
+  }
+  for (const server of site.postgres.servers) {
+    const lines = [
+      `-- Entry for server ${label(server)}: psql -X -v ON_ERROR_STOP=1 -d postgres -f servers/${server.id}.sql`,
+      `-- Rendered; do not edit.`,
+      `\\set ON_ERROR_STOP on`,
+      `\\ir ../bootstrap.sql`,
+      ...tenantsOn(site, server).map((t) => `\\ir ../tenants/${t.id}.sql`),
+      ``,
+    ];
+    out.push({ path: `${POSTGRES_ARTIFACT_DIR}/servers/${server.id}.sql`, content: lines.join("\n") });
+  }
+  return sortArtifacts(out);
+}
