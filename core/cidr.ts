@@ -1,8 +1,10 @@
 /** Small, dependency-free IPv4/IPv6 helpers shared by the renderers and the verifier. */
 
 export function ipv4ToInt(ip: string): number {
-  const parts = ip.split(".").map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
+  const texts = ip.split(".");
+  const parts = texts.map(Number);
+  // Decimal octets only: Number() would also take "", " 1", "0x1" and "1e2".
+  if (parts.length !== 4 || texts.some((t) => !/^\d{1,3}$/.test(t)) || parts.some((p) => p > 255)) {
     throw new Error(`not an IPv4 address: ${JSON.stringify(ip)}`);
   }
   return ((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!;
@@ -13,8 +15,12 @@ export function intToIpv4(n: number): string {
 }
 
 export function parseCidr4(cidr: string): { base: number; bits: number } {
-  const [addr, bitsText] = cidr.split("/");
+  const [addr, bitsText, extra] = cidr.split("/");
   const bits = bitsText === undefined ? 32 : Number(bitsText);
+  // "10.0.0.0/" would otherwise read as /0 (the whole internet) and "/33" as a garbage mask.
+  if (extra !== undefined || (bitsText !== undefined && !/^\d{1,2}$/.test(bitsText)) || bits > 32) {
+    throw new Error(`not an IPv4 CIDR: ${JSON.stringify(cidr)} (expected A.B.C.D/N with N 0-32)`);
+  }
   const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
   return { base: (ipv4ToInt(addr!) & mask) >>> 0, bits };
 }

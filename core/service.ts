@@ -86,7 +86,8 @@ export class Service implements IPeer {
     if (props.hostNetwork && (props.networks?.length ?? 0) > 0) {
       throw new Error(`service ${props.id} uses host networking and cannot also join bridge networks`);
     }
-    if (props.user === "root" || props.user === "0") {
+    // "root", "0", and any "root:…"/"0:…" (user:group) run as uid 0.
+    if (props.user !== undefined && /^(root|0)(:|$)/.test(props.user)) {
       if (!props.rootReason) throw new Error(`service ${props.id} runs as root without rootReason`);
     }
     this.addresses = addresses;

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { LineCounter, parseDocument } from "yaml";
+import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from "yaml";
 import type { z } from "zod";
 import { cidr4Overlaps, parseCidr4 } from "./cidr.js";
 import { siteSchema, type Site } from "./site-schema.js";
@@ -62,6 +62,8 @@ function cleanExpected(message: string): string {
   const words: Record<string, string> = { object: "a mapping", array: "a list", string: "a string", number: "a number", boolean: "true or false" };
   let m = message.replace(/^Invalid input: /, "").replace(/, received \w+$/, "");
   m = m.replace(/^expected (object|array|string|number|boolean)$/, (_, t: string) => `expected ${words[t]}`);
+  // A discriminated union's tag (e.g. a tenant's mode): "Invalid discriminator value. Expected 'a' | 'b'".
+  m = m.replace(/^Invalid discriminator value\. Expected (.*)$/, (_, opts: string) => `expected one of ${opts.replace(/'/g, '"').split(" | ").join(", ")}`);
   return m.startsWith("expected ") ? m.slice("expected ".length) : m;
 }
 
@@ -75,7 +77,7 @@ function problemsFromZod(error: z.ZodError, raw: unknown): SiteProblem[] {
           path: pathText(path),
           given: show(valueAt(raw, path)),
           expected: "no such key here (unknown keys are errors so that typos are not ignored)",
-          fix: `remove or rename "${key}"; see palisade.schema.json for the keys allowed at ${pathText(issue.path)}`,
+          fix: `remove or rename "${key}"; see palisade.schema.json for the keys allowed ${issue.path.length > 0 ? `at ${pathText(issue.path)}` : "at the top level"}`,
         });
       }
       continue;
@@ -160,6 +162,37 @@ export function semanticProblems(site: Site): SiteProblem[] {
   return out;
 }
 
+/**
+ * A duplicate mapping key, located: the dotted path of the second occurrence (the pair whose key
+ * starts at `offset`) and both values, so the operator sees which one would have been lost.
+ */
+function duplicateKeyProblem(doc: Document, offset: number, line: number): SiteProblem | undefined {
+  let problem: SiteProblem | undefined;
+  visit(doc, {
+    Pair(_, pair, ancestors) {
+      if (!isScalar(pair.key) || pair.key.range?.[0] !== offset) return undefined;
+      const parts: PropertyKey[] = [];
+      const chain = [...ancestors, pair];
+      chain.forEach((node, i) => {
+        if (isPair(node) && isScalar(node.key)) parts.push(String(node.key.value));
+        else if (isSeq(node)) parts.push(node.items.indexOf(chain[i + 1] as never));
+      });
+      const parent = ancestors[ancestors.length - 1];
+      const key = String(pair.key.value);
+      const first = isMap(parent) ? parent.items.find((p) => p !== pair && isScalar(p.key) && String(p.key.value) === key) : undefined;
+      const js = (n: unknown) => (isNode(n) ? n.toJSON() : n);
+      problem = {
+        path: pathText(parts),
+        given: `the key ${JSON.stringify(key)} twice in one mapping (line ${line}): ${show(js(first?.value))}, then ${show(js(pair.value))}`,
+        expected: "each key at most once per mapping",
+        fix: `keep one ${pathText(parts)} and delete the other`,
+      };
+      return visit.BREAK;
+    },
+  });
+  return problem;
+}
+
 /** Parses and validates site text. Throws `SiteError` listing every problem. */
 export function parseSite(text: string, file = "palisade.yaml"): Site {
   if (text.trim() === "") {
@@ -168,15 +201,21 @@ export function parseSite(text: string, file = "palisade.yaml"): Site {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
   if (doc.errors.length > 0) {
-    throw new SiteError(
-      file,
-      doc.errors.map((e) => ({
-        path: "(file)",
-        given: `YAML that does not parse (line ${lineCounter.linePos(e.pos[0]).line}: ${e.message.split("\n")[0]})`,
-        expected: "valid YAML",
-        fix: "correct the YAML syntax at that line",
-      })),
-    );
+    const problems = doc.errors.map((e): SiteProblem => {
+      const line = lineCounter.linePos(e.pos[0]).line;
+      const duplicate = e.code === "DUPLICATE_KEY" ? duplicateKeyProblem(doc, e.pos[0], line) : undefined;
+      return (
+        duplicate ?? {
+          path: "(file)",
+          given: `YAML that does not parse (line ${line}: ${e.message.split("\n")[0]})`,
+          expected: "valid YAML",
+          fix: "correct the YAML syntax at that line",
+        }
+      );
+    });
+    // The YAML parser may report one fault more than once; list each problem once.
+    const unique = [...new Map(problems.map((p) => [JSON.stringify(p), p])).values()];
+    throw new SiteError(file, unique);
   }
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {

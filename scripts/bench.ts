@@ -1,7 +1,11 @@
 // `npm run bench`: the figures of DESIGN.md's targets table. Measures; never asserts.
 import { benchPlan, type BenchFigure } from "./bench/plan.js";
+import { benchVerifier } from "./bench/verifier.js";
 
-const sections: [string, () => BenchFigure[] | Promise<BenchFigure[]>][] = [["plan", () => benchPlan()]];
+const sections: [string, () => BenchFigure[] | Promise<BenchFigure[]>][] = [
+  ["plan", () => benchPlan()],
+  ["verifier", () => benchVerifier()],
+];
 
 const only = process.argv.slice(2);
 for (const [name, run] of sections) {

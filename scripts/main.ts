@@ -1,9 +1,16 @@
 import { SiteError } from "../core/index.js";
 import { UsageError, type Command } from "./cli-util.js";
 import { plan } from "./commands/plan.js";
+import { verify } from "./commands/verify.js";
+import { diff } from "./commands/diff.js";
+import { keys } from "./commands/keys.js";
+import { deploy } from "./commands/deploy.js";
+import { destroy } from "./commands/destroy.js";
+import { tenant } from "./commands/tenant.js";
+import { auditDb } from "./commands/audit-db.js";
 
 /** Every command, in the order `--help` lists them. */
-const COMMANDS: readonly Command[] = [plan];
+const COMMANDS: readonly Command[] = [plan, verify, diff, keys, deploy, destroy, tenant, auditDb];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

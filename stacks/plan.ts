@@ -4,6 +4,9 @@ import { sortArtifacts, type Artifact, type PlanWarning, type Site } from "../co
 import { renderEngines, type EngineChoice } from "./engines.js";
 import { sha256 } from "./output.js";
 import { buildPlatform } from "./platform.js";
+import { renderIntent } from "../policies/intent.js";
+import { verifyArtifacts, type Report } from "../policies/verifier/index.js";
+import { renderReport } from "../policies/report/index.js";
 
 export interface PlanOptions {
   readonly engine: EngineChoice;
@@ -30,7 +33,7 @@ function versionOf(pkg: string): string {
 export async function planArtifacts(site: Site, siteText: string, opts: PlanOptions): Promise<PlanResult> {
   const platform = buildPlatform(site);
   const engineFiles = await renderEngines(platform.topology, opts.engine);
-  const artifacts = sortArtifacts([...engineFiles, ...platform.hostFiles]);
+  const artifacts = sortArtifacts([...engineFiles, ...platform.hostFiles, renderIntent(platform.topology)]);
   const resourceCounts: Record<string, number> = {};
   for (const a of engineFiles) {
     const json = JSON.parse(a.content) as { resource?: Record<string, Record<string, unknown>>; resources?: unknown[] };
@@ -52,4 +55,16 @@ export function manifestArtifact(siteText: string, artifacts: readonly Artifact[
     files: artifacts.map((a) => ({ path: a.path, sha256: sha256(a.content) })),
   };
   return { path: "manifest.json", content: `${JSON.stringify(manifest, null, 2)}\n` };
+}
+
+/** Runs the verifier on the planned artifacts (in memory) and renders the report files (`report/*`). */
+export function verifyPlan(artifacts: readonly Artifact[], opts: { readonly strict?: boolean } = {}): { readonly report: Report; readonly files: readonly Artifact[] } {
+  const report = verifyArtifacts(artifacts, undefined, { strict: opts.strict });
+  return { report, files: renderReport(report) };
+}
+
+/** One line: the verifier's verdict and its counts. */
+export function verdictLine(report: Report): string {
+  const s = report.summary;
+  return `verify: ${s.verdict.toUpperCase()} - ${s.intendedEffective}/${s.flowsIntended} intended flows effective, ${s.intendedPending} pending, ${s.intendedBroken} broken, ${s.unexpected} unexpected, must-never ${s.neversBlocked} blocked/${s.neversViolated} violated/${s.neversPending} pending, ${s.violations} violation(s), guardrails ${s.guardrailsMandatory} mandatory/${s.guardrailsAdvisory} advisory`;
 }

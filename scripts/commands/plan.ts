@@ -1,10 +1,12 @@
 import { readFileSync } from "node:fs";
 import { loadSite, parseSite } from "../../core/index.js";
-import { manifestArtifact, planArtifacts } from "../../stacks/plan.js";
+import { manifestArtifact, planArtifacts, verdictLine, verifyPlan } from "../../stacks/plan.js";
+import { segmentationDiff } from "./diff.js";
 import { writeOutAtomic } from "../../stacks/output.js";
+import { DEFAULT_SECRETS_DIR, defaultOpsContext, enginePlan } from "../../stacks/ops/index.js";
 import { oneOf, parseOptions, type Command } from "../cli-util.js";
 
-const HELP = `palisade plan [--site F] [--out D] [--engine cdktf|pulumi|both] [--base D] [--strict]
+const HELP = `palisade plan [--site F] [--out D] [--engine cdktf|pulumi|both] [--base D] [--strict] [--engine-plan]
 
 Loads the site file, builds the platform, renders every artifact (Terraform JSON per stack,
 the Pulumi capture, the hosts' configuration files) into D atomically, verifies them and writes
@@ -16,6 +18,8 @@ Options:
   --engine E     cdktf, pulumi or both (default: both)
   --base D       a previous output directory: print the segmentation diff against it
   --strict       treat warnings (e.g. an image without a digest) as failures
+  --engine-plan  also run \`tofu plan\` / \`pulumi preview\` against the hosts and print its summary;
+                 an engine or host that cannot be reached is a note, not a failure
   -h, --help     this text
 
 Exit: 0 ok, 1 violations (or warnings under --strict), 2 bad input (nothing written).`;
@@ -31,6 +35,7 @@ export const plan: Command = {
       engine: { type: "string" },
       base: { type: "string" },
       strict: { type: "boolean" },
+      "engine-plan": { type: "boolean" },
     });
     if (values.help) {
       console.log(HELP);
@@ -50,9 +55,19 @@ export const plan: Command = {
       return 1;
     }
     const artifacts = [...result.artifacts];
-    writeOutAtomic(outDir, [...artifacts, manifestArtifact(siteText, artifacts, engine)]);
+    const verification = verifyPlan(artifacts, { strict: values.strict === true });
+    writeOutAtomic(outDir, [...artifacts, manifestArtifact(siteText, artifacts, engine), ...verification.files]);
     const counts = Object.entries(result.resourceCounts).map(([k, n]) => `${k}=${n}`).join(" ");
-    console.log(`plan: ${artifacts.length + 1} files in ${outDir}/ (resources: ${counts})`);
-    return 0;
+    console.log(`plan: ${artifacts.length + 1} files in ${outDir}/ (resources: ${counts}); report in ${outDir}/report/`);
+    console.log(verdictLine(verification.report));
+    for (const f of verification.report.findings.filter((x) => x.severity === "violation")) console.log(`  violation: [${f.kind}] ${f.subject}: ${f.message}`);
+    for (const g of verification.report.guardrails.filter((x) => x.level === "mandatory")) console.log(`  guardrail: [${g.rule}] ${g.subject}: ${g.message}`);
+    if (values.base) console.log(segmentationDiff(values.base as string, outDir).markdown);
+    const failed = verification.report.summary.verdict === "fail";
+    if (values["engine-plan"]) {
+      const code = await enginePlan({ siteFile, outDir, engine, secretsDir: DEFAULT_SECRETS_DIR }, defaultOpsContext());
+      return failed ? 1 : code;
+    }
+    return failed ? 1 : 0;
   },
 };

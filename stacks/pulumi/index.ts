@@ -1,10 +1,15 @@
-// Entry point for `pulumi preview` / `pulumi up` (Pulumi.yaml): the stack name picks the host.
+// Entry point for `pulumi preview` / `pulumi up` (Pulumi.yaml): the stack name picks what to
+// deploy: `edge` or `cloud` (a Docker host), or `secrets` (OpenBao, the second phase).
 import * as pulumi from "@pulumi/pulumi";
 import { loadSite } from "../../core/index.js";
 import { stackSpec } from "../docker-spec.js";
 import { buildTopology } from "../platform.js";
+import { secretsStackSpec } from "../secrets-spec.js";
 import { DockerHostComponent } from "./program.js";
+import { SecretsComponent } from "./secrets-program.js";
 
 const site = loadSite(process.env.PALISADE_SITE ?? "palisade.yaml");
-const spec = stackSpec(buildTopology(site), pulumi.getStack());
-new DockerHostComponent(spec, new pulumi.Config("palisade"));
+const stack = pulumi.getStack();
+const config = new pulumi.Config("palisade");
+if (stack === "secrets") new SecretsComponent(secretsStackSpec(site), config);
+else new DockerHostComponent(stackSpec(buildTopology(site), stack), config);

@@ -1,0 +1,92 @@
+import type { Artifact, Topology } from "../core/index.js";
+
+/*
+ * The declared segmentation intent as plain data. The verifier compares what it derives from the
+ * artifacts against this, and `plan` writes it as `intent.json`, so `verify --out D` (artifacts
+ * only) reads the same intent the plan declared: the intent is itself an artifact the auditor reads.
+ */
+
+export interface IntentFlow {
+  readonly from: string;
+  readonly to: string;
+  /** Canonical port form: `tcp/5432`. */
+  readonly port: string;
+  readonly reason: string;
+}
+
+export interface IntentNever {
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string;
+}
+
+/**
+ * Who the names in the intent are. Vocabulary only: the verifier uses it to give names to
+ * addresses (which CIDRs "admin" means) and never to decide what is reachable.
+ */
+export interface IntentPeer {
+  readonly id: string;
+  readonly kind: "addresses" | "host" | "daemon" | "service";
+  readonly zone: string;
+  /** For `addresses` peers: their CIDRs; for hosts: the addresses they own. @default - none */
+  readonly addresses?: readonly string[];
+  /** For daemons and services: the host they live on. */
+  readonly host?: string;
+}
+
+export interface Intent {
+  readonly version: 1;
+  readonly peers: readonly IntentPeer[];
+  readonly flows: readonly IntentFlow[];
+  readonly nevers: readonly IntentNever[];
+}
+
+export const INTENT_PATH = "intent.json";
+
+function byId<T extends { id: string }>(a: T, b: T): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** The intent ledger of a Topology as data, sorted (flows by from, to, port; nevers by from, to). */
+export function intentOf(t: Topology): Intent {
+  const peers: IntentPeer[] = [];
+  for (const p of t.addressPeers.values()) peers.push({ id: p.id, kind: "addresses", zone: p.zone.name, addresses: [...p.cidrs] });
+  for (const h of t.hosts.values()) peers.push({ id: h.id, kind: "host", zone: h.zone.name, addresses: [...h.addresses] });
+  for (const d of t.daemons.values()) peers.push({ id: d.id, kind: "daemon", zone: d.zone.name, host: d.host.id });
+  for (const s of t.services.values()) peers.push({ id: s.id, kind: "service", zone: s.zone.name, host: s.host.id });
+  peers.sort(byId);
+  return {
+    version: 1,
+    peers,
+    flows: t.ledger.flows.map((f) => ({ from: f.from.id, to: f.to.id, port: f.port.toString(), reason: f.reason })),
+    nevers: t.ledger.nevers.map((n) => ({ from: n.from.id, to: n.to.id, reason: n.reason })),
+  };
+}
+
+/** `intent.json`: the declared intent, written by `plan` next to the artifacts it describes. */
+export function renderIntent(t: Topology): Artifact {
+  return { path: INTENT_PATH, content: `${JSON.stringify(intentOf(t), null, 2)}\n` };
+}
+
+/** Reads `intent.json`; throws naming the field that is wrong. */
+export function parseIntent(text: string): Intent {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`intent.json: not JSON (${(e as Error).message})`);
+  }
+  const o = raw as Partial<Intent>;
+  if (!o || typeof o !== "object") throw new Error("intent.json: expected an object");
+  if (o.version !== 1) throw new Error(`intent.json: version: given ${JSON.stringify(o.version)}; expected 1`);
+  for (const key of ["peers", "flows", "nevers"] as const) {
+    if (!Array.isArray(o[key])) throw new Error(`intent.json: ${key}: expected an array`);
+  }
+  for (const [i, f] of o.flows!.entries()) {
+    if (typeof f.from !== "string" || typeof f.to !== "string" || !/^(tcp|udp)\/\d+(-\d+)?$/.test(String(f.port))) {
+      throw new Error(`intent.json: flows[${i}]: expected {from, to, port: "tcp/N", reason}; given ${JSON.stringify(f)}`);
+    }
+  }
+  return o as Intent;
+}
+

@@ -1,0 +1,43 @@
+import type { Report } from "../verifier/report-model.js";
+import { verdictMark, type ReportFormatter } from "./formatter.js";
+
+const esc = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+/** `segmentation.md`: the report in Markdown, for people and pull requests. */
+export const markdownFormatter: ReportFormatter = {
+  path: "report/segmentation.md",
+  render(r: Report): string {
+    const s = r.summary;
+    const out: string[] = [];
+    out.push(`# Segmentation report: ${s.verdict.toUpperCase()}`, "");
+    out.push(`Engines verified: ${r.engines.join(", ")}. Pending is ${r.pendingIsViolation ? "a violation" : "reported, not failed"}.`, "");
+    out.push("| check | count |", "|---|---|");
+    out.push(`| intended flows effective | ${s.intendedEffective} / ${s.flowsIntended} |`);
+    out.push(`| intended flows pending | ${s.intendedPending} |`);
+    out.push(`| broken paths | ${s.intendedBroken} |`);
+    out.push(`| unexpected exposures | ${s.unexpected} |`);
+    out.push(`| must-never pairs blocked by >= 2 layers | ${s.neversBlocked} |`);
+    out.push(`| must-never pairs violated | ${s.neversViolated} |`);
+    out.push(`| must-never pairs pending | ${s.neversPending} |`);
+    out.push(`| violations | ${s.violations} |`);
+    out.push(`| guardrails (mandatory / advisory) | ${s.guardrailsMandatory} / ${s.guardrailsAdvisory} |`, "");
+    if (r.artifacts.missing.length) out.push(`Not rendered yet: ${r.artifacts.missing.map((m) => `\`${m}\``).join(", ")}.`, "");
+    out.push("## Findings", "");
+    if (r.findings.length === 0) out.push("None.");
+    for (const f of r.findings) out.push(`- **${f.severity}** \`${f.kind}\` \`${f.subject}\`: ${esc(f.message)}${f.artifact ? ` (\`${f.artifact}${f.line ? `:${f.line}` : ""}\`)` : ""}`);
+    out.push("", "## Must-never pairs", "", "| pair | status | blocking layers (weakest path) |", "|---|---|---|");
+    for (const n of r.nevers) out.push(`| \`${n.source} => ${n.destination}\` | ${n.status} | ${n.layers.join(", ") || "—"} |`);
+    out.push("", "## Exposed to the internet", "");
+    if (r.exposed.length === 0) out.push("Nothing.");
+    for (const e of r.exposed) {
+      out.push(`- \`${e.line}\`${e.intended ? "" : " **(not intended)**"}`);
+      for (const c of e.chain) out.push(`  - ${esc(c.trim())}`);
+    }
+    out.push("", "## Flows", "", "```");
+    for (const f of r.flows) out.push(`${f.line}  [${verdictMark(f.verdict, f.intended)}]`);
+    out.push("```", "", "## Guardrails", "");
+    if (r.guardrails.length === 0) out.push("None.");
+    for (const g of r.guardrails) out.push(`- **${g.level}** \`${g.rule}\` \`${g.subject}\`: ${esc(g.message)} (${g.source})`);
+    return `${out.join("\n")}\n`;
+  },
+};

@@ -1,0 +1,337 @@
+import type { Intent } from "../intent.js";
+import { parseRange, type AddrRange } from "./addr.js";
+import { portsMentioned } from "./nftables.js";
+import { blockingLayers, compareText, parsePortText, pathVerdict, type LayerName, type Path, type PortSpec } from "./layers.js";
+import { Reachability, weakest, type FlowEval } from "./reachability.js";
+import type { ExposureRecord, Finding, FlowRecord, NeverRecord } from "./report-model.js";
+import type { Node, SiteModel } from "./site-model.js";
+
+/*
+ * The checks: every effective flow is intended (else "unexpected exposure"); every intended
+ * flow is effective (else "broken path"); every must-never pair is blocked by at least two
+ * independent layers on every path and port (else a violation naming the single layer).
+ * Verdicts that depend on artifacts not rendered yet are `pending`.
+ */
+
+export interface CheckOptions {
+  /**
+   * Whether a verdict that waits for an artifact not rendered yet (edge or tunnel files) fails
+   * the run. @default false - pending is reported, not failed; flip once edge and tunnel land
+   */
+  readonly pendingIsViolation?: boolean;
+}
+
+export interface CheckResult {
+  readonly flows: FlowRecord[];
+  readonly nevers: NeverRecord[];
+  readonly exposed: ExposureRecord[];
+  readonly findings: Finding[];
+}
+
+/** Ports tried when the destination is the internet (any port): common ones plus every dport a ruleset names. */
+export const DEFAULT_PROBE_PORTS = ["tcp/22", "tcp/25", "tcp/53", "udp/53", "tcp/80", "udp/123", "tcp/443", "tcp/587", "tcp/5432", "tcp/8080", "udp/51820"];
+
+export function flowLineOf(source: string, destination: string, port: PortSpec): string {
+  return `${source} => ${destination} : ${port.protocol}/${port.port}`;
+}
+
+function probePorts(m: SiteModel): PortSpec[] {
+  const set = new Set(DEFAULT_PROBE_PORTS);
+  for (const h of m.hosts.values()) {
+    if (!h.nft) continue;
+    // The tokenised text is not kept; re-derive ports from the rules' own text.
+    const text = h.nft.chains.flatMap((c) => c.rules.map((r) => r.text)).join("\n");
+    for (const n of portsMentioned(h.nft, text)) {
+      set.add(`tcp/${n}`);
+      set.add(`udp/${n}`);
+    }
+  }
+  return [...set].map(parsePortText).sort((a, b) => compareText(a.protocol, b.protocol) || a.port - b.port);
+}
+
+function record(ev: FlowEval, intended: boolean, reason?: string): FlowRecord {
+  return {
+    line: flowLineOf(ev.source, ev.destination, ev),
+    source: ev.source,
+    destination: ev.destination,
+    protocol: ev.protocol,
+    port: ev.port,
+    verdict: ev.verdict,
+    intended,
+    ...(reason ? { reason } : {}),
+    via: ev.explain?.via,
+    layers: ev.explain?.steps ?? [],
+  };
+}
+
+function describeSteps(p: Path | undefined, verdict: "deny" | "allow" | "pending"): string {
+  if (!p) return "no path";
+  return p.steps
+    .filter((s) => s.verdict === verdict)
+    .map((s) => `${s.layer} (${s.artifact}: ${s.construct})`)
+    .join("; ");
+}
+
+export function checkSegmentation(m: SiteModel, intent: Intent, opts: CheckOptions = {}): CheckResult {
+  const pendingSeverity = opts.pendingIsViolation ? "violation" : "pending";
+  const r = new Reachability(m);
+  const probes = probePorts(m);
+  const findings: Finding[] = [];
+  const flows = new Map<string, FlowRecord>();
+  const node = (id: string): Node | undefined => m.nodes.get(id);
+
+  // Host principals: a host, its daemons and its host-network services share its addresses.
+  const principalOf = (id: string): string => {
+    const n = node(id);
+    return n && (n.kind === "daemon" || n.kind === "host-service") && n.host ? n.host : id;
+  };
+  const intendedKeys = new Map<string, string>();
+  const intendedByPrincipal = new Set<string>();
+  for (const f of intent.flows) {
+    const p = parsePortText(f.port);
+    intendedKeys.set(flowLineOf(f.from, f.to, p), f.reason);
+    intendedByPrincipal.add(flowLineOf(principalOf(f.from), f.to, p));
+  }
+  // An address peer covers another when its ranges hold all of the other's (the internet covers the admin ranges).
+  const rangesOf = (id: string) => (node(id)?.cidrs ?? []).map(parseRange).filter((x): x is AddrRange => !!x);
+  const covers = (a: string, b: string): boolean => {
+    if (a === b) return true;
+    if (node(a)?.kind !== "addresses" || node(b)?.kind !== "addresses") return false;
+    const ra = rangesOf(a);
+    const rb = rangesOf(b);
+    return rb.length > 0 && rb.every((x) => ra.some((y) => y.v === x.v && y.lo <= x.lo && x.hi <= y.hi));
+  };
+  const addressPeers = [...m.nodes.values()].filter((n) => n.kind === "addresses").map((n) => n.id);
+  const publicDest = new Set<string>();
+  for (const f of intent.flows) {
+    if (node(f.from)?.kind === "addresses" && rangesOf(f.from).some((x) => x.lo === 0n && x.hi >= 0xffffffffn)) publicDest.add(`${f.to}|${f.port}`);
+  }
+  /** Intended: declared for this source (or its host principal, or an address peer covering it) to this destination (or one covering it); or the destination is open to the whole internet on that port. */
+  const isIntended = (src: string, dst: string, port: PortSpec): boolean => {
+    const text = `${port.protocol}/${port.port}`;
+    if (publicDest.has(`${dst}|${text}`)) return true;
+    const srcs = new Set([src, principalOf(src), ...addressPeers.filter((a) => covers(a, src))]);
+    const dsts = new Set([dst, ...addressPeers.filter((a) => covers(a, dst))]);
+    for (const s of srcs) for (const d of dsts) if (intendedKeys.has(flowLineOf(s, d, port)) || intendedByPrincipal.has(flowLineOf(s, d, port))) return true;
+    return false;
+  };
+
+  for (const p of intent.peers) {
+    if (p.kind === "service" && !node(p.id)) {
+      findings.push({ id: `unknown-peer:${p.id}`, kind: "unknown-peer", severity: "violation", subject: p.id, message: `the intent names service ${p.id}, which no Docker artifact declares` });
+    }
+  }
+
+  // 1. Intended flows: each must be effective.
+  for (const f of intent.flows) {
+    const port = parsePortText(f.port);
+    const line = flowLineOf(f.from, f.to, port);
+    const s = node(f.from);
+    const d = node(f.to);
+    if (!s || !d) {
+      findings.push({ id: `broken-path:${line}`, kind: "broken-path", severity: "violation", subject: line, message: `${!s ? f.from : f.to} does not exist in the artifacts` });
+      continue;
+    }
+    const ev = r.evaluate(s, d, port);
+    flows.set(line, record(ev, true, f.reason));
+    if (ev.verdict === "denied") {
+      const first = ev.explain?.steps.find((x) => x.verdict === "deny");
+      findings.push({
+        id: `broken-path:${line}`,
+        kind: "broken-path",
+        severity: "violation",
+        subject: line,
+        message: `intended (${f.reason}) but blocked by ${describeSteps(ev.explain, "deny") || "no path between them"}`,
+        layer: first?.layer,
+        artifact: first?.artifact,
+        line: first?.line,
+        construct: first?.construct,
+      });
+    } else if (ev.verdict === "pending") {
+      const first = ev.explain?.steps.find((x) => x.verdict === "pending");
+      findings.push({
+        id: `pending:${line}`,
+        kind: "pending",
+        severity: pendingSeverity,
+        subject: line,
+        message: `intended; waits for ${[...new Set((ev.explain?.steps ?? []).filter((x) => x.verdict === "pending").map((x) => x.artifact))].join(", ")}`,
+        layer: first?.layer,
+        artifact: first?.artifact,
+      });
+    }
+  }
+
+  // 2. Effective flows: each must be intended.
+  const candidates = r.candidates(probes);
+  for (const ev of candidates) {
+    const s = node(ev.source)!;
+    if (s.kind === "daemon" || s.kind === "host-service") {
+      if (!m.proxies.some((p) => p.node === s.id)) continue; // enumerated as their host
+    }
+    const line = flowLineOf(ev.source, ev.destination, ev);
+    if (intendedKeys.has(line)) continue; // already recorded above
+    if (isIntended(ev.source, ev.destination, ev)) {
+      if (ev.verdict === "allowed" && !intendedByPrincipal.has(flowLineOf(principalOf(ev.source), ev.destination, ev))) flows.set(line, record(ev, true, "covered by a broader intended flow"));
+      continue;
+    }
+    if (ev.verdict === "allowed") {
+      flows.set(line, record(ev, false));
+      const step = ev.explain?.steps.find((x) => x.layer.startsWith("nftables")) ?? ev.explain?.steps[0];
+      findings.push({
+        id: `unexpected-exposure:${line}`,
+        kind: "unexpected-exposure",
+        severity: "violation",
+        subject: line,
+        message: `reachable but not intended, via ${ev.explain?.via ?? "?"}: ${describeSteps(ev.explain, "allow")}`,
+        layer: step?.layer,
+        artifact: step?.artifact,
+        line: step?.line,
+        construct: step?.construct,
+      });
+    } else if (ev.verdict === "pending" && !flows.has(line)) {
+      flows.set(line, record(ev, false));
+    }
+  }
+
+  // 3. Must-never pairs: blocked by >= 2 independent layers on every path and port.
+  const nevers: NeverRecord[] = [];
+  for (const nv of intent.nevers) {
+    const s = node(nv.from);
+    const d = node(nv.to);
+    if (!s || !d) {
+      nevers.push({ source: nv.from, destination: nv.to, reason: nv.reason, status: "blocked", layers: [], portsTried: [] });
+      continue;
+    }
+    const ports: PortSpec[] = d.kind === "addresses" ? probes : d.listens.map((l) => ({ protocol: l.protocol, port: l.port }));
+    if (ports.length === 0) {
+      nevers.push({ source: nv.from, destination: nv.to, reason: `${nv.reason} (${nv.to} listens on no port)`, status: "blocked", layers: [], portsTried: [] });
+      continue;
+    }
+    let worst: { ev: FlowEval; path?: Path; n: number; pending: boolean } | undefined;
+    let reachable: FlowEval | undefined;
+    let pendingReach: FlowEval | undefined;
+    for (const port of ports) {
+      const ev = r.evaluate(s, d, port);
+      const line = flowLineOf(nv.from, nv.to, port);
+      if (!flows.has(line) && ev.verdict !== "denied") flows.set(line, record(ev, false));
+      if (ev.verdict === "allowed") reachable ??= ev;
+      if (ev.verdict === "pending" && ev.paths.some((p) => pathVerdict(p) === "pending" && blockingLayers(p).length === 0)) pendingReach ??= ev;
+      for (const p of ev.paths) {
+        const n = blockingLayers(p).length;
+        const pending = p.steps.some((x) => x.verdict === "pending");
+        if (!worst || n < worst.n || (n === worst.n && !pending && worst.pending)) worst = { ev, path: p, n, pending };
+      }
+      if (ev.paths.length === 0 && !worst) worst = { ev, n: Infinity, pending: false };
+    }
+    const weak = worst?.path;
+    const weakRec = weak && worst ? { port: `${worst.ev.protocol}/${worst.ev.port}`, via: weak.via, steps: weak.steps } : undefined;
+    const layers: LayerName[] = weak ? blockingLayers(weak) : [];
+    const pair = `${nv.from} => ${nv.to}`;
+    let status: NeverRecord["status"];
+    if (reachable) {
+      status = "violation";
+      const step = reachable.explain?.steps.find((x) => x.layer.startsWith("nftables")) ?? reachable.explain?.steps[0];
+      findings.push({
+        id: `never-reachable:${pair}`,
+        kind: "never-reachable",
+        severity: "violation",
+        subject: pair,
+        message: `must never connect (${nv.reason}) but ${flowLineOf(nv.from, nv.to, reachable)} is allowed via ${reachable.explain?.via}: ${describeSteps(reachable.explain, "allow")}`,
+        layer: step?.layer,
+        artifact: step?.artifact,
+        line: step?.line,
+        construct: step?.construct,
+      });
+    } else if (pendingReach || (worst && worst.n < 2 && worst.pending)) {
+      status = "pending";
+      findings.push({
+        id: `pending:${pair}`,
+        kind: "pending",
+        severity: pendingSeverity,
+        subject: pair,
+        message: `must never connect; ${layers.length ? `blocked by ${layers.join(", ")} so far` : "not blocked yet"}; waits for ${[...new Set((weak?.steps ?? []).filter((x) => x.verdict === "pending").map((x) => x.artifact))].join(", ")}`,
+        layer: layers[0],
+      });
+    } else if (worst && worst.n < 2 && weak) {
+      status = "violation";
+      const only = weak.steps.find((x) => x.verdict === "deny");
+      findings.push({
+        id: `single-layer:${pair}`,
+        kind: "single-layer",
+        severity: "violation",
+        subject: pair,
+        message: `must never connect (${nv.reason}) but on ${weakRec!.port} via ${weak.via} only one layer blocks it: ${only ? `${only.layer} (${only.construct})` : "none"}`,
+        layer: only?.layer,
+        artifact: only?.artifact,
+        line: only?.line,
+        construct: only?.construct,
+      });
+    } else status = "blocked";
+    if (worst && weakRec) {
+      const line = flowLineOf(nv.from, nv.to, worst.ev);
+      if (!flows.has(line)) flows.set(line, { ...record(worst.ev, false), via: weak!.via, layers: weak!.steps });
+    }
+    nevers.push({ source: nv.from, destination: nv.to, reason: nv.reason, status, layers, weakest: weakRec, portsTried: ports.map((p) => `${p.protocol}/${p.port}`) });
+  }
+
+  // 4. Proxy routes: each route a proxy is configured with must be an intended flow.
+  for (const proxy of m.proxies) {
+    const src = node(proxy.node);
+    if (!src || !proxy.config) continue;
+    for (const be of proxy.config.backends) {
+      for (const srv of be.servers) {
+        const target = r.resolveServer(src, srv.host, srv.port);
+        const line = flowLineOf(proxy.node, target ?? `${srv.host}`, { protocol: "tcp", port: srv.port });
+        if (!target) {
+          findings.push({ id: `unexpected-route:${proxy.path}:${be.name}/${srv.name}`, kind: "unexpected-route", severity: "violation", subject: line, message: `backend ${be.name} server ${srv.name} ${srv.host}:${srv.port} resolves to no known peer`, layer: proxy.layer, artifact: proxy.path, line: srv.line, construct: `server ${srv.name} ${srv.host}:${srv.port}` });
+          continue;
+        }
+        if (intendedKeys.has(line) || isIntended(proxy.node, target, { protocol: "tcp", port: srv.port })) continue;
+        findings.push({ id: `unexpected-route:${line}`, kind: "unexpected-route", severity: "violation", subject: line, message: `backend ${be.name} routes to ${target} tcp/${srv.port}, which the intent does not allow`, layer: proxy.layer, artifact: proxy.path, line: srv.line, construct: `backend ${be.name} server ${srv.name} ${srv.host}:${srv.port}` });
+      }
+    }
+  }
+
+  // 5. nftables rules the evaluator does not understand: findings, never guesses.
+  for (const h of m.hosts.values()) {
+    for (const p of h.nft?.problems ?? []) {
+      findings.push({ id: `nft-unsupported:${h.nftPath}:${p.line}`, kind: "nft-unsupported", severity: "violation", subject: `${h.nftPath}:${p.line}`, message: `${p.message}: ${p.text}`, layer: `nftables:${h.id}`, artifact: h.nftPath, line: p.line, construct: p.text });
+    }
+  }
+
+  // Exposure: what the internet reaches, with what proxies relay it to.
+  const exposed: ExposureRecord[] = [];
+  for (const f of flows.values()) {
+    if (f.source !== "internet" || f.verdict !== "allowed") continue;
+    const chain: string[] = [];
+    const relay = (nodeId: string, port: number, depth: number) => {
+      const proxy = m.proxies.find((p) => p.node === nodeId);
+      if (!proxy?.config || depth > 3) return;
+      const src = node(nodeId)!;
+      for (const fe of proxy.config.frontends) {
+        if (fe.binds.length && !fe.binds.some((b) => b.port === port)) continue;
+        for (const route of fe.routes) {
+          const be = proxy.config.backends.find((b) => b.name === route.backend);
+          for (const srv of be?.servers ?? []) {
+            const target = r.resolveServer(src, srv.host, srv.port) ?? srv.host;
+            chain.push(`${"  ".repeat(depth)}${nodeId} -[${route.condition}]-> ${target} : tcp/${srv.port} (${proxy.layer} ${be!.name})`);
+            relay(target, srv.port, depth + 1);
+          }
+        }
+      }
+    };
+    relay(f.destination, f.port, 0);
+    exposed.push({ line: f.line, chain, intended: f.intended });
+  }
+
+  findings.sort((a, b) => compareText(a.kind, b.kind) || compareText(a.subject, b.subject) || compareText(a.id, b.id));
+  const dedup = findings.filter((f, i) => i === 0 || f.id !== findings[i - 1]!.id);
+  return {
+    flows: [...flows.values()].sort((a, b) => compareText(a.line, b.line)),
+    nevers: nevers.sort((a, b) => compareText(a.source, b.source) || compareText(a.destination, b.destination)),
+    exposed: exposed.sort((a, b) => compareText(a.line, b.line)),
+    findings: dedup,
+  };
+}
+
+export { weakest };

@@ -1,0 +1,13 @@
+export { verifyArtifacts, filesOf, VerifyInputError, PENDING_IS_VIOLATION, type VerifyOptions } from "./verify.js";
+export { checkSegmentation, flowLineOf, DEFAULT_PROBE_PORTS, type CheckOptions, type CheckResult } from "./checks.js";
+export { Reachability, weakest, type FlowEval } from "./reachability.js";
+export { buildSiteModel, type SiteModel, type HostInfo, type Node, type ProxyInfo } from "./site-model.js";
+export { dockerFromTerraform } from "./docker-tf.js";
+export { dockerFromPulumi } from "./docker-pulumi.js";
+export { diffDockerModels, type DockerModel, type DockerHostModel, type DockerContainerModel, type DockerNetworkModel, type ModelDifference } from "./docker-model.js";
+export { parseNftables, evaluateHook, type Ruleset, type Packet, type Hook, type Iface, type NftVerdict } from "./nftables.js";
+export { parseWireguard, peerFor, type WgConfig, type WgPeer } from "./wireguard.js";
+export { parseHaproxy, type HaproxyConfig } from "./haproxy.js";
+export type { LayerName, LayerStep, Path, FlowVerdict, PortSpec } from "./layers.js";
+export type { Report, FlowRecord, NeverRecord, Finding, FindingKind, GuardrailFinding, ExposureRecord } from "./report-model.js";
+export { syntheticSite, type SyntheticOptions } from "./synthetic.js";

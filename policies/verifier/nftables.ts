@@ -1,0 +1,803 @@
+import { fullRange, parseRange, specMatches, specText, type AddrRange, type AddrSpec } from "./addr.js";
+
+/*
+ * An nftables ruleset parser and evaluator, for the subset real host firewalls use: tables of
+ * family inet/ip/ip6, base chains with hook/priority/policy, regular chains (jump/goto/return),
+ * named and anonymous sets, `define`s, iif/oif(name), saddr/daddr, l4proto, dport/sport, ct
+ * state/status, fib daddr type local, vmaps, limit/meter, log/counter/comment.
+ *
+ * Semantics chosen where a static evaluator must choose, stated once:
+ * - the packet is the first packet of a new connection: `ct state new` matches, established,
+ *   related and invalid do not; `ct status dnat` matches only after a Docker port publication;
+ * - `limit rate N` and meters match (the attacker stays under the rate), `limit rate over N` does not;
+ * - source ports are the sender's to choose: `sport` matches (a `sport 53 accept` opens everything);
+ * - dynamic sets without elements (ban sets filled at run time) are empty;
+ * - anything else is not guessed: the rule is reported as unsupported (a finding) and skipped.
+ */
+
+export type Hook = "prerouting" | "input" | "forward" | "output" | "postrouting";
+
+export interface Iface {
+  /** Known interface name (`wg0`, `br-data`, `lo`), or absent when only the role is known. */
+  readonly name?: string;
+  /** `external`: the public/uplink interface whose name the verifier does not assume. */
+  readonly role: "loopback" | "tunnel" | "bridge" | "external";
+}
+
+export interface Packet {
+  readonly family: 4 | 6;
+  readonly saddr: AddrSpec;
+  readonly daddr: AddrSpec;
+  readonly proto: "tcp" | "udp";
+  readonly dport: number;
+  readonly iif?: Iface;
+  readonly oif?: Iface;
+  /** True after Docker's DNAT of a published port (`ct status dnat`). */
+  readonly dnat?: boolean;
+}
+
+export interface NftVerdict {
+  readonly verdict: "accept" | "drop";
+  /** What decided it: `table inet palisade_cloud chain forward rule (line 42): tcp dport 5432 accept` or `… policy drop`. */
+  readonly construct: string;
+  readonly line: number;
+}
+
+export interface NftProblem {
+  readonly line: number;
+  readonly text: string;
+  readonly message: string;
+}
+
+type Verdict = { kind: "accept" | "drop" | "return" | "continue" | "jump" | "goto"; target?: string };
+type Matcher = (p: Packet, hook: Hook) => boolean;
+
+interface Rule {
+  readonly line: number;
+  readonly text: string;
+  readonly matchers: Matcher[];
+  readonly verdict?: Verdict;
+  readonly vmap?: { select: (p: Packet) => string[]; entries: Map<string, Verdict> };
+  /** `limit rate over`: never matches a well-behaved sender. */
+  readonly never?: boolean;
+  /** Source NAT in a nat chain: `masquerade` or the address of `snat [ip] to A`. */
+  readonly snat?: string;
+  /** Exact destination addresses the rule requires (`ip daddr A` / `{ A, B }`), for the chain's index. */
+  readonly daddrKeys?: readonly string[];
+}
+
+interface Chain {
+  /** Rule indices by exact destination address, built on first use; `rest` holds the others. */
+  index?: { byDaddr: Map<string, number[]>; rest: number[] };
+  readonly name: string;
+  readonly table: string;
+  readonly family: string;
+  readonly line: number;
+  hook?: Hook;
+  type?: string;
+  priority: number;
+  policy: "accept" | "drop";
+  readonly rules: Rule[];
+}
+
+interface NamedSet {
+  readonly name: string;
+  readonly elements: string[];
+}
+
+export interface Ruleset {
+  readonly path: string;
+  readonly tables: readonly { readonly family: string; readonly name: string }[];
+  readonly chains: readonly Chain[];
+  readonly problems: readonly NftProblem[];
+}
+
+// ---------- tokenizer ----------
+
+interface Tok {
+  readonly t: string;
+  readonly line: number;
+}
+
+function tokenize(text: string): Tok[] {
+  const out: Tok[] = [];
+  let line = 1;
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === "\\" && text[i + 1] === "\n") {
+      i += 2;
+      line++;
+      continue;
+    }
+    if (c === "\n") {
+      out.push({ t: "\n", line });
+      line++;
+      i++;
+      continue;
+    }
+    if (c === " " || c === "\t" || c === "\r") {
+      i++;
+      continue;
+    }
+    if (c === "#") {
+      while (i < text.length && text[i] !== "\n") i++;
+      continue;
+    }
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j++;
+      out.push({ t: text.slice(i, j + 1), line });
+      i = j + 1;
+      continue;
+    }
+    if ("{};,".includes(c)) {
+      out.push({ t: c, line });
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < text.length && !" \t\r\n{};,#\"".includes(text[j]!)) j++;
+    out.push({ t: text.slice(i, j), line });
+    i = j;
+  }
+  return out;
+}
+
+/** A value: a word, or a brace group of elements (each element a list of words: `22 : accept`). */
+type Val = { word: string } | { group: string[][] };
+
+const PRIORITIES: Record<string, number> = { raw: -300, mangle: -150, dstnat: -100, filter: 0, security: 50, srcnat: 100 };
+
+const SERVICES: Record<string, number> = {
+  ssh: 22, smtp: 25, domain: 53, http: 80, https: 443, submissions: 465, smtps: 465, submission: 587, imaps: 993, imap: 143,
+  pop3: 110, pop3s: 995, postgresql: 5432, "http-alt": 8080, ntp: 123, bootps: 67, bootpc: 68, ftp: 21, telnet: 23, ldap: 389, ldaps: 636, mysql: 3306,
+};
+
+export function parsePortValue(text: string): [number, number] | null {
+  const t = text.trim();
+  const m = /^(\d+)(?:-(\d+))?$/.exec(t);
+  if (m) return [Number(m[1]), Number(m[2] ?? m[1])];
+  const s = SERVICES[t];
+  return s ? [s, s] : null;
+}
+
+const unquote = (s: string) => (s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1) : s);
+
+function globMatch(pattern: string, name: string): boolean {
+  return pattern.endsWith("*") ? name.startsWith(pattern.slice(0, -1)) : pattern === name;
+}
+
+/** Names the verifier gives a role to; any other name is taken to be the external interface. */
+function roleOfName(name: string): Iface["role"] {
+  if (name === "lo") return "loopback";
+  if (/^wg/.test(name)) return "tunnel";
+  if (/^(br-|docker|veth)/.test(name)) return "bridge";
+  return "external";
+}
+
+function ifaceMatches(pattern: string, iface: Iface | undefined): boolean {
+  if (!iface) return false;
+  if (iface.name !== undefined) return globMatch(pattern, iface.name);
+  // Unknown name: a pattern naming an external interface (eth0, ens3, fiber0) matches; `*` matches.
+  if (pattern === "*") return true;
+  return roleOfName(pattern.replace(/\*$/, "x")) === iface.role;
+}
+
+// ---------- parser ----------
+
+export function parseNftables(path: string, text: string): Ruleset {
+  const toks = tokenize(text);
+  const problems: NftProblem[] = [];
+  const defines = new Map<string, Tok[]>();
+  const tables: { family: string; name: string }[] = [];
+  const chains: Chain[] = [];
+  const sets = new Map<string, NamedSet>(); // key: family/table/name
+  let i = 0;
+  const peek = () => toks[i]?.t;
+  const skipNl = () => {
+    while (peek() === "\n" || peek() === ";") i++;
+  };
+  const lineText = (line: number) => (text.split("\n")[line - 1] ?? "").trim();
+
+  // Expand `$name` defines in place (a define may be a brace group).
+  const expanded: Tok[] = [];
+  for (let k = 0; k < toks.length; k++) {
+    const tk = toks[k]!;
+    if (tk.t === "define" && (k === 0 || toks[k - 1]!.t === "\n" || toks[k - 1]!.t === ";")) {
+      const name = toks[k + 1]?.t ?? "";
+      let j = k + 3; // skip name and '='
+      const body: Tok[] = [];
+      let depth = 0;
+      while (j < toks.length && !(depth === 0 && (toks[j]!.t === "\n" || toks[j]!.t === ";"))) {
+        if (toks[j]!.t === "{") depth++;
+        if (toks[j]!.t === "}") depth--;
+        if (toks[j]!.t !== "\n") body.push(toks[j]!);
+        j++;
+      }
+      defines.set(name, body);
+      k = j;
+      continue;
+    }
+    if (tk.t.startsWith("$")) {
+      const body = defines.get(tk.t.slice(1));
+      if (!body) problems.push({ line: tk.line, text: lineText(tk.line), message: `undefined variable ${tk.t}` });
+      else expanded.push(...body.map((b) => ({ t: b.t, line: tk.line })));
+      continue;
+    }
+    expanded.push(tk);
+  }
+  toks.length = 0;
+  toks.push(...expanded);
+
+  /** Reads a `{ ... }` group at i (i at "{"), flattening nested groups (define'd sets in sets). */
+  const readGroup = (): string[][] => {
+    const elements: string[][] = [];
+    let cur: string[] = [];
+    let depth = 0;
+    for (; i < toks.length; i++) {
+      const t = toks[i]!.t;
+      if (t === "{") {
+        depth++;
+        continue;
+      }
+      if (t === "}") {
+        depth--;
+        if (depth === 0) {
+          i++;
+          break;
+        }
+        continue;
+      }
+      if (t === "," || t === "\n" || t === ";") {
+        if (cur.length) elements.push(cur);
+        cur = [];
+        continue;
+      }
+      cur.push(t);
+    }
+    if (cur.length) elements.push(cur);
+    return elements;
+  };
+
+  /** Reads one statement's tokens up to newline/';' at brace depth 0. Groups become Val groups. */
+  const readStatement = (): { vals: Val[]; line: number } => {
+    const vals: Val[] = [];
+    const line = toks[i]?.line ?? 0;
+    while (i < toks.length) {
+      const t = toks[i]!.t;
+      if (t === "\n" || t === ";") break;
+      if (t === "}") break;
+      if (t === "{") {
+        vals.push({ group: readGroup() });
+        continue;
+      }
+      vals.push({ word: t });
+      i++;
+    }
+    return { vals, line };
+  };
+
+  const parseSetBody = (family: string, table: string, name: string) => {
+    // at "{"
+    i++;
+    const elements: string[] = [];
+    let depth = 1;
+    while (i < toks.length && depth > 0) {
+      const t = toks[i]!.t;
+      if (t === "}") {
+        depth--;
+        i++;
+        continue;
+      }
+      if (t === "elements") {
+        i++;
+        if (peek() === "=") i++;
+        if (peek() === "{") for (const el of readGroup()) elements.push(el.join(" "));
+        continue;
+      }
+      i++;
+    }
+    sets.set(`${family}/${table}/${name}`, { name, elements });
+  };
+
+  const parseChainBody = (family: string, table: string, name: string, line: number) => {
+    const chain: Chain = { name, table, family, line, priority: 0, policy: "accept", rules: [] };
+    i++; // "{"
+    for (;;) {
+      skipNl();
+      if (i >= toks.length) break;
+      if (peek() === "}") {
+        i++;
+        break;
+      }
+      const st = readStatement();
+      const words = st.vals.map((v) => ("word" in v ? v.word : "{…}"));
+      if (words[0] === "type") {
+        chain.type = words[1];
+        const h = words.indexOf("hook");
+        if (h >= 0) chain.hook = words[h + 1] as Hook;
+        const p = words.indexOf("priority");
+        if (p >= 0) {
+          const rest = words.slice(p + 1).join(" ").replace(/;.*$/, "");
+          const m = /^(-?\d+)$|^([a-z]+)\s*(?:([+-])\s*(\d+))?$/.exec(rest.trim());
+          if (m?.[1]) chain.priority = Number(m[1]);
+          else if (m?.[2]) chain.priority = (PRIORITIES[m[2]] ?? 0) + (m[3] === "-" ? -Number(m[4]) : m[3] === "+" ? Number(m[4]) : 0);
+        }
+        continue;
+      }
+      if (words[0] === "policy") {
+        chain.policy = words[1] === "drop" ? "drop" : "accept";
+        continue;
+      }
+      if (words[0] === "comment" && words.length === 2) continue;
+      if (words[0] === "devices") continue;
+      if (st.vals.length === 0) continue;
+      const rule = parseRule(st.vals, st.line, lineText(st.line), family, table, sets, problems, chain.type === "nat");
+      if (rule) chain.rules.push(rule);
+    }
+    chains.push(chain);
+  };
+
+  const parseTableBody = (family: string, table: string) => {
+    i++; // "{"
+    for (;;) {
+      skipNl();
+      if (i >= toks.length) break;
+      const t = peek();
+      if (t === "}") {
+        i++;
+        break;
+      }
+      const line = toks[i]!.line;
+      if (t === "chain") {
+        const name = toks[i + 1]!.t;
+        i += 2;
+        if (peek() === "{") parseChainBody(family, table, name, line);
+        continue;
+      }
+      if (t === "set" || t === "map") {
+        const name = toks[i + 1]!.t;
+        i += 2;
+        if (peek() === "{") parseSetBody(family, table, name);
+        continue;
+      }
+      if (t === "flags" || t === "comment") {
+        readStatement();
+        continue;
+      }
+      if (t === "counter" || t === "quota" || t === "ct" || t === "flowtable" || t === "limit") {
+        // named objects: skip their body
+        readStatement();
+        if (peek() === "{") readGroup();
+        continue;
+      }
+      const st = readStatement();
+      problems.push({ line, text: lineText(line), message: `unsupported table statement ${JSON.stringify(st.vals.map((v) => ("word" in v ? v.word : "{…}")).join(" "))}` });
+      if (peek() === "{") readGroup();
+    }
+  };
+
+  for (;;) {
+    skipNl();
+    if (i >= toks.length) break;
+    const t = peek()!;
+    const line = toks[i]!.line;
+    if (t === "table" || (t === "add" && toks[i + 1]?.t === "table")) {
+      if (t === "add") i++;
+      let family = toks[i + 1]!.t;
+      let name = toks[i + 2]!.t;
+      if (!["ip", "ip6", "inet", "arp", "bridge", "netdev"].includes(family)) {
+        name = family;
+        family = "ip";
+        i += 2;
+      } else i += 3;
+      tables.push({ family, name });
+      if (peek() === "{") parseTableBody(family, name);
+      continue;
+    }
+    if (t === "flush" || t === "delete" || t === "destroy") {
+      readStatement();
+      continue;
+    }
+    const st = readStatement();
+    problems.push({ line, text: lineText(line), message: `unsupported top-level statement ${JSON.stringify(st.vals.map((v) => ("word" in v ? v.word : "{…}")).join(" "))}` });
+    if (peek() === "{") readGroup();
+  }
+  return { path, tables, chains, problems };
+}
+
+function parseVerdictWords(words: string[]): Verdict | null {
+  const w = words[0];
+  if (w === "accept" || w === "drop" || w === "return" || w === "continue") return { kind: w };
+  if (w === "reject") return { kind: "drop" };
+  if ((w === "jump" || w === "goto") && words[1]) return { kind: w, target: words[1] };
+  return null;
+}
+
+function parseRule(vals: Val[], line: number, text: string, family: string, table: string, sets: Map<string, NamedSet>, problems: NftProblem[], natChain = false): Rule | null {
+  const matchers: Matcher[] = [];
+  let daddrKeys: string[] | undefined;
+  let snat: string | undefined;
+  let verdict: Verdict | undefined;
+  let vmap: Rule["vmap"];
+  let never = false;
+  let k = 0;
+  const fail = (message: string): null => {
+    problems.push({ line, text, message });
+    return null;
+  };
+  const word = (j: number): string | undefined => {
+    const v = vals[j];
+    return v && "word" in v ? v.word : undefined;
+  };
+  /** Reads `[op] value` at k: returns negation and the value's element strings (resolving @sets). */
+  const readValue = (): { neg: boolean; elements: string[]; setName?: string } | null => {
+    let neg = false;
+    const op = word(k);
+    if (op === "!=" || op === "ne") {
+      neg = true;
+      k++;
+    } else if (op === "==" || op === "eq") k++;
+    const v = vals[k];
+    if (!v) return null;
+    k++;
+    if ("group" in v) return { neg, elements: v.group.map((e) => e.join(" ")) };
+    if (v.word.startsWith("@")) {
+      const s = sets.get(`${family}/${table}/${v.word.slice(1)}`);
+      if (!s) return null;
+      return { neg, elements: s.elements, setName: v.word };
+    }
+    if (/^[<>]=?$/.test(v.word)) return null;
+    // comma lists without braces: `ct state established,related`
+    const words = [v.word];
+    while (word(k) === "," && word(k + 1) !== undefined) {
+      words.push(word(k + 1)!);
+      k += 2;
+    }
+    return { neg, elements: words.flatMap((w) => w.split(",")).filter(Boolean) };
+  };
+  const addrMatcher = (fam: 4 | 6, which: "saddr" | "daddr"): boolean => {
+    const val = readValue();
+    if (!val) return false;
+    const ranges: AddrRange[] = [];
+    for (const e of val.elements) {
+      const r = parseRange(e);
+      if (!r) return false;
+      ranges.push(r);
+    }
+    matchers.push((p) => p.family === fam && specMatches(p[which], ranges, val.neg));
+    if (which === "daddr" && !val.neg && !daddrKeys && ranges.every((r) => r.lo === r.hi)) daddrKeys = ranges.map((r) => `${r.v}:${r.lo}`);
+    return true;
+  };
+  const portMatcher = (proto: "tcp" | "udp" | "th", which: "dport" | "sport"): boolean => {
+    const val = readValue();
+    if (!val) return false;
+    const ranges: [number, number][] = [];
+    for (const e of val.elements) {
+      const r = parsePortValue(e);
+      if (!r) return false;
+      ranges.push(r);
+    }
+    if (proto !== "th") matchers.push((p) => p.proto === proto);
+    if (which === "sport") return true; // the sender picks its source port: always matchable
+    matchers.push((p) => ranges.some(([a, b]) => p.dport >= a && p.dport <= b) !== val.neg);
+    return true;
+  };
+  const protoMatcher = (): boolean => {
+    const val = readValue();
+    if (!val) return false;
+    const names = val.elements.map((e) => (e === "6" ? "tcp" : e === "17" ? "udp" : e));
+    matchers.push((p) => names.includes(p.proto) !== val.neg);
+    return true;
+  };
+  const ifaceMatcher = (which: "iif" | "oif"): boolean => {
+    const val = readValue();
+    if (!val) return false;
+    const pats = val.elements.map(unquote);
+    matchers.push((p) => pats.some((pat) => ifaceMatches(pat, p[which])) !== val.neg);
+    return true;
+  };
+
+  while (k < vals.length) {
+    const w = word(k);
+    if (w === undefined) return fail(`unexpected set at this position`);
+    const next = word(k + 1);
+    if ((w === "ip" || w === "ip6") && (next === "saddr" || next === "daddr")) {
+      k += 2;
+      if (!addrMatcher(w === "ip" ? 4 : 6, next)) return fail(`cannot read the address in ${JSON.stringify(text)}`);
+      continue;
+    }
+    if ((w === "ip" && next === "protocol") || (w === "ip6" && next === "nexthdr")) {
+      k += 2;
+      const fam = w === "ip" ? 4 : 6;
+      matchers.push((p) => p.family === fam);
+      if (!protoMatcher()) return fail(`cannot read the protocol`);
+      continue;
+    }
+    if ((w === "tcp" || w === "udp" || w === "th") && (next === "dport" || next === "sport")) {
+      k += 2;
+      if (!portMatcher(w, next)) return fail(`cannot read the port in ${JSON.stringify(text)}`);
+      continue;
+    }
+    if (w === "meta" && (next === "l4proto" || next === "protocol")) {
+      k += 2;
+      if (!protoMatcher()) return fail(`cannot read meta l4proto`);
+      continue;
+    }
+    if (w === "meta" && next === "nfproto") {
+      k += 2;
+      const val = readValue();
+      if (!val) return fail("cannot read meta nfproto");
+      const fams = val.elements.map((e) => (e === "ipv4" ? 4 : e === "ipv6" ? 6 : 0));
+      matchers.push((p) => fams.includes(p.family) !== val.neg);
+      continue;
+    }
+    if (w === "meta" && (next === "iifname" || next === "oifname" || next === "iif" || next === "oif")) {
+      k += 2;
+      if (!ifaceMatcher(next.startsWith("i") ? "iif" : "oif")) return fail("cannot read the interface");
+      continue;
+    }
+    if (w === "iifname" || w === "oifname" || w === "iif" || w === "oif") {
+      k += 1;
+      if (!ifaceMatcher(w.startsWith("i") ? "iif" : "oif")) return fail("cannot read the interface");
+      continue;
+    }
+    if (w === "ct" && next === "state") {
+      k += 2;
+      if (word(k) === "vmap") {
+        k++;
+        const g = vals[k];
+        if (!g || !("group" in g)) return fail("cannot read ct state vmap");
+        k++;
+        const entries = new Map<string, Verdict>();
+        for (const el of g.group) {
+          const colon = el.indexOf(":");
+          const key = colon >= 0 ? el.slice(0, colon) : [el[0]!];
+          const v = parseVerdictWords(colon >= 0 ? el.slice(colon + 1) : el.slice(2));
+          if (!v) return fail(`cannot read vmap entry ${el.join(" ")}`);
+          for (const kk of key.join("").split(",")) entries.set(kk, v);
+        }
+        vmap = { select: () => ["new"], entries };
+        continue;
+      }
+      const val = readValue();
+      if (!val) return fail("cannot read ct state");
+      const hit = val.elements.includes("new");
+      matchers.push(() => hit !== val.neg);
+      continue;
+    }
+    if (w === "ct" && next === "status") {
+      k += 2;
+      const val = readValue();
+      if (!val) return fail("cannot read ct status");
+      const dnat = val.elements.includes("dnat");
+      matchers.push((p) => (dnat ? !!p.dnat : false) !== val.neg);
+      continue;
+    }
+    if (w === "fib" && next === "daddr" && word(k + 2) === "type") {
+      k += 3;
+      const val = readValue();
+      if (!val) return fail("cannot read fib daddr type");
+      const local = val.elements.includes("local");
+      matchers.push((_p, hook) => (local ? hook === "input" || hook === "prerouting" : false) !== val.neg);
+      continue;
+    }
+    if (w === "icmp" || w === "icmpv6" || (w === "meta" && next === "icmp")) {
+      // ICMP matches never apply to a TCP/UDP connection; skip the match's words.
+      matchers.push(() => false);
+      k += 1;
+      while (k < vals.length && !["accept", "drop", "reject", "counter", "limit", "log", "comment", "jump", "goto", "return"].includes(word(k) ?? "")) k++;
+      continue;
+    }
+    if (w === "counter") {
+      k++;
+      while (word(k) === "packets" || word(k) === "bytes" || word(k) === "name") k += 2;
+      continue;
+    }
+    if (w === "log") {
+      k++;
+      while (["prefix", "level", "flags", "group", "snaplen", "queue-threshold"].includes(word(k) ?? "")) k += 2;
+      continue;
+    }
+    if (w === "comment") {
+      k += 2;
+      continue;
+    }
+    if (w === "limit" && next === "rate") {
+      k += 2;
+      if (word(k) === "over") {
+        never = true;
+        k++;
+      }
+      k++; // N/unit
+      if (word(k) === "bytes" || /^(k|m)?bytes$/.test(word(k) ?? "")) k++;
+      if (word(k) === "burst") k += 2;
+      if (word(k) === "packets" || /bytes$/.test(word(k) ?? "")) k++;
+      continue;
+    }
+    if (w === "meter" || w === "add" || w === "update") {
+      // `meter NAME [size N] { key limit rate [over] N/unit }` / `add @set { … }`: rate state only.
+      k++;
+      if (w === "meter") k++;
+      if (word(k) === "size") k += 2;
+      const g = vals[k];
+      if (g && "group" in g) {
+        if (g.group.flat().join(" ").includes("over")) never = true;
+        k++;
+      } else if (word(k)?.startsWith("@")) {
+        k++;
+        const g2 = vals[k];
+        if (g2 && "group" in g2) {
+          if (g2.group.flat().join(" ").includes("over")) never = true;
+          k++;
+        }
+      }
+      continue;
+    }
+    if ((w === "tcp" || w === "udp" || w === "th" || w === "ip" || w === "ct" || w === "meta") && word(k + 2) === "vmap") {
+      // `tcp dport vmap { 22 : jump ssh, 80 : accept }`
+      const sel = `${w} ${next}`;
+      k += 3;
+      const g = vals[k];
+      if (!g || !("group" in g)) return fail("cannot read vmap");
+      k++;
+      const entries = new Map<string, Verdict>();
+      for (const el of g.group) {
+        const colon = el.indexOf(":");
+        if (colon < 0) return fail(`cannot read vmap entry ${el.join(" ")}`);
+        const v = parseVerdictWords(el.slice(colon + 1));
+        if (!v) return fail(`cannot read vmap entry ${el.join(" ")}`);
+        entries.set(el.slice(0, colon).join(""), v);
+      }
+      if (sel === "tcp dport" || sel === "udp dport" || sel === "th dport") {
+        const proto = w;
+        if (proto !== "th") matchers.push((p) => p.proto === proto);
+        const keys = [...entries.keys()].map((key) => [key, parsePortValue(key)] as const);
+        vmap = { select: (p) => keys.filter(([, r]) => r && p.dport >= r[0] && p.dport <= r[1]).map(([key]) => key), entries };
+      } else if (sel === "meta l4proto" || sel === "ip protocol") {
+        vmap = { select: (p) => [p.proto], entries };
+      } else if (sel === "meta iifname" || sel === "meta oifname") {
+        const which = next === "iifname" ? "iif" : "oif";
+        vmap = { select: (p) => [...entries.keys()].filter((key) => ifaceMatches(unquote(key), p[which])), entries };
+      } else return fail(`unsupported vmap selector ${sel}`);
+      continue;
+    }
+    if (w === "iifname" && word(k + 1) === "vmap") return fail("unsupported iifname vmap");
+    const v = parseVerdictWords(vals.slice(k).map((x) => ("word" in x ? x.word : "")));
+    if (v) {
+      verdict = v;
+      k += v.target ? 2 : 1;
+      if (w === "reject") {
+        while (k < vals.length) k++;
+      }
+      continue;
+    }
+    if ((w === "masquerade" || w === "snat") && natChain) {
+      // Source NAT in a nat chain: recorded for `sourceNat`; the filter hooks never see it.
+      if (w === "masquerade") snat = "masquerade";
+      else {
+        let j = k + 1;
+        if (word(j) === "ip" || word(j) === "ip6") j++;
+        if (word(j) === "to") j++;
+        snat = (word(j) ?? "").replace(/:\d+$/, "");
+      }
+      verdict = { kind: "accept" };
+      k = vals.length;
+      continue;
+    }
+    if (["masquerade", "snat", "dnat", "redirect", "notrack", "queue", "tproxy", "mark", "fwd", "dup"].includes(w)) {
+      return fail(`unsupported statement ${w} (the verifier does not model address translation or marks here)`);
+    }
+    return fail(`unsupported expression ${JSON.stringify(w)}`);
+  }
+  return { line, text, matchers, verdict, vmap, never, daddrKeys, snat };
+}
+
+// ---------- evaluator ----------
+
+export interface EvalResult extends NftVerdict {
+  readonly chain: string;
+}
+
+/**
+ * Evaluates the packet at one hook: every base filter chain of a matching family on that hook,
+ * by priority; one drop anywhere drops, accept in one base chain passes to the next.
+ */
+export function evaluateHook(rs: Ruleset, hook: Hook, p: Packet): EvalResult {
+  const fam = p.family === 4 ? "ip" : "ip6";
+  const bases = rs.chains
+    .filter((c) => c.hook === hook && (c.type === "filter" || c.type === "route" || c.type === undefined) && (c.family === "inet" || c.family === fam))
+    .sort((a, b) => a.priority - b.priority);
+  let last: EvalResult | undefined;
+  for (const base of bases) {
+    const raw = runChain(rs, base, base, p, hook, 0);
+    const r = raw === "return" ? null : raw;
+    const where = `table ${base.family} ${base.table} chain ${base.name}`;
+    if (r && r.verdict === "drop") return { ...r, chain: base.name };
+    if (r) last = { ...r, chain: base.name };
+    else if (base.policy === "drop") return { verdict: "drop", construct: `${where} policy drop`, line: base.line, chain: base.name };
+    else last = { verdict: "accept", construct: `${where} policy accept`, line: base.line, chain: base.name };
+  }
+  return last ?? { verdict: "accept", construct: `no ${hook} chain (accept)`, line: 0, chain: "" };
+}
+
+/** Indices of the rules that can match the packet, in order: rules for its exact destination plus every other rule. */
+function candidateRules(chain: Chain, p: Packet): Iterable<number> {
+  if (p.daddr.kind !== "ip" || chain.rules.length < 16) return chain.rules.keys();
+  if (!chain.index) {
+    const byDaddr = new Map<string, number[]>();
+    const rest: number[] = [];
+    chain.rules.forEach((r, i) => {
+      if (r.daddrKeys) for (const k of r.daddrKeys) byDaddr.set(k, [...(byDaddr.get(k) ?? []), i]);
+      else rest.push(i);
+    });
+    chain.index = { byDaddr, rest };
+  }
+  const hit = chain.index.byDaddr.get(`${p.daddr.v}:${p.daddr.n}`) ?? [];
+  const rest = chain.index.rest;
+  if (hit.length === 0) return rest;
+  const out: number[] = [];
+  let a = 0;
+  let b = 0;
+  while (a < hit.length || b < rest.length) {
+    if (b >= rest.length || (a < hit.length && hit[a]! < rest[b]!)) out.push(hit[a++]!);
+    else out.push(rest[b++]!);
+  }
+  return out;
+}
+
+function runChain(rs: Ruleset, chain: Chain, base: Chain, p: Packet, hook: Hook, depth: number): NftVerdict | null | "return" {
+  if (depth > 16) return { verdict: "drop", construct: `jump loop at chain ${chain.name}`, line: chain.line };
+  const where = `table ${chain.family} ${chain.table} chain ${chain.name}`;
+  for (const ri of candidateRules(chain, p)) {
+    const rule = chain.rules[ri]!;
+    if (rule.never) continue;
+    if (!rule.matchers.every((m) => m(p, hook))) continue;
+    let v = rule.verdict;
+    if (rule.vmap) {
+      const keys = rule.vmap.select(p);
+      const hit = keys.map((key) => rule.vmap!.entries.get(key)).find((x) => x);
+      if (!hit) continue;
+      v = hit;
+    }
+    if (!v || v.kind === "continue") continue;
+    const construct = `${where} rule (line ${rule.line}): ${rule.text}`;
+    if (v.kind === "accept" || v.kind === "drop") return { verdict: v.kind, construct, line: rule.line };
+    if (v.kind === "return") return "return";
+    const target = rs.chains.find((c) => c.name === v!.target && c.table === chain.table && c.family === chain.family);
+    if (!target) return { verdict: "drop", construct: `${construct} (no chain ${v.target})`, line: rule.line };
+    const r = runChain(rs, target, base, p, hook, depth + 1);
+    if (r && r !== "return") return r;
+    if (v.kind === "goto") return null;
+  }
+  return null;
+}
+
+/** The source NAT the postrouting nat chains apply to the packet, if any. */
+export function sourceNat(rs: Ruleset, p: Packet): { to: string; construct: string; line: number } | undefined {
+  const fam = p.family === 4 ? "ip" : "ip6";
+  const chains = rs.chains.filter((c) => c.hook === "postrouting" && c.type === "nat" && (c.family === "inet" || c.family === fam)).sort((a, b) => a.priority - b.priority);
+  for (const c of chains) {
+    for (const rule of c.rules) {
+      if (rule.never || !rule.snat || !rule.matchers.every((m) => m(p, "postrouting"))) continue;
+      return { to: rule.snat, construct: `table ${c.family} ${c.table} chain ${c.name} rule (line ${rule.line}): ${rule.text}`, line: rule.line };
+    }
+  }
+  return undefined;
+}
+
+/** Ports named in the ruleset's dport matches: the probe set for "any port" questions. */
+export function portsMentioned(rs: Ruleset, text: string): number[] {
+  void rs;
+  const out = new Set<number>();
+  for (const m of text.matchAll(/dport\s+(?:!=\s*)?(\{[^}]*\}|\S+)/g)) {
+    for (const part of m[1]!.replace(/[{}]/g, "").split(/[\s,]+/)) {
+      const r = parsePortValue(part);
+      if (r) for (let n = r[0]; n <= Math.min(r[1], r[0] + 4); n++) out.add(n);
+    }
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+export { fullRange, specText };

@@ -1,0 +1,625 @@
+import { familyOf, ipSpec, rangesSpec, specText, type AddrSpec } from "./addr.js";
+import type { DockerContainerModel, DockerNetworkModel } from "./docker-model.js";
+import { evaluateHook, sourceNat, type Hook, type Iface, type Packet } from "./nftables.js";
+import { peerFor } from "./wireguard.js";
+import { bridgeIface, externalIfaces, tunnelIface, type HostInfo, type Node, type SiteModel } from "./site-model.js";
+import { pathVerdict, blockingLayers, type LayerStep, type Path, type PortSpec, type FlowVerdict, type LayerName } from "./layers.js";
+
+/*
+ * The reachability engine: for a source, a destination and a port, every path a first packet
+ * can take, and each independent layer's verdict on it (Docker networking, each host's nftables,
+ * WireGuard's cryptokey routing, the proxies' routes). Reads only the SiteModel, i.e. artifacts.
+ *
+ * Docker semantics: containers talk directly only over a network they share; an `internal`
+ * network has no egress; a published port is reached on its bound address and goes through the
+ * host's FORWARD hook after DNAT (not INPUT); routed access to an unpublished container address
+ * from outside its host is refused; `network_mode: host` services are the host (INPUT hook).
+ * Not modelled: a host reaching its own containers or services (the host is the trust root), and
+ * host-level egress to the internet.
+ */
+
+export interface FlowEval {
+  readonly source: string;
+  readonly destination: string;
+  readonly protocol: "tcp" | "udp";
+  readonly port: number;
+  readonly verdict: FlowVerdict;
+  readonly paths: readonly Path[];
+  /** The path that explains the verdict: the allowing one, else the weakest (fewest blocking layers). */
+  readonly explain?: Path;
+}
+
+type Step = LayerStep;
+
+export class Reachability {
+  private readonly nftCache = new Map<string, Step>();
+
+  constructor(readonly m: SiteModel) {}
+
+  // ---------- layer steps ----------
+
+  private nft(h: HostInfo, hook: Hook, p: Packet): Step {
+    const layer = `nftables:${h.id}` as LayerName;
+    if (!h.nft) return { layer, verdict: "pending", artifact: h.nftPath, construct: `not rendered yet (${hook} hook)` };
+    const key = `${h.id}|${hook}|${p.family}|${specText(p.saddr)}|${specText(p.daddr)}|${p.proto}|${p.dport}|${p.iif?.name ?? p.iif?.role ?? ""}|${p.oif?.name ?? p.oif?.role ?? ""}|${p.dnat ? 1 : 0}`;
+    const hit = this.nftCache.get(key);
+    if (hit) return hit;
+    const r = evaluateHook(h.nft, hook, p);
+    const step: Step = { layer, verdict: r.verdict === "accept" ? "allow" : "deny", artifact: h.nftPath, construct: `${hook}: ${r.construct}`, line: r.line || undefined };
+    this.nftCache.set(key, step);
+    return step;
+  }
+
+  private wgOut(h: HostInfo, daddr: AddrSpec): Step {
+    if (!h.wg) return { layer: "wireguard", verdict: "pending", artifact: h.wgPath, construct: "not rendered yet (outbound AllowedIPs)" };
+    const peer = peerFor(h.wg, daddr);
+    return peer
+      ? { layer: "wireguard", verdict: "allow", artifact: h.wgPath, construct: `${h.id}: [Peer] AllowedIPs = ${peer.allowedIps.join(", ")} routes ${specText(daddr)} into the tunnel`, line: peer.line }
+      : { layer: "wireguard", verdict: "deny", artifact: h.wgPath, construct: `${h.id}: no peer's AllowedIPs hold ${specText(daddr)}: not routed into the tunnel` };
+  }
+
+  private wgIn(h: HostInfo, saddr: AddrSpec): Step {
+    if (!h.wg) return { layer: "wireguard", verdict: "pending", artifact: h.wgPath, construct: "not rendered yet (inbound source filter)" };
+    const peer = peerFor(h.wg, saddr);
+    return peer
+      ? { layer: "wireguard", verdict: "allow", artifact: h.wgPath, construct: `${h.id}: [Peer] AllowedIPs = ${peer.allowedIps.join(", ")} accepts source ${specText(saddr)}`, line: peer.line }
+      : { layer: "wireguard", verdict: "deny", artifact: h.wgPath, construct: `${h.id}: source ${specText(saddr)} is in no peer's AllowedIPs: dropped on receipt` };
+  }
+
+  private docker(h: HostInfo, verdict: "allow" | "deny", construct: string): Step {
+    return { layer: "docker-network", verdict, artifact: h.docker?.artifact ?? `(no docker stack for ${h.id})`, construct };
+  }
+
+  private proxyStep(src: Node, dst: Node, port: PortSpec): Step | undefined {
+    const proxy = this.m.proxies.find((p) => p.node === src.id);
+    if (!proxy) return undefined;
+    if (!proxy.config) return { layer: proxy.layer, verdict: "pending", artifact: proxy.path, construct: "not rendered yet (routes)" };
+    for (const be of proxy.config.backends) {
+      for (const s of be.servers) {
+        if (s.port !== port.port || port.protocol !== "tcp") continue;
+        if (this.resolveServer(src, s.host, s.port) === dst.id) {
+          const routes = proxy.config.frontends.flatMap((f) => f.routes.filter((r) => r.backend === be.name).map((r) => `${f.name} ${r.condition}`));
+          return { layer: proxy.layer, verdict: "allow", artifact: proxy.path, construct: `backend ${be.name} server ${s.name} ${s.host}:${s.port}${routes.length ? ` ← ${routes.join("; ")}` : " (no frontend routes to it)"}`, line: s.line };
+        }
+      }
+    }
+    return { layer: proxy.layer, verdict: "deny", artifact: proxy.path, construct: `no backend server routes to ${dst.id} ${port.protocol}/${port.port}` };
+  }
+
+  /** A proxy's server address → node id: container alias or name on a shared network, container IP, published address. */
+  resolveServer(proxyNode: Node, host: string, port: number): string | undefined {
+    const ip = familyOf(host) === 4 && /^\d/.test(host) ? host : undefined;
+    if (ip) {
+      const owner = this.m.ipOwner.get(ip);
+      if (owner) return owner;
+      for (const n of this.m.nodes.values()) {
+        if (n.container?.ports.some((p) => p.external === port && (p.ip === ip || p.ip === "" || p.ip === "0.0.0.0") && this.hostOwns(n.host!, ip))) return n.id;
+      }
+      for (const h of this.m.hosts.values()) if (h.tunnel.includes(ip) || h.external.includes(ip)) return h.id;
+      return undefined;
+    }
+    const mine = proxyNode.container?.networks.map((a) => a.network) ?? [];
+    for (const n of this.m.nodes.values()) {
+      const c = n.container;
+      if (!c || n.host !== proxyNode.host) continue;
+      if (c.name === host || c.networks.some((a) => mine.includes(a.network) && a.aliases.includes(host))) return n.id;
+    }
+    return this.m.nodes.has(host) ? host : undefined;
+  }
+
+  private hostOwns(hostId: string, ip: string): boolean {
+    const h = this.m.hosts.get(hostId);
+    return !!h && (h.tunnel.includes(ip) || h.external.includes(ip));
+  }
+
+  // ---------- helpers ----------
+
+  private hostOf(n: Node): HostInfo | undefined {
+    return n.host ? this.m.hosts.get(n.host) : undefined;
+  }
+
+  private net(name: string): DockerNetworkModel | undefined {
+    return this.m.networks.get(name);
+  }
+
+  /**
+   * The source address of a container's packet once it leaves its host through `oif`: an
+   * nftables snat/masquerade rule if one matches, else Docker's masquerade (the host's address on
+   * that interface), else, with masquerading disabled on the network, the container's own private
+   * address: not routable on the internet (a docker-network denial), judged by the peer's
+   * AllowedIPs in the tunnel.
+   */
+  private egressSource(h: HostInfo, net: DockerNetworkModel, ip: string, daddr: AddrSpec, port: PortSpec, oif: Iface): { saddr: AddrSpec; deny?: Step } {
+    const hostAddr = (): AddrSpec => {
+      if (oif.role === "tunnel") {
+        const t = h.tunnel.find((a) => familyOf(a) === 4);
+        return t ? ipSpec(t) : ipSpec(ip);
+      }
+      const up = h.uplinks.find((u) => u.iface === oif.name)?.address;
+      return up ? ipSpec(up) : (rangesSpec(h.external, 4) ?? ipSpec(ip));
+    };
+    if (h.nft) {
+      const nat = sourceNat(h.nft, this.pkt(4, ipSpec(ip), daddr, port, bridgeIface(net), oif));
+      if (nat) return { saddr: nat.to === "masquerade" ? hostAddr() : ipSpec(nat.to) };
+    }
+    if (net.masquerade) return { saddr: hostAddr() };
+    if (oif.role === "external") {
+      return { saddr: ipSpec(ip), deny: this.docker(h, "deny", `${net.name} has enable_ip_masquerade=false (${net.construct}): ${ip} leaves unNATed and is not routable on the internet`) };
+    }
+    return { saddr: ipSpec(ip) };
+  }
+
+  /** The network Docker DNATs a published port to: the container's first non-internal network. */
+  private pubNet(c: DockerContainerModel) {
+    return c.networks.find((a) => this.net(a.network) && !this.net(a.network)!.internal) ?? c.networks[0];
+  }
+
+  /** An address peer as a destination: some address in its ranges. */
+  private destSpecs(n: Node): AddrSpec[] {
+    const cidrs = n.cidrs ?? [];
+    return [rangesSpec(cidrs, 4, true), rangesSpec(cidrs, 6, true)].filter((s): s is AddrSpec => !!s);
+  }
+
+  private sourceSpecs(n: Node): AddrSpec[] {
+    const cidrs = n.cidrs ?? [];
+    return [rangesSpec(cidrs, 4), rangesSpec(cidrs, 6)].filter((s): s is AddrSpec => !!s);
+  }
+
+  private published(c: DockerContainerModel, port: PortSpec, h: HostInfo): { addr: string; construct: string }[] {
+    const out: { addr: string; construct: string }[] = [];
+    for (const p of c.ports) {
+      if (p.protocol !== port.protocol || p.external !== port.port) continue;
+      const construct = `${c.construct} ports: ${p.ip || "(all addresses)"}:${p.external} -> ${p.internal}/${p.protocol}`;
+      const all = p.ip === "" || p.ip === "0.0.0.0" || p.ip === "::";
+      const addrs = all ? [...h.external, ...h.tunnel].filter((a) => p.ip !== "0.0.0.0" || familyOf(a) === 4) : [p.ip];
+      for (const addr of addrs) out.push({ addr, construct });
+    }
+    return out;
+  }
+
+  // ---------- paths ----------
+
+  paths(src: Node, dst: Node, port: PortSpec): Path[] {
+    const out = this.rawPaths(src, dst, port);
+    const proxy = dst.kind !== "addresses" ? this.proxyStep(src, dst, port) : undefined;
+    return proxy ? out.map((p) => ({ via: p.via, steps: [...p.steps, proxy] })) : out;
+  }
+
+  private listenCheck(dst: Node, port: PortSpec): Path | undefined {
+    if (dst.kind === "addresses") return undefined;
+    const h = this.hostOf(dst);
+    if (dst.kind === "daemon" && dst.listens.length === 0 && dst.id.endsWith(":wireguard") && h && !h.wg) {
+      return { via: "listener", steps: [{ layer: "wireguard", verdict: "pending", artifact: h.wgPath, construct: "not rendered yet (ListenPort)" }] };
+    }
+    if (dst.listens.some((l) => l.protocol === port.protocol && port.port >= l.port && port.port <= l.to)) return undefined;
+    const layer: LayerName = dst.id.endsWith(":wireguard") ? "wireguard" : "docker-network";
+    return {
+      via: "listener",
+      steps: [{ layer, verdict: "deny", artifact: dst.container ? (h?.docker?.artifact ?? "") : (h?.wgPath ?? ""), construct: `${dst.id} does not listen on ${port.protocol}/${port.port} (${dst.listensFrom || "no listening ports known"})` }],
+    };
+  }
+
+  private rawPaths(src: Node, dst: Node, port: PortSpec): Path[] {
+    const notListening = this.listenCheck(dst, port);
+    if (notListening) return [notListening];
+    const sh = this.hostOf(src);
+    const dh = this.hostOf(dst);
+    const local = (n: Node) => n.kind === "host" || n.kind === "daemon" || n.kind === "host-service";
+    if (src.kind === "container" && sh) {
+      if (dst.kind === "container" && dh) return sh === dh ? this.ctrToCtrSameHost(src, dst, port, sh) : this.ctrToRemoteCtr(src, dst, port, sh, dh);
+      if (local(dst) && dh) return sh === dh ? this.ctrToLocal(src, port, sh) : this.ctrToRemoteLocal(src, port, sh, dh);
+      if (dst.kind === "addresses") return this.ctrToExternal(src, dst, port, sh);
+    }
+    if (local(src) && sh) {
+      if (dh && dh === sh) return [];
+      if (local(dst) && dh) return this.localToRemoteLocal(port, sh, dh);
+      if (dst.kind === "container" && dh) return this.localToRemoteCtr(dst, port, sh, dh);
+      if (dst.kind === "addresses") return this.localToExternal(dst, port, sh);
+      return [];
+    }
+    if (src.kind === "addresses") {
+      if (local(dst) && dh) return this.externalToLocal(src, port, dh);
+      if (dst.kind === "container" && dh) return this.externalToCtr(src, dst, port, dh);
+    }
+    return [];
+  }
+
+  private pkt(family: 4 | 6, saddr: AddrSpec, daddr: AddrSpec, port: PortSpec, iif?: Iface, oif?: Iface, dnat = false): Packet {
+    return { family, saddr, daddr, proto: port.protocol, dport: port.port, iif, oif, dnat };
+  }
+
+  private ctrToCtrSameHost(src: Node, dst: Node, port: PortSpec, h: HostInfo): Path[] {
+    const a = src.container!;
+    const b = dst.container!;
+    const shared = a.networks.filter((x) => b.networks.some((y) => y.network === x.network));
+    if (shared.length) {
+      return shared.map((x) => {
+        const y = b.networks.find((n) => n.network === x.network)!;
+        const net = this.net(x.network);
+        const iface = bridgeIface(net);
+        return {
+          via: `network ${x.network}`,
+          steps: [
+            this.docker(h, "allow", `shared network ${x.network} (${net?.construct ?? "?"}): ${a.name} ${x.ipv4} and ${b.name} ${y.ipv4}`),
+            this.nft(h, "forward", this.pkt(4, ipSpec(x.ipv4), ipSpec(y.ipv4), port, iface, iface)),
+          ],
+        };
+      });
+    }
+    const x = a.networks[0];
+    const y = b.networks[0];
+    const steps: Step[] = [this.docker(h, "deny", `no shared network: ${a.name} on [${a.networks.map((n) => n.network).join(", ") || "none"}], ${b.name} on [${b.networks.map((n) => n.network).join(", ") || "none"}]`)];
+    if (x?.ipv4 && y?.ipv4) steps.push(this.nft(h, "forward", this.pkt(4, ipSpec(x.ipv4), ipSpec(y.ipv4), port, bridgeIface(this.net(x.network)), bridgeIface(this.net(y.network)))));
+    return [{ via: "routed between networks", steps }];
+  }
+
+  /** Egress networks of a container: its non-internal ones, or a single denying step. */
+  private egress(c: DockerContainerModel, h: HostInfo): { net?: DockerNetworkModel; ip?: string; step: Step; first?: { net?: DockerNetworkModel; ip: string } }[] {
+    const open = c.networks.filter((a) => this.net(a.network) && !this.net(a.network)!.internal);
+    if (open.length === 0) {
+      const a = c.networks[0];
+      return [{ step: this.docker(h, "deny", `${c.name}: every network is internal (${c.networks.map((x) => `${x.network} ${this.net(x.network)?.construct ?? ""} internal`).join(", ") || "none"}): no egress`), first: a?.ipv4 ? { net: this.net(a.network), ip: a.ipv4 } : undefined }];
+    }
+    return open.map((a) => ({ net: this.net(a.network), ip: a.ipv4, step: this.docker(h, "allow", `${a.network} is not internal (${this.net(a.network)!.construct}): egress through the host`) }));
+  }
+
+  private ctrToLocal(src: Node, port: PortSpec, h: HostInfo): Path[] {
+    const c = src.container!;
+    return c.networks.map((a) => {
+      const net = this.net(a.network);
+      return {
+        via: `gateway of ${a.network}`,
+        steps: [
+          this.docker(h, "allow", `${c.name} reaches its host at the gateway ${net?.gateway ?? "?"} of ${a.network}`),
+          this.nft(h, "input", this.pkt(4, ipSpec(a.ipv4), ipSpec(net?.gateway || a.ipv4), port, bridgeIface(net))),
+        ],
+      };
+    });
+  }
+
+  private ctrToRemoteLocal(src: Node, port: PortSpec, sh: HostInfo, dh: HostInfo): Path[] {
+    const out: Path[] = [];
+    for (const e of this.egress(src.container!, sh)) {
+      if (!e.net) {
+        const steps: Step[] = [e.step];
+        const t = dh.tunnel.find((a) => familyOf(a) === 4);
+        if (e.first && t) steps.push(this.nft(sh, "forward", this.pkt(4, ipSpec(e.first.ip), ipSpec(t), port, bridgeIface(e.first.net), tunnelIface(sh))));
+        out.push({ via: "egress", steps });
+        continue;
+      }
+      const bi = bridgeIface(e.net);
+      for (const t of dh.tunnel.filter((a) => familyOf(a) === 4)) {
+        const src = this.egressSource(sh, e.net, e.ip!, ipSpec(t), port, tunnelIface(sh));
+        const steps: Step[] = [e.step, this.nft(sh, "forward", this.pkt(4, ipSpec(e.ip!), ipSpec(t), port, bi, tunnelIface(sh))), this.wgOut(sh, ipSpec(t))];
+        if (sh.wg) steps.push(this.wgIn(dh, src.saddr), this.nft(dh, "input", this.pkt(4, src.saddr, ipSpec(t), port, tunnelIface(dh))));
+        else steps.push({ layer: "wireguard", verdict: "pending", artifact: sh.wgPath, construct: `${sh.id} has no tunnel address yet` });
+        out.push({ via: `tunnel to ${t}`, steps });
+      }
+      for (const x of dh.external.filter((a) => familyOf(a) === 4)) {
+        for (const oif of externalIfaces(sh)) {
+          const src = this.egressSource(sh, e.net, e.ip!, ipSpec(x), port, oif);
+          out.push({
+            via: `uplink ${oif.name ?? "external"} to ${x}`,
+            steps: [e.step, ...(src.deny ? [src.deny] : []), this.nft(sh, "forward", this.pkt(4, ipSpec(e.ip!), ipSpec(x), port, bi, oif)), this.nft(dh, "input", this.pkt(4, src.saddr, ipSpec(x), port, externalIfaces(dh)[0]))],
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  private ctrToExternal(src: Node, dst: Node, port: PortSpec, sh: HostInfo): Path[] {
+    const out: Path[] = [];
+    const daddr = this.destSpecs(dst).find((s) => s.v === 4) ?? ({ kind: "any", v: 4 } as AddrSpec);
+    for (const e of this.egress(src.container!, sh)) {
+      if (!e.net) {
+        const steps: Step[] = [e.step];
+        if (e.first) steps.push(this.nft(sh, "forward", this.pkt(4, ipSpec(e.first.ip), daddr, port, bridgeIface(e.first.net), externalIfaces(sh)[0])));
+        out.push({ via: "egress", steps });
+        continue;
+      }
+      for (const oif of externalIfaces(sh)) {
+        const src = this.egressSource(sh, e.net, e.ip!, daddr, port, oif);
+        out.push({ via: `egress via ${e.net.name} and ${oif.name ?? "the external interface"}`, steps: [e.step, ...(src.deny ? [src.deny] : []), this.nft(sh, "forward", this.pkt(4, ipSpec(e.ip!), daddr, port, bridgeIface(e.net), oif))] });
+      }
+    }
+    return out;
+  }
+
+  private ctrToRemoteCtr(src: Node, dst: Node, port: PortSpec, sh: HostInfo, dh: HostInfo): Path[] {
+    const out: Path[] = [];
+    const d = dst.container!;
+    const pubs = this.published(d, port, dh);
+    const dnet = this.pubNet(d);
+    for (const e of this.egress(src.container!, sh)) {
+      if (!e.net) {
+        const steps: Step[] = [e.step];
+        if (e.first && dnet?.ipv4) steps.push(this.nft(sh, "forward", this.pkt(4, ipSpec(e.first.ip), ipSpec(dnet.ipv4), port, bridgeIface(e.first.net), tunnelIface(sh))));
+        out.push({ via: "egress", steps });
+        continue;
+      }
+      for (const pub of pubs.filter((x) => familyOf(x.addr) === 4)) {
+        const viaTunnel = dh.tunnel.includes(pub.addr);
+        const steps: Step[] = [e.step];
+        if (viaTunnel) {
+          const src = this.egressSource(sh, e.net, e.ip!, ipSpec(pub.addr), port, tunnelIface(sh));
+          steps.push(this.nft(sh, "forward", this.pkt(4, ipSpec(e.ip!), ipSpec(pub.addr), port, bridgeIface(e.net), tunnelIface(sh))), this.wgOut(sh, ipSpec(pub.addr)));
+          steps.push(this.wgIn(dh, src.saddr));
+          steps.push(this.nft(dh, "forward", this.pkt(4, src.saddr, ipSpec(dnet?.ipv4 || pub.addr), port, tunnelIface(dh), bridgeIface(this.net(dnet?.network ?? "")), true)));
+        } else {
+          const src = this.egressSource(sh, e.net, e.ip!, ipSpec(pub.addr), port, externalIfaces(sh)[0]!);
+          if (src.deny) steps.push(src.deny);
+          steps.push(this.nft(sh, "forward", this.pkt(4, ipSpec(e.ip!), ipSpec(pub.addr), port, bridgeIface(e.net), externalIfaces(sh)[0])));
+          steps.push(this.nft(dh, "forward", this.pkt(4, src.saddr, ipSpec(dnet?.ipv4 || pub.addr), port, externalIfaces(dh)[0], bridgeIface(this.net(dnet?.network ?? "")), true)));
+        }
+        steps.push(this.docker(dh, "allow", `published: ${pub.construct}`));
+        out.push({ via: `published ${pub.addr}:${port.port}`, steps });
+      }
+      if (dnet?.ipv4) {
+        const src = this.egressSource(sh, e.net, e.ip!, ipSpec(dnet.ipv4), port, tunnelIface(sh));
+        const steps: Step[] = [e.step, this.nft(sh, "forward", this.pkt(4, ipSpec(e.ip!), ipSpec(dnet.ipv4), port, bridgeIface(e.net), tunnelIface(sh))), this.wgOut(sh, ipSpec(dnet.ipv4))];
+        steps.push(this.wgIn(dh, src.saddr));
+        steps.push(this.nft(dh, "forward", this.pkt(4, src.saddr, ipSpec(dnet.ipv4), port, tunnelIface(dh), bridgeIface(this.net(dnet.network)))));
+        steps.push(this.docker(dh, "deny", `${d.name} does not publish ${port.protocol}/${port.port}: routed access to ${dnet.ipv4} from outside ${dh.id} is refused`));
+        out.push({ via: `routed through the tunnel to ${dnet.ipv4}`, steps });
+      }
+    }
+    return out;
+  }
+
+  private localToExternal(dst: Node, port: PortSpec, sh: HostInfo): Path[] {
+    const out: Path[] = [];
+    for (const daddr of this.destSpecs(dst)) {
+      const from = rangesSpec(sh.external, daddr.v);
+      if (!from) continue;
+      for (const oif of externalIfaces(sh)) {
+        out.push({ via: `${oif.name ?? "external interface"} (IPv${daddr.v})`, steps: [this.nft(sh, "output", this.pkt(daddr.v, from, daddr, port, undefined, oif))] });
+      }
+    }
+    return out;
+  }
+
+  private localToRemoteLocal(port: PortSpec, sh: HostInfo, dh: HostInfo): Path[] {
+    const out: Path[] = [];
+    for (const t of dh.tunnel) {
+      const fam = familyOf(t);
+      const s = sh.tunnel.find((a) => familyOf(a) === fam);
+      if (!s) continue;
+      out.push({
+        via: `tunnel to ${t}`,
+        steps: [
+          this.nft(sh, "output", this.pkt(fam, ipSpec(s), ipSpec(t), port, undefined, tunnelIface(sh))),
+          this.wgOut(sh, ipSpec(t)),
+          this.wgIn(dh, ipSpec(s)),
+          this.nft(dh, "input", this.pkt(fam, ipSpec(s), ipSpec(t), port, tunnelIface(dh))),
+        ],
+      });
+    }
+    if (dh.tunnel.length === 0 && sh.tunnel.length === 0 && (!sh.wg || !dh.wg)) {
+      out.push({ via: "tunnel", steps: [{ layer: "wireguard", verdict: "pending", artifact: sh.wg ? dh.wgPath : sh.wgPath, construct: "not rendered yet (tunnel addresses)" }] });
+    }
+    for (const x of dh.external) {
+      const fam = familyOf(x);
+      const from = rangesSpec(sh.external, fam);
+      if (!from) continue;
+      for (const oif of externalIfaces(sh)) {
+        out.push({
+          via: `${oif.name ?? "external"} to ${x}`,
+          steps: [this.nft(sh, "output", this.pkt(fam, from, ipSpec(x), port, undefined, oif)), this.nft(dh, "input", this.pkt(fam, from, ipSpec(x), port, externalIfaces(dh)[0]))],
+        });
+      }
+    }
+    return out;
+  }
+
+  private localToRemoteCtr(dst: Node, port: PortSpec, sh: HostInfo, dh: HostInfo): Path[] {
+    const out: Path[] = [];
+    const d = dst.container!;
+    const dnet = this.pubNet(d);
+    const dIface = bridgeIface(this.net(dnet?.network ?? ""));
+    for (const pub of this.published(d, port, dh)) {
+      const fam = familyOf(pub.addr);
+      if (dh.tunnel.includes(pub.addr)) {
+        const s = sh.tunnel.find((a) => familyOf(a) === fam);
+        if (!s) continue;
+        out.push({
+          via: `published ${pub.addr}:${port.port} through the tunnel`,
+          steps: [
+            this.nft(sh, "output", this.pkt(fam, ipSpec(s), ipSpec(pub.addr), port, undefined, tunnelIface(sh))),
+            this.wgOut(sh, ipSpec(pub.addr)),
+            this.wgIn(dh, ipSpec(s)),
+            this.nft(dh, "forward", this.pkt(4, ipSpec(s.includes(":") ? pub.addr : s), ipSpec(dnet?.ipv4 || pub.addr), port, tunnelIface(dh), dIface, true)),
+            this.docker(dh, "allow", `published: ${pub.construct}`),
+          ],
+        });
+      } else {
+        const from = rangesSpec(sh.external, fam);
+        if (!from) continue;
+        out.push({
+          via: `published ${pub.addr}:${port.port}`,
+          steps: [
+            this.nft(sh, "output", this.pkt(fam, from, ipSpec(pub.addr), port, undefined, externalIfaces(sh)[0])),
+            this.nft(dh, "forward", this.pkt(4, rangesSpec(sh.external, 4) ?? from, ipSpec(dnet?.ipv4 || pub.addr), port, externalIfaces(dh)[0], dIface, true)),
+            this.docker(dh, "allow", `published: ${pub.construct}`),
+          ],
+        });
+      }
+    }
+    if (dnet?.ipv4) {
+      const s = sh.tunnel.find((a) => familyOf(a) === 4);
+      const steps: Step[] = [];
+      if (s) {
+        steps.push(
+          this.nft(sh, "output", this.pkt(4, ipSpec(s), ipSpec(dnet.ipv4), port, undefined, tunnelIface(sh))),
+          this.wgOut(sh, ipSpec(dnet.ipv4)),
+          this.wgIn(dh, ipSpec(s)),
+          this.nft(dh, "forward", this.pkt(4, ipSpec(s), ipSpec(dnet.ipv4), port, tunnelIface(dh), dIface)),
+        );
+      } else steps.push({ layer: "wireguard", verdict: "pending", artifact: sh.wgPath, construct: "not rendered yet (tunnel addresses)" });
+      steps.push(this.docker(dh, "deny", `${d.name} does not publish ${port.protocol}/${port.port} there: routed access to ${dnet.ipv4} from outside ${dh.id} is refused`));
+      out.push({ via: `routed through the tunnel to ${dnet.ipv4}`, steps });
+    }
+    return out;
+  }
+
+  private externalToLocal(src: Node, port: PortSpec, dh: HostInfo): Path[] {
+    const out: Path[] = [];
+    for (const spec of this.sourceSpecs(src)) {
+      for (const x of dh.external.filter((a) => familyOf(a) === spec.v)) {
+        for (const iif of externalIfaces(dh)) {
+          out.push({ via: `${iif.name ?? "public interface"} ${x}`, steps: [this.nft(dh, "input", this.pkt(spec.v, spec, ipSpec(x), port, iif))] });
+        }
+      }
+      for (const h0 of this.m.hosts.values()) {
+        if (h0 === dh || h0.external.length === 0) continue;
+        for (const t of dh.tunnel.filter((a) => familyOf(a) === spec.v)) {
+          out.push({
+            via: `through ${h0.id} into the tunnel to ${t}`,
+            steps: [
+              this.nft(h0, "forward", this.pkt(spec.v, spec, ipSpec(t), port, externalIfaces(h0)[0], tunnelIface(h0))),
+              this.wgOut(h0, ipSpec(t)),
+              this.wgIn(dh, spec),
+              this.nft(dh, "input", this.pkt(spec.v, spec, ipSpec(t), port, tunnelIface(dh))),
+            ],
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  private externalToCtr(src: Node, dst: Node, port: PortSpec, dh: HostInfo): Path[] {
+    const out: Path[] = [];
+    const d = dst.container!;
+    const dnet = this.pubNet(d);
+    const dIface = bridgeIface(this.net(dnet?.network ?? ""));
+    const pubs = this.published(d, port, dh);
+    for (const spec of this.sourceSpecs(src)) {
+      for (const pub of pubs.filter((p) => familyOf(p.addr) === spec.v && dh.external.includes(p.addr))) {
+        out.push({
+          via: `published ${pub.addr}:${port.port}`,
+          steps: [this.nft(dh, "forward", this.pkt(4, spec.v === 4 ? spec : { kind: "any", v: 4 }, ipSpec(dnet?.ipv4 || pub.addr), port, externalIfaces(dh)[0], dIface, true)), this.docker(dh, "allow", `published: ${pub.construct}`)],
+        });
+      }
+      if (spec.v === 4 && dnet?.ipv4) {
+        for (const iif of externalIfaces(dh)) {
+          out.push({
+            via: `routed from ${iif.name ?? "the external interface"} to ${dnet.ipv4}`,
+            steps: [
+              this.nft(dh, "forward", this.pkt(4, spec, ipSpec(dnet.ipv4), port, iif, dIface)),
+              this.docker(dh, "deny", `${d.name} does not publish ${port.protocol}/${port.port} on an external address: routed access to ${dnet.ipv4} is refused`),
+            ],
+          });
+        }
+      }
+      for (const h0 of this.m.hosts.values()) {
+        if (h0 === dh || h0.external.length === 0 || spec.v !== 4) continue;
+        for (const pub of pubs.filter((p) => dh.tunnel.includes(p.addr) && familyOf(p.addr) === 4)) {
+          out.push({
+            via: `through ${h0.id} into the tunnel to published ${pub.addr}:${port.port}`,
+            steps: [
+              this.nft(h0, "forward", this.pkt(4, spec, ipSpec(pub.addr), port, externalIfaces(h0)[0], tunnelIface(h0))),
+              this.wgOut(h0, ipSpec(pub.addr)),
+              this.wgIn(dh, spec),
+              this.nft(dh, "forward", this.pkt(4, spec, ipSpec(dnet?.ipv4 || pub.addr), port, tunnelIface(dh), dIface, true)),
+              this.docker(dh, "allow", `published: ${pub.construct}`),
+            ],
+          });
+        }
+        if (dnet?.ipv4) {
+          out.push({
+            via: `through ${h0.id} into the tunnel to ${dnet.ipv4}`,
+            steps: [
+              this.nft(h0, "forward", this.pkt(4, spec, ipSpec(dnet.ipv4), port, externalIfaces(h0)[0], tunnelIface(h0))),
+              this.wgOut(h0, ipSpec(dnet.ipv4)),
+              this.wgIn(dh, spec),
+              this.nft(dh, "forward", this.pkt(4, spec, ipSpec(dnet.ipv4), port, tunnelIface(dh), dIface)),
+              this.docker(dh, "deny", `${d.name} does not publish ${port.protocol}/${port.port}: routed access to ${dnet.ipv4} from outside ${dh.id} is refused`),
+            ],
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  // ---------- flows ----------
+
+  evaluate(src: Node, dst: Node, port: PortSpec): FlowEval {
+    const paths = this.paths(src, dst, port);
+    const verdicts = paths.map(pathVerdict);
+    const verdict: FlowVerdict = verdicts.includes("allowed") ? "allowed" : verdicts.includes("pending") ? "pending" : "denied";
+    let explain: Path | undefined;
+    if (verdict === "allowed") explain = paths[verdicts.indexOf("allowed")];
+    else explain = weakest(paths);
+    return { source: src.id, destination: dst.id, protocol: port.protocol, port: port.port, verdict, paths, explain };
+  }
+
+  /**
+   * Every flow that may be allowed, enumerated without visiting pairs Docker already separates:
+   * containers sharing a network (indexed by network), anything to host services and daemons,
+   * published ports, container egress. Each candidate is then evaluated on all its paths.
+   */
+  candidates(probePorts: readonly PortSpec[]): FlowEval[] {
+    const out: FlowEval[] = [];
+    const nodes = [...this.m.nodes.values()];
+    const containers = nodes.filter((n) => n.kind === "container");
+    const locals = nodes.filter((n) => n.kind === "daemon" || n.kind === "host-service" || n.kind === "host");
+    const externals = nodes.filter((n) => n.kind === "addresses");
+    const seen = new Set<string>();
+    const add = (s: Node, d: Node, p: PortSpec) => {
+      if (s.id === d.id) return;
+      const key = `${s.id}\u0000${d.id}\u0000${p.protocol}/${p.port}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      const ev = this.evaluate(s, d, p);
+      if (ev.verdict !== "denied") out.push(ev);
+    };
+    const ports = (n: Node): PortSpec[] => n.listens.flatMap((l) => (l.to - l.port > 16 ? [{ protocol: l.protocol, port: l.port }] : Array.from({ length: l.to - l.port + 1 }, (_, k) => ({ protocol: l.protocol, port: l.port + k }))));
+    // Containers sharing a network.
+    const byNet = new Map<string, Node[]>();
+    for (const c of containers) for (const a of c.container!.networks) byNet.set(a.network, [...(byNet.get(a.network) ?? []), c]);
+    for (const members of byNet.values()) for (const s of members) for (const d of members) for (const p of ports(d)) add(s, d, p);
+    // Host services and daemons: from everyone.
+    for (const d of locals) for (const p of ports(d)) for (const s of nodes) if (s.kind !== "host" || s.host !== d.host) add(s, d, p);
+    // Published container ports: from everyone outside the container's networks.
+    for (const d of containers) {
+      for (const pub of d.container!.ports) {
+        const p = { protocol: pub.protocol, port: pub.external };
+        for (const s of nodes) add(s, d, p);
+      }
+    }
+    // Container egress (non-internal networks only) to the internet and to the other hosts' containers' published ports.
+    for (const s of containers) {
+      if (!s.container!.networks.some((a) => this.net(a.network) && !this.net(a.network)!.internal)) continue;
+      for (const d of externals) for (const p of probePorts) add(s, d, p);
+    }
+    // Proxy routes: what a proxy is configured to reach.
+    for (const proxy of this.m.proxies) {
+      const src = this.m.nodes.get(proxy.node);
+      if (!src || !proxy.config) continue;
+      for (const be of proxy.config.backends) {
+        for (const srv of be.servers) {
+          const id = this.resolveServer(src, srv.host, srv.port);
+          const d = id ? this.m.nodes.get(id) : undefined;
+          if (d) add(src, d, { protocol: "tcp", port: srv.port });
+        }
+      }
+    }
+    return out;
+  }
+}
+
+/** The path with the fewest blocking layers (pending paths count their denies only). */
+export function weakest(paths: readonly Path[]): Path | undefined {
+  let best: Path | undefined;
+  let bestN = Infinity;
+  for (const p of paths) {
+    const n = blockingLayers(p).length;
+    if (n < bestN) {
+      best = p;
+      bestN = n;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,108 @@
+import type { LayerName, LayerStep } from "./layers.js";
+
+/*
+ * The verifier's result: what `report.json` holds and every formatter renders. Deterministic:
+ * sorted, no timestamps.
+ */
+
+export interface FlowRecord {
+  /** Canonical line: `api => postgres : tcp/5432`. */
+  readonly line: string;
+  readonly source: string;
+  readonly destination: string;
+  readonly protocol: "tcp" | "udp";
+  readonly port: number;
+  readonly verdict: "allowed" | "denied" | "pending";
+  readonly intended: boolean;
+  readonly reason?: string;
+  /** The explaining path's layers. */
+  readonly via?: string;
+  readonly layers: readonly LayerStep[];
+}
+
+export interface NeverRecord {
+  readonly source: string;
+  readonly destination: string;
+  readonly reason: string;
+  /** blocked: every path denied by >= 2 layers; violation: reachable or one layer only; pending: artifacts missing. */
+  readonly status: "blocked" | "violation" | "pending";
+  /** Distinct layers blocking the weakest path. */
+  readonly layers: readonly LayerName[];
+  /** Weakest path over every port tried, with its steps. */
+  readonly weakest?: { readonly port: string; readonly via: string; readonly steps: readonly LayerStep[] };
+  readonly portsTried: readonly string[];
+}
+
+export type FindingKind =
+  | "unexpected-exposure"
+  | "broken-path"
+  | "never-reachable"
+  | "single-layer"
+  | "pending"
+  | "unexpected-route"
+  | "nft-unsupported"
+  | "engine-drift"
+  | "unknown-peer"
+  | "bad-artifact";
+
+export interface Finding {
+  /** Stable id: kind + subject. */
+  readonly id: string;
+  readonly kind: FindingKind;
+  readonly severity: "violation" | "pending";
+  readonly subject: string;
+  readonly message: string;
+  readonly layer?: string;
+  readonly artifact?: string;
+  readonly line?: number;
+  readonly construct?: string;
+  /** Which engine's model produced it when engines differ. @default both */
+  readonly engine?: string;
+}
+
+export interface GuardrailFinding {
+  readonly rule: string;
+  readonly level: "advisory" | "mandatory";
+  readonly subject: string;
+  readonly message: string;
+  readonly rationale: string;
+  readonly source: string;
+  readonly artifact: string;
+  readonly line?: number;
+  readonly construct?: string;
+}
+
+export interface ExposureRecord {
+  /** `internet => edge-proxy : tcp/443`, then relays: `edge-proxy -[sni app.example.com]-> ingress : tcp/443`. */
+  readonly line: string;
+  readonly chain: readonly string[];
+  readonly intended: boolean;
+}
+
+export interface Report {
+  readonly version: 1;
+  readonly engines: readonly string[];
+  readonly artifacts: { readonly expected: readonly string[]; readonly missing: readonly string[] };
+  readonly pendingIsViolation: boolean;
+  readonly flows: readonly FlowRecord[];
+  readonly nevers: readonly NeverRecord[];
+  readonly exposed: readonly ExposureRecord[];
+  readonly findings: readonly Finding[];
+  readonly guardrails: readonly GuardrailFinding[];
+  readonly summary: {
+    readonly verdict: "pass" | "fail";
+    readonly flowsAllowed: number;
+    readonly flowsIntended: number;
+    readonly intendedEffective: number;
+    readonly intendedPending: number;
+    readonly intendedBroken: number;
+    readonly unexpected: number;
+    readonly neversBlocked: number;
+    readonly neversViolated: number;
+    readonly neversPending: number;
+    readonly violations: number;
+    readonly pending: number;
+    readonly guardrailsMandatory: number;
+    readonly guardrailsAdvisory: number;
+  };
+}

@@ -1,0 +1,142 @@
+import type { Artifact } from "../../core/index.js";
+import { dockerGuardrails, secretGuardrails, sortGuardrails, wireguardGuardrails } from "../guardrails.js";
+import { INTENT_PATH, parseIntent, type Intent } from "../intent.js";
+import { checkSegmentation, type CheckOptions } from "./checks.js";
+import { diffDockerModels, type DockerHostModel, type DockerModel } from "./docker-model.js";
+import { dockerFromPulumi } from "./docker-pulumi.js";
+import { dockerFromTerraform } from "./docker-tf.js";
+import { compareText } from "./layers.js";
+import type { Finding, Report } from "./report-model.js";
+import { buildSiteModel } from "./site-model.js";
+
+/*
+ * The verifier's entry point: artifacts in, Report out. It reads only the artifacts (and the
+ * declared intent, to compare with). Each engine's Docker model is verified on its own; any
+ * difference between the two models is a finding.
+ */
+
+/** Verdicts that wait for artifacts not rendered yet fail the run: every layer of the platform is rendered now. */
+export const PENDING_IS_VIOLATION = true;
+
+export interface VerifyOptions extends CheckOptions {
+  /** Advisory guardrails marked strict (image digest) become mandatory. @default false */
+  readonly strict?: boolean;
+}
+
+/** The artifacts were unreadable as a whole (no engine output, no intent): exit 2, not 1. */
+export class VerifyInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "VerifyInputError";
+  }
+}
+
+export function filesOf(artifacts: readonly Artifact[] | ReadonlyMap<string, string>): Map<string, string> {
+  if (artifacts instanceof Map) return new Map(artifacts);
+  return new Map((artifacts as readonly Artifact[]).map((a) => [a.path, a.content]));
+}
+
+function readModels(files: ReadonlyMap<string, string>, bad: Finding[]): DockerModel[] {
+  const cdktf: DockerHostModel[] = [];
+  const pulumi: DockerHostModel[] = [];
+  for (const [path, text] of [...files.entries()].sort(([a], [b]) => compareText(a, b))) {
+    try {
+      if (/^cdktf\/stacks\/[^/]+\/cdk\.tf\.json$/.test(path)) cdktf.push(dockerFromTerraform(path, text));
+      else if (/^pulumi\/[^/]+\.json$/.test(path)) pulumi.push(dockerFromPulumi(path, text));
+    } catch (e) {
+      bad.push({ id: `bad-artifact:${path}`, kind: "bad-artifact", severity: "violation", subject: path, message: `cannot read: ${(e as Error).message}`, artifact: path });
+    }
+  }
+  // Stacks without Docker resources (e.g. the secrets stack) are no host.
+  const docker = (h: DockerHostModel) => h.containers.length > 0 || h.networks.length > 0;
+  cdktf.splice(0, cdktf.length, ...cdktf.filter(docker));
+  pulumi.splice(0, pulumi.length, ...pulumi.filter(docker));
+  const out: DockerModel[] = [];
+  if (cdktf.length) out.push({ engine: "cdktf", hosts: cdktf });
+  if (pulumi.length) out.push({ engine: "pulumi", hosts: pulumi });
+  return out;
+}
+
+/** Verifies a set of artifacts against the intent (from `intent.json` when not given). */
+export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<string, string>, intentArg?: Intent, opts: VerifyOptions = {}): Report {
+  const files = filesOf(artifacts);
+  const pendingIsViolation = opts.pendingIsViolation ?? PENDING_IS_VIOLATION;
+  let intent = intentArg;
+  if (!intent) {
+    const text = files.get(INTENT_PATH);
+    if (text === undefined) throw new VerifyInputError(`${INTENT_PATH} is missing: the declared intent is an artifact of plan; run palisade plan first`);
+    try {
+      intent = parseIntent(text);
+    } catch (e) {
+      throw new VerifyInputError((e as Error).message);
+    }
+  }
+  const bad: Finding[] = [];
+  const models = readModels(files, bad);
+  if (models.length === 0) throw new VerifyInputError("no engine output found (cdktf/stacks/*/cdk.tf.json or pulumi/*.json): nothing to verify");
+
+  const results = models.map((model) => {
+    const site = buildSiteModel(files, model, intent!.peers);
+    return { model, site, check: checkSegmentation(site, intent!, { pendingIsViolation }) };
+  });
+  const primary = results[0]!;
+  const findings: Finding[] = [...bad, ...primary.check.findings];
+  const ids = new Set(findings.map((f) => f.id));
+  for (const other of results.slice(1)) {
+    for (const f of other.check.findings) {
+      if (!ids.has(f.id)) {
+        findings.push({ ...f, id: `${f.id}@${other.model.engine}`, engine: other.model.engine, message: `${f.message} (only in the ${other.model.engine} artifacts)` });
+        ids.add(f.id);
+      }
+    }
+    for (const d of diffDockerModels(primary.model, other.model)) {
+      const artifact = other.model.hosts.find((h) => h.host === d.host)?.artifact;
+      findings.push({
+        id: `engine-drift:${d.host}/${d.subject}/${d.field}`,
+        kind: "engine-drift",
+        severity: "violation",
+        subject: `${d.host} ${d.subject}`,
+        message: `${primary.model.engine} and ${other.model.engine} differ on ${d.subject} ${d.field}: ${primary.model.engine}=${d.a} ${other.model.engine}=${d.b}`,
+        artifact,
+        construct: `${d.subject} ${d.field}`,
+      });
+    }
+  }
+  findings.sort((a, b) => compareText(a.kind, b.kind) || compareText(a.subject, b.subject) || compareText(a.id, b.id));
+
+  const guardrails = sortGuardrails([...models.flatMap((m) => dockerGuardrails(m, opts.strict)), ...secretGuardrails(files), ...wireguardGuardrails(files)]);
+
+  const { flows, nevers, exposed } = primary.check;
+  const declaredLines = new Set(intent.flows.map((f) => `${f.from} => ${f.to} : ${f.port}`));
+  const declared = flows.filter((f) => declaredLines.has(f.line));
+  const violations = findings.filter((f) => f.severity === "violation").length;
+  const mandatory = guardrails.filter((g) => g.level === "mandatory").length;
+  const summary = {
+    verdict: violations + mandatory > 0 ? ("fail" as const) : ("pass" as const),
+    flowsAllowed: flows.filter((f) => f.verdict === "allowed").length,
+    flowsIntended: intent.flows.length,
+    intendedEffective: declared.filter((f) => f.verdict === "allowed").length,
+    intendedPending: declared.filter((f) => f.verdict === "pending").length,
+    intendedBroken: findings.filter((f) => f.kind === "broken-path" && !f.engine).length,
+    unexpected: findings.filter((f) => f.kind === "unexpected-exposure").length,
+    neversBlocked: nevers.filter((n) => n.status === "blocked").length,
+    neversViolated: nevers.filter((n) => n.status === "violation").length,
+    neversPending: nevers.filter((n) => n.status === "pending").length,
+    violations,
+    pending: findings.filter((f) => f.kind === "pending").length,
+    guardrailsMandatory: mandatory,
+    guardrailsAdvisory: guardrails.length - mandatory,
+  };
+  return {
+    version: 1,
+    engines: models.map((m) => m.engine),
+    artifacts: { expected: primary.site.expected, missing: primary.site.missing },
+    pendingIsViolation,
+    flows,
+    nevers,
+    exposed,
+    findings,
+    guardrails,
+    summary,
+  };
+}

@@ -1,0 +1,54 @@
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { readArtifacts, writeOutAtomic } from "../../stacks/output.js";
+import { verdictLine } from "../../stacks/plan.js";
+import { renderReport } from "../../policies/report/index.js";
+import { VerifyInputError, verifyArtifacts, type Report } from "../../policies/verifier/index.js";
+import { parseOptions, UsageError, type Command } from "../cli-util.js";
+
+const HELP = `palisade verify [--out D] [--strict]
+
+Re-derives who reaches whom from the artifacts already in D (Terraform JSON, the Pulumi capture,
+the hosts' nftables, WireGuard and HAProxy files), checks it against D/intent.json and the
+guardrails, and rewrites D/report/. Reads nothing else: not the site file, not the Topology.
+
+Options:
+  --out D      the artifact directory (default: out/)
+  --strict     advisory guardrails marked strict (image digests) fail too
+  -h, --help   this text
+
+Exit: 0 ok, 1 violations or mandatory guardrail findings, 2 bad input (no such directory, no
+intent.json, no engine output).`;
+
+/** Reads and verifies an artifact directory; throws UsageError (exit 2) when it cannot. */
+export function verifyDir(dir: string, strict = false): Report {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`palisade verify: ${dir} is not a directory; run palisade plan --out ${dir} first`);
+  const files = readArtifacts(dir).filter((a) => !a.path.startsWith("report/"));
+  try {
+    return verifyArtifacts(files, undefined, { strict });
+  } catch (e) {
+    if (e instanceof VerifyInputError) throw new UsageError(`palisade verify: ${dir}: ${e.message}`);
+    throw e;
+  }
+}
+
+export const verify: Command = {
+  name: "verify",
+  summary: "re-derive reachability from the artifacts in out/, check it, write the report",
+  help: HELP,
+  async run(argv) {
+    const { values } = parseOptions("verify", argv, { out: { type: "string" }, strict: { type: "boolean" } });
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    const dir = (values.out as string | undefined) ?? "out";
+    const report = verifyDir(dir, values.strict === true);
+    writeOutAtomic(join(dir, "report"), renderReport(report).map((a) => ({ ...a, path: a.path.replace(/^report\//, "") })));
+    console.log(verdictLine(report));
+    for (const f of report.findings.filter((x) => x.severity === "violation")) console.log(`  violation: [${f.kind}] ${f.subject}: ${f.message}`);
+    for (const g of report.guardrails.filter((x) => x.level === "mandatory")) console.log(`  guardrail: [${g.rule}] ${g.subject}: ${g.message}`);
+    console.log(`report: ${join(dir, "report", "index.html")}`);
+    return report.summary.verdict === "fail" ? 1 : 0;
+  },
+};

@@ -1,0 +1,75 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
+import { REFERENCE_SITE, runCli, type CliResult } from "./cli.js";
+import { tempDir } from "./paths.js";
+
+/** One `palisade plan` of the reference site into a temporary directory, and readers over it. */
+export interface PlannedOutput {
+  readonly dir: string;
+  readonly result: CliResult;
+  /** Text of one artifact, by its path relative to the output directory. */
+  text(path: string): string;
+  json<T = unknown>(path: string): T;
+  /** `cdktf/stacks/<stack>/cdk.tf.json`, parsed. */
+  tf(stack: string): TfJson;
+  /** `pulumi/<stack>.json`, parsed. */
+  pulumi(stack: string): PulumiCapture;
+}
+
+export type TfJson = {
+  resource: Record<string, Record<string, Record<string, unknown>>>;
+  variable?: Record<string, { sensitive?: boolean; type?: string }>;
+  provider?: Record<string, Record<string, unknown>[]>;
+  terraform?: Record<string, unknown>;
+};
+export type PulumiCapture = { stack: string; resources: { type: string; name: string; provider?: string; inputs: Record<string, unknown> }[] };
+
+let planned: Promise<PlannedOutput> | undefined;
+
+/** Plans into a fresh temporary directory (`--out`), through the real CLI entry, in this process. */
+export async function planInto(dir: string, extra: string[] = []): Promise<CliResult> {
+  return runCli(["plan", "--site", REFERENCE_SITE, "--out", dir, ...extra]);
+}
+
+/**
+ * The reference plan, made once per test file (vitest isolates modules per file) and shared by
+ * all its tests. Awaitable at the top of a file when `it.each` needs the artifacts to list cases.
+ */
+export function planOnce(): Promise<PlannedOutput> {
+  planned ??= (async () => {
+    const dir = join(tempDir("plan"), "out");
+    const result = await planInto(dir);
+    // Exit 1 is the verifier's verdict (violations) with every artifact written; these tests read
+    // the artifacts. Anything else (2: bad input, or no manifest) means there is nothing to read.
+    if (![0, 1].includes(result.code) || !existsSync(join(dir, "manifest.json"))) {
+      throw new Error(`the reference plan failed (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+    }
+    const text = (path: string) => readFileSync(join(dir, path), "utf8");
+    const json = <T>(path: string) => JSON.parse(text(path)) as T;
+    return {
+      dir,
+      result,
+      text,
+      json,
+      tf: (stack: string) => json<TfJson>(`cdktf/stacks/${stack}/cdk.tf.json`),
+      pulumi: (stack: string) => json<PulumiCapture>(`pulumi/${stack}.json`),
+    };
+  })();
+  return planned;
+}
+
+/** `beforeAll` form: returns a getter that is valid inside tests. */
+export function usePlan(): () => PlannedOutput {
+  let value: PlannedOutput | undefined;
+  beforeAll(async () => {
+    value = await planOnce();
+  });
+  afterAll(() => {
+    value = undefined;
+  });
+  return () => {
+    if (!value) throw new Error("usePlan(): the plan is only available inside tests (after beforeAll)");
+    return value;
+  };
+}

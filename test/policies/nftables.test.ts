@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { ipSpec, rangesSpec } from "../../policies/verifier/addr.js";
+import { evaluateHook, parseNftables, type Packet } from "../../policies/verifier/nftables.js";
+
+const RULESET = `#!/usr/sbin/nft -f
+define ADMIN = { 198.51.100.64/28 }
+table inet t {
+  set ban4 { type ipv4_addr; flags timeout; }
+  set web { type inet_service; elements = { 80, 443 } }
+  chain input {
+    type filter hook input priority filter; policy drop;
+    ct state established,related accept
+    ct state invalid drop
+    iifname "lo" accept
+    ip saddr @ban4 drop
+    ip saddr $ADMIN tcp dport ssh accept
+    tcp dport @web accept
+    udp dport 53 limit rate 10/second accept
+    tcp dport 25 limit rate over 5/second drop
+    tcp dport 25 log prefix "smtp " counter accept
+    iifname "wg0" jump from_tunnel
+  }
+  chain from_tunnel {
+    ip saddr 10.77.0.2 tcp dport 587 accept
+    return
+  }
+  chain output { type filter hook output priority 0; policy accept; }
+}
+`;
+const rs = parseNftables("t.conf", RULESET);
+const internet = rangesSpec(["0.0.0.0/0"], 4)!;
+const admin = rangesSpec(["198.51.100.64/28"], 4)!;
+const pkt = (saddr: Packet["saddr"], port: number, proto: "tcp" | "udp" = "tcp", iif = "eth0"): Packet => ({ family: 4, saddr, daddr: ipSpec("203.0.113.10"), proto, dport: port, iif: { name: iif, role: iif === "wg0" ? "tunnel" : "external" } });
+
+describe("the nftables evaluator", () => {
+  it("GIVEN a ruleset in standard syntax WHEN parsed THEN it reports no unsupported construct", () => {
+    expect(rs.problems).toEqual([]);
+  });
+
+  it.each([
+    ["the internet to tcp/22", pkt(internet, 22), "drop"],
+    ["an admin address to tcp/22 (define'd set, service name)", pkt(admin, 22), "accept"],
+    ["the internet to tcp/443 (named set of ports)", pkt(internet, 443), "accept"],
+    ["the internet to udp/53 (limit rate: within the rate)", pkt(internet, 53, "udp"), "accept"],
+    ["the internet to tcp/25 (limit rate over: not matched; log is not terminal)", pkt(internet, 25), "accept"],
+    ["the tunnel peer to tcp/587 (jump)", pkt(ipSpec("10.77.0.2"), 587, "tcp", "wg0"), "accept"],
+    ["another tunnel address to tcp/587 (return, then policy)", pkt(ipSpec("10.77.0.3"), 587, "tcp", "wg0"), "drop"],
+    ["the internet to tcp/8080 (policy drop)", pkt(internet, 8080), "drop"],
+  ] as const)("GIVEN %s WHEN evaluated at input THEN the verdict is %s", (_name, p, verdict) => {
+    expect(evaluateHook(rs, "input", p).verdict).toBe(verdict);
+  });
+
+  it("GIVEN a drop WHEN explained THEN the construct names the table, chain and policy", () => {
+    expect(evaluateHook(rs, "input", pkt(internet, 8080)).construct).toBe("table inet t chain input policy drop");
+  });
+
+  it("GIVEN a rule it does not understand WHEN parsed THEN it is a problem with its line, not a guess", () => {
+    const bad = parseNftables("b.conf", "table inet b {\n  chain input {\n    type filter hook input priority 0; policy drop;\n    meta mark 0x1 accept\n  }\n}\n");
+    expect(bad.problems).toHaveLength(1);
+    expect(bad.problems[0]).toMatchObject({ line: 4, text: "meta mark 0x1 accept" });
+  });
+});

@@ -1,0 +1,47 @@
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { readArtifacts } from "../../stacks/output.js";
+import { verifyArtifacts, type Report } from "../../policies/verifier/index.js";
+import { tempDir } from "../helpers/paths.js";
+
+/** A writable copy of a planned output directory (without its report). */
+export function copyOut(from: string, prefix = "mut"): string {
+  const dir = join(tempDir(prefix), "out");
+  cpSync(from, dir, { recursive: true });
+  rmSync(join(dir, "report"), { recursive: true, force: true });
+  return dir;
+}
+
+export function editText(dir: string, path: string, edit: (text: string) => string): void {
+  const file = join(dir, path);
+  const before = readFileSync(file, "utf8");
+  const after = edit(before);
+  if (after === before) throw new Error(`mutation of ${path} changed nothing`);
+  writeFileSync(file, after);
+}
+
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export function editJson(dir: string, path: string, edit: (json: Json) => void): void {
+  editText(dir, path, (text) => {
+    const json = JSON.parse(text) as Json;
+    edit(json);
+    return `${JSON.stringify(json, null, 2)}\n`;
+  });
+}
+
+export const tfContainer = (json: Json, name: string): Json => json.resource.docker_container[`container_${name.replace(/-/g, "_")}`];
+export const pulumiContainer = (json: Json, name: string): Json => json.resources.find((r: Json) => r.type === "docker:index/container:Container" && r.inputs.name === name).inputs;
+
+/** Verifies a directory in-process (the same function `palisade verify` runs). */
+export function verifyDirInProcess(dir: string, opts: { pendingIsViolation?: boolean } = {}): Report {
+  return verifyArtifacts(readArtifacts(dir).filter((a) => !a.path.startsWith("report/")), undefined, opts);
+}
+
+/** Every finding and guardrail of a report as one searchable line each. */
+export function problemLines(r: Report): string[] {
+  return [
+    ...r.findings.filter((f) => f.severity === "violation").map((f) => `${f.kind} ${f.subject} ${f.message}`),
+    ...r.guardrails.filter((g) => g.level === "mandatory").map((g) => `${g.rule} ${g.subject} ${g.message}`),
+  ];
+}

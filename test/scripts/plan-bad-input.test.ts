@@ -1,0 +1,122 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { hashTree, runCli, runCliProcess, seedOut, stackTraceLines } from "../helpers/cli.js";
+import { tempDir } from "../helpers/paths.js";
+import { planOnce } from "../helpers/plan-once.js";
+import { edited, mutated } from "../helpers/sites.js";
+
+/**
+ * A bad site file is an operator's mistake, not a crash: `plan` exits 2, names the field (its
+ * dotted path) and the value given, prints no stack trace, and leaves the previous output alone.
+ */
+interface BadSite {
+  readonly name: string;
+  readonly text: string;
+  /** The offending path as the message prints it. */
+  readonly path: string;
+  /** The given value as the message prints it. */
+  readonly given: string;
+}
+
+const BAD_SITES: readonly BadSite[] = [
+  { name: "an empty file", text: "", path: "(file)", given: "an empty file" },
+  { name: "a file that is not YAML", text: "site: [unclosed\n  name: : :\n", path: "(file)", given: "YAML that does not parse (line 1" },
+  { name: "a list instead of a mapping", text: "- site\n- edge\n", path: "(file)", given: '["site","edge"]' },
+  { name: "a scalar instead of a mapping", text: "palisade\n", path: "(file)", given: '"palisade"' },
+  { name: "a string where a number belongs", text: mutated((s) => (s.edge.ips.maxretry = "five")), path: "edge.ips.maxretry", given: '"five"' },
+  { name: "a list where a mapping belongs", text: mutated((s) => (s.tunnel = ["10.77.0.0/30"])), path: "tunnel", given: '["10.77.0.0/30"]' },
+  { name: "an IPv4 address with an octet above 255", text: mutated((s) => (s.edge.ipv4 = "203.0.113.300")), path: "edge.ipv4", given: '"203.0.113.300"' },
+  { name: "a CIDR with a /33 prefix", text: mutated((s) => (s.cloud.networks.web = "172.20.1.0/33")), path: "cloud.networks.web", given: '"172.20.1.0/33"' },
+  { name: "a port above 65535", text: mutated((s) => (s.tunnel.port = 70000)), path: "tunnel.port", given: "70000" },
+  { name: "a domain with an empty label and capitals", text: mutated((s) => (s.site.domain = "Example..com")), path: "site.domain", given: '"Example..com"' },
+  { name: "an unknown key at the top level", text: mutated((s) => (s.tennants = [])), path: "tennants", given: "[]" },
+  { name: "a misspelt key in a nested mapping", text: mutated((s) => (s.edge.ips.maxretries = 5)), path: "edge.ips.maxretries", given: "5" },
+  { name: "a missing required key", text: mutated((s) => delete s.tunnel.subnet), path: "tunnel.subnet", given: "(missing)" },
+  { name: "two uplinks with the same id", text: mutated((s) => (s.cloud.uplinks[1].id = "fiber")), path: "cloud.uplinks[1].id", given: '"fiber"' },
+  { name: "two tenants with the same id", text: mutated((s) => (s.tenants[1].id = "acme")), path: "tenants[1].id", given: '"acme"' },
+  { name: "a dedicated tenant in a region without a server", text: mutated((s) => (s.tenants[1].region = "ap-south")), path: "tenants[1].region", given: '"ap-south"' },
+  { name: "a tenant mode that does not exist", text: mutated((s) => (s.tenants[0].mode = "sharde")), path: "tenants[0].mode", given: '"sharde"' },
+  { name: "two overlapping Docker networks", text: mutated((s) => (s.cloud.networks.api = "172.20.1.128/25")), path: "cloud.networks.api", given: '"172.20.1.128/25"' },
+  { name: "a Docker network overlapping the tunnel", text: mutated((s) => (s.cloud.networks.blog = "10.77.0.0/24")), path: "tunnel.subnet", given: '"10.77.0.0/30"' },
+  { name: "an admin CIDR of the whole IPv4 internet", text: mutated((s) => (s.site.adminCidrs = ["0.0.0.0/0"])), path: "site.adminCidrs[0]", given: '"0.0.0.0/0"' },
+  { name: "an admin CIDR of the whole IPv6 internet", text: mutated((s) => s.site.adminCidrs.push("::/0")), path: "site.adminCidrs[2]", given: '"::/0"' },
+  { name: "a key written twice in one mapping", text: edited("  port: 51820\n", "  port: 51820\n  port: 51821\n"), path: "tunnel.port", given: '"port" twice' },
+  { name: "a key written twice inside a list item", text: edited("    name: Globex\n", "    name: Globex\n    name: Initech\n"), path: "tenants[1].name", given: '"Globex", then "Initech"' },
+];
+
+describe("plan with a bad site file", () => {
+  let work: string;
+  let out: string;
+  let before: Record<string, string>;
+
+  beforeAll(async () => {
+    const previous = await planOnce();
+    work = tempDir("bad");
+    out = join(work, "out");
+    seedOut(out, previous.dir);
+    mkdirSync(join(work, "sites"));
+    for (const [i, c] of BAD_SITES.entries()) writeFileSync(join(work, "sites", `${i}.yaml`), c.text);
+    before = hashTree(out);
+  });
+
+  it("has at least twelve distinct cases, each a different file", () => {
+    expect(BAD_SITES.length).toBeGreaterThanOrEqual(12);
+    expect(new Set(BAD_SITES.map((c) => c.text)).size).toBe(BAD_SITES.length);
+  });
+
+  it.each(BAD_SITES.map((c, i) => [c.name, i, c] as const))(
+    "GIVEN %s WHEN planned THEN it exits 2 naming the path and the value, with no stack trace, and the previous output is untouched",
+    async (_name, i, c) => {
+      const r = await runCli(["plan", "--site", join(work, "sites", `${i}.yaml`), "--out", out]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`  - ${c.path}: given `);
+      expect(r.stderr).toContain(c.given);
+      expect(r.stderr).toContain("nothing was written; the previous output is unchanged.");
+      expect(stackTraceLines(r.stderr + r.stdout)).toEqual([]);
+      expect(r.stderr).not.toMatch(/internal error|ZodError|at Object\./);
+      expect(hashTree(out)).toEqual(before);
+    },
+  );
+
+  it("GIVEN a site path that does not exist WHEN planned THEN it exits 2 saying the file cannot be read", async () => {
+    const r = await runCli(["plan", "--site", join(work, "no-such-site.yaml"), "--out", out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("(file): given a file that cannot be read (ENOENT)");
+    expect(stackTraceLines(r.stderr)).toEqual([]);
+    expect(hashTree(out)).toEqual(before);
+  });
+
+  it("GIVEN one file with three faults WHEN planned THEN every fault is listed, each with its own path", async () => {
+    const file = join(work, "three.yaml");
+    writeFileSync(file, mutated((s) => {
+      s.edge.ipv4 = "1.2.3";
+      s.tunnel.port = 0;
+      s.site.colour = "blue";
+    }));
+    const r = await runCli(["plan", "--site", file, "--out", out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("(3 problems)");
+    for (const path of ["edge.ipv4", "tunnel.port", "site.colour"]) expect(r.stderr).toContain(`  - ${path}: given `);
+  });
+
+  it("GIVEN a typo'd key WHEN planned THEN the fix names the mapping whose keys the schema lists", async () => {
+    const r = await runCli(["plan", "--site", join(work, "sites", `${BAD_SITES.findIndex((c) => c.path === "edge.ips.maxretries")}.yaml`), "--out", out]);
+    expect(r.stderr).toContain('fix: remove or rename "maxretries"; see palisade.schema.json for the keys allowed at edge.ips');
+  });
+
+  describe("through the real program (a child process)", () => {
+    it.each([
+      ["an IPv4 address with an octet above 255", "edge.ipv4"],
+      ["a scalar instead of a mapping", "(file)"],
+    ])("GIVEN %s WHEN `npx tsx scripts/palisade.ts plan` runs THEN the process exits 2 and the output stays byte-for-byte", (name, path) => {
+      const i = BAD_SITES.findIndex((c) => c.name === name);
+      const r = runCliProcess(["plan", "--site", join(work, "sites", `${i}.yaml`), "--out", out]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`  - ${path}: given ${BAD_SITES[i]!.given}`);
+      expect(stackTraceLines(r.stderr + r.stdout)).toEqual([]);
+      expect(r.stdout).toBe("");
+      expect(hashTree(out)).toEqual(before);
+    });
+  });
+});
