@@ -46,6 +46,20 @@ function steps(list: readonly { layer: string; verdict: string; artifact: string
     .join("")}</table>`;
 }
 
+function tenants(r: Report): string {
+  if (r.tenants.length === 0) return "<p>No tenants are declared.</p>";
+  return r.tenants
+    .map(
+      (t) =>
+        `<h3>${x(t.tenant)} <small>(${x(t.mode)}: database <code>${x(t.database)}</code> on ${x(t.server)})</small></h3>` +
+        `<p>Roles: ${t.roles.map((role) => `<code>${x(role)}</code>`).join(", ")}. OpenBao: ${t.openbaoPaths.map((p) => `<code>${x(p)}</code>`).join(", ")}.</p>` +
+        `<table><tr><th>layer</th><th>evidence</th><th>artifact</th><th>statement</th></tr>${t.layers
+          .map((l) => `<tr><td title="${x(l.claim)}">${x(l.layer)}</td><td class="${l.status === "evidenced" ? "allowed" : "broken"}">${x(l.status)}</td><td><code>${x(l.artifact ?? "")}</code></td><td>${x(l.construct)}</td></tr>`)
+          .join("")}</table>`,
+    )
+    .join("");
+}
+
 /** `index.html`: the auditor's report, one self-contained page (inline CSS and SVG, no script, no external resource). */
 export const htmlFormatter: ReportFormatter = {
   path: "report/index.html",
@@ -100,7 +114,7 @@ export const htmlFormatter: ReportFormatter = {
 <section id="graph"><h2>Graph</h2>${renderGraphSvg(r)}</section>
 <section id="guardrails"><h2>Guardrails</h2>${guardrails}</section>
 <section id="explain"><h2>Explain</h2><p>For each pair: every layer on the path that decides it, with the artifact and the construct responsible.</p>${explain}</section>
-<section id="tenant-isolation"><h2>Tenant isolation</h2><div class="placeholder">Filled by the tenancy checks (PostgreSQL row-level security, per-tenant databases and credentials).</div></section>
+<section id="tenant-isolation"><h2>Tenant isolation</h2><p>Per tenant: where its data lives, its roles and OpenBao paths, and each isolation layer with the rendered statement that implements it. A live database is checked by <code>palisade audit-db</code>.</p>${tenants(r)}</section>
 <section id="lab-expected-vs-observed"><h2>Lab: expected vs observed</h2><div class="placeholder">Filled by <code>palisade lab probe</code>: expected reachability against what the real daemons let through.</div></section>
 </body></html>
 `;

@@ -27,6 +27,12 @@ export const markdownFormatter: ReportFormatter = {
     for (const f of r.findings) out.push(`- **${f.severity}** \`${f.kind}\` \`${f.subject}\`: ${esc(f.message)}${f.artifact ? ` (\`${f.artifact}${f.line ? `:${f.line}` : ""}\`)` : ""}`);
     out.push("", "## Must-never pairs", "", "| pair | status | blocking layers (weakest path) |", "|---|---|---|");
     for (const n of r.nevers) out.push(`| \`${n.source} => ${n.destination}\` | ${n.status} | ${n.layers.join(", ") || "—"} |`);
+    out.push("", "## Tenant isolation", "");
+    if (r.tenants.length === 0) out.push("No tenants are declared.");
+    for (const t of r.tenants) {
+      const missing = t.layers.filter((l) => l.status === "missing").map((l) => l.layer);
+      out.push(`- \`${t.tenant}\` (${t.mode}, database \`${t.database}\` on ${t.server}): ${t.layers.map((l) => l.layer).join(", ")}${missing.length ? ` — **missing: ${missing.join(", ")}**` : ""}`);
+    }
     out.push("", "## Exposed to the internet", "");
     if (r.exposed.length === 0) out.push("Nothing.");
     for (const e of r.exposed) {

@@ -1,3 +1,4 @@
+import { tenantIsolationSection } from "./report.js";
 import { sortArtifacts, type Artifact, type Site } from "../../core/index.js";
 import { serverFor, type PostgresServer } from "./names.js";
 import { bootstrapSql, tenantSql } from "./sql.js";
@@ -50,5 +51,10 @@ export function renderTenancy(site: Site): Artifact[] {
     ];
     out.push({ path: `${POSTGRES_ARTIFACT_DIR}/servers/${server.id}.sql`, content: lines.join("\n") });
   }
+  // The declared isolation of each tenant: the verifier looks for each layer's evidence in the SQL and OpenBao artifacts.
+  out.push({ path: TENANCY_DECLARATION_PATH, content: `${JSON.stringify({ tenants: tenantIsolationSection(site) }, null, 2)}\n` });
   return sortArtifacts(out);
 }
+
+/** Where plan writes the declared tenant isolation (relative to the output directory). */
+export const TENANCY_DECLARATION_PATH = `${POSTGRES_ARTIFACT_DIR}/tenants.json`;

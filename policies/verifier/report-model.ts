@@ -1,3 +1,4 @@
+import type { TenantRecord } from "./tenancy.js";
 import type { LayerName, LayerStep } from "./layers.js";
 
 /*
@@ -43,7 +44,8 @@ export type FindingKind =
   | "nft-unsupported"
   | "engine-drift"
   | "unknown-peer"
-  | "bad-artifact";
+  | "bad-artifact"
+  | "tenant-isolation";
 
 export interface Finding {
   /** Stable id: kind + subject. */
@@ -89,6 +91,8 @@ export interface Report {
   readonly exposed: readonly ExposureRecord[];
   readonly findings: readonly Finding[];
   readonly guardrails: readonly GuardrailFinding[];
+  /** Per tenant: the isolation layers declared and the artifact statement that implements each. */
+  readonly tenants: readonly TenantRecord[];
   readonly summary: {
     readonly verdict: "pass" | "fail";
     readonly flowsAllowed: number;

@@ -8,6 +8,7 @@ import { dockerFromTerraform } from "./docker-tf.js";
 import { compareText } from "./layers.js";
 import type { Finding, Report } from "./report-model.js";
 import { buildSiteModel } from "./site-model.js";
+import { checkTenantIsolation } from "./tenancy.js";
 
 /*
  * The verifier's entry point: artifacts in, Report out. It reads only the artifacts (and the
@@ -102,6 +103,8 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
       });
     }
   }
+  const tenancy = checkTenantIsolation(files);
+  findings.push(...tenancy.findings);
   findings.sort((a, b) => compareText(a.kind, b.kind) || compareText(a.subject, b.subject) || compareText(a.id, b.id));
 
   const guardrails = sortGuardrails([...models.flatMap((m) => dockerGuardrails(m, opts.strict)), ...secretGuardrails(files), ...wireguardGuardrails(files)]);
@@ -137,6 +140,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
     exposed,
     findings,
     guardrails,
+    tenants: tenancy.tenants,
     summary,
   };
 }

@@ -44,6 +44,10 @@ const MUTATIONS: readonly [string, (dir: string) => void, RegExp][] = [
   ["add a rule the evaluator does not understand", (d) => editText(d, NFT_CLOUD, (t) => t.replace(/(chain forward \{\n[^\n]*policy drop;\n)/, "$1\t\tmeta mark 0x1 accept\n")), /nft-unsupported hosts\/cloud\/nftables\.conf/],
   ["publish the edge proxy's stats port through the edge firewall", (d) => editText(d, NFT_EDGE, (t) => t.replace(/(\t\ttcp dport \{ 80, 443 \} accept)/, "\t\ttcp dport 22 accept\n$1")), /unexpected-exposure internet => edge:sshd : tcp\/22/],
   ["give the edge proxy a published port on its public address", (d) => editJson(d, TF_EDGE, (j) => { tfContainer(j, "edge-edge-proxy").ports = [{ external: 8443, internal: 443, ip: "", protocol: "tcp" }]; }), /published-wildcard edge\/edge-proxy/],
+  ["drop FORCE ROW LEVEL SECURITY from the shared tenants' invoices table", (d) => editText(d, "hosts/cloud/postgres/bootstrap.sql", (t) => t.replace("ALTER TABLE app.invoices FORCE ROW LEVEL SECURITY;\n", "")), /tenant-isolation tenant acme .*postgres-rls.*app\.invoices: no FORCE ROW LEVEL SECURITY/],
+  ["weaken the shared tenants' policy to WITH CHECK (true)", (d) => editText(d, "hosts/cloud/postgres/bootstrap.sql", (t) => t.replace(/WITH CHECK \(tenant_id = NULLIF\(current_setting\('app\.tenant_id', true\), ''\)\)/, "WITH CHECK (true)")), /tenant-isolation tenant acme .*postgres-rls/],
+  ["grant CONNECT on a dedicated tenant's database back to PUBLIC", (d) => editText(d, "hosts/cloud/postgres/tenants/globex.sql", (t) => t.replace("GRANT CONNECT ON DATABASE tenant_globex TO tenant_globex_app;", "GRANT CONNECT ON DATABASE tenant_globex TO tenant_globex_app, PUBLIC;")), /tenant-isolation tenant globex .*postgres-database/],
+  ["let the app role bypass RLS", (d) => editText(d, "hosts/cloud/postgres/bootstrap.sql", (t) => t.replace(/ALTER ROLE palisade_app ([^;]*)NOBYPASSRLS/, "ALTER ROLE palisade_app $1BYPASSRLS")), /tenant-isolation tenant acme .*postgres-role/],
 ];
 
 describe("mutating a good plan's artifacts", () => {

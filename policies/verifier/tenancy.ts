@@ -1,0 +1,147 @@
+import type { Finding } from "./report-model.js";
+
+/*
+ * Tenant isolation, checked on the artifacts: the declared isolation of each tenant
+ * (`hosts/cloud/postgres/tenants.json`, rendered by plan) is only a claim; each of its layers
+ * must be backed by the statement that implements it in the rendered SQL or OpenBao files.
+ * A layer without evidence is a violation. (`palisade audit-db` checks a live database.)
+ */
+
+export const TENANCY_DECLARATION = "hosts/cloud/postgres/tenants.json";
+const SQL_DIR = "hosts/cloud/postgres";
+const OPENBAO_ROLES = "hosts/cloud/openbao/database/roles";
+
+export interface TenantLayerEvidence {
+  /** Layer name (`postgres-rls`, `postgres-database`, …) and the claim made for it. */
+  readonly layer: string;
+  readonly claim: string;
+  readonly status: "evidenced" | "missing";
+  readonly artifact?: string;
+  /** The statement found, or what was looked for and not found. */
+  readonly construct: string;
+}
+
+export interface TenantRecord {
+  readonly tenant: string;
+  readonly mode: "shared" | "dedicated";
+  readonly database: string;
+  readonly server: string;
+  readonly roles: readonly string[];
+  readonly openbaoPaths: readonly string[];
+  readonly layers: readonly TenantLayerEvidence[];
+}
+
+interface DeclaredTenant {
+  readonly tenant: string;
+  readonly mode: "shared" | "dedicated";
+  readonly database: string;
+  readonly server: string;
+  readonly roles: readonly string[];
+  readonly openbaoPaths: readonly string[];
+  readonly layers: readonly string[];
+}
+
+const norm = (sql: string) => sql.replace(/\s+/g, " ");
+
+/** Tables created in a SQL file that carry a tenant_id column. */
+function tenantTables(sql: string): string[] {
+  const out: string[] = [];
+  for (const m of sql.matchAll(/CREATE TABLE (?:IF NOT EXISTS )?([\w.]+) \(([\s\S]*?)\n\);/g)) {
+    if (/\btenant_id\b/.test(m[2]!)) out.push(m[1]!);
+  }
+  return out;
+}
+
+function rlsEvidence(file: string, sql: string): Omit<TenantLayerEvidence, "layer" | "claim"> {
+  const text = norm(sql);
+  const tables = tenantTables(sql);
+  if (tables.length === 0) return { status: "missing", artifact: file, construct: "no tenant-scoped table (with a tenant_id column) is created here" };
+  for (const table of tables) {
+    const t = table.replace(/\./g, "\\.");
+    const enabled = new RegExp(`ALTER TABLE ${t} ENABLE ROW LEVEL SECURITY`).test(text);
+    const forced = new RegExp(`ALTER TABLE ${t} FORCE ROW LEVEL SECURITY`).test(text);
+    const policy = new RegExp(`CREATE POLICY \\w+ ON ${t} [^;]*USING \\(tenant_id = NULLIF\\(current_setting\\('app\\.tenant_id', true\\), ''\\)\\)[^;]*WITH CHECK \\(tenant_id = NULLIF\\(current_setting\\('app\\.tenant_id', true\\), ''\\)\\)`).test(text);
+    if (!enabled || !forced || !policy) {
+      const lacking = [!enabled && "ENABLE ROW LEVEL SECURITY", !forced && "FORCE ROW LEVEL SECURITY", !policy && "a policy USING and WITH CHECK tenant_id = current_setting('app.tenant_id')"].filter(Boolean).join(", ");
+      return { status: "missing", artifact: file, construct: `${table}: no ${lacking}` };
+    }
+  }
+  return { status: "evidenced", artifact: file, construct: `ENABLE + FORCE ROW LEVEL SECURITY and a tenant_id policy (USING and WITH CHECK) on ${tables.join(", ")}` };
+}
+
+function find(files: ReadonlyMap<string, string>, file: string, pattern: RegExp, what: string): Omit<TenantLayerEvidence, "layer" | "claim"> {
+  const text = files.get(file);
+  if (text === undefined) return { status: "missing", artifact: file, construct: `${file} is not rendered (looked for ${what})` };
+  const m = pattern.exec(norm(text));
+  return m ? { status: "evidenced", artifact: file, construct: m[0].trim() } : { status: "missing", artifact: file, construct: `not found: ${what}` };
+}
+
+function evidenceFor(files: ReadonlyMap<string, string>, t: DeclaredTenant, layer: string): Omit<TenantLayerEvidence, "layer" | "claim"> {
+  const tenantFile = `${SQL_DIR}/tenants/${t.tenant}.sql`;
+  const bootstrap = `${SQL_DIR}/bootstrap.sql`;
+  const db = t.database.replace(/\W/g, "\\$&");
+  const appRole = t.roles[1] ?? "";
+  switch (layer) {
+    case "postgres-rls": {
+      const file = t.mode === "dedicated" ? tenantFile : bootstrap;
+      const sql = files.get(file);
+      return sql === undefined ? { status: "missing", artifact: file, construct: `${file} is not rendered` } : rlsEvidence(file, sql);
+    }
+    case "postgres-database": {
+      const revoked = find(files, tenantFile, new RegExp(`REVOKE (ALL|CONNECT) ON DATABASE ${db} FROM PUBLIC`), `REVOKE CONNECT ON DATABASE ${t.database} FROM PUBLIC`);
+      if (revoked.status === "missing") return revoked;
+      const open = new RegExp(`GRANT (ALL|CONNECT)[^;]* ON DATABASE ${db} TO [^;]*PUBLIC`).test(norm(files.get(tenantFile) ?? ""));
+      return open ? { status: "missing", artifact: tenantFile, construct: `CONNECT on ${t.database} is granted back to PUBLIC` } : revoked;
+    }
+    case "postgres-role":
+      return find(
+        files,
+        t.mode === "dedicated" ? tenantFile : bootstrap,
+        new RegExp(`ALTER ROLE ${appRole.replace(/\W/g, "\\$&")} [^;]*NOSUPERUSER[^;]*NOBYPASSRLS`),
+        `ALTER ROLE ${appRole} … NOSUPERUSER … NOBYPASSRLS`,
+      );
+    case "postgres-check":
+      return find(files, tenantFile, new RegExp(`CHECK \\(tenant_id = '${t.tenant}'\\)`), `CHECK (tenant_id = '${t.tenant}')`);
+    case "postgres-registry":
+      return find(files, bootstrap, /REFERENCES palisade\.tenants ?\(id\)/, "tenant_id REFERENCES palisade.tenants (id)");
+    case "postgres-placement": {
+      const serverId = t.server.split(" ")[0]!;
+      return find(files, `${SQL_DIR}/servers/${serverId}.sql`, new RegExp(`\\\\ir \\.\\./tenants/${t.tenant}\\.sql`), `\\ir ../tenants/${t.tenant}.sql on server ${serverId}`);
+    }
+    case "openbao-credentials": {
+      const name = t.openbaoPaths[0]?.split("/").pop() ?? `tenant-${t.tenant}`;
+      return find(files, `${OPENBAO_ROLES}/${name}.json`, /VALID UNTIL '\{\{expiration\}\}'/, "a creation statement with VALID UNTIL '{{expiration}}'");
+    }
+    default:
+      return { status: "missing", construct: `no check is known for layer ${layer}: the verifier does not guess` };
+  }
+}
+
+/** Tenant isolation with its evidence, and a violation for each layer claimed but not found. */
+export function checkTenantIsolation(files: ReadonlyMap<string, string>): { tenants: TenantRecord[]; findings: Finding[] } {
+  const text = files.get(TENANCY_DECLARATION);
+  if (text === undefined) return { tenants: [], findings: [] };
+  const declared = (JSON.parse(text) as { tenants: DeclaredTenant[] }).tenants;
+  const findings: Finding[] = [];
+  const tenants = declared.map((t) => {
+    const layers = t.layers.map((claim) => {
+      const layer = claim.split(":")[0]!.trim();
+      const ev = evidenceFor(files, t, layer);
+      if (ev.status === "missing") {
+        findings.push({
+          id: `tenant-isolation:${t.tenant}/${layer}`,
+          kind: "tenant-isolation",
+          severity: "violation",
+          subject: `tenant ${t.tenant}`,
+          message: `tenant ${t.tenant}: the ${layer} layer is declared but its artifact does not implement it (${ev.construct})`,
+          layer,
+          artifact: ev.artifact,
+          construct: ev.construct,
+        });
+      }
+      return { layer, claim, ...ev };
+    });
+    return { tenant: t.tenant, mode: t.mode, database: t.database, server: t.server, roles: t.roles, openbaoPaths: t.openbaoPaths, layers };
+  });
+  return { tenants, findings };
+}

@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { planOnce } from "../helpers/plan-once.js";
+import { copyOut, editText, verifyDirInProcess } from "./support.js";
+
+const planned = await planOnce();
+const report = verifyDirInProcess(planned.dir);
+
+describe("tenant isolation in the report, backed by the rendered SQL and OpenBao files", () => {
+  it.each([
+    ["acme", ["postgres-rls", "postgres-registry", "postgres-role", "openbao-credentials"]],
+    ["globex", ["postgres-database", "postgres-placement", "postgres-role", "postgres-check", "postgres-rls", "openbao-credentials"]],
+  ])("GIVEN the reference plan WHEN verified THEN tenant %s has evidence for each of its layers", (tenant, layers) => {
+    const t = report.tenants.find((x) => x.tenant === tenant);
+    expect(t?.layers.map((l) => l.layer)).toEqual(layers);
+    for (const l of t!.layers) expect(l, `${tenant} ${l.layer}`).toMatchObject({ status: "evidenced" });
+  });
+
+  it("GIVEN the dedicated tenant WHEN verified THEN its database evidence is the REVOKE from PUBLIC in its own SQL file", () => {
+    const db = report.tenants.find((x) => x.tenant === "globex")!.layers.find((l) => l.layer === "postgres-database")!;
+    expect(db.artifact).toBe("hosts/cloud/postgres/tenants/globex.sql");
+    expect(db.construct).toBe("REVOKE ALL ON DATABASE tenant_globex FROM PUBLIC");
+  });
+
+  it("GIVEN the reference plan WHEN the HTML report is read THEN its tenant isolation section lists both tenants", () => {
+    const html = planned.text("report/index.html");
+    const section = html.slice(html.indexOf('<section id="tenant-isolation">'), html.indexOf('<section id="lab-expected-vs-observed">'));
+    expect(section).toContain("acme");
+    expect(section).toContain("tenant_globex");
+    expect(section).not.toContain("missing");
+  });
+
+  it("GIVEN the dedicated tenant's REVOKE removed WHEN verified THEN the layer is missing and the run fails naming the tenant", () => {
+    const dir = copyOut(planned.dir, "tenancy");
+    editText(dir, "hosts/cloud/postgres/tenants/globex.sql", (t) => t.replace("REVOKE ALL ON DATABASE tenant_globex FROM PUBLIC;", ""));
+    const r = verifyDirInProcess(dir);
+    expect(r.summary.verdict).toBe("fail");
+    expect(r.findings.map((f) => f.id)).toContain("tenant-isolation:globex/postgres-database");
+  });
+});
