@@ -80,7 +80,9 @@ export function renderIngressConfig(t: Topology): string {
     `    acl host_app hdr(host),field(1,:) -i ${names.app}`,
     `    acl host_git hdr(host),field(1,:) -i ${names.git}`,
     `    acl host_blog hdr(host),field(1,:) -i ${names.blog}`,
-    "    acl path_api path /api path_beg /api/",
+    // Two lines, ORed: one `acl` line takes one fetch, and every further word is a pattern.
+    "    acl path_api path /api",
+    "    acl path_api path_beg /api/",
     ...SECURITY_HEADERS.map(([h, v]) => `    http-response set-header ${h} "${v}"`),
     "    use_backend be_api if host_app path_api",
     "    use_backend be_frontend if host_app",

@@ -1,10 +1,12 @@
 // `npm run bench`: the figures of DESIGN.md's targets table. Measures; never asserts.
 import { benchPlan, type BenchFigure } from "./bench/plan.js";
 import { benchVerifier } from "./bench/verifier.js";
+import { benchLab } from "./bench/lab.js";
 
 const sections: [string, () => BenchFigure[] | Promise<BenchFigure[]>][] = [
   ["plan", () => benchPlan()],
   ["verifier", () => benchVerifier()],
+  ["lab", () => benchLab()],
 ];
 
 const only = process.argv.slice(2);

@@ -6,11 +6,12 @@ import { diff } from "./commands/diff.js";
 import { keys } from "./commands/keys.js";
 import { deploy } from "./commands/deploy.js";
 import { destroy } from "./commands/destroy.js";
+import { lab } from "./commands/lab.js";
 import { tenant } from "./commands/tenant.js";
 import { auditDb } from "./commands/audit-db.js";
 
 /** Every command, in the order `--help` lists them. */
-const COMMANDS: readonly Command[] = [plan, verify, diff, keys, deploy, destroy, tenant, auditDb];
+const COMMANDS: readonly Command[] = [plan, verify, diff, keys, deploy, destroy, lab, tenant, auditDb];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -69,7 +69,10 @@ export function renderCloudFirewall(t: Topology): Artifact {
   }
   const forward: Rule[] = [rule("ct state invalid", "drop", "invalid packets"), rule("ct state established,related", "accept", "replies of accepted flows")];
   const output: Rule[] = [
-    rule(`oifname "lo"`, "accept", "loopback"),
+    // Loopback destinations only: the host reaching its own published port (Docker DNATs it on
+    // the way out, and the packet still leaves on lo) must not bypass the forward rules.
+    rule(`oifname "lo" ip daddr 127.0.0.0/8`, "accept", "loopback"),
+    rule(`oifname "lo" ip6 daddr ::1`, "accept", "loopback"),
     rule("ct state invalid", "drop", "invalid packets"),
     rule("ct state established,related", "accept", "replies to accepted connections"),
   ];

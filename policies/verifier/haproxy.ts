@@ -81,7 +81,10 @@ export function parseHaproxy(path: string, text: string): HaproxyConfig {
       if (m) fe.binds.push({ address: m[1]!.replace(/^\[|\]$/g, "") || "*", port: Number(m[2]) });
     }
     if ((c.kind === "frontend" || c.kind === "listen") && words[0] === "acl") {
-      frontends[frontends.length - 1]!.acls.set(words[1]!, words.slice(2).join(" "));
+      // Several `acl` lines with one name are ORed by HAProxy.
+      const acls = frontends[frontends.length - 1]!.acls;
+      const prior = acls.get(words[1]!);
+      acls.set(words[1]!, prior ? `${prior} or ${words.slice(2).join(" ")}` : words.slice(2).join(" "));
     }
     if ((c.kind === "frontend" || c.kind === "listen") && words[0] === "use_backend") {
       const fe = frontends[frontends.length - 1]!;

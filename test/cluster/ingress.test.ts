@@ -57,6 +57,12 @@ describe("the ingress HAProxy configuration", () => {
     expect(cfg).toContain(`use_backend ${backend} if ${aclByHost.get(host)}\n`);
   });
 
+  it("matches /api and /api/... with one fetch per acl line (a second fetch on one line would be a pattern)", () => {
+    expect(cfg).toContain("    acl path_api path /api\n");
+    expect(cfg).toContain("    acl path_api path_beg /api/\n");
+    expect(cfg).not.toMatch(/acl \w+ path \S+ path_beg/);
+  });
+
   it("routes app /api to the api before the frontend catches the host", () => {
     expect(cfg.indexOf("use_backend be_api if host_app path_api")).toBeLessThan(cfg.indexOf("use_backend be_frontend if host_app"));
   });

@@ -124,11 +124,12 @@ describe("dedicated tenants", () => {
 });
 
 describe("renderTenancy", () => {
-  it("GIVEN the reference site WHEN rendered THEN it writes bootstrap, one file per tenant and one entry per server under hosts/cloud/postgres/", () => {
+  it("GIVEN the reference site WHEN rendered THEN it writes bootstrap, one file per tenant, one entry per server and the declared isolation under hosts/cloud/postgres/", () => {
     expect(renderTenancy(site).map((a) => a.path)).toEqual([
       "hosts/cloud/postgres/bootstrap.sql",
       "hosts/cloud/postgres/servers/pg-main.sql",
       "hosts/cloud/postgres/servers/pg-us.sql",
+      "hosts/cloud/postgres/tenants.json",
       "hosts/cloud/postgres/tenants.sql",
       "hosts/cloud/postgres/tenants/acme.sql",
       "hosts/cloud/postgres/tenants/globex.sql",

@@ -1,0 +1,96 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { labDown, labUp, readRecord, labPaths } from "../../stacks/lab/up.js";
+import { labProbe } from "../../stacks/lab/probe.js";
+import { DRILLS, runDrill, type DrillName } from "../../stacks/lab/drills.js";
+import { writeLabReport } from "../../stacks/lab/report.js";
+import { UsageError, parseOptions, type Command } from "../cli-util.js";
+import { plan } from "./plan.js";
+
+const HELP = `palisade lab up|probe|drill NAME|down [--out D] [--site F] [--json]
+
+The planned platform in network namespaces, with the real daemons and the rendered configs
+(nftables, WireGuard, HAProxy, Knot, fail2ban, pebble + lego, PostgreSQL, the failover agent).
+Needs root. Only addresses the lab assigns inside its own namespaces; no route off the machine.
+
+  up             render out/ into namespaces (plans first when out/ is missing); idempotent
+  probe          every source x destination x declared port; observed vs expected matrix
+                 (out/report/lab-observed.json, out/report/lab.json)
+  drill NAME     ${"fiber-cut | brute-force | port-scan | dns | acme"}
+  down           remove every namespace, process and socket the lab recorded (also after a crash)
+
+Options:
+  --out D        the planned output directory (default: out/)
+  --site F       the site file (default: palisade.yaml)
+  --json         print one JSON object as the last line: { pass, figures, ... }
+  -h, --help     this text
+
+Exit: 0 pass, 1 fail, 2 bad input.`;
+
+function emit(json: boolean, result: { pass: boolean; figures: Record<string, unknown>; [k: string]: unknown }): number {
+  if (json) console.log(JSON.stringify(result));
+  return result.pass ? 0 : 1;
+}
+
+export const lab: Command = {
+  name: "lab",
+  summary: "the platform in network namespaces with real daemons: up, probe, drill NAME, down",
+  help: HELP,
+  async run(argv) {
+    const { values, positionals } = parseOptions("lab", argv, { out: { type: "string" }, site: { type: "string" }, json: { type: "boolean" } }, true);
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    const json = values.json === true;
+    const outDir = (values.out as string | undefined) ?? "out";
+    const siteFile = (values.site as string | undefined) ?? "palisade.yaml";
+    const [action, name] = positionals;
+    const needRoot = () => {
+      if (process.getuid?.() !== 0) throw new UsageError("palisade lab: needs root (network namespaces, nftables, daemons); run it as root");
+    };
+    const progress = (line: string) => console.log(line);
+    switch (action) {
+      case "up": {
+        needRoot();
+        if (!existsSync(join(outDir, "cdktf/stacks/cloud/cdk.tf.json"))) {
+          progress(`up: ${outDir}/ has no planned artifacts: planning first`);
+          const code = await plan.run(["--out", outDir, "--site", siteFile]);
+          if (code === 2) return 2;
+        }
+        try {
+          const r = await labUp({ outDir, siteFile, progress });
+          return emit(json, { pass: true, figures: { up_s: r.seconds, already_up: r.alreadyUp, processes: r.record.daemons.length, namespaces: r.record.namespaces.length, timings: r.record.timings }, skipped: r.record.skipped, warnings: r.record.warnings });
+        } catch (e) {
+          console.error(`lab up failed: ${(e as Error).message}`);
+          console.error("what was created is recorded; run `palisade lab down` to remove it");
+          return emit(json, { pass: false, figures: {}, error: (e as Error).message });
+        }
+      }
+      case "down": {
+        needRoot();
+        const r = await labDown(labPaths(), progress);
+        return emit(json, { pass: true, figures: { killed: r.killed, namespaces: r.removedNamespaces.length } });
+      }
+      case "probe": {
+        needRoot();
+        const rec = readRecord();
+        if (!rec?.complete) throw new UsageError("palisade lab probe: the lab is not up (palisade lab up)");
+        const r = await labProbe(rec, progress);
+        writeLabReport(rec.outDir, { probe: r });
+        return emit(json, { pass: r.incorrect === 0, figures: { correct: r.correct, incorrect: r.incorrect, probes: r.probes, probe_s: r.seconds }, expectedFrom: r.expectedFrom, mismatches: r.mismatches.map((m) => m.line + (m.expected ? " (expected, not observed)" : " (observed, not expected)")) });
+      }
+      case "drill": {
+        needRoot();
+        if (!name || !(DRILLS as readonly string[]).includes(name)) throw new UsageError(`palisade lab drill: NAME must be one of ${DRILLS.join(", ")}`);
+        const rec = readRecord();
+        if (!rec?.complete) throw new UsageError("palisade lab drill: the lab is not up (palisade lab up)");
+        const r = await runDrill(rec, name as DrillName, progress);
+        writeLabReport(rec.outDir, { drill: r });
+        return emit(json, { pass: r.pass, figures: r.figures, drill: r.name, notes: r.notes });
+      }
+      default:
+        throw new UsageError(`palisade lab: expected up, probe, drill NAME or down; see palisade lab --help`);
+    }
+  },
+};

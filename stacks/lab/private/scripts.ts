@@ -1,0 +1,171 @@
+/**
+ * Plain-JavaScript programs the lab runs inside namespaces with `node -e` (no tsx start-up cost):
+ * a stand-in listener for services the lab does not run for real, and the prober that tries many
+ * connections from one namespace in parallel and prints the results as one JSON line.
+ */
+
+/**
+ * Stand-in: `node -e STANDIN NAME tcp/3000 tcp/8080 …`. Listens on every address; answers any
+ * request with a small HTTP 200 naming the service (good enough for HAProxy's checks and curl).
+ */
+export const STANDIN_JS = String.raw`
+const net = require("net");
+const [name, ...ports] = process.argv.slice(1);
+for (const p of ports) {
+  const port = Number(p.split("/")[1]);
+  const srv = net.createServer((s) => {
+    s.on("error", () => {});
+    s.once("data", () => {
+      const body = "palisade-lab stand-in: " + name + "\n";
+      s.end("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + body.length + "\r\nConnection: close\r\n\r\n" + body);
+    });
+    s.setTimeout(5000, () => s.destroy());
+  });
+  srv.on("error", (e) => { console.error(name + ": " + p + ": " + e.message); process.exit(1); });
+  srv.listen({ port, host: "0.0.0.0", backlog: 1024 });
+}
+process.on("SIGTERM", () => process.exit(0));
+`;
+
+/**
+ * Prober: `node -e PROBER` with a JSON job on stdin:
+ * { targets: [{ id, kind: "connect"|"dns"|"udp-send", host, port, bind?, sport? }], timeoutMs,
+ *   concurrency, perSourceRate?, perSourceBurst? }
+ * Prints one JSON line: { results: { id: "open"|"refused"|"timeout"|"answered"|"sent"|"error:CODE" } }.
+ * `connect`: TCP connect (open = handshake done; refused = RST). `dns`: one UDP query for the
+ * root SOA-less name given in `qname` (answered = any reply). `udp-send`: one datagram from `sport`.
+ */
+export const PROBER_JS = String.raw`
+const net = require("net"), dgram = require("dgram");
+let input = "";
+process.stdin.on("data", (d) => (input += d));
+process.stdin.on("end", async () => {
+  const job = JSON.parse(input);
+  const results = {};
+  const timeoutMs = job.timeoutMs || 300;
+  const buckets = new Map();
+  const rate = job.perSourceRate || 0, burst = job.perSourceBurst || 0;
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  async function takeToken(src) {
+    if (!rate) return;
+    for (;;) {
+      const now = Date.now();
+      let b = buckets.get(src);
+      if (!b) { b = { tokens: burst, at: now }; buckets.set(src, b); }
+      b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate);
+      b.at = now;
+      if (b.tokens >= 1) { b.tokens -= 1; return; }
+      await sleep(Math.ceil(((1 - b.tokens) / rate) * 1000));
+    }
+  }
+  function connect(t) {
+    return new Promise((resolve) => {
+      const opts = { host: t.host, port: t.port };
+      if (t.bind) opts.localAddress = t.bind;
+      const s = net.connect(opts);
+      const timer = setTimeout(() => { s.destroy(); resolve("timeout"); }, timeoutMs);
+      s.once("connect", () => { clearTimeout(timer); s.destroy(); resolve("open"); });
+      s.once("error", (e) => { clearTimeout(timer); resolve(e.code === "ECONNREFUSED" ? "refused" : e.code === "ETIMEDOUT" ? "timeout" : "error:" + e.code); });
+    });
+  }
+  function dnsQuery(t) {
+    return new Promise((resolve) => {
+      const s = dgram.createSocket(t.host.includes(":") ? "udp6" : "udp4");
+      const labels = (t.qname || ".").split(".").filter(Boolean);
+      const q = Buffer.concat([
+        Buffer.from([0x12, 0x34, 0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]),
+        ...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])),
+        Buffer.from([0, 0, 6, 0, 1]),
+      ]);
+      const timer = setTimeout(() => { s.close(); resolve("timeout"); }, timeoutMs);
+      s.on("message", () => { clearTimeout(timer); s.close(); resolve("answered"); });
+      s.on("error", (e) => { clearTimeout(timer); try { s.close(); } catch {} resolve("error:" + e.code); });
+      s.bind({ address: t.bind, port: t.sport || 0 }, () => s.send(q, t.port, t.host));
+    });
+  }
+  function udpSend(t) {
+    return new Promise((resolve) => {
+      const s = dgram.createSocket("udp4");
+      s.on("error", (e) => { try { s.close(); } catch {} resolve("error:" + e.code); });
+      s.bind({ address: t.bind, port: t.sport || 0 }, () =>
+        s.send(Buffer.from("palisade-lab-probe"), t.port, t.host, (e) => { setTimeout(() => { try { s.close(); } catch {} }, 50); resolve(e ? "error:" + e.code : "sent"); }));
+    });
+  }
+  const queue = [...job.targets];
+  async function worker() {
+    for (let t = queue.shift(); t; t = queue.shift()) {
+      await takeToken(t.bind || "");
+      results[t.id] = t.kind === "dns" ? await dnsQuery(t) : t.kind === "udp-send" ? await udpSend(t) : await connect(t);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(job.concurrency || 64, queue.length || 1) }, worker));
+  process.stdout.write(JSON.stringify({ results }) + "\n", () => process.exit(0));
+});
+`;
+
+/**
+ * All stand-ins in one process: `python3 -c STANDINS_PY '{"ns": {"name": ["tcp/3000", …]}, …}'`.
+ * For each namespace it enters it (setns via libc), opens its listening sockets (a socket stays in
+ * the namespace it was created in) and comes back; then one selector loop answers every socket with
+ * a small HTTP 200 naming the service (UDP sockets answer each datagram with a SERVFAIL-shaped
+ * echo: the ISPs' resolvers). One start-up instead of one per container.
+ */
+export const STANDINS_PY = String.raw`
+import ctypes, json, os, selectors, socket, sys
+libc = ctypes.CDLL("libc.so.6", use_errno=True)
+CLONE_NEWNET = 0x40000000
+spec = json.loads(sys.argv[1])
+home = os.open("/proc/self/ns/net", os.O_RDONLY)
+sel = selectors.DefaultSelector()
+for ns, services in spec.items():
+    fd = os.open("/run/netns/" + ns, os.O_RDONLY)
+    if libc.setns(fd, CLONE_NEWNET) != 0:
+        sys.exit("setns " + ns + ": errno " + str(ctypes.get_errno()))
+    os.close(fd)
+    for name, ports in services.items():
+        for p in ports:
+            if p.startswith("udp/"):
+                # udp/53@ADDR: bound to one address, so replies leave from the address that was asked
+                port, _, addr = p.split("/")[1].partition("@")
+                u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                u.bind((addr or "0.0.0.0", int(port)))
+                u.setblocking(False)
+                sel.register(u, selectors.EVENT_READ, ("udp", name))
+                continue
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("0.0.0.0", int(p.split("/")[1])))
+            s.listen(1024)
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ, ("listen", name))
+    libc.setns(home, CLONE_NEWNET)
+print("ready", flush=True)
+while True:
+    for key, _ in sel.select():
+        kind, name = key.data
+        if kind == "udp":
+            try:
+                data, peer = key.fileobj.recvfrom(4096)
+                key.fileobj.sendto(data[:2] + b"\x81\x82" + data[4:], peer)
+            except OSError:
+                pass
+            continue
+        if kind == "listen":
+            try:
+                c, _ = key.fileobj.accept()
+                c.setblocking(False)
+                sel.register(c, selectors.EVENT_READ, ("conn", name))
+            except OSError:
+                pass
+        else:
+            c = key.fileobj
+            try:
+                data = c.recv(4096)
+                if data:
+                    body = ("palisade-lab stand-in: " + name + "\n").encode()
+                    c.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+            except OSError:
+                pass
+            sel.unregister(c)
+            c.close()
+`;

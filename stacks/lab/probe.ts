@@ -1,0 +1,312 @@
+/**
+ * `palisade lab probe`: every source × destination × declared port, tried for real from the
+ * source's namespace, gives the observed matrix; it is compared, flow line by flow line
+ * (`api => postgres : tcp/5432`), with the verifier's computed matrix (out/report/report.json), or
+ * with the intent until the verifier has written one.
+ *
+ * How each attempt is judged:
+ * - TCP: a connect from the source's address with a short timeout; a completed handshake or a RST
+ *   means the network let it through (allowed); silence or "no route" means blocked.
+ * - DNS (udp/53): one query; any answer = allowed.
+ * - Other UDP (WireGuard): one datagram from a unique source port; allowed when the destination
+ *   host's conntrack table holds that flow afterwards (an entry is confirmed only after the input
+ *   hook accepted it). The cloud's own tunnel is observed as the edge's latest handshake.
+ * End-to-end checks (HTTPS through the edge and the tunnel with curl --resolve and the lab CA) are
+ * reported next to the matrix.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { flowLine, loadSite } from "../../core/index.js";
+import { buildTopology } from "../platform.js";
+import { execAsync } from "./proc.js";
+import { PROBER_JS } from "./private/scripts.js";
+import type { LabRecord, Progress } from "./up.js";
+
+export interface ProbeCheck {
+  readonly name: string;
+  readonly pass: boolean;
+  readonly detail: string;
+}
+
+export interface ProbeResult {
+  /** Where the expected matrix came from: `out/report/report.json`, `out/intent.json` or `intent (site file)`. */
+  readonly expectedFrom: string;
+  readonly correct: number;
+  readonly incorrect: number;
+  readonly probes: number;
+  readonly seconds: number;
+  /** Allowed flow lines, sorted (inside the probed universe). */
+  readonly expected: string[];
+  readonly observed: string[];
+  readonly mismatches: { line: string; expected: boolean; observed: boolean }[];
+  readonly checks: ProbeCheck[];
+  /** Every attempt: `line @ address` -> result. */
+  readonly attempts: Record<string, string>;
+}
+
+interface Source {
+  readonly id: string;
+  readonly ns: string;
+  readonly bind?: string;
+}
+
+interface Destination {
+  readonly id: string;
+  readonly addresses: readonly string[];
+  readonly ports: readonly string[];
+}
+
+/** Allowed flow lines of a report.json, tolerant of the field names a verifier may use. */
+export function allowedFromReport(json: unknown): string[] | null {
+  const flows = (json as { flows?: unknown[] }).flows;
+  if (!Array.isArray(flows)) return null;
+  const out: string[] = [];
+  for (const f of flows as Record<string, unknown>[]) {
+    const verdict = String(f.verdict ?? f.observed ?? f.result ?? "");
+    if (verdict !== "allowed" && f.allowed !== true) continue;
+    if (typeof f.line === "string") {
+      out.push(f.line);
+      continue;
+    }
+    const src = f.source ?? f.from ?? f.src;
+    const dst = f.destination ?? f.to ?? f.dst;
+    const port = f.port !== undefined && f.protocol !== undefined ? `${String(f.protocol)}/${String(f.port)}` : f.port;
+    if (src && dst && port) out.push(flowLine(String(src), String(dst), String(port)));
+  }
+  return out;
+}
+
+/** The expected allowed set and where it came from. */
+export function expectedFlows(rec: LabRecord): { from: string; lines: string[] } {
+  const report = join(rec.outDir, "report", "report.json");
+  if (existsSync(report)) {
+    const lines = allowedFromReport(JSON.parse(readFileSync(report, "utf8")));
+    if (lines) return { from: "out/report/report.json", lines };
+  }
+  const intent = join(rec.outDir, "intent.json");
+  if (existsSync(intent)) {
+    const lines = allowedFromReport(JSON.parse(readFileSync(intent, "utf8")));
+    if (lines) return { from: "out/intent.json", lines };
+  }
+  const t = buildTopology(loadSite(join(rec.root, "palisade.yaml")));
+  return { from: "intent (declared in the site's segmentation)", lines: t.ledger.flows.map((f) => flowLine(f.from.id, f.to.id, f.port)) };
+}
+
+/** Sources and destinations of the lab, from its layout and the declared ports. */
+export function probeUniverse(rec: LabRecord, expected: readonly string[]): { sources: Source[]; destinations: Destination[] } {
+  const l = rec.layout;
+  const sources: Source[] = [
+    { id: "internet", ns: l.ns.inet, bind: l.internet.client },
+    { id: "admin", ns: l.ns.inet, bind: l.internet.admin },
+    { id: "cloud", ns: l.ns.cloud, bind: l.uplinks[0]!.address },
+    { id: "edge-proxy", ns: l.ns.edge },
+    ...l.containers.map((c) => ({ id: c.service, ns: c.ns })),
+  ];
+  const ports = new Map<string, Set<string>>();
+  const addPort = (dst: string, p: string) => ports.set(dst, new Set([...(ports.get(dst) ?? []), p]));
+  for (const line of expected) {
+    const m = /^(.+) => (.+) : (\S+)$/.exec(line);
+    if (m) addPort(m[2]!, m[3]!);
+  }
+  for (const c of l.containers) for (const p of c.listens) addPort(c.service, p);
+  const edgeAddrs = [l.edge.ipv4, l.tunnel.edge4];
+  const addressOf = (id: string): string[] | null => {
+    if (["edge-proxy", "edge-mail", "edge-dns", "edge:sshd", "edge:wireguard"].includes(id)) return edgeAddrs;
+    // The internet: the CA (tcp/443) and the ISPs' resolvers (the uplinks' gateways, DNS).
+    if (id === "internet") return [l.internet.ca, ...l.uplinks.map((u) => u.gateway)];
+    const c = l.containers.find((x) => x.service === id);
+    if (c) return [...c.ports.map((p) => p.ip), ...c.links.map((k) => k.ipv4)];
+    return null;
+  };
+  const destinations: Destination[] = [];
+  for (const [id, ps] of [...ports].sort(([a], [b]) => a.localeCompare(b))) {
+    const addresses = addressOf(id);
+    if (addresses) destinations.push({ id, addresses: [...new Set(addresses)], ports: [...ps].sort() });
+  }
+  return { sources, destinations };
+}
+
+const EDGE_PEER = /^edge(?:$|[-:])/;
+
+/** Two peers on one host (the edge's daemons share its network stack): not a segmentation question. */
+function sameHost(src: string, dst: string): boolean {
+  if (EDGE_PEER.test(src) && EDGE_PEER.test(dst)) return true;
+  return ["internet", "admin"].includes(src) && dst === "internet";
+}
+
+/** The admin ranges are internet addresses: what the internet may reach, they may too. */
+export function expectedWithSubsets(lines: readonly string[]): string[] {
+  const out = new Set(lines);
+  for (const line of lines) if (line.startsWith("internet => ")) out.add(line.replace(/^internet => /, "admin => "));
+  return [...out].sort();
+}
+
+/**
+ * The edge's daemons share one network stack, so a flow observed from the edge namespace is
+ * named after the edge peer that declares it (edge-mail => internet : tcp/25), else edge-proxy.
+ */
+function nameEdgeSource(line: string, expected: ReadonlySet<string>): string {
+  const m = /^edge-proxy => (.+)$/.exec(line);
+  if (!m) return line;
+  for (const e of expected) {
+    const em = /^(\S+) => (.+)$/.exec(e);
+    if (em && EDGE_PEER.test(em[1]!) && em[2] === m[1]) return e;
+  }
+  return line;
+}
+
+function localAddresses(rec: LabRecord): Map<string, Set<string>> {
+  const l = rec.layout;
+  const m = new Map<string, Set<string>>();
+  m.set(l.ns.inet, new Set([l.internet.client, l.internet.attacker, l.internet.admin, l.internet.ca, l.edge.router4]));
+  m.set(l.ns.edge, new Set([l.edge.ipv4, l.tunnel.edge4]));
+  m.set(l.ns.cloud, new Set([l.tunnel.cloud4, ...l.uplinks.map((u) => u.address), ...l.stack.networks.map((n) => n.gateway)]));
+  for (const c of l.containers) m.set(c.ns, new Set(c.links.map((k) => k.ipv4)));
+  return m;
+}
+
+interface Attempt {
+  readonly id: string;
+  readonly line: string;
+  readonly source: Source;
+  readonly kind: "connect" | "dns" | "udp-send";
+  readonly host: string;
+  readonly port: number;
+  readonly sport?: number;
+}
+
+async function runProber(ns: string, targets: object[], timeoutMs: number, extra: object = {}): Promise<Record<string, string>> {
+  const r = await execAsync(["ip", "netns", "exec", ns, process.execPath, "-e", PROBER_JS], { input: JSON.stringify({ targets, timeoutMs, concurrency: 256, ...extra }), timeoutMs: 600_000 });
+  const last = r.stdout.trim().split("\n").pop() ?? "";
+  try {
+    return (JSON.parse(last) as { results: Record<string, string> }).results;
+  } catch {
+    throw new Error(`prober in ${ns} failed: ${r.stderr.trim() || r.stdout.trim()}`);
+  }
+}
+
+export async function labProbe(rec: LabRecord, progress: Progress = () => {}): Promise<ProbeResult> {
+  const t0 = Date.now();
+  const l = rec.layout;
+  const expected = expectedFlows(rec);
+  const { sources, destinations } = probeUniverse(rec, expected.lines);
+  const attempts: Attempt[] = [];
+  let sport = 41000;
+  // Addresses local to a source's namespace: connecting there reaches the source itself, not the
+  // destination, except at a published (DNAT'ed) port.
+  const local = localAddresses(rec);
+  const published = new Set(l.containers.flatMap((c) => c.ports.map((p) => `${c.service}|${p.ip}|${p.protocol}/${p.external}`)));
+  for (const s of sources) {
+    for (const d of destinations) {
+      if (s.id === d.id || sameHost(s.id, d.id)) continue;
+      for (const p of d.ports) {
+        const [proto, num] = p.split("/") as ["tcp" | "udp", string];
+        const line = flowLine(s.id, d.id, p);
+        if (s.id === "cloud" && d.id === "edge:wireguard") continue; // observed from the live tunnel below
+        for (const host of d.addresses) {
+          if (local.get(s.ns)?.has(host) && !published.has(`${d.id}|${host}|${p}`)) continue;
+          const kind = proto === "tcp" ? "connect" : Number(num) === 53 ? "dns" : "udp-send";
+          attempts.push({ id: `${line} @ ${host}`, line, source: s, kind, host, port: Number(num), sport: kind === "udp-send" ? sport++ : undefined });
+        }
+      }
+    }
+  }
+  progress(`probe: ${attempts.length} attempts from ${sources.length} sources to ${destinations.length} destinations (expected: ${expected.from})`);
+  const byNs = new Map<string, Attempt[]>();
+  for (const a of attempts) byNs.set(a.source.ns, [...(byNs.get(a.source.ns) ?? []), a]);
+  const results: Record<string, string> = {};
+  await Promise.all(
+    [...byNs].map(async ([ns, list]) => {
+      const r = await runProber(ns, list.map((a) => ({ id: a.id, kind: a.kind, host: a.host, port: a.port, bind: a.source.bind, sport: a.sport, qname: l.domain })), 400);
+      Object.assign(results, r);
+    }),
+  );
+  // UDP datagrams: judged by the destination host's conntrack table.
+  const udp = attempts.filter((a) => a.kind === "udp-send");
+  if (udp.length > 0) {
+    const ct = (await execAsync(["ip", "netns", "exec", l.ns.edge, "conntrack", "-L", "-p", "udp"])).stdout;
+    for (const a of udp) {
+      const seen = new RegExp(`dst=${a.host.replace(/\./g, "\\.")} sport=${a.sport} dport=${a.port}\\b`).test(ct);
+      results[a.id] = results[a.id] === "sent" ? (seen ? "accepted" : "dropped") : results[a.id] ?? "error";
+    }
+  }
+  // Reached: a handshake, a RST (closed port, but the path is open), a reset after the handshake,
+  // a DNS answer or an ICMP port-unreachable from the resolver host, a UDP flow the host accepted.
+  const allowedResult = (r: string | undefined) => ["open", "refused", "error:ECONNRESET", "answered", "error:ECONNREFUSED", "accepted"].includes(r ?? "");
+  const expectedSet = new Set(expectedWithSubsets(expected.lines));
+  const observed = new Set<string>();
+  for (const a of attempts) if (allowedResult(results[a.id])) observed.add(nameEdgeSource(a.line, expectedSet));
+  // The tunnel itself: the edge has a handshake from one of the cloud's uplink addresses.
+  const hs = (await execAsync(["wg", "show", "wg-edge", "endpoints"])).stdout;
+  const hsTimes = (await execAsync(["wg", "show", "wg-edge", "latest-handshakes"])).stdout;
+  const tunnelLine = flowLine("cloud", "edge:wireguard", "udp/51820");
+  const tunnelUp = l.uplinks.some((u) => hs.includes(`${u.address}:`)) && /\t[1-9]\d*$/m.test(hsTimes);
+  results[`${tunnelLine} @ handshake`] = tunnelUp ? "handshake" : "no handshake";
+  if (tunnelUp) observed.add(tunnelLine);
+
+  // The comparison, inside the probed universe.
+  const universe = new Set([...attempts.map((a) => nameEdgeSource(a.line, expectedSet)), tunnelLine]);
+  const exp = new Set([...expectedSet].filter((x) => universe.has(x)));
+  const mismatches: ProbeResult["mismatches"] = [];
+  let correct = 0;
+  for (const line of [...universe].sort()) {
+    const e = exp.has(line);
+    const o = observed.has(line);
+    if (e === o) correct++;
+    else mismatches.push({ line, expected: e, observed: o });
+  }
+  const checks = await endToEnd(rec);
+  const seconds = (Date.now() - t0) / 1000;
+  progress(`probe: ${correct} correct, ${mismatches.length} incorrect of ${universe.size} flows in ${seconds.toFixed(2)} s`);
+  for (const m of mismatches) progress(`probe:   ${m.expected ? "expected, not observed" : "observed, not expected"}: ${m.line}`);
+  for (const c of checks) progress(`probe: ${c.pass ? "ok  " : "FAIL"} ${c.name}: ${c.detail}`);
+  const notProbed = [...expectedSet].filter((x) => !universe.has(x));
+  if (notProbed.length) progress(`probe: not probed (no lab source or destination for them): ${notProbed.join("; ")}`);
+  return {
+    expectedFrom: expected.from,
+    correct,
+    incorrect: mismatches.length,
+    probes: attempts.length,
+    seconds,
+    expected: [...exp].sort(),
+    observed: [...observed].sort(),
+    mismatches,
+    checks,
+    attempts: Object.fromEntries(Object.entries(results).sort(([a], [b]) => a.localeCompare(b))),
+  };
+}
+
+/** HTTPS from the internet client through the edge, the tunnel and the ingress, verified against the CA the ingress's certificate comes from. */
+export async function httpsThroughEdge(rec: LabRecord, host: string, path = "/", cacert = labTrust(rec), timeoutS = 2): Promise<{ ok: boolean; status: string; body: string }> {
+  const l = rec.layout;
+  const r = await execAsync([
+    "ip", "netns", "exec", l.ns.inet, "curl", "-sS", "--max-time", String(timeoutS), "--interface", l.internet.client,
+    "--resolve", `${host}:443:${l.edge.ipv4}`, "--cacert", cacert, "-o", "-", "-w", "\n%{http_code}", `https://${host}${path}`,
+  ]);
+  const lines = r.stdout.trimEnd().split("\n");
+  const status = lines.pop() ?? "";
+  return { ok: r.code === 0 && status === "200", status: r.code === 0 ? status : `curl exit ${r.code}: ${r.stderr.trim()}`, body: lines.join("\n") };
+}
+
+/** The lab CA, plus pebble's root once the acme drill has installed a certificate from it. */
+export function labTrust(rec: LabRecord): string {
+  const bundle = join(rec.runDir, "ca", "bundle.pem");
+  return existsSync(bundle) ? bundle : rec.files.labCa!;
+}
+
+async function endToEnd(rec: LabRecord): Promise<ProbeCheck[]> {
+  const n = rec.layout.names;
+  const cases: [string, string, string][] = [
+    [n.app, "/", "frontend"],
+    [n.app, "/api/healthz", "api"],
+    [n.git, "/", "gitea"],
+    [n.blog, "/", "blog"],
+  ];
+  return Promise.all(
+    cases.map(async ([host, path, want]) => {
+      const r = await httpsThroughEdge(rec, host, path);
+      const served = /stand-in: (\S+)/.exec(r.body)?.[1] ?? "?";
+      return { name: `https://${host}${path} via edge+tunnel+ingress -> ${want}`, pass: r.ok && served === want, detail: r.ok ? `${r.status} from ${served}` : r.status };
+    }),
+  );
+}

@@ -1,0 +1,43 @@
+/**
+ * The lab's report hook: `out/report/lab.json` (expected vs observed, counts, drill figures) for
+ * the report's lab section, and `out/report/lab-observed.json` (the observed matrix). Each run
+ * merges its part into the existing file, so probe and drills accumulate.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ProbeResult } from "./probe.js";
+import type { DrillResult } from "./drills.js";
+
+export interface LabReport {
+  readonly version: 1;
+  probe?: {
+    readonly expectedFrom: string;
+    readonly correct: number;
+    readonly incorrect: number;
+    readonly expected: readonly string[];
+    readonly observed: readonly string[];
+    readonly mismatches: readonly { line: string; expected: boolean; observed: boolean }[];
+    readonly checks: readonly { name: string; pass: boolean; detail: string }[];
+  };
+  drills: Record<string, { pass: boolean; figures: Record<string, unknown>; targets: Record<string, string>; notes: readonly string[] }>;
+}
+
+export function writeLabReport(outDir: string, part: { probe?: ProbeResult; drill?: DrillResult }): string {
+  const dir = join(outDir, "report");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, "lab.json");
+  const report: LabReport = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as LabReport) : { version: 1, drills: {} };
+  report.drills ??= {};
+  if (part.probe) {
+    const p = part.probe;
+    report.probe = { expectedFrom: p.expectedFrom, correct: p.correct, incorrect: p.incorrect, expected: p.expected, observed: p.observed, mismatches: p.mismatches, checks: p.checks };
+    writeFileSync(join(dir, "lab-observed.json"), `${JSON.stringify({ version: 1, flows: p.observed, attempts: p.attempts }, null, 2)}\n`);
+  }
+  if (part.drill) {
+    const d = part.drill;
+    report.drills[d.name] = { pass: d.pass, figures: d.figures, targets: d.targets, notes: d.notes };
+  }
+  const sorted = { ...report, drills: Object.fromEntries(Object.entries(report.drills).sort(([a], [b]) => a.localeCompare(b))) };
+  writeFileSync(file, `${JSON.stringify(sorted, null, 2)}\n`);
+  return file;
+}

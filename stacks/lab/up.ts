@@ -1,0 +1,707 @@
+/**
+ * `palisade lab up` / `down`: the planned platform rendered into network namespaces with real
+ * daemons. Reads only the artifacts in `out/` (plus the site file for the lab's own addresses).
+ *
+ * Namespaces: the internet (client, attacker, admin, the ACME CA, scanners), one per ISP, the edge,
+ * the cloud host, one per cloud container. One Linux bridge per Docker network in the cloud
+ * namespace, named as the artifacts name it, with Docker's semantics added in a separate table
+ * (`inet lab_docker`: no routing between networks, internal networks without egress, published
+ * ports DNAT'ed, masquerade for non-internal networks). The rendered rulesets are loaded unchanged
+ * with `nft -f` in the hosts' namespaces.
+ *
+ * State: `.palisade/lab/state.json` (netns.ts: namespaces, PIDs, WireGuard interfaces) and
+ * `.palisade/lab/lab.json` (layout, run dir, sockets, namespace inodes), written before anything
+ * is created, so `down` removes everything even after a crash or an interrupted `up`.
+ */
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { ChildProcess } from "node:child_process";
+import { loadSite } from "../../core/index.js";
+import { cleanupFromStateFile, NetnsLab, wgQuickStrip } from "./netns.js";
+import { findHostArtifacts, readCloudStack, type HostArtifacts } from "./artifacts.js";
+import { labLayout, layoutNamespaces, type LabLayout } from "./layout.js";
+import { alive, execAsync, ipBatch, listening, mustAsync, netnsInode, pidsInNetns, sleep, waitFor } from "./proc.js";
+import { labEdgeHaproxyConfig, labFail2banJail, labFail2banLocal, labFailoverConfig, labIngressConfig, labKnotConfig, labWireguardConf, wgQuickAddresses, wgQuickMtu } from "./configs.js";
+import { STANDINS_PY } from "./private/scripts.js";
+
+export interface LabPaths {
+  /** `.palisade/lab` under the project root. */
+  readonly dir: string;
+  readonly stateFile: string;
+  readonly labFile: string;
+}
+
+export function labPaths(root = process.cwd()): LabPaths {
+  const dir = resolve(root, ".palisade/lab");
+  return { dir, stateFile: join(dir, "state.json"), labFile: join(dir, "lab.json") };
+}
+
+export interface LabDaemon {
+  readonly name: string;
+  readonly ns: string;
+  readonly pid: number;
+  readonly log: string;
+}
+
+/** What `up` recorded: everything probe, drills and down need. */
+export interface LabRecord {
+  readonly version: 1;
+  readonly root: string;
+  readonly outDir: string;
+  readonly runDir: string;
+  readonly layout: LabLayout;
+  readonly namespaces: readonly string[];
+  readonly inodes: Record<string, number>;
+  readonly daemons: LabDaemon[];
+  readonly sockets: Record<string, string>;
+  readonly files: Record<string, string>;
+  readonly keys: { readonly edgePublic: string; readonly cloudPublic: string };
+  /** Components not started, with the reason (a missing artifact, a missing tool). */
+  readonly skipped: Record<string, string>;
+  readonly warnings: string[];
+  readonly timings: Record<string, number>;
+  complete: boolean;
+}
+
+export type Progress = (line: string) => void;
+
+function saveRecord(paths: LabPaths, rec: LabRecord): void {
+  writeFileSync(paths.labFile, `${JSON.stringify(rec, null, 2)}\n`);
+}
+
+export function readRecord(paths = labPaths()): LabRecord | null {
+  if (!existsSync(paths.labFile)) return null;
+  return JSON.parse(readFileSync(paths.labFile, "utf8")) as LabRecord;
+}
+
+/** True when a recorded lab is complete and every namespace and daemon is still there. */
+export function labHealthy(rec: LabRecord | null): boolean {
+  if (!rec || !rec.complete) return false;
+  return rec.namespaces.every((ns) => netnsInode(ns) === rec.inodes[ns]) && rec.daemons.every((d) => alive(d.pid));
+}
+
+/**
+ * Removes everything a lab recorded: processes (SIGTERM, then SIGKILL), any other process still
+ * inside one of its namespaces (found by namespace inode), the namespaces, WireGuard sockets, the
+ * run directory and the state files. Safe to call when nothing is up.
+ */
+export async function labDown(paths = labPaths(), progress: Progress = () => {}): Promise<{ removedNamespaces: string[]; killed: number }> {
+  const rec = readRecord(paths);
+  const state = existsSync(paths.stateFile) ? (JSON.parse(readFileSync(paths.stateFile, "utf8")) as { processes: { pid: number }[]; namespaces: string[] }) : null;
+  const pids = new Set<number>([...(state?.processes ?? []).map((p) => p.pid), ...(rec?.daemons ?? []).map((d) => d.pid)]);
+  const inodes = new Set<number>(Object.values(rec?.inodes ?? {}));
+  const nsNames = [...new Set([...(state?.namespaces ?? []), ...(rec?.namespaces ?? [])])];
+  for (const ns of nsNames) {
+    const ino = netnsInode(ns);
+    if (ino !== null && (rec?.inodes[ns] === undefined || rec.inodes[ns] === ino)) inodes.add(ino);
+  }
+  for (const pid of pidsInNetns(inodes)) pids.add(pid);
+  let killed = 0;
+  for (const pid of pids) {
+    if (!alive(pid)) continue;
+    killed++;
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {
+      /* gone */
+    }
+  }
+  const deadline = Date.now() + 1500;
+  while ([...pids].some(alive) && Date.now() < deadline) await sleep(20);
+  for (const pid of [...pids, ...pidsInNetns(inodes)]) {
+    if (alive(pid)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  cleanupFromStateFile(paths.stateFile);
+  const removed: string[] = [];
+  for (const ns of nsNames) {
+    if (netnsInode(ns) !== null) await execAsync(["ip", "netns", "del", ns]);
+    removed.push(ns);
+  }
+  for (const ifname of ["wg-edge", "wg-cloud"].filter(() => rec !== null)) {
+    const sock = `/var/run/wireguard/${ifname}.sock`;
+    // Only ours: the recorded wireguard-go PIDs are gone now, so a socket left behind is stale.
+    if (existsSync(sock) && rec?.sockets[ifname] === sock) rmSync(sock, { force: true });
+  }
+  if (rec?.runDir && rec.runDir.startsWith(tmpdir()) && existsSync(rec.runDir)) rmSync(rec.runDir, { recursive: true, force: true });
+  rmSync(paths.labFile, { force: true });
+  rmSync(paths.stateFile, { force: true });
+  progress(`down: ${killed} process(es) stopped, ${removed.length} namespace(s) removed`);
+  return { removedNamespaces: removed, killed };
+}
+
+export interface UpOptions {
+  readonly outDir: string;
+  readonly siteFile: string;
+  readonly root?: string;
+  readonly progress?: Progress;
+}
+
+export interface UpResult {
+  readonly alreadyUp: boolean;
+  readonly record: LabRecord;
+  readonly seconds: number;
+}
+
+/** Brings the lab up (or reports that a healthy one is up). Cleans a broken previous lab first. */
+export async function labUp(opts: UpOptions): Promise<UpResult> {
+  const t0 = Date.now();
+  const root = resolve(opts.root ?? process.cwd());
+  const paths = labPaths(root);
+  const progress = opts.progress ?? (() => {});
+  const existing = readRecord(paths);
+  if (labHealthy(existing)) {
+    progress("up: the lab is already up and healthy (palisade lab down to remove it)");
+    return { alreadyUp: true, record: existing!, seconds: 0 };
+  }
+  if (existing || existsSync(paths.stateFile)) {
+    progress("up: removing a previous, incomplete lab");
+    await labDown(paths);
+  }
+  mkdirSync(paths.dir, { recursive: true });
+
+  const outDir = resolve(root, opts.outDir);
+  const site = loadSite(resolve(root, opts.siteFile));
+  const stack = readCloudStack(outDir);
+  const art = findHostArtifacts(outDir);
+  const layout = labLayout(site, stack, site.cloud.uplinks.map((u) => ({ id: u.id, interface: u.interface, address: u.address, gateway: u.gateway })));
+  const runDir = mkdtempSync(join(tmpdir(), "palisade-lab-"));
+  chmodSync(runDir, 0o755);
+  const rec: LabRecord = {
+    version: 1,
+    root,
+    outDir,
+    runDir,
+    layout,
+    namespaces: layoutNamespaces(layout),
+    inodes: {},
+    daemons: [],
+    sockets: {},
+    files: {},
+    keys: { edgePublic: "", cloudPublic: "" },
+    skipped: {},
+    warnings: [],
+    timings: {},
+    complete: false,
+  };
+  saveRecord(paths, rec);
+  const lab = new NetnsLab(paths.stateFile);
+  const mark = (name: string) => {
+    rec.timings[name] = (Date.now() - t0) / 1000;
+  };
+
+  try {
+    for (const ifname of ["wg-edge", "wg-cloud"]) {
+      if (existsSync(`/var/run/wireguard/${ifname}.sock`)) {
+        throw new Error(`/var/run/wireguard/${ifname}.sock exists: another wireguard-go (not this lab's) uses ${ifname}; WireGuard names are global across namespaces. Stop it, or wait for the other test to finish.`);
+      }
+    }
+    for (const ns of rec.namespaces) {
+      if (netnsInode(ns) !== null) throw new Error(`namespace ${ns} exists but is not recorded by this lab; remove it by hand (ip netns del ${ns}) if it is a leftover`);
+    }
+    // Work that needs no namespace starts at once, in parallel.
+    const prep = prepareFiles(rec, art);
+    const pg = art.tenancySql.length > 0 || stack.containers.some((c) => c.service === "postgres") ? initPostgres(runDir, root) : null;
+
+    progress(`up: ${rec.namespaces.length} namespaces`);
+    for (const ns of rec.namespaces) {
+      lab.addNamespace(ns);
+      rec.inodes[ns] = netnsInode(ns)!;
+    }
+    saveRecord(paths, rec);
+    mark("namespaces");
+    await wireNetwork(layout);
+    mark("links");
+    progress("up: links, bridges and routes in place");
+
+    await prep;
+    // Docker's semantics, then the rendered rulesets, before any daemon talks.
+    await mustAsync(["ip", "netns", "exec", layout.ns.cloud, "nft", "-f", rec.files.dockerNft!]);
+    if (art.cloudNft) await mustAsync(["ip", "netns", "exec", layout.ns.cloud, "nft", "-f", art.cloudNft]);
+    else rec.skipped["nftables:cloud"] = "hosts/cloud/nftables.conf not rendered";
+    if (art.edgeNft) await mustAsync(["ip", "netns", "exec", layout.ns.edge, "nft", "-f", art.edgeNft]);
+    else rec.skipped["nftables:edge"] = "hosts/edge/nftables.conf not rendered";
+    mark("nftables");
+    progress(`up: nftables loaded (edge: ${art.edgeNft ? "rendered ruleset" : "none"}, cloud: ${art.cloudNft ? "rendered ruleset" : "none"}, docker semantics)`);
+
+    const spawn = (ns: string, name: string, argv: readonly string[], env?: NodeJS.ProcessEnv, cwd?: string, logFile?: string): ChildProcess => {
+      const log = logFile ?? join(runDir, "logs", `${name.replace(/[^a-z0-9.-]+/gi, "_")}.log`);
+      const child = lab.spawnDaemon(ns, argv, { name, logFile: log, env: env ?? process.env, cwd });
+      child.unref();
+      rec.daemons.push({ name, ns, pid: child.pid!, log });
+      saveRecord(paths, rec);
+      return child;
+    };
+
+    // WireGuard: responder (edge) first, then the initiator (cloud).
+    const tunnel = startTunnel(lab, rec, art, mark).then(() => {
+      mark("wireguard");
+      progress("up: WireGuard wg-edge (responder) and wg-cloud (initiator) configured");
+    });
+
+    // Daemons that do not depend on the tunnel start now, in parallel.
+    const ready: Promise<unknown>[] = [tunnel];
+    const waitListen = (name: string, child: ChildProcess, proto: "tcp" | "udp", port: number, timeoutMs = 8000) =>
+      waitFor(`${name} listening on ${proto}/${port}`, () => {
+        if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}; see ${rec.daemons.find((d) => d.pid === child.pid)?.log}`);
+        return listening(child.pid!, proto, port);
+      }, timeoutMs).then((ms) => {
+        mark(`ready:${name}`);
+        return ms;
+      });
+
+    // Stand-ins for the services the lab does not run for real (and the edge's sshd and mail
+    // ports: the lab does not start Postfix): one process that opens sockets in every namespace.
+    {
+      const spec: Record<string, Record<string, string[]>> = {};
+      for (const c of layout.containers) {
+        if (["ingress", "acme"].includes(c.service) || (c.service === "postgres" && pg)) continue;
+        const ports = c.listens.filter((p) => p.startsWith("tcp/"));
+        if (ports.length > 0) spec[c.ns] = { [c.service]: ports };
+      }
+      // The ISPs' resolvers (the cloud's DNS servers) answer on their gateway address.
+      for (const u of layout.uplinks) spec[u.ns] = { [`resolver ${u.id}`]: [`udp/53@${u.gateway}`, "tcp/53"] };
+      spec[layout.ns.edge] = { "edge:sshd": ["tcp/22"], "edge-mail": ["tcp/25", "tcp/465", "tcp/587", "tcp/993"] };
+      rec.skipped["postfix"] = "the edge's sshd (22) and mail ports (25/465/587/993) are stand-in listeners: the lab does not start Postfix/Dovecot";
+      const child = spawn(layout.ns.inet, "stand-ins", ["/usr/bin/python3", "-c", STANDINS_PY, JSON.stringify(spec)]);
+      const log = rec.daemons.find((d) => d.pid === child.pid)!.log;
+      ready.push(
+        waitFor("stand-ins ready", () => {
+          if (child.exitCode !== null) throw new Error(`stand-ins exited with ${child.exitCode}; see ${log}`);
+          return readFileSync(log, "utf8").includes("ready");
+        }, 8000).then(() => mark("ready:stand-ins")),
+      );
+    }
+
+    // Edge HAProxy (SNI passthrough).
+    if (art.edgeHaproxy) {
+      const cfg = join(runDir, "edge", "haproxy.cfg");
+      writeFileSync(cfg, labEdgeHaproxyConfig(readFileSync(art.edgeHaproxy, "utf8"), join(runDir, "edge", "haproxy.sock")));
+      rec.sockets["edge-haproxy"] = join(runDir, "edge", "haproxy.sock");
+      // Its log goes where the haproxy-sni jail reads (syslog format), as on the host.
+      const jailLog = art.fail2banDir ? jailLogPath(art.fail2banDir, /haproxy/) : null;
+      mkdirSync(join(runDir, "logs", "watched"), { recursive: true });
+      const child = spawn(layout.ns.edge, "haproxy edge", ["haproxy", "-db", "-f", cfg], undefined, undefined, jailLog ? watchedLog(runDir, jailLog) : undefined);
+      ready.push(waitListen("edge haproxy", child, "tcp", 443));
+    } else rec.skipped["haproxy:edge"] = "hosts/edge/haproxy.cfg not rendered";
+
+    // Ingress HAProxy (TLS, routing), certificates from the lab CA until the acme drill replaces them.
+    const ingress = layout.containers.find((c) => c.service === "ingress");
+    if (art.ingressHaproxy && ingress) {
+      const cfg = join(runDir, "ingress", "haproxy.cfg");
+      const admin = join(runDir, "ingress", "admin.sock");
+      writeFileSync(cfg, labIngressConfig(readFileSync(art.ingressHaproxy, "utf8"), join(runDir, "ingress", "certs"), admin));
+      rec.sockets["ingress-admin"] = admin;
+      rec.sockets["ingress-master"] = join(runDir, "ingress", "master.sock");
+      const child = spawn(ingress.ns, "haproxy ingress", ["haproxy", "-W", "-db", "-S", rec.sockets["ingress-master"], "-f", cfg]);
+      ready.push(waitListen("ingress haproxy", child, "tcp", 443));
+    } else rec.skipped["haproxy:ingress"] = "hosts/cloud/ingress/haproxy.cfg not rendered";
+
+    // Knot with the rendered zone.
+    if (art.knotDir) ready.push(startKnot(rec, art.knotDir, spawn, waitListen));
+    else rec.skipped["knot"] = "hosts/edge/knot/knot.conf not rendered";
+
+    // fail2ban with the rendered jails.
+    if (art.fail2banDir) ready.push(startFail2ban(rec, art.fail2banDir, spawn));
+    else rec.skipped["fail2ban"] = "hosts/edge/fail2ban/ (jails) not rendered";
+
+    // pebble, the lab's ACME CA, in the internet namespace; it resolves names through the edge's Knot.
+    {
+      const child = spawn(
+        layout.ns.inet,
+        "pebble",
+        ["pebble", "-config", rec.files.pebbleConfig!, "-dnsserver", `${layout.edge.ipv4}:53`],
+        { ...process.env, PEBBLE_VA_NOSLEEP: "1", PEBBLE_WFE_NONCEREJECT: "0", PEBBLE_AUTHZREUSE: "0" },
+      );
+      ready.push(waitListen("pebble", child, "tcp", 443));
+    }
+
+    // PostgreSQL with the tenancy SQL.
+    const pgCt = layout.containers.find((c) => c.service === "postgres");
+    if (pg && pgCt) {
+      ready.push(
+        pg.then(async (dataDir) => {
+          const sockDir = join(runDir, "pg-sock");
+          mkdirSync(sockDir, { recursive: true });
+          chmodSync(sockDir, 0o777);
+          const child = spawn(pgCt.ns, "postgres", ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "/usr/lib/postgresql/15/bin/postgres", "-D", dataDir, "-k", sockDir, "-p", "5432", "-c", "listen_addresses=*", "-c", "fsync=off"]);
+          rec.sockets["postgres"] = join(sockDir, ".s.PGSQL.5432");
+          await waitListen("postgres", child, "tcp", 5432);
+          for (const sql of art.tenancySql) {
+            const r = await execAsync(["runuser", "-u", "postgres", "--", "psql", "-X", "-h", sockDir, "-p", "5432", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q", "-f", sql]);
+            if (r.code !== 0) rec.warnings.push(`tenancy SQL ${sql}: ${r.stderr.trim().split("\n").slice(-2).join(" ")}`);
+          }
+          if (art.tenancySql.length === 0) rec.skipped["tenancy-sql"] = "hosts/cloud/postgres/*.sql not rendered";
+        }),
+      );
+    }
+
+    // The failover agent, once the tunnel exists (it nudges wg-cloud).
+    if (art.failover) {
+      ready.push(
+        tunnel.then(async () => {
+          const cfgFile = join(runDir, "cloud", "failover.json");
+          writeFileSync(cfgFile, labFailoverConfig(readFileSync(art.failover!, "utf8"), join(runDir, "cloud", "failover.state"), rec.keys.edgePublic));
+          rec.files.failoverConfig = cfgFile;
+          rec.files.failoverState = join(runDir, "cloud", "failover.state");
+          const child = spawn(layout.ns.cloud, "failover agent", [process.execPath, "--import", "tsx", join(root, "tunnel/failover/agent.ts"), "--config", cfgFile], process.env, root);
+          rec.files.failoverLog = rec.daemons.find((d) => d.pid === child.pid)!.log;
+          await waitFor("the failover agent's state file", () => {
+            if (child.exitCode !== null) throw new Error(`failover agent exited with ${child.exitCode}`);
+            return existsSync(rec.files.failoverState!);
+          }, 8000);
+        }),
+      );
+    } else rec.skipped["failover"] = "hosts/cloud/failover/failover.json not rendered";
+
+    const results = await Promise.allSettled(ready);
+    const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => String((r.reason as Error).message ?? r.reason));
+    if (failures.length > 0) throw new Error(`lab up: ${failures.length} component(s) failed:\n  ${failures.join("\n  ")}`);
+    mark("daemons");
+    // The tunnel is up when the edge has seen a handshake.
+    await waitFor("a WireGuard handshake on wg-edge", async () => /\t[1-9]\d*$/m.test((await execAsync(["wg", "show", "wg-edge", "latest-handshakes"])).stdout), 6000, 10);
+    mark("handshake");
+    rec.complete = true;
+    rec.timings.total = (Date.now() - t0) / 1000;
+    saveRecord(paths, rec);
+    progress(`up: ready in ${rec.timings.total.toFixed(2)} s (${rec.daemons.length} processes)`);
+    for (const [k, v] of Object.entries(rec.skipped)) progress(`up: skipped ${k}: ${v}`);
+    for (const w of rec.warnings) progress(`up: warning: ${w}`);
+    return { alreadyUp: false, record: rec, seconds: rec.timings.total };
+  } catch (e) {
+    saveRecord(paths, rec);
+    throw e;
+  }
+}
+
+/** Config files, keys and certificates the daemons need; none of it needs a namespace. */
+async function prepareFiles(rec: LabRecord, art: HostArtifacts): Promise<void> {
+  const { runDir, layout } = rec;
+  for (const d of ["logs", "edge", "cloud", "ingress", "ingress/certs", "ca", "pebble", "acme"]) mkdirSync(join(runDir, d), { recursive: true });
+  const ca = join(runDir, "ca");
+  rec.files.dockerNft = join(runDir, "cloud", "docker.nft");
+  writeFileSync(rec.files.dockerNft, dockerSemantics(layout));
+  // The lab CA signs the ingress's initial certificates and pebble's listener certificate.
+  await mustAsync(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", join(ca, "ca.key"), "-out", join(ca, "ca.pem"), "-subj", "/CN=palisade lab CA", "-days", "2"]);
+  rec.files.labCa = join(ca, "ca.pem");
+  const leaf = async (name: string, sans: string[], certOut: string, keyOut: string) => {
+    const csr = `${certOut}.csr`;
+    const ext = `${certOut}.ext`;
+    writeFileSync(ext, `subjectAltName=${sans.join(",")}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n`);
+    await mustAsync(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", keyOut, "-out", csr, "-subj", `/CN=${name}`]);
+    await mustAsync(["openssl", "x509", "-req", "-in", csr, "-CA", join(ca, "ca.pem"), "-CAkey", join(ca, "ca.key"), "-CAcreateserial", "-out", certOut, "-days", "2", "-extfile", ext]);
+  };
+  const certDir = join(runDir, "ingress", "certs");
+  const hosts = [layout.names.app, layout.names.git, layout.names.blog];
+  // Sequential: -CAcreateserial writes one serial file.
+  for (const h of hosts) {
+    await leaf(h, [`DNS:${h}`], join(ca, `${h}.crt`), join(ca, `${h}.key`));
+    writeFileSync(join(certDir, `${h}.pem`), readFileSync(join(ca, `${h}.crt`), "utf8") + readFileSync(join(ca, `${h}.key`), "utf8"));
+  }
+  await leaf("pebble", [`IP:${layout.internet.ca}`, "DNS:pebble"], join(ca, "pebble.crt"), join(ca, "pebble.key"));
+  rec.files.pebbleConfig = join(runDir, "pebble", "pebble.json");
+  writeFileSync(
+    rec.files.pebbleConfig,
+    JSON.stringify({
+      pebble: {
+        listenAddress: `${layout.internet.ca}:443`,
+        managementListenAddress: `${layout.internet.ca}:15000`,
+        certificate: join(ca, "pebble.crt"),
+        privateKey: join(ca, "pebble.key"),
+        httpPort: 80,
+        tlsPort: 443,
+        ocspResponderURL: "",
+        externalAccountBindingRequired: false,
+      },
+    }),
+  );
+  // The lab's own WireGuard keys: the site's private keys never exist here.
+  const keys: Record<string, string> = {};
+  for (const side of ["edge", "cloud"]) {
+    const priv = (await mustAsync(["wg", "genkey"])).trim();
+    const file = join(runDir, side, "wg.key");
+    writeFileSync(file, `${priv}\n`, { mode: 0o600 });
+    keys[side] = (await mustAsync(["wg", "pubkey"], { input: `${priv}\n` })).trim();
+    rec.files[`wgKey${side}`] = file;
+  }
+  (rec as { keys: LabRecord["keys"] }).keys = { edgePublic: keys.edge!, cloudPublic: keys.cloud! };
+  void art;
+}
+
+/**
+ * A fresh PostgreSQL data directory, owned by postgres (the binaries refuse root). `initdb` runs
+ * once into `.palisade/lab-cache/` and each `up` copies that template (initdb costs ~1 s of CPU).
+ */
+async function initPostgres(runDir: string, root: string): Promise<string> {
+  const dir = join(runDir, "pgdata");
+  const cache = join(root, ".palisade", "lab-cache", "pg15");
+  if (!existsSync(join(cache, "PG_VERSION"))) {
+    const tmp = mkdtempSync(join(tmpdir(), "palisade-initdb-"));
+    chmodSync(tmp, 0o755);
+    const data = join(tmp, "data");
+    mkdirSync(data);
+    await mustAsync(["chown", "postgres:postgres", data]);
+    await mustAsync(["runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/initdb", "-D", data, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "-E", "UTF8", "--locale=C"]);
+    mkdirSync(join(cache, ".."), { recursive: true });
+    rmSync(cache, { recursive: true, force: true });
+    await mustAsync(["cp", "-a", data, cache]);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  await mustAsync(["cp", "-a", cache, dir]);
+  return dir;
+}
+
+/** Docker's network semantics for the lab's bridges, as its own table (the rendered ruleset stays untouched). */
+export function dockerSemantics(l: LabLayout): string {
+  const nets = l.stack.networks;
+  const forward: string[] = [];
+  for (const n of nets) {
+    if (n.internal) {
+      forward.push(`iifname "${n.bridge}" oifname != "${n.bridge}" drop comment "internal network ${n.name}: no egress"`);
+      forward.push(`oifname "${n.bridge}" iifname != "${n.bridge}" drop comment "internal network ${n.name}: no ingress from outside"`);
+    }
+  }
+  for (const a of nets) for (const b of nets) if (a !== b) forward.push(`iifname "${a.bridge}" oifname "${b.bridge}" drop comment "isolation: ${a.name} -/-> ${b.name}"`);
+  const dnat: string[] = [];
+  for (const c of l.containers) {
+    const open = c.links.find((k) => !nets.find((n) => n.name === k.network)!.internal) ?? c.links[0];
+    for (const p of c.ports) {
+      if (!open) continue;
+      dnat.push(`ip daddr ${p.ip} ${p.protocol} dport ${p.external} dnat ip to ${open.ipv4}:${p.internal} comment "published ${c.name} ${p.ip}:${p.external}"`);
+    }
+  }
+  const masq = nets.filter((n) => !n.internal).map((n) => `ip saddr ${n.subnet} oifname != "${n.bridge}" masquerade comment "egress of ${n.name}"`);
+  return [
+    "# palisade lab: Docker's semantics for the bridges (what dockerd would program); the rendered ruleset is loaded separately.",
+    "table inet lab_docker",
+    "delete table inet lab_docker",
+    "table inet lab_docker {",
+    "\tchain forward {",
+    "\t\ttype filter hook forward priority filter - 1; policy accept;",
+    ...forward.map((r) => `\t\t${r}`),
+    "\t}",
+    "\tchain prerouting {",
+    "\t\ttype nat hook prerouting priority dstnat; policy accept;",
+    ...dnat.map((r) => `\t\t${r}`),
+    "\t}",
+    "\tchain output {",
+    "\t\ttype nat hook output priority -100; policy accept;",
+    ...dnat.map((r) => `\t\t${r}`),
+    "\t}",
+    "\tchain postrouting {",
+    "\t\ttype nat hook postrouting priority srcnat; policy accept;",
+    ...masq.map((r) => `\t\t${r}`),
+    "\t}",
+    "}",
+    "",
+  ].join("\n");
+}
+
+/** Links, addresses, bridges, routes and forwarding, batched per namespace. */
+async function wireNetwork(l: LabLayout): Promise<void> {
+  const { inet, edge, cloud } = l.ns;
+  const batches = new Map<string, string[]>();
+  const add = (ns: string, line: string) => batches.set(ns, [...(batches.get(ns) ?? []), line]);
+  // Creating links (in the namespace of one end, peer moved at once: no name in the root namespace).
+  const create: [string, string][] = [[inet, `link add e-edge type veth peer name eth0 netns ${edge}`]];
+  for (const u of l.uplinks) {
+    create.push([inet, `link add ${u.ifInet} type veth peer name wan0 netns ${u.ns}`]);
+    create.push([u.ns, `link add cpe0 type veth peer name ${u.iface} netns ${cloud}`]);
+  }
+  for (const n of l.stack.networks) create.push([cloud, `link add ${n.bridge} type bridge`]);
+  for (const c of l.containers) for (const k of c.links) create.push([cloud, `link add ${k.hostIf} type veth peer name ${k.ctIf} netns ${c.ns}`]);
+  const byNs = new Map<string, string[]>();
+  for (const [ns, line] of create) byNs.set(ns, [...(byNs.get(ns) ?? []), line]);
+  // Order matters only for the cloud/isp veths (the isp creates them into the cloud).
+  for (const [ns, lines] of byNs) await ipBatch(ns, lines);
+
+  // Internet namespace: router for the edge and the ISPs; the lab's internet hosts on lo.
+  add(inet, `addr add ${l.edge.router4}/${l.edge.prefix4} dev e-edge`);
+  add(inet, `addr add ${l.edge.router6}/64 dev e-edge nodad`);
+  add(inet, "link set e-edge up");
+  for (const a of [l.internet.client, l.internet.attacker, l.internet.admin, l.internet.ca, ...l.internet.scanners]) add(inet, `addr add ${a}/32 dev lo`);
+  for (const u of l.uplinks) {
+    add(inet, `addr add ${u.transit.inet}/30 dev ${u.ifInet}`);
+    add(inet, `link set ${u.ifInet} up`);
+    add(inet, `route add ${networkOf(u.cidr)} via ${u.transit.isp}`);
+    add(u.ns, `addr add ${u.transit.isp}/30 dev wan0`);
+    add(u.ns, "link set wan0 up");
+    add(u.ns, `addr add ${u.gateway}/${u.cidr.split("/")[1]} dev cpe0`);
+    add(u.ns, "link set cpe0 up");
+    add(u.ns, `route add default via ${u.transit.inet}`);
+  }
+  // Edge: its public addresses; every route leads to the lab's internet namespace only.
+  add(edge, `addr add ${l.edge.ipv4}/${l.edge.prefix4} dev eth0`);
+  add(edge, `addr add ${l.edge.ipv6}/64 dev eth0 nodad`);
+  add(edge, "link set eth0 up");
+  add(edge, `route add default via ${l.edge.router4}`);
+  // Cloud host: uplinks, bridges with Docker's gateway address, the route to the edge via the primary.
+  for (const u of l.uplinks) {
+    add(cloud, `addr add ${u.cidr} dev ${u.iface}`);
+    add(cloud, `link set ${u.iface} up`);
+  }
+  for (const n of l.stack.networks) {
+    add(cloud, `addr add ${n.gateway}/${n.subnet.split("/")[1]} dev ${n.bridge}`);
+    add(cloud, `link set ${n.bridge} up`);
+  }
+  for (const c of l.containers) {
+    for (const k of c.links) {
+      add(cloud, `link set ${k.hostIf} master ${k.bridge}`);
+      add(cloud, `link set ${k.hostIf} up`);
+      add(c.ns, `addr add ${k.ipv4}/${k.prefix} dev ${k.ctIf}`);
+      add(c.ns, `link set ${k.ctIf} up`);
+    }
+    if (c.defaultGateway) add(c.ns, `route add default via ${c.defaultGateway}`);
+  }
+  const primary = l.uplinks[0]!;
+  add(cloud, `route add ${l.edge.ipv4}/32 via ${primary.gateway} dev ${primary.iface}`);
+  add(cloud, `route add default via ${primary.gateway} dev ${primary.iface}`);
+  await Promise.all([...batches].map(([ns, lines]) => ipBatch(ns, lines)));
+  // Forwarding where the lab routes: the internet, the ISPs, the cloud host (Docker sets it there).
+  await Promise.all(
+    [inet, cloud, ...l.uplinks.map((u) => u.ns)].map((ns) =>
+      mustAsync(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]),
+    ),
+  );
+}
+
+function networkOf(cidr: string): string {
+  const [addr, bits] = cidr.split("/");
+  const n = Number(bits);
+  const parts = addr!.split(".").map(Number);
+  const v = ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+  const mask = n === 0 ? 0 : (~0 << (32 - n)) >>> 0;
+  const base = (v & mask) >>> 0;
+  return `${[base >>> 24, (base >>> 16) & 255, (base >>> 8) & 255, base & 255].join(".")}/${n}`;
+}
+
+/**
+ * WireGuard as `netns.ts`'s `startWireguard` does it (responder first, `wg setconf`, private key,
+ * addresses, MTU), but with wireguard-go's output in a log file: a daemon must not hold a pipe to
+ * the `lab up` process, which exits while the lab keeps running.
+ */
+async function startTunnel(lab: NetnsLab, rec: LabRecord, art: HostArtifacts, mark: (n: string) => void): Promise<void> {
+  if (!art.edgeWg || !art.cloudWg) {
+    rec.skipped["wireguard"] = "hosts/{edge,cloud}/wireguard/*.conf not rendered";
+    return;
+  }
+  const l = rec.layout;
+  const sides = [
+    { ns: l.ns.edge, file: art.edgeWg, key: rec.files.wgKeyedge!, peer: rec.keys.cloudPublic },
+    { ns: l.ns.cloud, file: art.cloudWg, key: rec.files.wgKeycloud!, peer: rec.keys.edgePublic },
+  ];
+  for (const s of sides) {
+    const ifname = s.file.split("/").pop()!.replace(/\.conf$/, "");
+    const text = readFileSync(s.file, "utf8");
+    const conf = labWireguardConf(wgQuickStrip(ifname, text), s.peer);
+    const sock = `/var/run/wireguard/${ifname}.sock`;
+    if (existsSync(sock)) throw new Error(`${sock} exists: another wireguard-go already uses the name ${ifname}`);
+    const log = join(rec.runDir, "logs", `wireguard-go_${ifname}.log`);
+    const child = lab.spawnDaemon(s.ns, ["wireguard-go", "-f", ifname], { name: `wireguard-go ${ifname}`, logFile: log, env: { ...process.env, LOG_LEVEL: "error" } });
+    child.unref();
+    lab.recorded.wireguardInterfaces.push(ifname);
+    rec.sockets[ifname] = sock;
+    rec.daemons.push({ name: `wireguard-go ${ifname}`, ns: s.ns, pid: child.pid!, log });
+    await waitFor(`wireguard-go ${ifname} creating ${sock}`, () => {
+      if (child.exitCode !== null) throw new Error(`wireguard-go ${ifname} exited with ${child.exitCode}; see ${log}`);
+      return existsSync(sock);
+    }, 5000, 5);
+    // A file, not /dev/stdin: node's stdio pipes are sockets, which wg cannot fopen.
+    const confFile = join(rec.runDir, s.ns === l.ns.edge ? "edge" : "cloud", `${ifname}.wg.conf`);
+    writeFileSync(confFile, conf, { mode: 0o600 });
+    await mustAsync(["wg", "setconf", ifname, confFile]);
+    await mustAsync(["wg", "set", ifname, "private-key", s.key]);
+    const mtu = wgQuickMtu(text) ?? 1420;
+    await ipBatch(s.ns, [...wgQuickAddresses(text).map((a) => `addr add ${a} dev ${ifname}${a.includes(":") ? " nodad" : ""}`), `link set dev ${ifname} mtu ${mtu} up`]);
+    mark(`ready:${ifname}`);
+  }
+}
+
+/** Where the lab keeps a log file a jail watches on the host (`/var/log/auth.log`). */
+export function watchedLog(runDir: string, hostPath: string): string {
+  return join(runDir, "logs", "watched", hostPath.replace(/^\/+/, "").replace(/[/*]/g, "_"));
+}
+
+/** The host log path a rendered jail reads for the first jail whose filter matches `filter`. */
+export function jailLogPath(f2bDir: string, filter: RegExp): string | null {
+  const file = join(f2bDir, "jail.local");
+  if (!existsSync(file)) return null;
+  for (const section of readFileSync(file, "utf8").split(/^\[/m)) {
+    const f = /^\s*filter\s*=\s*(\S+)/m.exec(section)?.[1] ?? /^([^\]]+)\]/.exec(section)?.[1];
+    const lp = /^\s*logpath\s*=\s*(\S+)/m.exec(section)?.[1];
+    if (f && lp && filter.test(f)) return lp;
+  }
+  return null;
+}
+
+type SpawnFn = (ns: string, name: string, argv: readonly string[], env?: NodeJS.ProcessEnv, cwd?: string, logFile?: string) => ChildProcess;
+type WaitListenFn = (name: string, child: ChildProcess, proto: "tcp" | "udp", port: number, timeoutMs?: number) => Promise<number>;
+
+async function startKnot(rec: LabRecord, knotDir: string, spawn: SpawnFn, waitListen: WaitListenFn): Promise<void> {
+  const dir = join(rec.runDir, "knot");
+  cpSync(knotDir, dir, { recursive: true });
+  const conf = join(dir, "knot.conf");
+  const text = readFileSync(conf, "utf8");
+  // Every absolute path moves under the lab's copy: a rendered path inside hosts/edge/knot maps to the copy.
+  const mapped = labKnotConfig(text, dir, (p) => {
+    const base = p.split("/").pop()!;
+    if (existsSync(join(dir, base))) return join(dir, base);
+    if (existsSync(join(dir, "zones", base))) return join(dir, "zones", base);
+    return join(dir, "var", p.replace(/^\/+/, ""));
+  });
+  writeFileSync(conf, mapped);
+  // An included file that only exists on the host (the TSIG secret): the lab makes its own.
+  for (const m of mapped.matchAll(/^\s*include\s*:\s*"([^"]+)"/gm)) {
+    if (existsSync(m[1]!)) continue;
+    mkdirSync(join(m[1]!, ".."), { recursive: true });
+    const ids = [...new Set([...mapped.matchAll(/^\s*key\s*:\s*(\S+)/gm)].map((k) => k[1]!))];
+    const keys = await Promise.all(ids.map((id) => mustAsync(["keymgr", "-t", id, "hmac-sha256"])));
+    const body = keys.flatMap((k) => k.split("\n").filter((l) => l.trim() && !l.startsWith("#") && l.trim() !== "key:"));
+    writeFileSync(m[1]!, ["key:", ...body, ""].join("\n"), { mode: 0o600 });
+  }
+  for (const m of mapped.matchAll(/^\s*(?:storage|rundir|kasp-db|timer-db|journal-db|keystore)\s*:\s*"([^"]+)"/gm)) mkdirSync(m[1]!, { recursive: true });
+  rec.files.knotConf = conf;
+  const rundir = /^\s*rundir\s*:\s*"([^"]+)"/m.exec(mapped)?.[1];
+  if (rundir) rec.sockets["knot"] = join(rundir, "knot.sock");
+  const child = spawn(rec.layout.ns.edge, "knotd", ["knotd", "-c", conf]);
+  await waitListen("knotd", child, "udp", 53);
+}
+
+async function startFail2ban(rec: LabRecord, f2bDir: string, spawn: SpawnFn): Promise<void> {
+  const dir = join(rec.runDir, "fail2ban");
+  // Debian's stock filter.d/action.d come first; the rendered files override them.
+  cpSync("/etc/fail2ban", dir, { recursive: true, dereference: true });
+  cpSync(f2bDir, dir, { recursive: true });
+  rmSync(join(dir, "jail.d", "defaults-debian.conf"), { force: true });
+  mkdirSync(join(rec.runDir, "logs", "watched"), { recursive: true });
+  const logs: Record<string, string> = {};
+  const mapLog = (p: string) => {
+    const lab = watchedLog(rec.runDir, p);
+    logs[p] = lab;
+    // Seeded with one line that matches no filter: a watched log is never empty on a host, and
+    // fail2ban's first read of an empty file delays the first ban by seconds.
+    if (!existsSync(lab)) writeFileSync(lab, `${new Date().toISOString()} palisade-lab: log opened\n`);
+    return lab;
+  };
+  // Only the rendered jail files get their log paths moved (the stock jail.conf stays as shipped).
+  const rendered = readdirSync(f2bDir, { recursive: true }).map(String).filter((n) => /^jail\.(local|conf)$|^jail\.d\//.test(n));
+  for (const rel of rendered) writeFileSync(join(dir, rel), labFail2banJail(readFileSync(join(f2bDir, rel), "utf8"), mapLog));
+  const renderedTarget = existsSync(join(f2bDir, "fail2ban.conf")) ? /^\s*logtarget\s*=\s*(\/\S+)/m.exec(readFileSync(join(f2bDir, "fail2ban.conf"), "utf8"))?.[1] : undefined;
+  writeFileSync(join(dir, "fail2ban.local"), labFail2banLocal(dir, renderedTarget ? mapLog(renderedTarget) : join(dir, "fail2ban.log")));
+  rec.files.fail2banDir = dir;
+  rec.files.fail2banLogs = JSON.stringify(logs);
+  rec.sockets["fail2ban"] = join(dir, "fail2ban.sock");
+  const child = spawn(rec.layout.ns.edge, "fail2ban-server", ["fail2ban-server", "-f", "-x", "-c", dir]);
+  await waitFor("fail2ban answering ping", async () => {
+    if (child.exitCode !== null) throw new Error(`fail2ban-server exited with ${child.exitCode}`);
+    if (!existsSync(rec.sockets["fail2ban"]!)) return false;
+    return (await execAsync(["fail2ban-client", "-c", dir, "ping"], { timeoutMs: 2000 })).code === 0;
+  }, 10_000, 50);
+}
+
