@@ -1,6 +1,6 @@
 /*
  * Engine parity: do the Terraform JSON (cdktf) and the Pulumi capture of one stack declare the same
- * Docker resources? Both are reduced, from the artifacts alone, to one engine-neutral form
+ * resources (Docker hosts; OpenBao through the Vault provider)? Both are reduced, from the artifacts alone, to one engine-neutral form
  * (field names, references and order normalized), then compared field by field. Pure: no SDK, no
  * I/O, so the verifier and the report can call it on any artifact set.
  */
@@ -22,6 +22,8 @@ export function formatDifference(d: Difference): string {
   if (d.field === "(unmapped)") return `${d.resource}: resource type not compared by the parity check (extend stacks/parity.ts)`;
   return `${d.resource}: ${d.field} differs (cdktf ${JSON.stringify(d.cdktf)}, pulumi ${JSON.stringify(d.pulumi)})`;
 }
+
+import { VAULT_TYPE_TOKENS } from "./secrets-spec.js";
 
 /** Placeholder that stands for a secret value in either engine (`${var.x}` / `[secret]`). */
 const SECRET = "<secret>";
@@ -151,27 +153,68 @@ function tfResolver(resources: Json): (v: unknown) => unknown {
   };
 }
 
+/** A Docker network from either engine: the fields share their names but for the IPAM list. */
+function canonNetwork(r: Json, ipamList: unknown): Canon {
+  return {
+    driver: r.driver,
+    internal: r.internal ?? false,
+    ipam: sorted(arr(ipamList).map((c) => ({ subnet: obj(c).subnet, gateway: obj(c).gateway }))),
+    bridgeName: obj(r.options)["com.docker.network.bridge.name"],
+    options: otherOptions(r.options),
+    labels: labelRecord(r.labels),
+  };
+}
+
+/** The Vault (OpenBao) resources' identity: the field that names them in the provider. */
+function vaultKey(type: string, props: Json): string {
+  return `${type} ${String(props.name ?? props.role_name ?? props.roleName ?? props.path)}`;
+}
+
+/** A Vault resource's arguments, camelCased, with secrets replaced by the placeholder. */
+function canonVault(props: Json, resolve: (v: unknown) => unknown, isSecret: (v: unknown) => boolean): Canon {
+  const walk = (v: unknown): unknown => {
+    if (isSecret(v)) return SECRET;
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [camel(k), walk((v as Json)[k])]));
+    return resolve(v);
+  };
+  const { ["//"]: _meta, depends_on: _deps, provider: _provider, ...args } = props;
+  return walk(args) as Canon;
+}
+
+/** `${vault_mount.database.path}` → that resource's `path`; `${var.x}` with a default → the default. */
+function tfVaultResolver(tfJson: Json): (v: unknown) => unknown {
+  const resources = obj(tfJson.resource);
+  const variables = obj(tfJson.variable);
+  return (v) => {
+    if (typeof v !== "string") return v;
+    const ref = /^\$\{(vault_\w+)\.([\w-]+)\.(\w+)\}$/.exec(v);
+    if (ref) return obj(obj(resources[ref[1]!])[ref[2]!])[ref[3]!] ?? `(unresolved) ${v}`;
+    const variable = /^\$\{var\.(\w+)\}$/.exec(v);
+    if (variable && obj(variables[variable[1]!]).default !== undefined) return obj(variables[variable[1]!]).default;
+    return v;
+  };
+}
+const tfSecret = (tfJson: Json) => (v: unknown) => {
+  const m = typeof v === "string" ? /^\$\{var\.(\w+)\}$/.exec(v) : null;
+  return m !== null && obj(obj(tfJson.variable)[m[1]!]).sensitive === true;
+};
+
 /** Normalizes one stack's `cdk.tf.json` (parsed). */
 export function canonicalTerraform(tfJson: unknown): CanonStack {
   const resources = obj(obj(tfJson).resource);
   const resolve = tfResolver(resources);
   const out: CanonStack = new Map();
   for (const p of arr(obj(obj(tfJson).provider).docker)) out.set("provider docker", { host: obj(p).host });
+  const resolveVault = tfVaultResolver(obj(tfJson));
+  for (const p of arr(obj(obj(tfJson).provider).vault)) out.set("provider vault", canonVault(obj(p), resolveVault, tfSecret(obj(tfJson))));
   for (const [type, byId] of Object.entries(resources)) {
     for (const [id, raw] of Object.entries(obj(byId))) {
       const r = obj(raw);
       if (type === "docker_image") out.set(`image ${String(r.name)}`, { keepLocally: r.keep_locally ?? false });
       else if (type === "docker_volume") out.set(`volume ${String(r.name)}`, { driver: r.driver ?? "(default)" });
       else if (type === "docker_network") {
-        const ipam = arr(r.ipam_config).map((c) => ({ subnet: obj(c).subnet, gateway: obj(c).gateway }));
-        out.set(`network ${String(r.name)}`, {
-          driver: r.driver,
-          internal: r.internal ?? false,
-          ipam: sorted(ipam),
-          bridgeName: obj(r.options)["com.docker.network.bridge.name"],
-          options: otherOptions(r.options),
-          labels: labelRecord(r.labels),
-        });
+        out.set(`network ${String(r.name)}`, canonNetwork(r, r.ipam_config));
       } else if (type === "docker_container") {
         const caps = obj(r.capabilities);
         out.set(
@@ -202,11 +245,14 @@ export function canonicalTerraform(tfJson: unknown): CanonStack {
             labels: labelRecord(r.labels),
           }, extraFields(r, TF_CONTAINER_FIELDS)),
         );
-      } else out.set(`${type} ${id}`, { unmapped: true });
+      } else if (type in VAULT_TYPE_TOKENS) out.set(vaultKey(type, r), canonVault(r, resolveVault, tfSecret(obj(tfJson))));
+      else out.set(`${type} ${id}`, { unmapped: true });
     }
   }
   return out;
 }
+
+const VAULT_BY_TOKEN = new Map(Object.entries(VAULT_TYPE_TOKENS).map(([tf, token]) => [token, tf]));
 
 /** Normalizes one stack's Pulumi capture (`out/pulumi/<stack>.json` parsed, or its `resources`). */
 export function canonicalPulumi(capture: unknown): CanonStack {
@@ -220,15 +266,7 @@ export function canonicalPulumi(capture: unknown): CanonStack {
     else if (type === "docker:index/remoteImage:RemoteImage") out.set(`image ${String(r.name)}`, { keepLocally: r.keepLocally ?? false });
     else if (type === "docker:index/volume:Volume") out.set(`volume ${String(r.name)}`, { driver: r.driver ?? "(default)" });
     else if (type === "docker:index/network:Network") {
-      const ipam = arr(r.ipamConfigs).map((c) => ({ subnet: obj(c).subnet, gateway: obj(c).gateway }));
-      out.set(`network ${String(r.name)}`, {
-        driver: r.driver,
-        internal: r.internal ?? false,
-        ipam: sorted(ipam),
-        bridgeName: obj(r.options)["com.docker.network.bridge.name"],
-        options: otherOptions(r.options),
-        labels: labelRecord(r.labels),
-      });
+      out.set(`network ${String(r.name)}`, canonNetwork(r, r.ipamConfigs));
     } else if (type === "docker:index/container:Container") {
       const caps = obj(r.capabilities);
       out.set(
@@ -260,7 +298,11 @@ export function canonicalPulumi(capture: unknown): CanonStack {
           labels: labelRecord(r.labels),
         }, extraFields(r, PULUMI_CONTAINER_FIELDS)),
       );
-    } else if (type === "palisade:index:DockerHost") continue; // the component: structure only, no Docker resource
+    } else if (type === "pulumi:providers:vault") out.set("provider vault", canonVault(r, (v) => v, (v) => v === "[secret]"));
+    else if (VAULT_BY_TOKEN.has(String(type))) {
+      const tfType = VAULT_BY_TOKEN.get(String(type))!;
+      out.set(vaultKey(tfType, r), canonVault(r, (v) => v, (v) => v === "[secret]"));
+    } else if (type === "palisade:index:DockerHost" || type === "palisade:index:Secrets") continue; // components: structure only
     else out.set(`${String(type)} ${String(name)}`, { unmapped: true });
   }
   return out;

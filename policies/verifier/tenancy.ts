@@ -1,14 +1,15 @@
+import { POSTGRES_ARTIFACT_DIR, TENANCY_DECLARATION_PATH } from "../tenancy/render.js";
+import type { TenantIsolationRow } from "../tenancy/report.js";
 import type { Finding } from "./report-model.js";
 
 /*
  * Tenant isolation, checked on the artifacts: the declared isolation of each tenant
- * (`hosts/cloud/postgres/tenants.json`, rendered by plan) is only a claim; each of its layers
+ * (TENANCY_DECLARATION_PATH, rendered by plan) is only a claim; each of its layers
  * must be backed by the statement that implements it in the rendered SQL or OpenBao files.
  * A layer without evidence is a violation. (`palisade audit-db` checks a live database.)
  */
 
-export const TENANCY_DECLARATION = "hosts/cloud/postgres/tenants.json";
-const SQL_DIR = "hosts/cloud/postgres";
+const SQL_DIR = POSTGRES_ARTIFACT_DIR;
 const OPENBAO_ROLES = "hosts/cloud/openbao/database/roles";
 
 export interface TenantLayerEvidence {
@@ -21,24 +22,9 @@ export interface TenantLayerEvidence {
   readonly construct: string;
 }
 
-export interface TenantRecord {
-  readonly tenant: string;
-  readonly mode: "shared" | "dedicated";
-  readonly database: string;
-  readonly server: string;
-  readonly roles: readonly string[];
-  readonly openbaoPaths: readonly string[];
+/** A tenant as declared, with each declared layer replaced by its evidence in the artifacts. */
+export interface TenantRecord extends Omit<TenantIsolationRow, "layers"> {
   readonly layers: readonly TenantLayerEvidence[];
-}
-
-interface DeclaredTenant {
-  readonly tenant: string;
-  readonly mode: "shared" | "dedicated";
-  readonly database: string;
-  readonly server: string;
-  readonly roles: readonly string[];
-  readonly openbaoPaths: readonly string[];
-  readonly layers: readonly string[];
 }
 
 const norm = (sql: string) => sql.replace(/\s+/g, " ");
@@ -76,7 +62,7 @@ function find(files: ReadonlyMap<string, string>, file: string, pattern: RegExp,
   return m ? { status: "evidenced", artifact: file, construct: m[0].trim() } : { status: "missing", artifact: file, construct: `not found: ${what}` };
 }
 
-function evidenceFor(files: ReadonlyMap<string, string>, t: DeclaredTenant, layer: string): Omit<TenantLayerEvidence, "layer" | "claim"> {
+function evidenceFor(files: ReadonlyMap<string, string>, t: TenantIsolationRow, layer: string): Omit<TenantLayerEvidence, "layer" | "claim"> {
   const tenantFile = `${SQL_DIR}/tenants/${t.tenant}.sql`;
   const bootstrap = `${SQL_DIR}/bootstrap.sql`;
   const db = t.database.replace(/\W/g, "\\$&");
@@ -119,9 +105,9 @@ function evidenceFor(files: ReadonlyMap<string, string>, t: DeclaredTenant, laye
 
 /** Tenant isolation with its evidence, and a violation for each layer claimed but not found. */
 export function checkTenantIsolation(files: ReadonlyMap<string, string>): { tenants: TenantRecord[]; findings: Finding[] } {
-  const text = files.get(TENANCY_DECLARATION);
+  const text = files.get(TENANCY_DECLARATION_PATH);
   if (text === undefined) return { tenants: [], findings: [] };
-  const declared = (JSON.parse(text) as { tenants: DeclaredTenant[] }).tenants;
+  const declared = (JSON.parse(text) as { tenants: TenantIsolationRow[] }).tenants;
   const findings: Finding[] = [];
   const tenants = declared.map((t) => {
     const layers = t.layers.map((claim) => {

@@ -1,15 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { mapMarkers, OPENBAO_ADDRESS_VARIABLE, OPENBAO_DEFAULT_ADDRESS, type SecretsStackSpec } from "../secrets-spec.js";
+import { mapMarkers, OPENBAO_ADDRESS_VARIABLE, OPENBAO_DEFAULT_ADDRESS, VAULT_TYPE_TOKENS, type SecretsStackSpec } from "../secrets-spec.js";
 
-/** Pulumi type tokens of the Vault provider for the Terraform resource types the spec uses. */
-export const VAULT_TYPE_TOKENS: Readonly<Record<string, string>> = {
-  vault_mount: "vault:index/mount:Mount",
-  vault_policy: "vault:index/policy:Policy",
-  vault_auth_backend: "vault:index/authBackend:AuthBackend",
-  vault_approle_auth_backend_role: "vault:appRole/authBackendRole:AuthBackendRole",
-  vault_database_secret_backend_connection: "vault:database/secretBackendConnection:SecretBackendConnection",
-  vault_database_secret_backend_role: "vault:database/secretBackendRole:SecretBackendRole",
-};
 
 /** Declaration order: a resource is declared after everything it refers to. */
 const ORDER = ["vault_mount", "vault_auth_backend", "vault_policy", "vault_database_secret_backend_connection", "vault_database_secret_backend_role", "vault_approle_auth_backend_role"];
