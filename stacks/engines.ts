@@ -1,18 +1,26 @@
 import type { Artifact, Topology } from "../core/index.js";
-import { synthCdktf } from "./cdktf/synth.js";
 import { DOCKER_STACKS, stackSpec } from "./docker-spec.js";
-import { captureArtifact, capturePulumi } from "./pulumi/capture.js";
-import { DockerHostComponent } from "./pulumi/program.js";
-import { SecretsComponent } from "./pulumi/secrets-program.js";
 import { secretsStackSpec } from "./secrets-spec.js";
 
 export type EngineChoice = "cdktf" | "pulumi" | "both";
 
-/** Engine output for every stack: Terraform JSON and/or the Pulumi capture. */
+/**
+ * Engine output for every stack: Terraform JSON and/or the Pulumi capture. The engine SDKs are
+ * loaded only here, on demand: they take most of a second each, and `--help`, `verify` or
+ * `--engine cdktf` need not pay for them.
+ */
 export async function renderEngines(t: Topology, engine: EngineChoice): Promise<Artifact[]> {
   const out: Artifact[] = [];
-  if (engine !== "pulumi") out.push(...synthCdktf(t));
+  if (engine !== "pulumi") {
+    const { synthCdktf } = await import("./cdktf/synth.js");
+    out.push(...synthCdktf(t));
+  }
   if (engine !== "cdktf") {
+    const [{ captureArtifact, capturePulumi }, { DockerHostComponent }, { SecretsComponent }] = await Promise.all([
+      import("./pulumi/capture.js"),
+      import("./pulumi/program.js"),
+      import("./pulumi/secrets-program.js"),
+    ]);
     for (const stack of DOCKER_STACKS) {
       const spec = stackSpec(t, stack);
       out.push(captureArtifact(stack, await capturePulumi(spec, (config) => new DockerHostComponent(spec, config))));
