@@ -4,4 +4,5 @@ import { buildTopology } from "../platform.js";
 import { buildCdktfApp } from "./synth.js";
 
 const site = loadSite(process.env.PALISADE_SITE ?? "palisade.yaml");
-buildCdktfApp(buildTopology(site), "cdktf.out").synth();
+// `cdktf synth` tells the app where to write through CDKTF_OUTDIR.
+buildCdktfApp(buildTopology(site), process.env.CDKTF_OUTDIR ?? "cdktf.out").synth();
