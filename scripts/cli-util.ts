@@ -24,6 +24,12 @@ export function parseOptions<T extends NonNullable<ParseArgsConfig["options"]>>(
   }
 }
 
+/** The answer to `-h`/`--help` (which `parseOptions` adds to every command): the command's help on stdout, exit 0. */
+export function printHelp(help: string): number {
+  console.log(help);
+  return 0;
+}
+
 export function oneOf<T extends string>(command: string, flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (!(allowed as readonly string[]).includes(value)) {

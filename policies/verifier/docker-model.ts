@@ -104,6 +104,108 @@ export const str = (v: unknown, d = ""): string => (typeof v === "string" ? v : 
 export const bool = (v: unknown): boolean => v === true || v === "true";
 export const num = (v: unknown): number => (typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : 0);
 
+/*
+ * The part of reading an engine's artifact that is the same for both engines: once a reader has
+ * picked a resource's fields out under its engine's names (snake_case in Terraform JSON,
+ * camelCase in the Pulumi capture) and resolved what only it can resolve (references, env
+ * entries), these turn the fields into the model: types, defaults and derived fields.
+ */
+
+/** A network resource's fields, read under its engine's names, values as written. */
+export interface NetworkFields {
+  /** The network's name, else the resource's. */
+  readonly name: string;
+  readonly driver: unknown;
+  /** The first IPAM config. */
+  readonly ipam: Readonly<Record<string, unknown>>;
+  readonly internal: unknown;
+  readonly options: unknown;
+  readonly construct: string;
+}
+
+/** A container resource's fields, read under its engine's names; values as written except where noted. */
+export interface ContainerFields {
+  /** The container's name, else the resource's. */
+  readonly name: string;
+  /** Resolved by the reader. */
+  readonly image: string;
+  readonly labels: unknown;
+  readonly networkMode: unknown;
+  /** `name` resolved by the reader. */
+  readonly networks: readonly { readonly name: string; readonly ipv4: unknown; readonly aliases: unknown }[];
+  readonly ports: unknown;
+  readonly privileged: unknown;
+  readonly pidMode: unknown;
+  readonly ipcMode: unknown;
+  readonly capDrop: unknown;
+  readonly capAdd: unknown;
+  readonly securityOpts: unknown;
+  readonly readOnly: unknown;
+  readonly user: unknown;
+  readonly memory: unknown;
+  readonly ulimits: unknown;
+  /** The healthcheck's test command, undefined without a healthcheck. */
+  readonly healthcheckTest: unknown;
+  readonly mounts: readonly { readonly type: unknown; readonly source: unknown; readonly target: unknown; readonly readOnly: unknown }[];
+  readonly volumes: readonly { readonly hostPath: unknown; readonly volumeName: unknown; readonly containerPath: unknown; readonly readOnly: unknown }[];
+  /** `KEY=value` entries, stringified by the reader. */
+  readonly env: readonly string[];
+  readonly construct: string;
+}
+
+export function networkModel(n: NetworkFields): DockerNetworkModel {
+  const opts = (n.options ?? {}) as Record<string, unknown>;
+  return {
+    name: n.name,
+    driver: str(n.driver, "bridge"),
+    subnet: str(n.ipam.subnet),
+    gateway: str(n.ipam.gateway),
+    internal: bool(n.internal),
+    bridge: str(opts["com.docker.network.bridge.name"]),
+    masquerade: str(opts["com.docker.network.bridge.enable_ip_masquerade"], "true") !== "false",
+    construct: n.construct,
+  };
+}
+
+export function containerModel(c: ContainerFields): DockerContainerModel {
+  const labels = labelsOf(c.labels);
+  const tests = arr(c.healthcheckTest);
+  return {
+    name: c.name,
+    service: labels["palisade.service"] ?? c.name,
+    image: c.image,
+    networkMode: str(c.networkMode, "bridge"),
+    networks: c.networks.map((n) => ({ network: n.name, ipv4: str(n.ipv4), aliases: arr<string>(n.aliases).map(String) })),
+    ports: arr<Record<string, unknown>>(c.ports).map((p) => ({ ip: str(p.ip), external: num(p.external) || num(p.internal), internal: num(p.internal), protocol: str(p.protocol, "tcp") === "udp" ? "udp" : "tcp" })),
+    listens: listensOf(labels),
+    labels,
+    privileged: bool(c.privileged),
+    pidMode: str(c.pidMode),
+    ipcMode: str(c.ipcMode),
+    capDrop: arr<string>(c.capDrop).map(String),
+    capAdd: arr<string>(c.capAdd).map(String),
+    securityOpts: arr<string>(c.securityOpts).map(String),
+    readOnly: bool(c.readOnly),
+    user: str(c.user),
+    memory: num(c.memory),
+    ulimits: arr<Record<string, unknown>>(c.ulimits).map((u) => ({ name: str(u.name), soft: num(u.soft), hard: num(u.hard) })),
+    hasHealthcheck: tests.length > 0 && str(tests[0]) !== "NONE",
+    mounts: [
+      ...c.mounts.map((m) => ({ type: str(m.type, "volume"), source: str(m.source), target: str(m.target), readOnly: bool(m.readOnly) })),
+      ...c.volumes.map((v) => ({ type: v.hostPath ? "bind" : "volume", source: str(v.hostPath ?? v.volumeName), target: str(v.containerPath), readOnly: bool(v.readOnly) })),
+    ],
+    env: c.env,
+    construct: c.construct,
+  };
+}
+
+/** One stack's model, networks and containers sorted by name. */
+export function hostModel(host: string, engine: DockerHostModel["engine"], artifact: string, networks: DockerNetworkModel[], containers: DockerContainerModel[]): DockerHostModel {
+  networks.sort((a, b) => a.name.localeCompare(b.name));
+  containers.sort((a, b) => a.name.localeCompare(b.name));
+  return { host, engine, artifact, networks, containers };
+}
+
 /** One difference between two engines' models of the same stack. */
 export interface ModelDifference {
   readonly host: string;

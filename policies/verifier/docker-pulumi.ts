@@ -1,8 +1,9 @@
-import { arr, bool, labelsOf, listensOf, num, str, type DockerContainerModel, type DockerHostModel, type DockerNetworkModel } from "./docker-model.js";
+import { arr, containerModel, hostModel, networkModel, str, type DockerHostModel } from "./docker-model.js";
 
 /*
  * Reads the offline Pulumi capture (`pulumi/<stack>.json`: every registered resource with its
- * inputs) into the Docker model. Inputs use the Pulumi SDK's camelCase names.
+ * inputs) into the Docker model. Inputs use the Pulumi SDK's camelCase names; this reader picks
+ * them out, `networkModel`/`containerModel` (shared with the Terraform reader) build the model.
  */
 
 type Json = Record<string, unknown>;
@@ -19,65 +20,47 @@ export function dockerFromPulumi(path: string, text: string): DockerHostModel {
   const doc = JSON.parse(text) as { stack?: string; resources?: Captured[] };
   const host = doc.stack ?? /pulumi\/([^/]+)\.json$/.exec(path)?.[1] ?? path;
   const resources = doc.resources ?? [];
-  const networks: DockerNetworkModel[] = resources
+  const networks = resources
     .filter((r) => r.type === NETWORK)
     .map((r) => {
       const n = r.inputs ?? {};
-      const ipam = arr<Json>(n.ipamConfigs)[0] ?? {};
-      const opts = (n.options ?? {}) as Record<string, unknown>;
-      return {
+      return networkModel({
         name: str(n.name, r.name),
-        driver: str(n.driver, "bridge"),
-        subnet: str(ipam.subnet),
-        gateway: str(ipam.gateway),
-        internal: bool(n.internal),
-        bridge: str(opts["com.docker.network.bridge.name"]),
-        masquerade: str(opts["com.docker.network.bridge.enable_ip_masquerade"], "true") !== "false",
+        driver: n.driver,
+        ipam: arr<Json>(n.ipamConfigs)[0] ?? {},
+        internal: n.internal,
+        options: n.options,
         construct: `${r.type}::${r.name}`,
-      };
+      });
     });
-  const containers: DockerContainerModel[] = resources
+  const containers = resources
     .filter((r) => r.type === CONTAINER)
     .map((r) => {
       const c = r.inputs ?? {};
-      const labels = labelsOf(c.labels);
-      const caps = (c.capabilities ?? {}) as Json;
-      const hc = c.healthcheck as Json | undefined;
-      const mounts = [
-        ...arr<Json>(c.mounts).map((m) => ({ type: str(m.type, "volume"), source: str(m.source), target: str(m.target), readOnly: bool(m.readOnly) })),
-        ...arr<Json>(c.volumes).map((v) => ({
-          type: v.hostPath ? "bind" : "volume",
-          source: str(v.hostPath ?? v.volumeName),
-          target: str(v.containerPath),
-          readOnly: bool(v.readOnly),
-        })),
-      ];
-      return {
+      const caps = c.capabilities as Json | undefined;
+      return containerModel({
         name: str(c.name, r.name),
-        service: labels["palisade.service"] ?? str(c.name, r.name),
         image: str(c.image),
-        networkMode: str(c.networkMode, "bridge"),
-        networks: arr<Json>(c.networksAdvanced).map((n) => ({ network: str(n.name), ipv4: str(n.ipv4Address), aliases: arr<string>(n.aliases).map(String) })),
-        ports: arr<Json>(c.ports).map((p) => ({ ip: str(p.ip), external: num(p.external) || num(p.internal), internal: num(p.internal), protocol: str(p.protocol, "tcp") === "udp" ? "udp" : "tcp" })),
-        listens: listensOf(labels),
-        labels,
-        privileged: bool(c.privileged),
-        pidMode: str(c.pidMode),
-        ipcMode: str(c.ipcMode),
-        capDrop: arr<string>(caps.drops).map(String),
-        capAdd: arr<string>(caps.adds).map(String),
-        securityOpts: arr<string>(c.securityOpts).map(String),
-        readOnly: bool(c.readOnly),
-        user: str(c.user),
-        memory: num(c.memory),
-        ulimits: arr<Json>(c.ulimits).map((u) => ({ name: str(u.name), soft: num(u.soft), hard: num(u.hard) })),
-        hasHealthcheck: !!hc && arr(hc.tests).length > 0 && str(arr(hc.tests)[0]) !== "NONE",
-        mounts,
+        labels: c.labels,
+        networkMode: c.networkMode,
+        networks: arr<Json>(c.networksAdvanced).map((n) => ({ name: str(n.name), ipv4: n.ipv4Address, aliases: n.aliases })),
+        ports: c.ports,
+        privileged: c.privileged,
+        pidMode: c.pidMode,
+        ipcMode: c.ipcMode,
+        capDrop: caps?.drops,
+        capAdd: caps?.adds,
+        securityOpts: c.securityOpts,
+        readOnly: c.readOnly,
+        user: c.user,
+        memory: c.memory,
+        ulimits: c.ulimits,
+        healthcheckTest: (c.healthcheck as Json | undefined)?.tests,
+        mounts: arr<Json>(c.mounts).map((m) => ({ type: m.type, source: m.source, target: m.target, readOnly: m.readOnly })),
+        volumes: arr<Json>(c.volumes).map((v) => ({ hostPath: v.hostPath, volumeName: v.volumeName, containerPath: v.containerPath, readOnly: v.readOnly })),
         env: arr<unknown>(c.envs).map((e) => (typeof e === "string" ? e : JSON.stringify(e))),
         construct: `${r.type}::${r.name}`,
-      };
+      });
     });
-  networks.sort((a, b) => a.name.localeCompare(b.name));
-  containers.sort((a, b) => a.name.localeCompare(b.name));
-  return { host, engine: "pulumi", artifact: path, networks, containers };
+  return hostModel(host, "pulumi", path, networks, containers);
 }

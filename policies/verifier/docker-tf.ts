@@ -1,9 +1,11 @@
-import { arr, bool, labelsOf, listensOf, num, str, type DockerContainerModel, type DockerHostModel, type DockerNetworkModel } from "./docker-model.js";
+import { arr, containerModel, hostModel, networkModel, str, type DockerHostModel } from "./docker-model.js";
 
 /*
  * Reads a cdktf-synthesized stack (`cdktf/stacks/<stack>/cdk.tf.json`) into the Docker model.
  * Terraform references (`${docker_network.X.name}`, `${docker_image.Y.image_id}`) are resolved
  * against the same file; an unresolvable reference stays as written (and then matches nothing).
+ * This reader picks out the provider's snake_case fields; `networkModel`/`containerModel` (shared
+ * with the Pulumi reader) build the model.
  */
 
 type Json = Record<string, unknown>;
@@ -21,59 +23,41 @@ export function dockerFromTerraform(path: string, text: string): DockerHostModel
     if (m[1] === "docker_image") return str(r.name, s);
     return str(r[m[3]!] ?? r.name, s);
   };
-  const networks: DockerNetworkModel[] = Object.entries(res.docker_network ?? {}).map(([id, n]) => {
-    const ipam = arr<Json>(n.ipam_config)[0] ?? {};
-    const opts = (n.options ?? {}) as Record<string, unknown>;
-    return {
+  const networks = Object.entries(res.docker_network ?? {}).map(([id, n]) =>
+    networkModel({
       name: str(n.name, id),
-      driver: str(n.driver, "bridge"),
-      subnet: str(ipam.subnet),
-      gateway: str(ipam.gateway),
-      internal: bool(n.internal),
-      bridge: str(opts["com.docker.network.bridge.name"]),
-      masquerade: str(opts["com.docker.network.bridge.enable_ip_masquerade"], "true") !== "false",
+      driver: n.driver,
+      ipam: arr<Json>(n.ipam_config)[0] ?? {},
+      internal: n.internal,
+      options: n.options,
       construct: `docker_network.${id}`,
-    };
-  });
-  const containers: DockerContainerModel[] = Object.entries(res.docker_container ?? {}).map(([id, c]) => {
-    const labels = labelsOf(c.labels);
-    const caps = (c.capabilities ?? {}) as Json;
-    const hc = c.healthcheck as Json | undefined;
-    const mounts = [
-      ...arr<Json>(c.mounts).map((m) => ({ type: str(m.type, "volume"), source: str(m.source), target: str(m.target), readOnly: bool(m.read_only) })),
-      ...arr<Json>(c.volumes).map((v) => ({
-        type: v.host_path ? "bind" : "volume",
-        source: str(v.host_path ?? v.volume_name),
-        target: str(v.container_path),
-        readOnly: bool(v.read_only),
-      })),
-    ];
-    return {
+    }),
+  );
+  const containers = Object.entries(res.docker_container ?? {}).map(([id, c]) => {
+    const caps = c.capabilities as Json | undefined;
+    return containerModel({
       name: str(c.name, id),
-      service: labels["palisade.service"] ?? str(c.name, id),
       image: resolve(c.image),
-      networkMode: str(c.network_mode, "bridge"),
-      networks: arr<Json>(c.networks_advanced).map((n) => ({ network: resolve(n.name), ipv4: str(n.ipv4_address), aliases: arr<string>(n.aliases).map(String) })),
-      ports: arr<Json>(c.ports).map((p) => ({ ip: str(p.ip), external: num(p.external) || num(p.internal), internal: num(p.internal), protocol: str(p.protocol, "tcp") === "udp" ? "udp" : "tcp" })),
-      listens: listensOf(labels),
-      labels,
-      privileged: bool(c.privileged),
-      pidMode: str(c.pid_mode),
-      ipcMode: str(c.ipc_mode),
-      capDrop: arr<string>(caps.drop).map(String),
-      capAdd: arr<string>(caps.add).map(String),
-      securityOpts: arr<string>(c.security_opts).map(String),
-      readOnly: bool(c.read_only),
-      user: str(c.user),
-      memory: num(c.memory),
-      ulimits: arr<Json>(c.ulimit).map((u) => ({ name: str(u.name), soft: num(u.soft), hard: num(u.hard) })),
-      hasHealthcheck: !!hc && arr(hc.test).length > 0 && str(arr(hc.test)[0]) !== "NONE",
-      mounts,
+      labels: c.labels,
+      networkMode: c.network_mode,
+      networks: arr<Json>(c.networks_advanced).map((n) => ({ name: resolve(n.name), ipv4: n.ipv4_address, aliases: n.aliases })),
+      ports: c.ports,
+      privileged: c.privileged,
+      pidMode: c.pid_mode,
+      ipcMode: c.ipc_mode,
+      capDrop: caps?.drop,
+      capAdd: caps?.add,
+      securityOpts: c.security_opts,
+      readOnly: c.read_only,
+      user: c.user,
+      memory: c.memory,
+      ulimits: c.ulimit,
+      healthcheckTest: (c.healthcheck as Json | undefined)?.test,
+      mounts: arr<Json>(c.mounts).map((m) => ({ type: m.type, source: m.source, target: m.target, readOnly: m.read_only })),
+      volumes: arr<Json>(c.volumes).map((v) => ({ hostPath: v.host_path, volumeName: v.volume_name, containerPath: v.container_path, readOnly: v.read_only })),
       env: arr<string>(c.env).map(String),
       construct: `docker_container.${id}`,
-    };
+    });
   });
-  networks.sort((a, b) => a.name.localeCompare(b.name));
-  containers.sort((a, b) => a.name.localeCompare(b.name));
-  return { host, engine: "cdktf", artifact: path, networks, containers };
+  return hostModel(host, "cdktf", path, networks, containers);
 }

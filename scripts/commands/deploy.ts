@@ -1,5 +1,6 @@
-import { DEFAULT_SECRETS_DIR, defaultOpsContext, deploy as runDeploy, OpsError } from "../../stacks/ops/index.js";
-import { oneOf, parseOptions, type Command } from "../cli-util.js";
+import { defaultOpsContext, deploy as runDeploy } from "../../stacks/ops/index.js";
+import { parseOptions, printHelp, type Command } from "../cli-util.js";
+import { ENGINE_RUN_OPTIONS, engineRunOptions, exitOnOpsError } from "../ops-cli.js";
 
 const HELP = `palisade deploy [--engine cdktf|pulumi] [--stack S] [--yes] [--site F] [--out D]
 
@@ -31,38 +32,8 @@ export const deploy: Command = {
   summary: "plan, refuse on violations, then apply the stacks with tofu/terraform or pulumi",
   help: HELP,
   async run(argv) {
-    const { values } = parseOptions("deploy", argv, {
-      engine: { type: "string" },
-      stack: { type: "string" },
-      yes: { type: "boolean" },
-      site: { type: "string" },
-      out: { type: "string" },
-      secrets: { type: "string" },
-      "skip-ssh-check": { type: "boolean" },
-    });
-    if (values.help) {
-      console.log(HELP);
-      return 0;
-    }
-    try {
-      return await runDeploy(
-        {
-          engine: oneOf("deploy", "engine", values.engine as string | undefined, ["cdktf", "pulumi"] as const, "cdktf"),
-          stack: values.stack as string | undefined,
-          yes: values.yes === true,
-          siteFile: (values.site as string | undefined) ?? "palisade.yaml",
-          outDir: (values.out as string | undefined) ?? "out",
-          secretsDir: (values.secrets as string | undefined) ?? DEFAULT_SECRETS_DIR,
-          skipSshCheck: values["skip-ssh-check"] === true,
-        },
-        defaultOpsContext(),
-      );
-    } catch (e) {
-      if (e instanceof OpsError) {
-        console.error(e.message);
-        return e.exitCode;
-      }
-      throw e;
-    }
+    const { values } = parseOptions("deploy", argv, ENGINE_RUN_OPTIONS);
+    if (values.help) return printHelp(HELP);
+    return exitOnOpsError(() => runDeploy(engineRunOptions("deploy", values), defaultOpsContext()));
   },
 };

@@ -1,5 +1,6 @@
-import { DEFAULT_SECRETS_DIR, defaultOpsContext, destroy as runDestroy, OpsError } from "../../stacks/ops/index.js";
-import { oneOf, parseOptions, type Command } from "../cli-util.js";
+import { defaultOpsContext, destroy as runDestroy } from "../../stacks/ops/index.js";
+import { parseOptions, printHelp, type Command } from "../cli-util.js";
+import { ENGINE_RUN_OPTIONS, engineRunOptions, exitOnOpsError } from "../ops-cli.js";
 
 const HELP = `palisade destroy [--engine cdktf|pulumi] [--stack S] [--yes --confirm SITE-NAME] [--site F] [--out D]
 
@@ -26,40 +27,8 @@ export const destroy: Command = {
   summary: "destroy the deployed stacks in reverse order, behind a typed confirmation",
   help: HELP,
   async run(argv) {
-    const { values } = parseOptions("destroy", argv, {
-      engine: { type: "string" },
-      stack: { type: "string" },
-      yes: { type: "boolean" },
-      confirm: { type: "string" },
-      site: { type: "string" },
-      out: { type: "string" },
-      secrets: { type: "string" },
-      "skip-ssh-check": { type: "boolean" },
-    });
-    if (values.help) {
-      console.log(HELP);
-      return 0;
-    }
-    try {
-      return await runDestroy(
-        {
-          engine: oneOf("destroy", "engine", values.engine as string | undefined, ["cdktf", "pulumi"] as const, "cdktf"),
-          stack: values.stack as string | undefined,
-          yes: values.yes === true,
-          confirm: values.confirm as string | undefined,
-          siteFile: (values.site as string | undefined) ?? "palisade.yaml",
-          outDir: (values.out as string | undefined) ?? "out",
-          secretsDir: (values.secrets as string | undefined) ?? DEFAULT_SECRETS_DIR,
-          skipSshCheck: values["skip-ssh-check"] === true,
-        },
-        defaultOpsContext(),
-      );
-    } catch (e) {
-      if (e instanceof OpsError) {
-        console.error(e.message);
-        return e.exitCode;
-      }
-      throw e;
-    }
+    const { values } = parseOptions("destroy", argv, { ...ENGINE_RUN_OPTIONS, confirm: { type: "string" } });
+    if (values.help) return printHelp(HELP);
+    return exitOnOpsError(() => runDestroy({ ...engineRunOptions("destroy", values), confirm: values.confirm as string | undefined }, defaultOpsContext()));
   },
 };

@@ -1,5 +1,5 @@
 import { diffIsEmpty, diffReports, renderDiffMarkdown, type SegmentationDiff } from "../../policies/diff.js";
-import { parseOptions, UsageError, type Command } from "../cli-util.js";
+import { parseOptions, printHelp, UsageError, type Command } from "../cli-util.js";
 import { verifyDir } from "./verify.js";
 
 const HELP = `palisade diff --base D1 [--out D2]
@@ -26,10 +26,7 @@ export const diff: Command = {
   help: HELP,
   async run(argv) {
     const { values } = parseOptions("diff", argv, { base: { type: "string" }, out: { type: "string" } });
-    if (values.help) {
-      console.log(HELP);
-      return 0;
-    }
+    if (values.help) return printHelp(HELP);
     if (!values.base) throw new UsageError("palisade diff: --base D is required; see palisade diff --help");
     const { diff: d, markdown } = segmentationDiff(values.base as string, (values.out as string | undefined) ?? "out");
     console.log(markdown);

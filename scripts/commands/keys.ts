@@ -1,6 +1,7 @@
 import { loadSite } from "../../core/index.js";
-import { DEFAULT_SECRETS_DIR, ensureKeys, OpsError, publicKeysYaml } from "../../stacks/ops/index.js";
-import { parseOptions, type Command } from "../cli-util.js";
+import { DEFAULT_SECRETS_DIR, ensureKeys, publicKeysYaml } from "../../stacks/ops/index.js";
+import { parseOptions, printHelp, type Command } from "../cli-util.js";
+import { exitOnOpsError } from "../ops-cli.js";
 
 const HELP = `palisade keys [--site F] [--dir D] [--rotate NAME]...
 
@@ -34,13 +35,10 @@ export const keys: Command = {
       dir: { type: "string" },
       rotate: { type: "string", multiple: true },
     });
-    if (values.help) {
-      console.log(HELP);
-      return 0;
-    }
+    if (values.help) return printHelp(HELP);
     const site = loadSite((values.site as string | undefined) ?? "palisade.yaml");
     const dir = (values.dir as string | undefined) ?? DEFAULT_SECRETS_DIR;
-    try {
+    return exitOnOpsError(() => {
       const r = ensureKeys(site, dir, { rotate: (values.rotate as string[] | undefined) ?? [] });
       for (const k of r.created) console.error(`created  ${dir}/${k.file}  (${k.purpose})`);
       for (const k of r.rotated) console.error(`rotated  ${dir}/${k.file}  (old value kept as ${k.file}.previous until a deploy succeeds)`);
@@ -48,12 +46,6 @@ export const keys: Command = {
       for (const n of r.notes) console.error(`note: ${n}`);
       console.log(publicKeysYaml(r.publicKeys).trimEnd());
       return 0;
-    } catch (e) {
-      if (e instanceof OpsError) {
-        console.error(e.message);
-        return e.exitCode;
-      }
-      throw e;
-    }
+    });
   },
 };

@@ -4,7 +4,7 @@ import { manifestArtifact, planArtifacts, verdictLine, verifyPlan } from "../../
 import { segmentationDiff } from "./diff.js";
 import { writeOutAtomic } from "../../stacks/output.js";
 import { DEFAULT_SECRETS_DIR, defaultOpsContext, enginePlan } from "../../stacks/ops/index.js";
-import { oneOf, parseOptions, type Command } from "../cli-util.js";
+import { oneOf, parseOptions, printHelp, type Command } from "../cli-util.js";
 
 const HELP = `palisade plan [--site F] [--out D] [--engine cdktf|pulumi|both] [--base D] [--strict] [--engine-plan]
 
@@ -37,10 +37,7 @@ export const plan: Command = {
       strict: { type: "boolean" },
       "engine-plan": { type: "boolean" },
     });
-    if (values.help) {
-      console.log(HELP);
-      return 0;
-    }
+    if (values.help) return printHelp(HELP);
     const engine = oneOf("plan", "engine", values.engine as string | undefined, ["cdktf", "pulumi", "both"] as const, "both");
     const siteFile = (values.site as string | undefined) ?? "palisade.yaml";
     const outDir = (values.out as string | undefined) ?? "out";

@@ -4,7 +4,7 @@ import { readArtifacts, writeOutAtomic } from "../../stacks/output.js";
 import { verdictLine } from "../../stacks/plan.js";
 import { renderReport } from "../../policies/report/index.js";
 import { VerifyInputError, verifyArtifacts, type Report } from "../../policies/verifier/index.js";
-import { parseOptions, UsageError, type Command } from "../cli-util.js";
+import { parseOptions, printHelp, UsageError, type Command } from "../cli-util.js";
 
 const HELP = `palisade verify [--out D] [--strict]
 
@@ -38,10 +38,7 @@ export const verify: Command = {
   help: HELP,
   async run(argv) {
     const { values } = parseOptions("verify", argv, { out: { type: "string" }, strict: { type: "boolean" } });
-    if (values.help) {
-      console.log(HELP);
-      return 0;
-    }
+    if (values.help) return printHelp(HELP);
     const dir = (values.out as string | undefined) ?? "out";
     const report = verifyDir(dir, values.strict === true);
     writeOutAtomic(join(dir, "report"), renderReport(report).map((a) => ({ ...a, path: a.path.replace(/^report\//, "") })));

@@ -1,7 +1,7 @@
 /**
- * Small process and namespace helpers the lab needs beyond `netns.ts` (which stays as the tunnel
- * area wrote it): async commands, `ip -batch` per namespace, readiness from /proc, the inode of a
- * namespace (to find every process still inside it at `down`).
+ * Small process and namespace helpers of the lab (`netns.ts` uses them too): async commands,
+ * `ip -batch` per namespace, liveness and readiness from /proc, the inode of a namespace (to find
+ * every process still inside it at `down`).
  */
 import { execFile } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
@@ -63,9 +63,11 @@ export function pidsInNetns(inodes: ReadonlySet<number>): number[] {
   return out;
 }
 
+/** True while `pid` runs (not a zombie, not dead). */
 export function alive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // state is the field after the parenthesised command name; Z = zombie, X = dead
     const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
     return state !== "Z" && state !== "X";
   } catch {
