@@ -1,5 +1,5 @@
 import { AuditInputError, PsqlError, auditDatabase, formatFindings, psqlClient } from "../../policies/tenancy/index.js";
-import { UsageError, parseOptions, type Command } from "../cli-util.js";
+import { UsageError, parseOptions, type Command, printHelp } from "../cli-util.js";
 
 const HELP = `palisade audit-db --url U [--app-role R]... [--json]
 
@@ -24,10 +24,7 @@ Exit: 0 no findings, 1 findings (each names its object), 2 bad input.`;
 export async function run(argv: string[]): Promise<number> {
   try {
     const { values } = parseOptions("audit-db", argv, { url: { type: "string" }, "app-role": { type: "string", multiple: true }, json: { type: "boolean" } });
-    if (values.help) {
-      console.log(HELP);
-      return 0;
-    }
+    if (values.help) return printHelp(HELP);
     const url = values.url as string | undefined;
     if (!url) throw new UsageError("palisade audit-db: --url is required, e.g. postgresql://postgres@postgres:5432/palisade");
     const appRoles = ((values["app-role"] as string[] | undefined) ?? []).flatMap((r) => r.split(",")).map((r) => r.trim()).filter(Boolean);

@@ -4,7 +4,7 @@ import { labDown, labUp, readRecord, labPaths } from "../../stacks/lab/up.js";
 import { labProbe } from "../../stacks/lab/probe.js";
 import { DRILLS, runDrill, type DrillName } from "../../stacks/lab/drills.js";
 import { writeLabReport } from "../../stacks/lab/report.js";
-import { UsageError, parseOptions, type Command } from "../cli-util.js";
+import { UsageError, parseOptions, type Command, printHelp } from "../cli-util.js";
 import { plan } from "./plan.js";
 
 const HELP = `palisade lab up|probe|drill NAME|down [--out D] [--site F] [--json]
@@ -38,10 +38,7 @@ export const lab: Command = {
   help: HELP,
   async run(argv) {
     const { values, positionals } = parseOptions("lab", argv, { out: { type: "string" }, site: { type: "string" }, json: { type: "boolean" } }, true);
-    if (values.help) {
-      console.log(HELP);
-      return 0;
-    }
+    if (values.help) return printHelp(HELP);
     const json = values.json === true;
     const outDir = (values.out as string | undefined) ?? "out";
     const siteFile = (values.site as string | undefined) ?? "palisade.yaml";

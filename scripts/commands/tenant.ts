@@ -12,7 +12,7 @@ import {
   serverFor,
   type ProvisionOutcome,
 } from "../../policies/tenancy/index.js";
-import { UsageError, oneOf, parseOptions, type Command } from "../cli-util.js";
+import { UsageError, oneOf, parseOptions, type Command, printHelp } from "../cli-util.js";
 
 const HELP = `palisade tenant add|remove|list --url U [options]
 
@@ -93,10 +93,7 @@ function hint(e: PsqlError): string {
 export async function run(argv: string[]): Promise<number> {
   try {
     const [action, ...rest] = argv;
-    if (action === "--help" || action === "-h" || action === "help") {
-      console.log(HELP);
-      return 0;
-    }
+    if (action === "--help" || action === "-h" || action === "help") return printHelp(HELP);
     if (action !== "add" && action !== "remove" && action !== "list") {
       throw new UsageError(`palisade tenant: expected add, remove or list, given ${action === undefined ? "nothing" : JSON.stringify(action)}; see palisade tenant --help`);
     }
@@ -106,10 +103,7 @@ export async function run(argv: string[]): Promise<number> {
       { url: { type: "string" }, site: { type: "string" }, mode: { type: "string" }, name: { type: "string" }, region: { type: "string" }, json: { type: "boolean" } },
       true,
     );
-    if (values.help) {
-      console.log(HELP);
-      return 0;
-    }
+    if (values.help) return printHelp(HELP);
     const url = values.url as string | undefined;
     if (!url) throw new UsageError(`palisade tenant ${action}: --url is required (the server's palisade database, e.g. postgresql://palisade_provisioner@postgres:5432/palisade)`);
     if (action !== "add") {
