@@ -304,23 +304,28 @@ export function checkSegmentation(m: SiteModel, intent: Intent, opts: CheckOptio
   for (const f of flows.values()) {
     if (f.source !== "internet" || f.verdict !== "allowed") continue;
     const chain: string[] = [];
-    const relay = (nodeId: string, port: number, depth: number) => {
+    // `hosts`: the names a request routed so far can carry (an SNI chosen at the edge is the Host
+    // the ingress sees), so the next proxy's routes for other names are not part of this chain.
+    const relay = (nodeId: string, port: number, depth: number, hosts: ReadonlySet<string> | null) => {
       const proxy = m.proxies.find((p) => p.node === nodeId);
       if (!proxy?.config || depth > 3) return;
       const src = node(nodeId)!;
       for (const fe of proxy.config.frontends) {
         if (fe.binds.length && !fe.binds.some((b) => b.port === port)) continue;
         for (const route of fe.routes) {
+          const named = domainsIn(route.condition);
+          if (hosts && named.length && !named.some((h) => hosts.has(h))) continue;
+          const next = named.length ? new Set(named.filter((h) => !hosts || hosts.has(h))) : hosts;
           const be = proxy.config.backends.find((b) => b.name === route.backend);
           for (const srv of be?.servers ?? []) {
             const target = r.resolveServer(src, srv.host, srv.port) ?? srv.host;
             chain.push(`${"  ".repeat(depth)}${nodeId} -[${route.condition}]-> ${target} : tcp/${srv.port} (${proxy.layer} ${be!.name})`);
-            relay(target, srv.port, depth + 1);
+            relay(target, srv.port, depth + 1, next);
           }
         }
       }
     };
-    relay(f.destination, f.port, 0);
+    relay(f.destination, f.port, 0, null);
     exposed.push({ line: f.line, chain, intended: f.intended });
   }
 
@@ -332,6 +337,11 @@ export function checkSegmentation(m: SiteModel, intent: Intent, opts: CheckOptio
     exposed: exposed.sort((a, b) => compareText(a.line, b.line)),
     findings: dedup,
   };
+}
+
+/** Host names a route's condition names (`sni app.example.com`, `host a.example.com b.example.com path /x`). */
+function domainsIn(condition: string): string[] {
+  return [...condition.matchAll(/\b[a-z0-9-]+(?:\.[a-z0-9-]+)+\.[a-z]{2,63}\b/gi)].map((m) => m[0].toLowerCase());
 }
 
 export { weakest };

@@ -47,7 +47,8 @@ function describeCondition(cond: string, acls: Map<string, string>): string {
   const text = cond.replace(/\b([A-Za-z_][\w-]*)\b/g, (m) => (acls.has(m) ? `{ ${acls.get(m)} }` : m));
   for (const m of text.matchAll(/req(?:\.|_)ssl_sni\s+(?:-i\s+)?(?:-m\s+\w+\s+)?(\S+)/g)) parts.push(`sni ${m[1]}`);
   for (const m of text.matchAll(/hdr(?:_dom|_beg|_end)?\((?:host|Host)\)(?:,\S+)?\s+(?:-i\s+)?(?:-m\s+\w+\s+)?([^\s}]+(?:\s+[a-z0-9-]+\.[a-z0-9.-]+)*)/g)) parts.push(`host ${m[1]}`);
-  for (const m of text.matchAll(/path(?:_beg)?\s+(?:-i\s+)?([^\s}]+(?:\s+\/[^\s}]*)*)/g)) parts.push(`path ${m[1]}`);
+  const paths = [...text.matchAll(/\b(path(?:_beg)?)\s+(?:-i\s+)?([^\s}]+(?:\s+\/[^\s}]*)*)/g)].map((m) => `${m[1]} ${m[2]}`);
+  if (paths.length) parts.push(paths.join(" or "));
   return parts.length ? parts.join(" ") : cond.trim();
 }
 

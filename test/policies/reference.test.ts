@@ -11,6 +11,13 @@ const intent = parseIntent(planned.text("intent.json"));
 const report = verifyDirInProcess(planned.dir);
 
 describe("the verifier on the reference plan", () => {
+  it("GIVEN the internet's HTTPS to the edge WHEN its exposure is explained THEN each SNI leads only to the ingress routes for that same host", () => {
+    const chain = report.exposed.find((e) => e.line === "internet => edge-proxy : tcp/443")!.chain.map((c) => c.trim());
+    const afterApp = chain.slice(chain.findIndex((c) => c.includes("sni app.example.com")) + 1, chain.findIndex((c) => c.includes("sni blog.example.com")));
+    expect(afterApp.map((c) => c.split(" -[")[1]!.split("]-> ")[1]!.split(" ")[0])).toEqual(["api", "frontend"]);
+    expect(chain.filter((c) => c.includes("-> gitea "))).toHaveLength(1);
+  });
+
   it("GIVEN the reference plan WHEN verified from its artifacts THEN the verdict is pass with no violation and no mandatory guardrail", () => {
     expect(report.summary.verdict).toBe("pass");
     expect(report.findings.filter((f) => f.severity === "violation")).toEqual([]);
