@@ -46,6 +46,24 @@ function steps(list: readonly { layer: string; verdict: string; artifact: string
     .join("")}</table>`;
 }
 
+function lab(r: Report): string {
+  if (!r.lab) return `<div class="placeholder">Not run yet: <code>palisade lab up</code> then <code>palisade lab probe</code> and the drills (as root) run these artifacts on the real daemons and fill this section.</div>`;
+  const out: string[] = [];
+  const p = r.lab.probe;
+  if (p) {
+    out.push(`<p>Probe: every source &times; destination &times; declared port tried on the real daemons, compared with ${x(p.expectedFrom)}: <b class="${p.incorrect === 0 ? "pass" : "fail"}">${p.correct} correct, ${p.incorrect} incorrect</b>.</p>`);
+    if (p.mismatches.length) out.push(`<table><tr><th>flow</th><th>expected</th><th>observed</th></tr>${p.mismatches.map((m) => `<tr><td><code>${x(m.line)}</code></td><td>${m.expected ? "open" : "closed"}</td><td class="broken">${m.observed ? "open" : "closed"}</td></tr>`).join("")}</table>`);
+    if (p.checks.length) out.push(`<table><tr><th>end-to-end check</th><th>result</th><th>detail</th></tr>${p.checks.map((c) => `<tr><td>${x(c.name)}</td><td class="${c.pass ? "allowed" : "broken"}">${c.pass ? "pass" : "fail"}</td><td>${x(c.detail)}</td></tr>`).join("")}</table>`);
+  }
+  const drills = Object.entries(r.lab.drills);
+  if (drills.length) {
+    out.push(`<table><tr><th>drill</th><th>result</th><th>figures</th><th>targets</th><th>notes</th></tr>${drills
+      .map(([name, d]) => `<tr><td>${x(name)}</td><td class="${d.pass ? "allowed" : "broken"}">${d.pass ? "pass" : "fail"}</td><td>${x(Object.entries(d.figures).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", "))}</td><td>${x(Object.entries(d.targets).map(([k, v]) => `${k} ${v}`).join("; "))}</td><td>${x(d.notes.join("; "))}</td></tr>`)
+      .join("")}</table>`);
+  }
+  return out.join("");
+}
+
 function tenants(r: Report): string {
   if (r.tenants.length === 0) return "<p>No tenants are declared.</p>";
   return r.tenants
@@ -115,7 +133,7 @@ export const htmlFormatter: ReportFormatter = {
 <section id="guardrails"><h2>Guardrails</h2>${guardrails}</section>
 <section id="explain"><h2>Explain</h2><p>For each pair: every layer on the path that decides it, with the artifact and the construct responsible.</p>${explain}</section>
 <section id="tenant-isolation"><h2>Tenant isolation</h2><p>Per tenant: where its data lives, its roles and OpenBao paths, and each isolation layer with the rendered statement that implements it. A live database is checked by <code>palisade audit-db</code>.</p>${tenants(r)}</section>
-<section id="lab-expected-vs-observed"><h2>Lab: expected vs observed</h2><div class="placeholder">Filled by <code>palisade lab probe</code>: expected reachability against what the real daemons let through.</div></section>
+<section id="lab-expected-vs-observed"><h2>Lab: expected vs observed</h2>${lab(r)}</section>
 </body></html>
 `;
   },

@@ -33,6 +33,12 @@ export const markdownFormatter: ReportFormatter = {
       const missing = t.layers.filter((l) => l.status === "missing").map((l) => l.layer);
       out.push(`- \`${t.tenant}\` (${t.mode}, database \`${t.database}\` on ${t.server}): ${t.layers.map((l) => l.layer).join(", ")}${missing.length ? ` — **missing: ${missing.join(", ")}**` : ""}`);
     }
+    if (r.lab) {
+      out.push("", "## Lab: expected vs observed", "");
+      if (r.lab.probe) out.push(`Probe against ${r.lab.probe.expectedFrom}: ${r.lab.probe.correct} correct, ${r.lab.probe.incorrect} incorrect.`);
+      for (const m of r.lab.probe?.mismatches ?? []) out.push(`- \`${m.line}\`: expected ${m.expected ? "open" : "closed"}, observed ${m.observed ? "open" : "closed"}`);
+      for (const [name, d] of Object.entries(r.lab.drills)) out.push(`- drill \`${name}\`: ${d.pass ? "pass" : "**fail**"} (${Object.entries(d.figures).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")})`);
+    }
     out.push("", "## Exposed to the internet", "");
     if (r.exposed.length === 0) out.push("Nothing.");
     for (const e of r.exposed) {

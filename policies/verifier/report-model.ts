@@ -81,6 +81,21 @@ export interface ExposureRecord {
   readonly intended: boolean;
 }
 
+/**
+ * What `palisade lab` observed on the real daemons running these artifacts (from
+ * `report/lab.json`): probe counts against this report's matrix, and each drill's figures.
+ */
+export interface LabSection {
+  readonly probe?: {
+    readonly expectedFrom: string;
+    readonly correct: number;
+    readonly incorrect: number;
+    readonly mismatches: readonly { readonly line: string; readonly expected: boolean; readonly observed: boolean }[];
+    readonly checks: readonly { readonly name: string; readonly pass: boolean; readonly detail: string }[];
+  };
+  readonly drills: Readonly<Record<string, { readonly pass: boolean; readonly figures: Readonly<Record<string, unknown>>; readonly targets: Readonly<Record<string, string>>; readonly notes: readonly string[] }>>;
+}
+
 export interface Report {
   readonly version: 1;
   readonly engines: readonly string[];
@@ -93,6 +108,8 @@ export interface Report {
   readonly guardrails: readonly GuardrailFinding[];
   /** Per tenant: the isolation layers declared and the artifact statement that implements each. */
   readonly tenants: readonly TenantRecord[];
+  /** Present once `palisade lab probe` or a drill ran against these artifacts. */
+  readonly lab?: LabSection;
   readonly summary: {
     readonly verdict: "pass" | "fail";
     readonly flowsAllowed: number;

@@ -1,9 +1,7 @@
-import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { readArtifacts, writeOutAtomic } from "../../stacks/output.js";
+import { verifyOutDir, writeReportDir } from "../../stacks/verify-dir.js";
 import { verdictLine } from "../../stacks/plan.js";
-import { renderReport } from "../../policies/report/index.js";
-import { VerifyInputError, verifyArtifacts, type Report } from "../../policies/verifier/index.js";
+import { VerifyInputError, type Report } from "../../policies/verifier/index.js";
 import { parseOptions, printHelp, UsageError, type Command } from "../cli-util.js";
 
 const HELP = `palisade verify [--out D] [--strict]
@@ -20,12 +18,10 @@ Options:
 Exit: 0 ok, 1 violations or mandatory guardrail findings, 2 bad input (no such directory, no
 intent.json, no engine output).`;
 
-/** Reads and verifies an artifact directory; throws UsageError (exit 2) when it cannot. */
+/** Reads and verifies an artifact directory; UsageError (exit 2) when it cannot. */
 export function verifyDir(dir: string, strict = false): Report {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`palisade verify: ${dir} is not a directory; run palisade plan --out ${dir} first`);
-  const files = readArtifacts(dir).filter((a) => !a.path.startsWith("report/"));
   try {
-    return verifyArtifacts(files, undefined, { strict });
+    return verifyOutDir(dir, strict);
   } catch (e) {
     if (e instanceof VerifyInputError) throw new UsageError(`palisade verify: ${dir}: ${e.message}`);
     throw e;
@@ -41,7 +37,7 @@ export const verify: Command = {
     if (values.help) return printHelp(HELP);
     const dir = (values.out as string | undefined) ?? "out";
     const report = verifyDir(dir, values.strict === true);
-    writeOutAtomic(join(dir, "report"), renderReport(report).map((a) => ({ ...a, path: a.path.replace(/^report\//, "") })));
+    writeReportDir(dir, report);
     console.log(verdictLine(report));
     for (const f of report.findings.filter((x) => x.severity === "violation")) console.log(`  violation: [${f.kind}] ${f.subject}: ${f.message}`);
     for (const g of report.guardrails.filter((x) => x.level === "mandatory")) console.log(`  guardrail: [${g.rule}] ${g.subject}: ${g.message}`);

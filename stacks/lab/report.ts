@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ProbeResult } from "./probe.js";
 import type { DrillResult } from "./drills.js";
+import { verifyOutDir, writeReportDir } from "../verify-dir.js";
 
 export interface LabReport {
   readonly version: 1;
@@ -39,5 +40,7 @@ export function writeLabReport(outDir: string, part: { probe?: ProbeResult; dril
   }
   const sorted = { ...report, drills: Object.fromEntries(Object.entries(report.drills).sort(([a], [b]) => a.localeCompare(b))) };
   writeFileSync(file, `${JSON.stringify(sorted, null, 2)}\n`);
+  // The auditor's report shows what the lab observed next to what the verifier computed.
+  writeReportDir(outDir, verifyOutDir(outDir));
   return file;
 }
