@@ -46,6 +46,13 @@ function steps(list: readonly { layer: string; verdict: string; artifact: string
     .join("")}</table>`;
 }
 
+function exceptions(r: Report): string {
+  if (r.exceptions.length === 0) return "<p>None.</p>";
+  return `<table><tr><th>host</th><th>subject</th><th>exception</th><th>reason declared</th><th>artifact</th></tr>${r.exceptions
+    .map((e) => `<tr><td>${x(e.host)}</td><td>${x(e.subject)}</td><td>${x(e.detail)}</td><td>${x(e.reason)}</td><td><code>${x(e.artifact)}</code> ${x(e.construct)}</td></tr>`)
+    .join("")}</table>`;
+}
+
 function lab(r: Report): string {
   if (!r.lab) return `<div class="placeholder">Not run yet: <code>palisade lab up</code> then <code>palisade lab probe</code> and the drills (as root) run these artifacts on the real daemons and fill this section.</div>`;
   const out: string[] = [];
@@ -131,6 +138,7 @@ export const htmlFormatter: ReportFormatter = {
 <section id="matrix"><h2>Flow matrix</h2>${matrix(r)}</section>
 <section id="graph"><h2>Graph</h2>${renderGraphSvg(r)}</section>
 <section id="guardrails"><h2>Guardrails</h2>${guardrails}</section>
+<section id="exceptions"><h2>Declared exceptions</h2><p>Where a container or network departs from the hardening defaults, read back from the engine output with the reason it declares. Each is a decision to review.</p>${exceptions(r)}</section>
 <section id="explain"><h2>Explain</h2><p>For each pair: every layer on the path that decides it, with the artifact and the construct responsible.</p>${explain}</section>
 <section id="tenant-isolation"><h2>Tenant isolation</h2><p>Per tenant: where its data lives, its roles and OpenBao paths, and each isolation layer with the rendered statement that implements it. A live database is checked by <code>palisade audit-db</code>.</p>${tenants(r)}</section>
 <section id="lab-expected-vs-observed"><h2>Lab: expected vs observed</h2>${lab(r)}</section>

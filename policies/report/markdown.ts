@@ -27,6 +27,9 @@ export const markdownFormatter: ReportFormatter = {
     for (const f of r.findings) out.push(`- **${f.severity}** \`${f.kind}\` \`${f.subject}\`: ${esc(f.message)}${f.artifact ? ` (\`${f.artifact}${f.line ? `:${f.line}` : ""}\`)` : ""}`);
     out.push("", "## Must-never pairs", "", "| pair | status | blocking layers (weakest path) |", "|---|---|---|");
     for (const n of r.nevers) out.push(`| \`${n.source} => ${n.destination}\` | ${n.status} | ${n.layers.join(", ") || "—"} |`);
+    out.push("", "## Declared exceptions", "");
+    if (r.exceptions.length === 0) out.push("None.");
+    for (const e of r.exceptions) out.push(`- ${e.host} \`${e.subject}\`: ${e.detail} — ${esc(e.reason)}`);
     out.push("", "## Tenant isolation", "");
     if (r.tenants.length === 0) out.push("No tenants are declared.");
     for (const t of r.tenants) {

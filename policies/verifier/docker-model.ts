@@ -14,6 +14,8 @@ export interface DockerNetworkModel {
   readonly bridge: string;
   /** Option com.docker.network.bridge.enable_ip_masquerade. @default true */
   readonly masquerade: boolean;
+  /** Label palisade.egress-reason: why a non-internal network has a route out. @default "" */
+  readonly egressReason: string;
   /** Where it was declared: resource address in the artifact. */
   readonly construct: string;
 }
@@ -120,6 +122,7 @@ export interface NetworkFields {
   readonly ipam: Readonly<Record<string, unknown>>;
   readonly internal: unknown;
   readonly options: unknown;
+  readonly labels: unknown;
   readonly construct: string;
 }
 
@@ -163,6 +166,7 @@ export function networkModel(n: NetworkFields): DockerNetworkModel {
     internal: bool(n.internal),
     bridge: str(opts["com.docker.network.bridge.name"]),
     masquerade: str(opts["com.docker.network.bridge.enable_ip_masquerade"], "true") !== "false",
+    egressReason: labelsOf(n.labels)["palisade.egress-reason"] ?? "",
     construct: n.construct,
   };
 }

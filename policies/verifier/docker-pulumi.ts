@@ -30,6 +30,7 @@ export function dockerFromPulumi(path: string, text: string): DockerHostModel {
         ipam: arr<Json>(n.ipamConfigs)[0] ?? {},
         internal: n.internal,
         options: n.options,
+        labels: n.labels,
         construct: `${r.type}::${r.name}`,
       });
     });

@@ -30,6 +30,7 @@ export function dockerFromTerraform(path: string, text: string): DockerHostModel
       ipam: arr<Json>(n.ipam_config)[0] ?? {},
       internal: n.internal,
       options: n.options,
+      labels: n.labels,
       construct: `docker_network.${id}`,
     }),
   );

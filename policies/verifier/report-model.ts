@@ -1,3 +1,4 @@
+import type { ExceptionRecord } from "./exceptions.js";
 import type { TenantRecord } from "./tenancy.js";
 import type { LayerName, LayerStep } from "./layers.js";
 
@@ -108,6 +109,8 @@ export interface Report {
   readonly guardrails: readonly GuardrailFinding[];
   /** Per tenant: the isolation layers declared and the artifact statement that implements each. */
   readonly tenants: readonly TenantRecord[];
+  /** Hardening exceptions read from the engine output, each with the reason it declares. */
+  readonly exceptions: readonly ExceptionRecord[];
   /** Present once `palisade lab probe` or a drill ran against these artifacts. */
   readonly lab?: LabSection;
   readonly summary: {

@@ -9,6 +9,7 @@ import { compareText } from "./layers.js";
 import type { Finding, Report } from "./report-model.js";
 import { buildSiteModel } from "./site-model.js";
 import { checkTenantIsolation } from "./tenancy.js";
+import { declaredExceptions } from "./exceptions.js";
 
 /*
  * The verifier's entry point: artifacts in, Report out. It reads only the artifacts (and the
@@ -141,6 +142,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
     findings,
     guardrails,
     tenants: tenancy.tenants,
+    exceptions: declaredExceptions(primary.model),
     summary,
   };
 }
