@@ -146,6 +146,9 @@ export function renderIps(t: Topology, options: IpsOptions = {}): Artifact[] {
     tun.subnet6,
     t.site.edge.ipv4,
     t.site.edge.ipv6,
+    // The cloud's uplink addresses: the tunnel and the failover probes come from them, and a ban
+    // would cut the private cloud off.
+    ...t.site.cloud.uplinks.map((u) => u.address.split("/")[0]!).sort(),
     ...[...t.site.site.adminCidrs].sort(),
   ];
   const dir = `${EDGE_DIR}/fail2ban`;
@@ -154,7 +157,8 @@ export function renderIps(t: Topology, options: IpsOptions = {}): Artifact[] {
     "[Definition]",
     "loglevel = INFO",
     "syslogsocket = auto",
-    "allowipv6 = auto",
+    // Decided here rather than probed: `auto` looks the host's name up when actions start.
+    "allowipv6 = yes",
     `logtarget = ${ownLog}`,
     `socket = ${runDir}/fail2ban.sock`,
     `pidfile = ${runDir}/fail2ban.pid`,
@@ -175,7 +179,11 @@ export function renderIps(t: Topology, options: IpsOptions = {}): Artifact[] {
     "# Every jail bans into the firewall's sets (all ports) through action.d/palisade-nft.conf.",
     "",
     "[DEFAULT]",
+    "# The edge's own addresses are listed in ignoreip, so ignoreself (which resolves the host's",
+    "# names, AAAA included, on the first failure and again every 5 minutes) stays off: no DNS",
+    "# lookup on the ban path, whose resolver timeout would hold a jail's first ban for seconds.",
     `ignoreip = ${ignore.join(" ")}`,
+    "ignoreself = false",
     `findtime = ${ips.findtime}`,
     `maxretry = ${ips.maxretry}`,
     `bantime = ${ips.bantime}`,

@@ -125,6 +125,19 @@ async function banSet(rec: LabRecord): Promise<string> {
   return (await execAsync(["ip", "netns", "exec", rec.layout.ns.edge, "nft", "list", "set", "inet", "palisade_edge", "ips_ban4"])).stdout;
 }
 
+/** The lab's addresses that no jail may ever ban: the client, the admin, the edge, the tunnel, the cloud's uplinks. */
+function benignBanned(rec: LabRecord, set: string): string[] {
+  const l = rec.layout;
+  return [l.internet.client, l.internet.admin, l.edge.ipv4, l.tunnel.edge4, l.tunnel.cloud4, ...l.uplinks.map((u) => u.address)].filter((a) => new RegExp(`\\b${a.replace(/\./g, "\\.")}\\b`).test(set));
+}
+
+/** Lifts a ban in fail2ban (each jail given) and in nft (the action leaves unbanning to the element's timeout). */
+async function unban(rec: LabRecord, jails: readonly string[], addresses: readonly string[]): Promise<void> {
+  if (addresses.length === 0) return;
+  if (rec.files.fail2banDir) for (const jail of jails) await execAsync(["fail2ban-client", "-c", rec.files.fail2banDir!, "set", jail, "unbanip", ...addresses]);
+  for (const a of addresses) await execAsync(["ip", "netns", "exec", rec.layout.ns.edge, "nft", "delete", "element", "inet", "palisade_edge", "ips_ban4", `{ ${a} }`]);
+}
+
 function tcpFrom(ns: string, bind: string, host: string, port: number, timeoutMs = 400): Promise<string> {
   return execAsync(["ip", "netns", "exec", ns, process.execPath, "-e", PROBER_JS], { input: JSON.stringify({ targets: [{ id: "x", kind: "connect", host, port, bind }], timeoutMs }) }).then(
     (r) => (JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { results?: { x?: string } }).results?.x ?? "error",
@@ -191,7 +204,7 @@ async function bruteForce(rec: LabRecord, progress: Progress): Promise<DrillResu
   const afterAttacker = await tcpFrom(l.ns.inet, attacker, l.edge.ipv4, 443);
   const client = await httpsThroughEdge(rec, l.names.app);
   const set = await banSet(rec);
-  const benign = [l.internet.client, l.internet.admin, l.edge.ipv4, l.tunnel.edge4, l.tunnel.cloud4, ...l.uplinks.map((u) => u.address)].filter((a) => new RegExp(`\\b${a.replace(/\./g, "\\.")}\\b`).test(set));
+  const benign = benignBanned(rec, set);
   progress(`brute-force: ban after ${banMs === null ? "none within 10 s" : `${secs(banMs)} s`}; attacker :443 ${beforeAttacker} -> ${afterAttacker}; client HTTPS ${client.ok ? "ok" : client.status}; SASL ban ${saslBanMs === null ? "none" : `${secs(saslBanMs)} s`}`);
   // Leave the lab as found.
   await execAsync(["fail2ban-client", "-c", f2b, "set", "sshd", "unbanip", attacker]);
@@ -219,6 +232,43 @@ async function portScan(rec: LabRecord, progress: Progress): Promise<DrillResult
   const declaredUdp = [...new Set(declared("udp"))];
   const scanners = l.internet.scanners;
   if (scanners.length === 0) return { name: "port-scan", pass: false, figures: {}, targets: {}, notes: ["no scanner addresses (198.51.100.128/25 overlaps the site)"] };
+  const notes: string[] = [];
+  // 1. The portscan jail, end to end, while the edge's log limit has its full burst: one scanner
+  // hits closed ports, each dropped and logged by the edge (kernel log -> relay -> kern.log), up
+  // to the jail's threshold; it must be in the ban set within 10 s, then it is let in again.
+  const jailScanner = scanners[0]!;
+  const jailOn = !!rec.files.kernLogRelay && !!rec.files.fail2banDir;
+  let jailBanMs: number | null = null;
+  let jailScannerAfter = "not run";
+  let maxretry = 0;
+  if (jailOn) {
+    const jailLocal = join(rec.outDir, "hosts", "edge", "fail2ban", "jail.local");
+    maxretry = Number(/^\s*maxretry\s*=\s*(\d+)/m.exec(existsSync(jailLocal) ? readFileSync(jailLocal, "utf8") : "")?.[1] ?? 5);
+    await unban(rec, ["portscan", "recidive"], [jailScanner]);
+    const closed = Array.from({ length: 1024 }, (_, i) => i + 1).filter((p) => !declaredTcp.includes(p)).slice(0, maxretry);
+    progress(`port-scan: ${jailScanner} tries ${maxretry} closed TCP ports of ${l.edge.ipv4} (the portscan jail's threshold); waiting for the ban`);
+    const t0 = Date.now();
+    const probes = execAsync(["ip", "netns", "exec", l.ns.inet, process.execPath, "-e", PROBER_JS], {
+      input: JSON.stringify({ targets: closed.map((p) => ({ id: String(p), kind: "connect", host: l.edge.ipv4, port: p, bind: jailScanner })), timeoutMs: 300, concurrency: closed.length }),
+    });
+    // Timed from the launch of the probes (so the prober's start-up counts against the jail).
+    while (Date.now() - t0 < 10_000) {
+      if ((await banSet(rec)).includes(jailScanner)) {
+        jailBanMs = Date.now() - t0;
+        break;
+      }
+      await sleep(20);
+    }
+    await probes;
+    jailScannerAfter = await tcpFrom(l.ns.inet, jailScanner, l.edge.ipv4, 443);
+    await unban(rec, ["portscan", "recidive"], [jailScanner]);
+    progress(`port-scan: portscan jail ban ${jailBanMs === null ? "none within 10 s" : `after ${secs(jailBanMs)} s`}; ${jailScanner} :443 after the ban: ${jailScannerAfter}`);
+    if (jailBanMs === null) notes.push(`the portscan jail did not ban ${jailScanner} within 10 s of ${maxretry} logged drops`);
+    if (jailScannerAfter === "open") notes.push(`${jailScanner} still connects after its portscan ban`);
+  } else {
+    notes.push(`the portscan jail is not exercised: ${rec.skipped["portscan-kernel-log"] ?? "this lab has no kernel-log relay (palisade lab down && palisade lab up)"}`);
+  }
+  // 2. The open set.
   // Each scanner source stays under the edge's per-source new-connection limit (25/s, burst 50),
   // so the limit cannot hide an open port; together they scan all 65535 ports.
   const targets = Array.from({ length: 65535 }, (_, i) => ({ id: String(i + 1), kind: "connect", host: l.edge.ipv4, port: i + 1, bind: scanners[i % scanners.length] }));
@@ -231,29 +281,53 @@ async function portScan(rec: LabRecord, progress: Progress): Promise<DrillResult
   const results = (JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { results: Record<string, string> }).results ?? {};
   const openTcp = Object.entries(results).filter(([, v]) => v === "open" || v === "refused").map(([k]) => Number(k)).sort((a, b) => a - b);
   const tcpSeconds = (Date.now() - t0) / 1000;
-  // UDP sample: declared ports and common ones; judged by the edge's conntrack table.
+  // UDP sample: declared ports and common ones; judged by the edge's conntrack table. Sent from a
+  // scanner address: the drops are logged, and the portscan jail rightly bans whoever sends them.
   const sample = [...new Set([...declaredUdp, 53, 67, 69, 123, 137, 161, 500, 514, 1194, 1900, 4500, 5353, 11211, 51820, 51821])].sort((a, b) => a - b);
-  const udpTargets = sample.map((p, i) => ({ id: String(p), kind: p === 53 ? "dns" : "udp-send", host: l.edge.ipv4, port: p, bind: l.internet.client, sport: 42000 + i, qname: l.domain }));
+  const udpSource = scanners[1] ?? jailScanner;
+  await unban(rec, ["portscan", "recidive"], [udpSource]);
+  const udpTargets = sample.map((p, i) => ({ id: String(p), kind: p === 53 ? "dns" : "udp-send", host: l.edge.ipv4, port: p, bind: udpSource, sport: 42000 + i, qname: l.domain }));
   const u = await execAsync(["ip", "netns", "exec", l.ns.inet, process.execPath, "-e", PROBER_JS], { input: JSON.stringify({ targets: udpTargets, timeoutMs: 500, concurrency: 32 }) });
   const uRes = (JSON.parse(u.stdout.trim().split("\n").pop() ?? "{}") as { results: Record<string, string> }).results ?? {};
   const ct = (await execAsync(["ip", "netns", "exec", l.ns.edge, "conntrack", "-L", "-p", "udp"])).stdout;
   const openUdp = udpTargets
-    .filter((t) => uRes[t.id] === "answered" || new RegExp(`src=${l.internet.client.replace(/\./g, "\\.")} dst=\\S+ sport=${t.sport} dport=${t.port}\\b`).test(ct))
+    .filter((t) => uRes[t.id] === "answered" || new RegExp(`src=${udpSource.replace(/\./g, "\\.")} dst=\\S+ sport=${t.sport} dport=${t.port}\\b`).test(ct))
     .map((t) => t.port);
   const extraTcp = openTcp.filter((p) => !declaredTcp.includes(p));
   const missingTcp = declaredTcp.filter((p) => !openTcp.includes(p));
   const extraUdp = openUdp.filter((p) => !declaredUdp.includes(p));
   const missingUdp = declaredUdp.filter((p) => sample.includes(p) && !openUdp.includes(p));
   progress(`port-scan: TCP open ${JSON.stringify(openTcp)} (declared ${JSON.stringify(declaredTcp)}) in ${tcpSeconds.toFixed(1)} s; UDP open ${JSON.stringify(openUdp)} of sample (declared ${JSON.stringify(declaredUdp)})`);
-  const notes: string[] = [];
   if (extraTcp.length || extraUdp.length) notes.push(`undeclared ports open: tcp ${JSON.stringify(extraTcp)} udp ${JSON.stringify(extraUdp)}`);
   if (missingTcp.length || missingUdp.length) notes.push(`declared ports not open: tcp ${JSON.stringify(missingTcp)} udp ${JSON.stringify(missingUdp)}`);
-  notes.push("the portscan jail reads kernel log lines; nft `log` in a non-initial namespace is not written to the kernel log (net.netfilter.nf_log_all_netns=0), so that jail is not exercised here");
+  // 3. No benign address banned; the scanners the full scan got banned are let in again.
+  if (jailOn) await sleep(1500); // the scan's last logged drops reach the jail and its actions
+  const set = await banSet(rec);
+  const benign = benignBanned(rec, set);
+  const bannedScanners = scanners.filter((a) => new RegExp(`\\b${a.replace(/\./g, "\\.")}\\b`).test(set));
+  await unban(rec, ["portscan", "recidive"], bannedScanners);
+  if (benign.length) notes.push(`benign addresses banned: ${benign.join(", ")}`);
+  if (jailOn) progress(`port-scan: the scan got ${bannedScanners.length} of ${scanners.length} scanner addresses banned by the portscan jail (lifted again); benign addresses banned: ${benign.length ? benign.join(", ") : "none"}`);
+  const jailOk = !jailOn || (jailBanMs !== null && jailScannerAfter !== "open");
   return {
     name: "port-scan",
-    pass: extraTcp.length === 0 && extraUdp.length === 0 && missingTcp.length === 0 && missingUdp.length === 0,
-    figures: { tcp_open: openTcp, tcp_declared: declaredTcp, udp_open: openUdp, udp_declared: declaredUdp, udp_sample: sample, tcp_scan_s: tcpSeconds, sources: scanners.length },
-    targets: { open_set: "equals the declared set" },
+    pass: extraTcp.length === 0 && extraUdp.length === 0 && missingTcp.length === 0 && missingUdp.length === 0 && jailOk && benign.length === 0,
+    figures: {
+      tcp_open: openTcp,
+      tcp_declared: declaredTcp,
+      udp_open: openUdp,
+      udp_declared: declaredUdp,
+      udp_sample: sample,
+      tcp_scan_s: tcpSeconds,
+      sources: scanners.length,
+      portscan_jail: jailOn,
+      portscan_ban_s: jailBanMs === null ? null : secs(jailBanMs),
+      portscan_maxretry: jailOn ? maxretry : null,
+      portscan_scanner_after: jailScannerAfter,
+      scanners_banned_by_scan: jailOn ? bannedScanners.length : null,
+      benign_banned: benign,
+    },
+    targets: { open_set: "equals the declared set", portscan_ban_s: "<= 2 s from the first probe (hard bound 10 s)" },
     notes,
   };
 }

@@ -10,10 +10,16 @@
  * with `nft -f` in the hosts' namespaces.
  *
  * State: `.palisade/lab/state.json` (netns.ts: namespaces, PIDs, WireGuard interfaces) and
- * `.palisade/lab/lab.json` (layout, run dir, sockets, namespace inodes), written before anything
- * is created, so `down` removes everything even after a crash or an interrupted `up`.
+ * `.palisade/lab/lab.json` (layout, run dir, sockets, namespace inodes, host sysctls changed),
+ * written before anything is created, so `down` removes everything even after a crash or an
+ * interrupted `up`.
+ *
+ * One host-wide setting: nft `log` in a non-initial namespace reaches the kernel log only with
+ * `net.netfilter.nf_log_all_netns=1`; `up` sets it (when the portscan jail is rendered and
+ * /dev/kmsg is readable) so the edge's "palisade-drop: " lines reach its kern.log, and `down`
+ * writes the previous value back.
  */
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, cpSync, existsSync, openSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { ChildProcess } from "node:child_process";
@@ -23,7 +29,8 @@ import { findHostArtifacts, readCloudStack, type HostArtifacts } from "./artifac
 import { labLayout, layoutNamespaces, type LabLayout } from "./layout.js";
 import { alive, execAsync, ipBatch, listening, mustAsync, netnsInode, pidsInNetns, sleep, waitFor } from "./proc.js";
 import { labEdgeHaproxyConfig, labFail2banJail, labFail2banLocal, labFailoverConfig, labIngressConfig, labKnotConfig, labWireguardConf, wgQuickAddresses, wgQuickMtu } from "./configs.js";
-import { STANDINS_PY } from "./private/scripts.js";
+import { KMSG_RELAY_PY, STANDINS_PY } from "./private/scripts.js";
+import { EDGE_DROP_LOG_PREFIX } from "../../edge/index.js";
 
 export interface LabPaths {
   /** `.palisade/lab` under the project root. */
@@ -61,6 +68,12 @@ export interface LabRecord {
   readonly skipped: Record<string, string>;
   readonly warnings: string[];
   readonly timings: Record<string, number>;
+  /**
+   * Host-wide sysctls the lab changed, with the value each had before; `down` writes it back.
+   * Recorded (and saved) before the change, so a crashed lab is restored too.
+   * @default - none (records written before this field existed)
+   */
+  readonly sysctls?: Record<string, string>;
   complete: boolean;
 }
 
@@ -119,6 +132,7 @@ export async function labDown(paths = labPaths(), progress: Progress = () => {})
     }
   }
   cleanupFromStateFile(paths.stateFile);
+  const restored = restoreSysctls(rec, progress);
   const removed: string[] = [];
   for (const ns of nsNames) {
     if (netnsInode(ns) !== null) await execAsync(["ip", "netns", "del", ns]);
@@ -132,7 +146,7 @@ export async function labDown(paths = labPaths(), progress: Progress = () => {})
   if (rec?.runDir && rec.runDir.startsWith(tmpdir()) && existsSync(rec.runDir)) rmSync(rec.runDir, { recursive: true, force: true });
   rmSync(paths.labFile, { force: true });
   rmSync(paths.stateFile, { force: true });
-  progress(`down: ${killed} process(es) stopped, ${removed.length} namespace(s) removed`);
+  progress(`down: ${killed} process(es) stopped, ${removed.length} namespace(s) removed${restored.length ? `, ${restored.join(", ")} restored` : ""}`);
   return { removedNamespaces: removed, killed };
 }
 
@@ -188,6 +202,7 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
     skipped: {},
     warnings: [],
     timings: {},
+    sysctls: {},
     complete: false,
   };
   saveRecord(paths, rec);
@@ -308,7 +323,7 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
     else rec.skipped["knot"] = "hosts/edge/knot/knot.conf not rendered";
 
     // fail2ban with the rendered jails.
-    if (art.fail2banDir) ready.push(startFail2ban(rec, art.fail2banDir, spawn));
+    if (art.fail2banDir) ready.push(startFail2ban(rec, art.fail2banDir, spawn, () => saveRecord(paths, rec)));
     else rec.skipped["fail2ban"] = "hosts/edge/fail2ban/ (jails) not rendered";
 
     // pebble, the lab's ACME CA, in the internet namespace; it resolves names through the edge's Knot.
@@ -673,7 +688,63 @@ async function startKnot(rec: LabRecord, knotDir: string, spawn: SpawnFn, waitLi
   await waitListen("knotd", child, "udp", 53);
 }
 
-async function startFail2ban(rec: LabRecord, f2bDir: string, spawn: SpawnFn): Promise<void> {
+/** The sysctl that lets nft `log` in a non-initial network namespace reach the kernel log. */
+export const NETNS_KERNEL_LOG_SYSCTL = "net.netfilter.nf_log_all_netns";
+
+const sysctlFile = (name: string) => `/proc/sys/${name.replace(/\./g, "/")}`;
+
+/** The current value of a sysctl of the initial namespace (this process's), or null. */
+export function readSysctl(name: string): string | null {
+  try {
+    return readFileSync(sysctlFile(name), "utf8").trim();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Makes the edge's nft `log` lines reach the kernel log: checks /dev/kmsg can be read, records the
+ * previous value of `net.netfilter.nf_log_all_netns` in the lab record (saved before the write),
+ * then sets it to 1. Returns null on success, else why the kernel log is out of the lab's reach
+ * (nothing changed then).
+ */
+function enableNetnsKernelLog(rec: LabRecord, save: () => void): string | null {
+  try {
+    closeSync(openSync("/dev/kmsg", "r"));
+  } catch (e) {
+    return `/dev/kmsg is not readable here (${(e as Error).message})`;
+  }
+  const before = readSysctl(NETNS_KERNEL_LOG_SYSCTL);
+  if (before === null) return `${sysctlFile(NETNS_KERNEL_LOG_SYSCTL)} does not exist (no nf_log backend in this kernel?)`;
+  if (before === "1") return null;
+  const sysctls = ((rec as { sysctls?: Record<string, string> }).sysctls ??= {});
+  sysctls[NETNS_KERNEL_LOG_SYSCTL] = before;
+  save();
+  try {
+    writeFileSync(sysctlFile(NETNS_KERNEL_LOG_SYSCTL), "1");
+    return null;
+  } catch (e) {
+    delete sysctls[NETNS_KERNEL_LOG_SYSCTL];
+    save();
+    return `cannot set ${NETNS_KERNEL_LOG_SYSCTL}=1 (${(e as Error).message})`;
+  }
+}
+
+/** Writes back every sysctl a lab record says the lab changed; returns `name=value` of each restored. */
+function restoreSysctls(rec: LabRecord | null, progress: Progress): string[] {
+  const done: string[] = [];
+  for (const [name, value] of Object.entries(rec?.sysctls ?? {})) {
+    try {
+      writeFileSync(sysctlFile(name), value);
+      done.push(`${name}=${value}`);
+    } catch (e) {
+      progress(`down: warning: could not restore ${name}=${value}: ${(e as Error).message}`);
+    }
+  }
+  return done;
+}
+
+async function startFail2ban(rec: LabRecord, f2bDir: string, spawn: SpawnFn, save: () => void): Promise<void> {
   const dir = join(rec.runDir, "fail2ban");
   // Debian's stock filter.d/action.d come first; the rendered files override them.
   cpSync("/etc/fail2ban", dir, { recursive: true, dereference: true });
@@ -697,7 +768,24 @@ async function startFail2ban(rec: LabRecord, f2bDir: string, spawn: SpawnFn): Pr
   rec.files.fail2banDir = dir;
   rec.files.fail2banLogs = JSON.stringify(logs);
   rec.sockets["fail2ban"] = join(dir, "fail2ban.sock");
+  // The portscan jail's kern.log: the edge's "palisade-drop: " kernel lines, relayed as rsyslog would.
+  const kernLogHost = jailLogPath(f2bDir, /^portscan$/);
+  let relayReady: Promise<unknown> = Promise.resolve();
+  if (kernLogHost && logs[kernLogHost]) {
+    const why = enableNetnsKernelLog(rec, save);
+    if (why) rec.skipped["portscan-kernel-log"] = `${why}: the portscan jail gets no lines in the lab (it stays tested by fail2ban-regex fixtures)`;
+    else {
+      const relay = spawn(rec.layout.ns.edge, "kernel-log relay", ["/usr/bin/python3", "-c", KMSG_RELAY_PY, logs[kernLogHost]!, "edge", EDGE_DROP_LOG_PREFIX]);
+      const relayLog = rec.daemons.find((d) => d.pid === relay.pid)!.log;
+      rec.files.kernLogRelay = logs[kernLogHost]!;
+      relayReady = waitFor("the kernel-log relay reading /dev/kmsg", () => {
+        if (relay.exitCode !== null) throw new Error(`the kernel-log relay exited with ${relay.exitCode}; see ${relayLog}`);
+        return existsSync(relayLog) && readFileSync(relayLog, "utf8").includes("ready");
+      }, 8000);
+    }
+  }
   const child = spawn(rec.layout.ns.edge, "fail2ban-server", ["fail2ban-server", "-f", "-x", "-c", dir]);
+  await relayReady;
   await waitFor("fail2ban answering ping", async () => {
     if (child.exitCode !== null) throw new Error(`fail2ban-server exited with ${child.exitCode}`);
     if (!existsSync(rec.sockets["fail2ban"]!)) return false;

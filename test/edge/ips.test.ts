@@ -29,10 +29,20 @@ describe("edge IPS (fail2ban) rendering", () => {
     expect(jailLocal).toMatch(/^bantime = 3600$/m);
   });
 
-  it("GIVEN the jails WHEN rendered THEN ignoreip covers loopback, the tunnel, the edge itself and the admin CIDRs, and nothing wider", () => {
+  it("GIVEN the jails WHEN rendered THEN ignoreip covers loopback, the tunnel, the edge itself, the cloud's uplinks and the admin CIDRs, and nothing wider", () => {
     const ignore = /^ignoreip = (.*)$/m.exec(jailLocal)![1]!.split(" ");
-    expect(ignore).toEqual(["127.0.0.1/8", "::1", "10.77.0.0/30", "fd77::/64", "203.0.113.10", "2001:db8::10", "198.51.100.64/28", "2001:db8:ad::/48"]);
+    expect(ignore).toEqual(["127.0.0.1/8", "::1", "10.77.0.0/30", "fd77::/64", "203.0.113.10", "2001:db8::10", "198.51.100.20", "198.51.100.36", "198.51.100.64/28", "2001:db8:ad::/48"]);
     expect(ignore).not.toContain("0.0.0.0/0");
+  });
+
+  it("GIVEN the edge's own addresses in ignoreip WHEN the jails are rendered THEN ignoreself is off and usedns is no, so no DNS lookup sits on the ban path", () => {
+    // ignoreself resolves the host's names (AAAA included) on the first failure: an unreachable
+    // resolver held the lab's first SSH ban for ~5 s (the resolver timeout).
+    expect(jailLocal).toMatch(/^ignoreself = false$/m);
+    expect(jailLocal).not.toMatch(/^ignoreself = true$/m);
+    expect(jailLocal).toMatch(/^usedns = no$/m);
+    const ignore = /^ignoreip = (.*)$/m.exec(jailLocal)![1]!.split(" ");
+    expect(ignore).toEqual(expect.arrayContaining([t.site.edge.ipv4, t.site.edge.ipv6, "127.0.0.1/8", "::1"]));
   });
 
   it("GIVEN the firewall's ban sets WHEN the action is rendered THEN it adds elements with a timeout to them and creates no table of its own", () => {

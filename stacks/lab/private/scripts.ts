@@ -1,7 +1,8 @@
 /**
  * Plain-JavaScript programs the lab runs inside namespaces with `node -e` (no tsx start-up cost):
  * a stand-in listener for services the lab does not run for real, and the prober that tries many
- * connections from one namespace in parallel and prints the results as one JSON line.
+ * connections from one namespace in parallel and prints the results as one JSON line. Two small
+ * Python ones (`python3 -c`): all stand-ins in one process, and the edge's kernel-log relay.
  */
 
 /**
@@ -168,4 +169,33 @@ while True:
                 pass
             sel.unregister(c)
             c.close()
+`;
+
+/**
+ * The edge's rsyslog for kernel lines: `python3 -c KMSG_RELAY_PY FILE HOST PREFIX…`. Reads new
+ * records from /dev/kmsg (older ones are skipped) and appends those whose message starts with one
+ * of the prefixes to FILE as rsyslog writes kern.log (`Nov 26 01:42:45 HOST kernel: [  123.456789]
+ * MESSAGE`), one line per record. The kernel log is shared by every namespace, so only the
+ * prefixes of the edge's own `log` rules are relayed. Prints "ready" once it reads.
+ */
+export const KMSG_RELAY_PY = String.raw`
+import os, sys, time
+path, host, prefixes = sys.argv[1], sys.argv[2], tuple(sys.argv[3:])
+fd = os.open("/dev/kmsg", os.O_RDONLY)
+os.lseek(fd, 0, os.SEEK_END)
+out = open(path, "a", encoding="utf-8")
+print("ready", flush=True)
+while True:
+    try:
+        rec = os.read(fd, 8192).decode("utf-8", "replace")
+    except BrokenPipeError:
+        continue  # records were overwritten before we read them: go on with the next one
+    head, _, msg = rec.partition(";")
+    msg = msg.split("\n", 1)[0]
+    if not msg.startswith(prefixes):
+        continue
+    usec = int(head.split(",")[2])
+    stamp = time.strftime("%b %e %H:%M:%S")
+    out.write("%s %s kernel: [%5d.%06d] %s\n" % (stamp, host, usec // 1000000, usec % 1000000, msg))
+    out.flush()
 `;
