@@ -8,7 +8,8 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 PACKAGES=(nftables wireguard-tools wireguard-go haproxy knot knot-dnsutils knot-dnssecutils fail2ban
-  python3-pyinotify postfix lego pebble curl iproute2 conntrack openssl chromium util-linux
+  python3-pyinotify postfix dovecot-core dovecot-imapd rspamd shellcheck lego pebble curl iproute2
+  conntrack openssl chromium util-linux
   postgresql-15 ca-certificates)
 missing=()
 for p in "${PACKAGES[@]}"; do
