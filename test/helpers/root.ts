@@ -19,5 +19,6 @@ export function describeRoot(name: string, body: () => void): void {
     });
     return;
   }
+  console.warn(`skipped: "${name}" needs root (network namespaces, real daemons); run the suite as root, as CI does`);
   describe.skip(`${name} [skipped: needs root for network namespaces and daemons; run as root or in CI]`, body);
 }
