@@ -103,6 +103,23 @@ export function boundCidrs(site: Site): string[] {
   return [site.cloud.networks.secrets, site.cloud.networks.data].sort();
 }
 
+/** An AppRole role's arguments as OpenBao's API (and the Vault provider) name them. */
+export function appRoleArguments(r: AppRoleRole): Record<string, unknown> {
+  return {
+    role_name: r.name,
+    bind_secret_id: true,
+    secret_id_bound_cidrs: r.boundCidrs,
+    secret_id_num_uses: r.secretIdNumUses,
+    secret_id_ttl: r.secretIdTtlSeconds,
+    token_bound_cidrs: r.boundCidrs,
+    token_max_ttl: r.tokenMaxTtlSeconds,
+    token_no_default_policy: true,
+    token_policies: r.tokenPolicies,
+    token_ttl: r.tokenTtlSeconds,
+    token_type: "service",
+  };
+}
+
 /** AppRole roles: secret-ids and tokens bound to the container networks, short-lived, no default policy. */
 export function appRoleRoles(site: Site): AppRoleRole[] {
   const cidrs = boundCidrs(site);

@@ -2,7 +2,7 @@ import { Port, sortArtifacts, type Artifact, type Site } from "../../core/index.
 import {
   OPENBAO_PATHS,
   OPENBAO_TLS,
-  appRoleRoles,
+  appRoleArguments, appRoleRoles,
   databaseConnections,
   databaseRoles,
   servicePolicies,
@@ -96,19 +96,7 @@ export function renderOpenBao(site: Site): Artifact[] {
   for (const r of appRoleRoles(site)) {
     out.push({
       path: `${dir}/approle/${r.name}.json`,
-      content: json({
-        role_name: r.name,
-        bind_secret_id: true,
-        secret_id_bound_cidrs: r.boundCidrs,
-        secret_id_num_uses: r.secretIdNumUses,
-        secret_id_ttl: r.secretIdTtlSeconds,
-        token_bound_cidrs: r.boundCidrs,
-        token_max_ttl: r.tokenMaxTtlSeconds,
-        token_no_default_policy: true,
-        token_policies: r.tokenPolicies,
-        token_ttl: r.tokenTtlSeconds,
-        token_type: "service",
-      }),
+      content: json(appRoleArguments(r)),
     });
   }
   for (const c of databaseConnections(site)) {

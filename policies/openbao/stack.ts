@@ -1,5 +1,5 @@
 import type { Site } from "../../core/index.js";
-import { MOUNTS, appRoleRoles, databaseConnections, databaseRoles, servicePolicies, vaultPasswordVar } from "./model.js";
+import { MOUNTS, appRoleArguments, appRoleRoles, databaseConnections, databaseRoles, servicePolicies, vaultPasswordVar } from "./model.js";
 import { renderPolicyHcl } from "./render.js";
 
 /*
@@ -43,17 +43,8 @@ export function secretsStackResources(site: Site): SecretsResource[] {
       name: r.name,
       props: {
         backend: ref("vault_auth_backend", MOUNTS.approle, "path"),
-        role_name: r.name,
-        bind_secret_id: true,
-        secret_id_bound_cidrs: r.boundCidrs,
-        secret_id_num_uses: r.secretIdNumUses,
-        secret_id_ttl: r.secretIdTtlSeconds,
-        token_bound_cidrs: r.boundCidrs,
-        token_max_ttl: r.tokenMaxTtlSeconds,
-        token_no_default_policy: true,
+        ...appRoleArguments(r),
         token_policies: r.tokenPolicies.map((p) => ref("vault_policy", p, "name")),
-        token_ttl: r.tokenTtlSeconds,
-        token_type: "service",
       },
     });
   }
