@@ -144,7 +144,9 @@ export function declareCluster(t: Topology, cloud: Host, tunnelCloudIp: string):
       tmpfs: ["/tmp", "/var/run/postgresql"],
       mounts: [
         { kind: "volume", source: `${id}-data`, target: "/var/lib/postgresql/data", readOnly: false },
-        { kind: "bind", source: `/etc/palisade/postgres/${server.id}`, target: "/docker-entrypoint-initdb.d", readOnly: true },
+        // The rendered SQL at the same path as on the host, and the server's init hook that runs its entry file.
+        { kind: "bind", source: "/etc/palisade/postgres", target: "/etc/palisade/postgres", readOnly: true },
+        { kind: "bind", source: `/etc/palisade/postgres/servers/${server.id}.init.sh`, target: "/docker-entrypoint-initdb.d/10-palisade.sh", readOnly: true },
       ],
       memoryMb: 1024,
       healthcheck: commandHealthcheck("pg_isready", "-U", "postgres"),

@@ -14,13 +14,13 @@ export const junitFormatter: ReportFormatter = {
         .join("\n");
       suites.push(`  <testsuite name="${x(name)}" tests="${cases.length}" failures="${failures}" skipped="${skipped}" errors="0">\n${body}\n  </testsuite>`);
     };
-    const byId = new Map(r.findings.map((f) => [f.subject, f]));
+    const findingBySubject = new Map(r.findings.map((f) => [f.subject, f]));
     suite(
       "intended-flows",
       r.flows
         .filter((f) => f.intended && !f.reason?.startsWith("covered"))
         .map((f) => {
-          const finding = byId.get(f.line);
+          const finding = findingBySubject.get(f.line);
           if (f.verdict === "allowed") return { name: f.line };
           if (f.verdict === "pending") return r.pendingIsViolation ? { name: f.line, failure: finding?.message ?? "pending" } : { name: f.line, skipped: finding?.message ?? "pending" };
           return { name: f.line, failure: finding?.message ?? "broken path" };
@@ -30,7 +30,7 @@ export const junitFormatter: ReportFormatter = {
       "must-never",
       r.nevers.map((n) => {
         const name = `${n.source} => ${n.destination}`;
-        const finding = byId.get(name);
+        const finding = findingBySubject.get(name);
         if (n.status === "blocked") return { name };
         if (n.status === "pending") return r.pendingIsViolation ? { name, failure: finding?.message ?? "pending" } : { name, skipped: finding?.message ?? "pending" };
         return { name, failure: finding?.message ?? "violation" };

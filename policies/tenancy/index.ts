@@ -39,7 +39,7 @@ export {
   type TenantTableOptions,
   type TenantKey,
 } from "./sql.js";
-export { renderTenancy, tenantsOn, POSTGRES_ARTIFACT_DIR, TENANCY_DECLARATION_PATH } from "./render.js";
+export { renderTenancy, tenantsOn, POSTGRES_ARTIFACT_DIR, TENANCY_DECLARATION_PATH, POSTGRES_HOST_DIR } from "./render.js";
 export { psqlClient, runOrThrow, queryJson, psqlErrorText, redactUrl, splitPassword, PsqlError, PSQL_FLAGS, type PsqlClient, type PsqlResult } from "./psql.js";
 export {
   addTenantSteps,

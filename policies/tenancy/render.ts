@@ -50,11 +50,26 @@ export function renderTenancy(site: Site): Artifact[] {
       ``,
     ];
     out.push({ path: `${POSTGRES_ARTIFACT_DIR}/servers/${server.id}.sql`, content: lines.join("\n") });
+    // The container's init hook: runs the entry at its real path, so its `\ir` includes resolve.
+    out.push({
+      path: `${POSTGRES_ARTIFACT_DIR}/servers/${server.id}.init.sh`,
+      mode: 0o755,
+      content: [
+        "#!/bin/sh",
+        `# Init hook of server ${label(server)}: mounted as /docker-entrypoint-initdb.d/10-palisade.sh; runs once, on an empty data directory.`,
+        "# Rendered; do not edit.",
+        `psql -X -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres -f ${POSTGRES_HOST_DIR}/servers/${server.id}.sql`,
+        "",
+      ].join("\n"),
+    });
   }
   // The declared isolation of each tenant: the verifier looks for each layer's evidence in the SQL and OpenBao artifacts.
   out.push({ path: TENANCY_DECLARATION_PATH, content: `${JSON.stringify({ tenants: tenantIsolationSection(site) }, null, 2)}\n` });
   return sortArtifacts(out);
 }
+
+/** Where deploy places these files on the cloud host (mounted read-only into each PostgreSQL container). */
+export const POSTGRES_HOST_DIR = "/etc/palisade/postgres";
 
 /** Where plan writes the declared tenant isolation (relative to the output directory). */
 export const TENANCY_DECLARATION_PATH = `${POSTGRES_ARTIFACT_DIR}/tenants.json`;

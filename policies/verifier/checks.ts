@@ -15,8 +15,8 @@ import type { Node, SiteModel } from "./site-model.js";
 
 export interface CheckOptions {
   /**
-   * Whether a verdict that waits for an artifact not rendered yet (edge or tunnel files) fails
-   * the run. @default false - pending is reported, not failed; flip once edge and tunnel land
+   * Whether a verdict that waits for an artifact not rendered (or deleted) fails the run.
+   * @default the verifier's PENDING_IS_VIOLATION (true: every layer is rendered by plan)
    */
   readonly pendingIsViolation?: boolean;
 }

@@ -76,8 +76,11 @@ function evidenceFor(files: ReadonlyMap<string, string>, t: TenantIsolationRow, 
     case "postgres-database": {
       const revoked = find(files, tenantFile, new RegExp(`REVOKE (ALL|CONNECT) ON DATABASE ${db} FROM PUBLIC`), `REVOKE CONNECT ON DATABASE ${t.database} FROM PUBLIC`);
       if (revoked.status === "missing") return revoked;
-      const open = new RegExp(`GRANT (ALL|CONNECT)[^;]* ON DATABASE ${db} TO [^;]*PUBLIC`).test(norm(files.get(tenantFile) ?? ""));
-      return open ? { status: "missing", artifact: tenantFile, construct: `CONNECT on ${t.database} is granted back to PUBLIC` } : revoked;
+      // Every grant on the database goes to the tenant's own app role, and to nobody else.
+      const grantees = [...norm(files.get(tenantFile) ?? "").matchAll(new RegExp(`GRANT [^;]* ON DATABASE ${db} TO ([^;]+);`, "g"))].flatMap((m) => m[1]!.split(",").map((g) => g.trim()));
+      const others = grantees.filter((g) => g !== appRole);
+      if (others.length) return { status: "missing", artifact: tenantFile, construct: `access to ${t.database} is granted to ${others.join(", ")} besides ${appRole}` };
+      return grantees.length ? { ...revoked, construct: `${revoked.construct}; CONNECT granted to ${appRole} only` } : revoked;
     }
     case "postgres-role":
       return find(
@@ -86,8 +89,16 @@ function evidenceFor(files: ReadonlyMap<string, string>, t: TenantIsolationRow, 
         new RegExp(`ALTER ROLE ${appRole.replace(/\W/g, "\\$&")} [^;]*NOSUPERUSER[^;]*NOBYPASSRLS`),
         `ALTER ROLE ${appRole} … NOSUPERUSER … NOBYPASSRLS`,
       );
-    case "postgres-check":
-      return find(files, tenantFile, new RegExp(`CHECK \\(tenant_id = '${t.tenant}'\\)`), `CHECK (tenant_id = '${t.tenant}')`);
+    case "postgres-check": {
+      // On every tenant-scoped table of the tenant's file, not just somewhere in it.
+      const sql = files.get(tenantFile);
+      if (sql === undefined) return { status: "missing", artifact: tenantFile, construct: `${tenantFile} is not rendered` };
+      const check = `CHECK (tenant_id = '${t.tenant}')`;
+      const tables = [...sql.matchAll(/CREATE TABLE (?:IF NOT EXISTS )?([\w.]+) \(([\s\S]*?)\n\);/g)].filter((m) => /\btenant_id\b/.test(m[2]!));
+      const lacking = tables.filter((m) => !norm(m[2]!).includes(check)).map((m) => m[1]!);
+      if (tables.length === 0 || lacking.length) return { status: "missing", artifact: tenantFile, construct: tables.length ? `no ${check} on ${lacking.join(", ")}` : "no tenant-scoped table" };
+      return { status: "evidenced", artifact: tenantFile, construct: `${check} on ${tables.map((m) => m[1]).join(", ")}` };
+    }
     case "postgres-registry":
       return find(files, bootstrap, /REFERENCES palisade\.tenants ?\(id\)/, "tenant_id REFERENCES palisade.tenants (id)");
     case "postgres-placement": {

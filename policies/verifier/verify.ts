@@ -122,7 +122,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
     intendedEffective: declared.filter((f) => f.verdict === "allowed").length,
     intendedPending: declared.filter((f) => f.verdict === "pending").length,
     intendedBroken: findings.filter((f) => f.kind === "broken-path" && !f.engine).length,
-    unexpected: findings.filter((f) => f.kind === "unexpected-exposure").length,
+    unexpected: findings.filter((f) => f.kind === "unexpected-exposure" && !f.engine).length,
     neversBlocked: nevers.filter((n) => n.status === "blocked").length,
     neversViolated: nevers.filter((n) => n.status === "violation").length,
     neversPending: nevers.filter((n) => n.status === "pending").length,

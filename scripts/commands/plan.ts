@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { loadSite, parseSite } from "../../core/index.js";
+import { loadSite } from "../../core/index.js";
 import { manifestArtifact, planArtifacts, verdictLine, verifyPlan } from "../../stacks/plan.js";
 import { segmentationDiff } from "./diff.js";
 import { writeOutAtomic } from "../../stacks/output.js";
@@ -43,7 +43,6 @@ export const plan: Command = {
     const outDir = (values.out as string | undefined) ?? "out";
     const site = loadSite(siteFile);
     const siteText = readFileSync(siteFile, "utf8");
-    void parseSite;
     const result = await planArtifacts(site, siteText, { engine });
     const strictFailure = values.strict === true && result.warnings.length > 0;
     for (const w of result.warnings) console.log(`${values.strict ? "error" : "warning"}: [${w.id}] ${w.message}`);

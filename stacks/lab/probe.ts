@@ -15,9 +15,10 @@
  * reported next to the matrix.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { flowLine, loadSite } from "../../core/index.js";
-import { buildTopology } from "../platform.js";
+import { join, relative } from "node:path";
+import { flowLine } from "../../core/index.js";
+import type { Report } from "../../policies/verifier/index.js";
+import { verifyOutDir, writeReportDir } from "../verify-dir.js";
 import { execAsync } from "./proc.js";
 import { PROBER_JS } from "./private/scripts.js";
 import type { LabRecord, Progress } from "./up.js";
@@ -56,40 +57,15 @@ interface Destination {
   readonly ports: readonly string[];
 }
 
-/** Allowed flow lines of a report.json, tolerant of the field names a verifier may use. */
-export function allowedFromReport(json: unknown): string[] | null {
-  const flows = (json as { flows?: unknown[] }).flows;
-  if (!Array.isArray(flows)) return null;
-  const out: string[] = [];
-  for (const f of flows as Record<string, unknown>[]) {
-    const verdict = String(f.verdict ?? f.observed ?? f.result ?? "");
-    if (verdict !== "allowed" && f.allowed !== true) continue;
-    if (typeof f.line === "string") {
-      out.push(f.line);
-      continue;
-    }
-    const src = f.source ?? f.from ?? f.src;
-    const dst = f.destination ?? f.to ?? f.dst;
-    const port = f.port !== undefined && f.protocol !== undefined ? `${String(f.protocol)}/${String(f.port)}` : f.port;
-    if (src && dst && port) out.push(flowLine(String(src), String(dst), String(port)));
-  }
-  return out;
-}
-
-/** The expected allowed set and where it came from. */
+/**
+ * The expected allowed set: the verifier's matrix for the same artifacts (`report/report.json`),
+ * computed first if the report is not there. Never the model: the lab checks the verifier.
+ */
 export function expectedFlows(rec: LabRecord): { from: string; lines: string[] } {
-  const report = join(rec.outDir, "report", "report.json");
-  if (existsSync(report)) {
-    const lines = allowedFromReport(JSON.parse(readFileSync(report, "utf8")));
-    if (lines) return { from: "out/report/report.json", lines };
-  }
-  const intent = join(rec.outDir, "intent.json");
-  if (existsSync(intent)) {
-    const lines = allowedFromReport(JSON.parse(readFileSync(intent, "utf8")));
-    if (lines) return { from: "out/intent.json", lines };
-  }
-  const t = buildTopology(loadSite(join(rec.root, "palisade.yaml")));
-  return { from: "intent (declared in the site's segmentation)", lines: t.ledger.flows.map((f) => flowLine(f.from.id, f.to.id, f.port)) };
+  const reportPath = join(rec.outDir, "report", "report.json");
+  if (!existsSync(reportPath)) writeReportDir(rec.outDir, verifyOutDir(rec.outDir));
+  const report = JSON.parse(readFileSync(reportPath, "utf8")) as Report;
+  return { from: relative(rec.root, reportPath) || reportPath, lines: report.flows.filter((f) => f.verdict === "allowed").map((f) => f.line) };
 }
 
 /** Sources and destinations of the lab, from its layout and the declared ports. */

@@ -18,7 +18,7 @@ describe("tenant isolation in the report, backed by the rendered SQL and OpenBao
   it("GIVEN the dedicated tenant WHEN verified THEN its database evidence is the REVOKE from PUBLIC in its own SQL file", () => {
     const db = report.tenants.find((x) => x.tenant === "globex")!.layers.find((l) => l.layer === "postgres-database")!;
     expect(db.artifact).toBe("hosts/cloud/postgres/tenants/globex.sql");
-    expect(db.construct).toBe("REVOKE ALL ON DATABASE tenant_globex FROM PUBLIC");
+    expect(db.construct).toBe("REVOKE ALL ON DATABASE tenant_globex FROM PUBLIC; CONNECT granted to tenant_globex_app only");
   });
 
   it("GIVEN the reference plan WHEN the HTML report is read THEN its tenant isolation section lists both tenants", () => {
@@ -27,6 +27,20 @@ describe("tenant isolation in the report, backed by the rendered SQL and OpenBao
     expect(section).toContain("acme");
     expect(section).toContain("tenant_globex");
     expect(section).not.toContain("missing");
+  });
+
+  it("GIVEN the dedicated tenant's database granted to another tenant's role WHEN verified THEN the database layer is missing, naming the role", () => {
+    const dir = copyOut(planned.dir, "tenancy-grant");
+    editText(dir, "hosts/cloud/postgres/tenants/globex.sql", (t) => t.replace("GRANT CONNECT ON DATABASE tenant_globex TO tenant_globex_app;", "GRANT CONNECT ON DATABASE tenant_globex TO tenant_globex_app, palisade_app;"));
+    const f = verifyDirInProcess(dir).findings.find((x) => x.id === "tenant-isolation:globex/postgres-database");
+    expect(f?.construct).toContain("palisade_app");
+  });
+
+  it("GIVEN one dedicated table without its tenant CHECK WHEN verified THEN the check layer is missing for that table", () => {
+    const dir = copyOut(planned.dir, "tenancy-check");
+    editText(dir, "hosts/cloud/postgres/tenants/globex.sql", (t) => t.replace(" CHECK (tenant_id = 'globex'),", ","));
+    const f = verifyDirInProcess(dir).findings.find((x) => x.id === "tenant-isolation:globex/postgres-check");
+    expect(f?.construct).toBe("no CHECK (tenant_id = 'globex') on app.projects");
   });
 
   it("GIVEN the dedicated tenant's REVOKE removed WHEN verified THEN the layer is missing and the run fails naming the tenant", () => {

@@ -127,13 +127,22 @@ describe("renderTenancy", () => {
   it("GIVEN the reference site WHEN rendered THEN it writes bootstrap, one file per tenant, one entry per server and the declared isolation under hosts/cloud/postgres/", () => {
     expect(renderTenancy(site).map((a) => a.path)).toEqual([
       "hosts/cloud/postgres/bootstrap.sql",
+      "hosts/cloud/postgres/servers/pg-main.init.sh",
       "hosts/cloud/postgres/servers/pg-main.sql",
+      "hosts/cloud/postgres/servers/pg-us.init.sh",
       "hosts/cloud/postgres/servers/pg-us.sql",
       "hosts/cloud/postgres/tenants.json",
       "hosts/cloud/postgres/tenants.sql",
       "hosts/cloud/postgres/tenants/acme.sql",
       "hosts/cloud/postgres/tenants/globex.sql",
     ]);
+  });
+
+  it.each(["pg-main", "pg-us"])("GIVEN server %s WHEN rendered THEN its init hook runs the server's entry file at its real path (so \\ir resolves), and is executable", (server) => {
+    const hook = renderTenancy(site).find((a) => a.path === `hosts/cloud/postgres/servers/${server}.init.sh`)!;
+    expect(hook.mode).toBe(0o755);
+    expect(hook.content).toContain(`-f /etc/palisade/postgres/servers/${server}.sql`);
+    expect(hook.content).toContain("ON_ERROR_STOP=1");
   });
 
   it("GIVEN tenants in two regions WHEN rendered THEN each server's entry includes exactly its own tenants", () => {
