@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { renderReport } from "../policies/report/index.js";
 import { VerifyInputError, verifyArtifacts, type LabSection, type Report } from "../policies/verifier/index.js";
-import { readArtifacts, writeOutAtomic } from "./output.js";
+import { readArtifacts, sha256, writeOutAtomic } from "./output.js";
 
 /** Files `palisade lab` adds to `report/`: observations of these artifacts, kept when the report is rewritten. */
 export const LAB_REPORT_FILES = ["lab.json", "lab-observed.json"] as const;
@@ -14,11 +14,25 @@ export const LAB_REPORT_FILES = ["lab.json", "lab-observed.json"] as const;
 export function verifyOutDir(dir: string, strict = false): Report {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new VerifyInputError(`${dir} is not a directory; run palisade plan --out ${dir} first`);
   const files = readArtifacts(dir).filter((a) => !a.path.startsWith("report/"));
-  const report = verifyArtifacts(files, undefined, { strict });
+  return verifyArtifacts(files, undefined, { strict, lab: labObservations(dir) });
+}
+
+/**
+ * The lab's observations, if they were made on these artifacts: `report/lab.json` records the
+ * manifest it ran against; a lab run on other artifacts (a later plan, a hand edit) is ignored.
+ */
+export function labObservations(dir: string): LabSection | undefined {
   const labFile = join(dir, "report", "lab.json");
-  if (!existsSync(labFile)) return report;
-  const lab = JSON.parse(readFileSync(labFile, "utf8")) as LabSection;
-  return { ...report, lab: { probe: lab.probe, drills: lab.drills ?? {} } };
+  if (!existsSync(labFile)) return undefined;
+  const lab = JSON.parse(readFileSync(labFile, "utf8")) as LabSection & { manifest?: string };
+  if (lab.manifest !== undefined && lab.manifest !== manifestDigest(dir)) return undefined;
+  return { probe: lab.probe, drills: lab.drills ?? {} };
+}
+
+/** sha256 of `manifest.json`, which itself lists every artifact's sha256. */
+export function manifestDigest(dir: string): string {
+  const path = join(dir, "manifest.json");
+  return existsSync(path) ? sha256(readFileSync(path)) : "";
 }
 
 /** Rewrites `dir/report/` from `report` (atomically), keeping the lab's own files. */

@@ -13,6 +13,7 @@ const KIND_TEXT: Record<string, string> = {
   "engine-drift": "The cdktf output and the Pulumi capture differ.",
   "unknown-peer": "The intent names a peer the artifacts do not declare.",
   "bad-artifact": "An artifact that cannot be read.",
+  "lab-mismatch": "The lab, running these artifacts on the real daemons, observed something other than the verifier computed, or a drill failed.",
   "tenant-isolation": "A tenant isolation layer declared but not implemented by the rendered SQL or OpenBao files.",
 };
 

@@ -46,7 +46,8 @@ export type FindingKind =
   | "engine-drift"
   | "unknown-peer"
   | "bad-artifact"
-  | "tenant-isolation";
+  | "tenant-isolation"
+  | "lab-mismatch";
 
 export interface Finding {
   /** Stable id: kind + subject. */

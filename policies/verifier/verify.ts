@@ -6,7 +6,7 @@ import { diffDockerModels, type DockerHostModel, type DockerModel } from "./dock
 import { dockerFromPulumi } from "./docker-pulumi.js";
 import { dockerFromTerraform } from "./docker-tf.js";
 import { compareText } from "./layers.js";
-import type { Finding, Report } from "./report-model.js";
+import type { Finding, LabSection, Report } from "./report-model.js";
 import { buildSiteModel } from "./site-model.js";
 import { checkTenantIsolation } from "./tenancy.js";
 import { declaredExceptions } from "./exceptions.js";
@@ -23,6 +23,24 @@ export const PENDING_IS_VIOLATION = true;
 export interface VerifyOptions extends CheckOptions {
   /** Advisory guardrails marked strict (image digest) become mandatory. @default false */
   readonly strict?: boolean;
+  /**
+   * What `palisade lab` observed running these same artifacts. A probe mismatch or a failed drill
+   * is a violation: the model and reality disagree. @default - no lab run
+   */
+  readonly lab?: LabSection;
+}
+
+/** The lab's disagreements with this report: each probe mismatch, each failed drill. */
+function labFindings(lab: LabSection | undefined): Finding[] {
+  if (!lab) return [];
+  const out: Finding[] = [];
+  for (const m of lab.probe?.mismatches ?? []) {
+    out.push({ id: `lab-mismatch:${m.line}`, kind: "lab-mismatch", severity: "violation", subject: m.line, message: `the verifier computed ${m.expected ? "open" : "closed"}, the lab observed ${m.observed ? "open" : "closed"}`, artifact: "report/lab.json" });
+  }
+  for (const [name, d] of Object.entries(lab.drills)) {
+    if (!d.pass) out.push({ id: `lab-drill:${name}`, kind: "lab-mismatch", severity: "violation", subject: `drill ${name}`, message: `the ${name} drill failed: ${d.notes.join("; ") || "see report/lab.json"}`, artifact: "report/lab.json" });
+  }
+  return out;
 }
 
 /** The artifacts were unreadable as a whole (no engine output, no intent): exit 2, not 1. */
@@ -105,7 +123,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
     }
   }
   const tenancy = checkTenantIsolation(files);
-  findings.push(...tenancy.findings);
+  findings.push(...tenancy.findings, ...labFindings(opts.lab));
   findings.sort((a, b) => compareText(a.kind, b.kind) || compareText(a.subject, b.subject) || compareText(a.id, b.id));
 
   const guardrails = sortGuardrails([...models.flatMap((m) => dockerGuardrails(m, opts.strict)), ...secretGuardrails(files), ...wireguardGuardrails(files)]);
@@ -142,6 +160,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
     findings,
     guardrails,
     tenants: tenancy.tenants,
+    ...(opts.lab ? { lab: opts.lab } : {}),
     exceptions: declaredExceptions(primary.model),
     summary,
   };

@@ -7,10 +7,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ProbeResult } from "./probe.js";
 import type { DrillResult } from "./drills.js";
-import { verifyOutDir, writeReportDir } from "../verify-dir.js";
+import { manifestDigest, verifyOutDir, writeReportDir } from "../verify-dir.js";
 
 export interface LabReport {
   readonly version: 1;
+  /** sha256 of the manifest.json of the artifacts the lab ran: observations of other artifacts are ignored. */
+  manifest?: string;
   probe?: {
     readonly expectedFrom: string;
     readonly correct: number;
@@ -29,6 +31,13 @@ export function writeLabReport(outDir: string, part: { probe?: ProbeResult; dril
   const file = join(dir, "lab.json");
   const report: LabReport = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as LabReport) : { version: 1, drills: {} };
   report.drills ??= {};
+  const manifest = manifestDigest(outDir);
+  if (report.manifest !== manifest) {
+    // Observations of other artifacts do not carry over.
+    delete report.probe;
+    report.drills = {};
+    report.manifest = manifest;
+  }
   if (part.probe) {
     const p = part.probe;
     report.probe = { expectedFrom: p.expectedFrom, correct: p.correct, incorrect: p.incorrect, expected: p.expected, observed: p.observed, mismatches: p.mismatches, checks: p.checks };

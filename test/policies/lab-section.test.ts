@@ -23,7 +23,7 @@ describe("the report's lab section: what the real daemons did with the same arti
     const dir = copyOut(planned.dir, "lab");
     mkdirSync(join(dir, "report"));
     writeFileSync(join(dir, "report", "lab.json"), JSON.stringify(LAB));
-    await runCli(["verify", "--out", dir]);
+    const r = await runCli(["verify", "--out", dir]);
     const html = readFileSync(join(dir, "report", "index.html"), "utf8");
     const section = html.slice(html.indexOf('<section id="lab-expected-vs-observed">'));
     expect(section).toContain("332 correct, 2 incorrect");
@@ -32,5 +32,24 @@ describe("the report's lab section: what the real daemons did with the same arti
     expect(section).toContain("recovery_s=2.06");
     expect(JSON.parse(readFileSync(join(dir, "report", "report.json"), "utf8")).lab.probe.incorrect).toBe(2);
     expect(existsSync(join(dir, "report", "lab.json"))).toBe(true);
+    // The lab disagreeing with the verifier is itself a violation.
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("[lab-mismatch] cloud => ingress : tcp/443");
+  });
+
+  it("GIVEN a lab run that agrees with the verifier WHEN verified THEN the verdict stays pass", async () => {
+    const dir = copyOut(planned.dir, "lab-ok");
+    mkdirSync(join(dir, "report"));
+    writeFileSync(join(dir, "report", "lab.json"), JSON.stringify({ ...LAB, probe: { ...LAB.probe, correct: 334, incorrect: 0, mismatches: [] } }));
+    expect((await runCli(["verify", "--out", dir])).code).toBe(0);
+  });
+
+  it("GIVEN lab observations recorded against other artifacts (another manifest) WHEN verified THEN they are ignored", async () => {
+    const dir = copyOut(planned.dir, "lab-stale");
+    mkdirSync(join(dir, "report"));
+    writeFileSync(join(dir, "report", "lab.json"), JSON.stringify({ ...LAB, manifest: "0".repeat(64) }));
+    const r = await runCli(["verify", "--out", dir]);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(dir, "report", "index.html"), "utf8")).toContain("Not run yet");
   });
 });
