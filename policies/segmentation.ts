@@ -33,6 +33,7 @@ export function declareSegmentation(t: Topology): void {
   internet.connections.allowTo(p("edge:wireguard"), wgPort, "the cellular uplink's source address is not fixed (carrier NAT); WireGuard drops every unauthenticated packet");
   cloudHost.connections.allowTo(proxy, Port.HTTPS, "the failover agent probes the edge through each uplink");
   p("edge").connections.allowTo(p("cloud:sshd"), Port.SSH, "the operator's jump path: SSH to the cloud host from the edge's tunnel address");
+  cloudHost.connections.allowTo(openbao!, Port.VAULT, "deploy applies the secrets stack through an SSH forward to OpenBao from the cloud host");
   for (const port of [Port.DNS_UDP, Port.DNS_TCP]) {
     cloudHost.connections.allowTo(internet, port, "the cloud host resolves names through its uplink's resolver");
     p("edge").connections.allowTo(internet, port, "name resolution by the edge host (MX lookups, NOTIFY to secondaries)");

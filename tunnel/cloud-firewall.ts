@@ -91,6 +91,11 @@ export function renderCloudFirewall(t: Topology): Artifact {
         const br = q(bridgeName(t.network("cloud", netId)));
         forward.push(rule(`iifname ${br} oifname ${br} ip saddr ${srcIp} ip daddr ${dst.addresses.get(netId)} ${l4(port)}`, "accept", why(f)));
       }
+    } else if (f.from instanceof Host && f.from.id === "cloud" && isCloudService(f.to)) {
+      // The host itself to one of its containers, over the container's bridges (output hook).
+      for (const [netId, ip] of [...f.to.addresses].sort(([a], [b]) => a.localeCompare(b))) {
+        output.push(rule(`oifname ${q(bridgeName(t.network("cloud", netId)))} ip daddr ${ip} ${l4(port)}`, "accept", why(f)));
+      }
     } else if (isCloudService(f.to) && !onCloud(f.from)) {
       // From the edge over the tunnel to a port Docker publishes on the cloud's tunnel address.
       const pub = (f.to.props.publish ?? []).find((p) => p.port.key === port.key && p.hostIp === tun.cloud4);

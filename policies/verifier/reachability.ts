@@ -14,8 +14,9 @@ import { pathVerdict, blockingLayers, type LayerStep, type Path, type PortSpec, 
  * network has no egress; a published port is reached on its bound address and goes through the
  * host's FORWARD hook after DNAT (not INPUT); routed access to an unpublished container address
  * from outside its host is refused; `network_mode: host` services are the host (INPUT hook).
- * Not modelled: a host reaching its own containers or services (the host is the trust root), and
- * host-level egress to the internet.
+ * A host reaches its own containers over the bridges (it holds each network's gateway address),
+ * through its OUTPUT hook. Not modelled: a host reaching its own services (the host is the trust
+ * root), and host-level egress to the internet.
  */
 
 export interface FlowEval {
@@ -211,7 +212,7 @@ export class Reachability {
       if (dst.kind === "addresses") return this.ctrToExternal(src, dst, port, sh);
     }
     if (local(src) && sh) {
-      if (dh && dh === sh) return [];
+      if (dh && dh === sh) return dst.kind === "container" ? this.localToOwnCtr(dst, port, sh) : [];
       if (local(dst) && dh) return this.localToRemoteLocal(port, sh, dh);
       if (dst.kind === "container" && dh) return this.localToRemoteCtr(dst, port, sh, dh);
       if (dst.kind === "addresses") return this.localToExternal(dst, port, sh);
@@ -412,6 +413,22 @@ export class Reachability {
     return out;
   }
 
+  /** The host to one of its own containers: from the bridge's gateway address, out its OUTPUT hook. */
+  private localToOwnCtr(dst: Node, port: PortSpec, h: HostInfo): Path[] {
+    return dst.container!.networks
+      .filter((a) => a.ipv4 && this.net(a.network)?.gateway)
+      .map((a) => {
+        const net = this.net(a.network)!;
+        return {
+          via: `bridge ${a.network} from the host`,
+          steps: [
+            this.docker(h, "allow", `the host holds ${net.gateway} on ${a.network} (${net.construct}); ${dst.id} is ${a.ipv4} there`),
+            this.nft(h, "output", this.pkt(4, ipSpec(net.gateway), ipSpec(a.ipv4), port, undefined, bridgeIface(net))),
+          ],
+        };
+      });
+  }
+
   private localToRemoteCtr(dst: Node, port: PortSpec, sh: HostInfo, dh: HostInfo): Path[] {
     const out: Path[] = [];
     const d = dst.container!;
@@ -580,6 +597,8 @@ export class Reachability {
     const byNet = new Map<string, Node[]>();
     for (const c of containers) for (const a of c.container!.networks) byNet.set(a.network, [...(byNet.get(a.network) ?? []), c]);
     for (const members of byNet.values()) for (const s of members) for (const d of members) for (const p of ports(d)) add(s, d, p);
+    // Each host to its own containers, on every port they listen on (over the bridges).
+    for (const d of containers) for (const s of nodes) if (s.kind === "host" && s.host === d.host) for (const p of ports(d)) add(s, d, p);
     // Host services and daemons: from everyone.
     for (const d of locals) for (const p of ports(d)) for (const s of nodes) if (s.kind !== "host" || s.host !== d.host) add(s, d, p);
     // Published container ports: from everyone outside the container's networks.

@@ -149,6 +149,8 @@ interface Attempt {
   readonly host: string;
   readonly port: number;
   readonly sport?: number;
+  /** Source address to bind, when not the source's own default. */
+  readonly bind?: string;
 }
 
 async function runProber(ns: string, targets: object[], timeoutMs: number, extra: object = {}): Promise<Record<string, string>> {
@@ -182,7 +184,10 @@ export async function labProbe(rec: LabRecord, progress: Progress = () => {}): P
         for (const host of d.addresses) {
           if (local.get(s.ns)?.has(host) && !published.has(`${d.id}|${host}|${p}`)) continue;
           const kind = proto === "tcp" ? "connect" : Number(num) === 53 ? "dns" : "udp-send";
-          attempts.push({ id: `${line} @ ${host}`, line, source: s, kind, host, port: Number(num), sport: kind === "udp-send" ? sport++ : undefined });
+          // The cloud host reaches its own containers from the bridge (the kernel picks the gateway
+          // address, as sshd's forward does); elsewhere it speaks from its primary uplink.
+          const ownContainer = s.ns === l.ns.cloud && l.containers.some((c) => c.service === d.id && c.links.some((k) => k.ipv4 === host));
+          attempts.push({ id: `${line} @ ${host}`, line, source: s, kind, host, port: Number(num), sport: kind === "udp-send" ? sport++ : undefined, bind: ownContainer ? undefined : s.bind });
         }
       }
     }
@@ -193,7 +198,7 @@ export async function labProbe(rec: LabRecord, progress: Progress = () => {}): P
   const results: Record<string, string> = {};
   await Promise.all(
     [...byNs].map(async ([ns, list]) => {
-      const r = await runProber(ns, list.map((a) => ({ id: a.id, kind: a.kind, host: a.host, port: a.port, bind: a.source.bind, sport: a.sport, qname: l.domain })), 400);
+      const r = await runProber(ns, list.map((a) => ({ id: a.id, kind: a.kind, host: a.host, port: a.port, bind: a.bind, sport: a.sport, qname: l.domain })), 400);
       Object.assign(results, r);
     }),
   );

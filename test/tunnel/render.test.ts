@@ -226,13 +226,24 @@ describe("the cloud host firewall", () => {
     expect(out.map((r) => [r.iif, r.oif, r.saddr, r.dport])).toEqual(uplinkIfs.map((u) => ["br-acme-egress", u, ip("acme", "acme-egress"), "443"]));
   });
 
-  it("GIVEN the host's own traffic THEN output allows the tunnel and the failover probe to the edge, DNS to the uplink resolvers, nothing more", () => {
+  it("GIVEN the host's own traffic THEN output allows the tunnel and the failover probe to the edge, DNS to the uplink resolvers, OpenBao for the secrets stack, nothing more", () => {
     const out = accepts("output").filter((r) => r.oif !== "lo");
-    for (const r of out) expect(uplinkIfs).toContain(r.oif);
-    const toEdge = out.filter((r) => r.daddr === site.edge.ipv4).map((r) => `${r.oif} ${r.proto}/${r.dport}`);
+    const toBridges = out.filter((r) => r.oif?.startsWith("br-"));
+    const openbao = topology.service("openbao");
+    expect(toBridges.map((r) => `${r.oif} ${r.daddr} ${r.proto}/${r.dport}`).sort()).toEqual(
+      [...openbao.addresses].map(([net, ip]) => `br-${net} ${ip} tcp/8200`).sort(),
+    );
+    const viaUplinks = out.filter((r) => !r.oif?.startsWith("br-"));
+    for (const r of viaUplinks) expect(uplinkIfs).toContain(r.oif);
+    const toEdge = viaUplinks.filter((r) => r.daddr === site.edge.ipv4).map((r) => `${r.oif} ${r.proto}/${r.dport}`);
     expect(toEdge.sort()).toEqual(uplinkIfs.flatMap((u) => [`${u} tcp/443`, `${u} udp/${site.tunnel.port}`]).sort());
-    const others = out.filter((r) => r.daddr !== site.edge.ipv4);
+    const others = viaUplinks.filter((r) => r.daddr !== site.edge.ipv4);
     expect(others.every((r) => r.dport === "53" && site.cloud.uplinks.some((u) => u.gateway === r.daddr && u.interface === r.oif))).toBe(true);
+  });
+
+  it("GIVEN the host's own traffic THEN it reaches no database container (negative)", () => {
+    const dbIps = ["postgres", "pg-us", "gitea-db"].flatMap((id) => [...topology.service(id).addresses.values()]);
+    expect(accepts("output").filter((r) => dbIps.includes(String(r.daddr)))).toEqual([]);
   });
 
   it("GIVEN every rule THEN it carries a comment naming its intent", () => {
