@@ -19,26 +19,15 @@ export function tenantsOn(site: Site, server: PostgresServer): Site["tenants"] {
  * The tenancy SQL artifacts:
  *   bootstrap.sql             roles, `palisade` database, registry, shared schema under FORCE RLS (every server)
  *   tenants/<id>.sql          one tenant: registry row; a dedicated tenant's database, roles and schema
- *   tenants.sql               the tenants of the first (shared) server, which is the cloud's `postgres`
- *                             container: its entrypoint runs bootstrap.sql, then tenants.sql (name order)
  *   servers/<server>.sql      self-contained entry for each server: bootstrap + the tenants placed there
+ *   servers/<server>.init.sh  the server container's init hook: runs its entry file once
+ *   tenants.json              each tenant's declared isolation layers, checked by the verifier
  * All idempotent, applied as the cluster superuser with psql; no passwords anywhere.
  */
 export function renderTenancy(site: Site): Artifact[] {
   const out: Artifact[] = [{ path: `${POSTGRES_ARTIFACT_DIR}/bootstrap.sql`, content: bootstrapSql() }];
   for (const tenant of site.tenants) {
     out.push({ path: `${POSTGRES_ARTIFACT_DIR}/tenants/${tenant.id}.sql`, content: tenantSql(tenant, label(serverFor(site, tenant))) });
-  }
-  const shared = site.postgres.servers[0];
-  if (shared) {
-    const lines = [
-      `-- Tenants placed on ${label(shared)}, the cloud's postgres container. Rendered; do not edit.`,
-      `-- The container entrypoint runs bootstrap.sql first (file name order).`,
-      `\\set ON_ERROR_STOP on`,
-      ...tenantsOn(site, shared).map((t) => `\\ir tenants/${t.id}.sql`),
-      ``,
-    ];
-    out.push({ path: `${POSTGRES_ARTIFACT_DIR}/tenants.sql`, content: lines.join("\n") });
   }
   for (const server of site.postgres.servers) {
     const lines = [

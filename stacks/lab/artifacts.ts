@@ -96,11 +96,27 @@ export interface HostArtifacts {
   readonly fail2banDir: string | null;
   /** Directory `hosts/edge/mail` when present. */
   readonly mailDir: string | null;
-  /** Tenancy SQL files (`hosts/cloud/postgres/*.sql`), sorted. */
+  /**
+   * The SQL the lab's `postgres` runs: the entry file its init hook runs in production (the
+   * container's `/docker-entrypoint-initdb.d/10-palisade.sh` mount in the cloud stack).
+   */
   readonly tenancySql: readonly string[];
 }
 
 const fileOrNull = (p: string) => (existsSync(p) ? p : null);
+
+/** The entry SQL file of the `postgres` container's init hook, located in `out/` (none when not rendered). */
+function postgresEntry(outDir: string, pgDir: string): string[] {
+  const tf = join(outDir, "cdktf/stacks/cloud/cdk.tf.json");
+  if (!existsSync(tf)) return [];
+  const containers = (JSON.parse(readFileSync(tf, "utf8")) as { resource?: { docker_container?: Record<string, { name?: string; mounts?: { source?: string; target?: string }[] }> } }).resource?.docker_container ?? {};
+  const pg = Object.values(containers).find((c) => c.name === "cloud-postgres");
+  const hook = pg?.mounts?.find((m) => m.target?.startsWith("/docker-entrypoint-initdb.d/"))?.source;
+  if (!hook) return [];
+  const hookFile = join(pgDir, "servers", hook.split("/").pop()!);
+  const entry = existsSync(hookFile) ? / -f \S*\/(servers\/[\w-]+\.sql)/.exec(readFileSync(hookFile, "utf8"))?.[1] : undefined;
+  return entry && existsSync(join(pgDir, entry)) ? [join(pgDir, entry)] : [];
+}
 
 export function findHostArtifacts(outDir: string): HostArtifacts {
   const h = (p: string) => join(outDir, "hosts", p);
@@ -124,6 +140,6 @@ export function findHostArtifacts(outDir: string): HostArtifacts {
     knotDir: existsSync(join(knot, "knot.conf")) ? knot : null,
     fail2banDir: existsSync(f2b) && readdirSync(f2b, { recursive: true }).some((n) => /jail\.(local|conf)$|jail\.d/.test(String(n))) ? f2b : null,
     mailDir: existsSync(h("edge/mail")) ? h("edge/mail") : null,
-    tenancySql: existsSync(pgDir) ? readdirSync(pgDir).filter((n) => n.endsWith(".sql")).sort().map((n) => join(pgDir, n)) : [],
+    tenancySql: postgresEntry(outDir, pgDir),
   };
 }

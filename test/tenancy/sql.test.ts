@@ -132,7 +132,6 @@ describe("renderTenancy", () => {
       "hosts/cloud/postgres/servers/pg-us.init.sh",
       "hosts/cloud/postgres/servers/pg-us.sql",
       "hosts/cloud/postgres/tenants.json",
-      "hosts/cloud/postgres/tenants.sql",
       "hosts/cloud/postgres/tenants/acme.sql",
       "hosts/cloud/postgres/tenants/globex.sql",
     ]);
@@ -150,8 +149,6 @@ describe("renderTenancy", () => {
     expect(byPath("hosts/cloud/postgres/servers/pg-main.sql")).not.toContain("globex");
     expect(byPath("hosts/cloud/postgres/servers/pg-us.sql")).toContain("\\ir ../tenants/globex.sql");
     expect(byPath("hosts/cloud/postgres/servers/pg-us.sql")).not.toContain("acme");
-    expect(byPath("hosts/cloud/postgres/tenants.sql")).toContain("\\ir tenants/acme.sql");
-    expect(byPath("hosts/cloud/postgres/tenants.sql")).not.toContain("globex");
   });
 
   it("GIVEN any rendered artifact WHEN scanned THEN it carries no password, key or secret value", () => {
