@@ -11,11 +11,11 @@ export function declareTunnel(t: Topology, edge: Host, cloud: Host): void {
     host: cloud,
     image: t.site.images.failover,
     listens: [],
-    hostNetwork: { reason: "switches the host's routes and flushes its conntrack entries for the tunnel" },
+    hostNetwork: { reason: "switches the host's routes, pins the tunnel to the active uplink (its own nft table) and flushes its conntrack entries for the tunnel" },
     user: "root",
     rootReason: "route and conntrack changes need root in the host network namespace",
     capAdd: [
-      { cap: "NET_ADMIN", reason: "changes routes and flushes conntrack entries" },
+      { cap: "NET_ADMIN", reason: "changes routes, its own nft table and conntrack entries" },
       { cap: "NET_RAW", reason: "sends probes bound to one uplink interface" },
     ],
     tmpfs: ["/tmp"],

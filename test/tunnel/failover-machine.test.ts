@@ -94,7 +94,7 @@ describe("the failover state machine", () => {
     });
     it("THEN every route change comes with a tunnel nudge and a conntrack flush", () => {
       const kinds = actions.filter((a) => a.kind !== "log").map((a) => a.kind);
-      expect(kinds).toEqual(expectedRoutes.flatMap(() => ["route", "nudge-tunnel", "flush-conntrack"]));
+      expect(kinds).toEqual(expectedRoutes.flatMap(() => ["route", "pin-tunnel", "nudge-tunnel", "flush-conntrack"]));
     });
   });
 

@@ -9,6 +9,7 @@ import { loadSite, tunnelAddresses, type Site } from "../../core/index.js";
 import { buildTopology } from "../../stacks/platform.js";
 import { NetnsLab, wgQuickStrip } from "../../stacks/lab/netns.js";
 import { CLOUD_WG_IFACE, EDGE_WG_IFACE, parseFailoverConfig, renderTunnel } from "../../tunnel/index.js";
+import { PIN_TABLE } from "../../tunnel/failover/agent.js";
 import { describeRoot } from "../helpers/root.js";
 import { requireTool } from "../helpers/tools.js";
 
@@ -79,6 +80,13 @@ describeRoot("GIVEN the cloud on fiber and cellular, the edge, and the failover 
 
   const edgeEndpoint = () => run(["wg", "show", wgEdge, "endpoints"]).split(/\s+/)[1] ?? "";
   const cloudRouteDev = () => /dev (\S+)/.exec(lab.exec(ns.cloud, ["ip", "-4", "route", "get", edgeIp]))?.[1];
+  /** The uplinks on which the agent's own table drops the edge's tunnel packets. */
+  const pinnedDropInterfaces = () => {
+    const table = lab.exec(ns.cloud, ["nft", "list", "table", "inet", PIN_TABLE]);
+    const rule = /iifname (?:\{ )?(.+?)(?: \})? ip saddr (\S+) udp sport (\d+) drop/.exec(table);
+    expect(rule?.[2]).toBe(edgeIp);
+    return rule![1]!.split(/,\s*/).map((n) => n.replaceAll('"', ""));
+  };
   const okAfter = (t: number) => probes.find((p) => p.ok && p.start > t);
 
   beforeAll(async () => {
@@ -171,6 +179,7 @@ describeRoot("GIVEN the cloud on fiber and cellular, the edge, and the failover 
   it("THEN the edge reaches the cloud's tunnel address over the fiber", () => {
     expect(edgeEndpoint()).toBe(`${fiberAddr}:${edgeEndpoint().split(":")[1]}`);
     expect(cloudRouteDev()).toBe(site.cloud.uplinks.find((u) => u.priority === 1)!.interface);
+    expect(pinnedDropInterfaces()).toEqual([site.cloud.uplinks.find((u) => u.priority === 2)!.interface]);
     expect(agentLog.filter((l) => l.event === "failover")).toEqual([]);
   });
 
@@ -188,9 +197,16 @@ describeRoot("GIVEN the cloud on fiber and cellular, the edge, and the failover 
     expect(recoveryMs).toBeLessThan(30_000);
     expect(cloudRouteDev()).toBe(site.cloud.uplinks.find((u) => u.priority === 2)!.interface);
     await waitFor("the edge roaming to the cellular address", 5000, () => edgeEndpoint().startsWith(`${cellAddr}:`));
+    expect(pinnedDropInterfaces()).toEqual([site.cloud.uplinks.find((u) => u.priority === 1)!.interface]);
   }, 40_000);
 
-  it("WHEN the fiber comes back THEN the agent fails back only after the hold-down and traffic flows over fiber", async () => {
+  it("WHEN the fiber comes back while the edge keeps sending through the tunnel THEN the agent fails back only after the hold-down, the edge roams back and traffic flows over fiber", async () => {
+    // The edge keeps sending to the cloud's cellular address until it roams. Each of those packets
+    // that reaches the cloud after the switch would pin WireGuard's source address back to
+    // cellular (and the edge would follow it there): 5,000 packets a second make that race certain
+    // unless the agent drops the edge's tunnel packets on the inactive uplink.
+    const floodScript = `const s = require("node:dgram").createSocket("udp4"); setInterval(() => { for (let i = 0; i < 10; i++) s.send("x", 9, ${JSON.stringify(tunnelCloud)}); }, 2);`;
+    const flood = lab.spawnDaemon(ns.edge, [process.execPath, "-e", floodScript], { name: "edge flood" });
     const tRestore = Date.now();
     lab.setLink(ns.router, "fib0", true);
     lab.route(ns.router, { to: "198.51.100.16/28", via: "192.0.2.1" });
@@ -198,6 +214,9 @@ describeRoot("GIVEN the cloud on fiber and cellular, the edge, and the failover 
     const tFailback = Date.now();
     const ok = await waitFor("traffic after the failback", 10_000, () => okAfter(tFailback));
     await waitFor("the edge roaming back to the fiber address", 5000, () => edgeEndpoint().startsWith(`${fiberAddr}:`));
+    await new Promise((r) => setTimeout(r, 1000)); // and staying there
+    expect(edgeEndpoint()).toMatch(new RegExp(`^${fiberAddr.replaceAll(".", "\\.")}:`));
+    await lab.stopProcess(flood.pid!);
     const lost = probes.filter((p) => !p.ok && p.start > tRestore && p.start < ok.end).length;
     console.log(
       `[failover drill] fiber restored -> failback: ${((tFailback - tRestore) / 1000).toFixed(2)} s (hold-down ${HOLD_DOWN_S} s); ` +
@@ -207,6 +226,7 @@ describeRoot("GIVEN the cloud on fiber and cellular, the edge, and the failover 
     expect(failback).toMatchObject({ from: "cellular", to: "fiber" });
     expect(tFailback - tRestore).toBeGreaterThanOrEqual(HOLD_DOWN_S * 1000);
     expect(cloudRouteDev()).toBe(site.cloud.uplinks.find((u) => u.priority === 1)!.interface);
+    expect(pinnedDropInterfaces()).toEqual([site.cloud.uplinks.find((u) => u.priority === 2)!.interface]);
     expect(agentLog.filter((l) => l.event === "failover" || l.event === "failback").map((l) => l.event)).toEqual(["failover", "failback"]);
   }, 60_000);
 });

@@ -14,6 +14,15 @@
  *   host answered through that uplink); silence or a local error is a miss. No ping, no ICMP.
  * - route: `ip route replace EDGE/32 via GATEWAY dev IFACE` in the main table: the tunnel's
  *   packets (the edge's address only) now leave through the chosen uplink.
+ * - pin-tunnel: replaces the agent's own nftables table `inet palisade_failover` (one atomic
+ *   `nft -f -`) with a raw-priority prerouting rule dropping the edge's tunnel packets
+ *   (`ip saddr EDGE udp sport PORT`) that arrive on any uplink but the active one. Why: WireGuard
+ *   (wireguard-go and the kernel module alike) pins its source address to the local address the
+ *   peer's last packet arrived at. Until the edge has roamed, it still sends to the old uplink's
+ *   address; one such packet arriving after the nudge pins the cloud back to the old address, and
+ *   the edge then roams back to it: the tunnel stays on the old uplink (on cellular after a failback,
+ *   or dead where the ISP drops foreign source addresses). The table only narrows what the host
+ *   firewall accepts; it is removed when the agent stops.
  * - nudge-tunnel: `wg set IF peer KEY endpoint EDGE:PORT persistent-keepalive 0`, then
  *   `... persistent-keepalive N`. Re-setting the endpoint drops the source address WireGuard had
  *   pinned to the old uplink; turning keepalive back on sends one keepalive at once, so the edge
@@ -42,17 +51,22 @@ interface RunResult {
   readonly stderr: string;
 }
 
-function run(argv: readonly string[], dryRun: boolean): Promise<RunResult> {
+/** The agent's own nftables table (pin-tunnel); nothing else touches it. */
+export const PIN_TABLE = "palisade_failover";
+
+function run(argv: readonly string[], dryRun: boolean, stdin?: string): Promise<RunResult> {
   if (dryRun) {
-    log({ event: "dry-run", cmd: argv });
+    log({ event: "dry-run", cmd: argv, ...(stdin === undefined ? {} : { stdin }) });
     return Promise.resolve({ ok: true, code: 0, stderr: "" });
   }
   return new Promise((resolve) => {
-    execFile(argv[0]!, argv.slice(1), { timeout: 5000 }, (err, _stdout, stderr) => {
+    const child = execFile(argv[0]!, argv.slice(1), { timeout: 5000 }, (err, _stdout, stderr) => {
       if (!err) return resolve({ ok: true, code: 0, stderr: String(stderr) });
       const code = (err as NodeJS.ErrnoException).code ?? null;
       resolve({ ok: false, code: typeof code === "number" || typeof code === "string" ? code : null, stderr: String(stderr).trim() });
     });
+    child.stdin?.on("error", () => undefined); // a missing binary: reported through the callback
+    child.stdin?.end(stdin ?? "");
   });
 }
 
@@ -97,8 +111,8 @@ class Agent {
     return id === this.primary.id ? this.primary : this.backup;
   }
 
-  private async must(what: string, argv: readonly string[]): Promise<RunResult> {
-    const r = await run(argv, this.dryRun);
+  private async must(what: string, argv: readonly string[], stdin?: string): Promise<RunResult> {
+    const r = await run(argv, this.dryRun, stdin);
     if (!r.ok) log({ event: "action-failed", action: what, cmd: argv, code: r.code, stderr: r.stderr });
     return r;
   }
@@ -122,6 +136,29 @@ class Agent {
     await this.must("route", ["ip", "-4", "route", "replace", `${this.c.edge.address}/32`, "via", u.gateway, "dev", u.interface]);
   }
 
+  /** The edge's tunnel packets are accepted on the active uplink only (see the header: why). */
+  private async pinTunnel(active: FailoverUplinkConfig): Promise<void> {
+    const others = [this.primary, this.backup].filter((u) => u.id !== active.id).map((u) => JSON.stringify(u.interface));
+    const script = [
+      // add-then-delete: the delete never fails, and the whole file is one transaction.
+      `table inet ${PIN_TABLE}`,
+      `delete table inet ${PIN_TABLE}`,
+      `table inet ${PIN_TABLE} {`,
+      `  chain tunnel_uplink {`,
+      `    type filter hook prerouting priority raw; policy accept;`,
+      `    iifname { ${others.join(", ")} } ip saddr ${this.c.edge.address} udp sport ${this.c.edge.tunnelPort} drop comment ${JSON.stringify(`tunnel pinned to ${active.id}`)}`,
+      `  }`,
+      `}`,
+      "",
+    ].join("\n");
+    await this.must("pin-tunnel", ["nft", "-f", "-"], script);
+  }
+
+  /** Puts the host back as the rendered firewall left it. */
+  async unpinTunnel(): Promise<void> {
+    await run(["nft", "delete", "table", "inet", PIN_TABLE], this.dryRun);
+  }
+
   private async nudgeTunnel(): Promise<void> {
     const w = this.c.wireguard;
     await this.must("nudge-tunnel", ["wg", "set", w.interface, "peer", w.peerPublicKey, "endpoint", w.endpoint, "persistent-keepalive", "0"]);
@@ -143,6 +180,7 @@ class Agent {
     for (const a of actions) {
       if (a.kind === "log") log({ ...a.entry, state: this.state.mode });
       else if (a.kind === "route") await this.route(this.uplink(a.uplink));
+      else if (a.kind === "pin-tunnel") await this.pinTunnel(this.uplink(a.uplink));
       else if (a.kind === "nudge-tunnel") await this.nudgeTunnel();
       else await this.flushConntrack();
     }
@@ -172,6 +210,7 @@ class Agent {
     });
     for (const u of [this.primary, this.backup]) await this.ensurePolicyRouting(u);
     await this.route(this.primary);
+    await this.pinTunnel(this.primary);
     await this.nudgeTunnel();
     this.lastReassert = Date.now();
     this.writeState();
@@ -235,8 +274,10 @@ export async function main(argv: string[]): Promise<number> {
   return await new Promise<number>((resolve) => {
     const stop = (signal: string) => {
       agent.stop();
-      log({ event: "stop", signal });
-      resolve(0);
+      void agent.unpinTunnel().then(() => {
+        log({ event: "stop", signal });
+        resolve(0);
+      });
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));

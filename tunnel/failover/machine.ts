@@ -12,8 +12,9 @@
  *   `holdDownMs` (hold-down: a flapping primary never fails back), or at once when the backup is
  *   down while the primary is up (a dead backup is never preferred to a live primary).
  * - Both down: the current uplink is kept (nothing better to switch to; no flapping).
- * Every switch asks for the route to the edge to move, the tunnel to be nudged (so the edge roams
- * to the new source address) and the tunnel's stale conntrack entries to be flushed.
+ * Every switch asks for the route to the edge to move, the tunnel to be pinned to the new uplink
+ * (the edge's tunnel packets arriving on the other one are dropped), the tunnel to be nudged (so the
+ * edge roams to the new source address) and the tunnel's stale conntrack entries to be flushed.
  */
 
 export type FailoverMode = "primary-active" | "backup-active";
@@ -59,6 +60,7 @@ export type LogEvent =
 
 export type FailoverAction =
   | { readonly kind: "route"; readonly uplink: string }
+  | { readonly kind: "pin-tunnel"; readonly uplink: string }
   | { readonly kind: "nudge-tunnel" }
   | { readonly kind: "flush-conntrack" }
   | { readonly kind: "log"; readonly entry: LogEvent };
@@ -86,7 +88,12 @@ function nextHealth(prev: UplinkHealth, ok: boolean | undefined, now: number, mi
   return { up: prev.up && consecutiveMisses < misses, consecutiveMisses, healthySince: null };
 }
 
-const SWITCH_ACTIONS = (to: string): FailoverAction[] => [{ kind: "route", uplink: to }, { kind: "nudge-tunnel" }, { kind: "flush-conntrack" }];
+const SWITCH_ACTIONS = (to: string): FailoverAction[] => [
+  { kind: "route", uplink: to },
+  { kind: "pin-tunnel", uplink: to },
+  { kind: "nudge-tunnel" },
+  { kind: "flush-conntrack" },
+];
 
 export function decide(state: FailoverState, probes: readonly ProbeResult[], now: number, config: MachineConfig): Decision {
   const actions: FailoverAction[] = [];
