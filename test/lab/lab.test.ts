@@ -6,9 +6,11 @@ import { labProbe } from "../../stacks/lab/probe.js";
 import { runDrill, type DrillResult } from "../../stacks/lab/drills.js";
 import { layoutNamespaces } from "../../stacks/lab/layout.js";
 import { describeRoot } from "../helpers/root.js";
+import { tempDir } from "../helpers/paths.js";
 import { requireTool } from "../helpers/tools.js";
 
-const OUT = "out";
+// A fresh plan of the current code, never a stale out/ left in the checkout.
+const OUT = tempDir("lab-out");
 const tools = ["nft", "wireguard-go", "wg", "haproxy", "knotd", "kdig", "fail2ban-server", "pebble", "lego", "conntrack"].map((t) => requireTool(t));
 const missing = tools.filter((t) => !t.path).map((t) => t.skipReason);
 
@@ -21,7 +23,7 @@ describeRoot("the lab: the planned platform in namespaces with real daemons", ()
 
   beforeAll(async () => {
     if (missing.length) return;
-    if (!existsSync(`${OUT}/cdktf/stacks/cloud/cdk.tf.json`)) execFileSync(process.execPath, ["--import", "tsx", "scripts/palisade.ts", "plan"], { stdio: "ignore" });
+    execFileSync(process.execPath, ["--import", "tsx", "scripts/palisade.ts", "plan", "--out", OUT], { stdio: "ignore" });
     await labDown();
     kernelLogBefore = readSysctl(NETNS_KERNEL_LOG_SYSCTL);
     rec = (await labUp({ outDir: OUT, siteFile: "palisade.yaml" })).record;
