@@ -1,4 +1,5 @@
 import { Port, type Host, type Topology } from "../core/index.js";
+import { MAIL_SECRETS } from "./mail.js";
 
 /** Ports the edge serves to the internet. */
 export const EDGE_PORTS = {
@@ -28,7 +29,7 @@ export function declareEdge(t: Topology, edge: Host): void {
     capAdd: [{ cap: "NET_BIND_SERVICE", reason: "binds 80 and 443 as the unprivileged haproxy user" }],
     tmpfs: ["/tmp", "/var/run/haproxy"],
     mounts: [
-      { kind: "bind", source: "/etc/palisade/edge/haproxy", target: "/usr/local/etc/haproxy", readOnly: true },
+      { kind: "bind", source: "/etc/palisade/haproxy", target: "/usr/local/etc/haproxy", readOnly: true },
       { kind: "bind", source: "/dev/log", target: "/dev/log", readOnly: false },
     ],
     memoryMb: 256,
@@ -45,7 +46,7 @@ export function declareEdge(t: Topology, edge: Host): void {
     capAdd: [{ cap: "NET_BIND_SERVICE", reason: "binds port 53 as the unprivileged knot user" }],
     tmpfs: ["/tmp", "/run/knot"],
     mounts: [
-      { kind: "bind", source: "/etc/palisade/edge/knot", target: "/config", readOnly: true },
+      { kind: "bind", source: "/etc/palisade/knot", target: "/config", readOnly: true },
       { kind: "volume", source: "knot-keys", target: "/storage", readOnly: false },
       // The TSIG key for zone transfers: placed on the host by deploy, never in an artifact.
       { kind: "bind", source: "/etc/palisade/secrets/knot-tsig.conf", target: "/etc/palisade/secrets/knot-tsig.conf", readOnly: true },
@@ -71,11 +72,13 @@ export function declareEdge(t: Topology, edge: Host): void {
     ],
     tmpfs: ["/tmp", "/var/run"],
     mounts: [
-      { kind: "bind", source: "/etc/palisade/edge/mail", target: "/tmp/docker-mailserver", readOnly: true },
+      { kind: "bind", source: "/etc/palisade/mail", target: "/tmp/docker-mailserver", readOnly: true },
       { kind: "volume", source: "mail-data", target: "/var/mail", readOnly: false },
       { kind: "volume", source: "mail-state", target: "/var/mail-state", readOnly: false },
-      // DKIM private key, mail TLS key and Dovecot's users: on the host only, read-only here.
-      { kind: "bind", source: "/etc/palisade/secrets", target: "/etc/palisade/secrets", readOnly: true },
+      // DKIM private key, mail TLS key and Dovecot's users: on the host only, read-only here, one
+      // file each: the rest of /etc/palisade/secrets (the tunnel's key, TSIG) is not the mail's.
+      // A file mount keeps the inode it was started with: restart edge-mail after rotating one.
+      ...Object.values(MAIL_SECRETS).map((path) => ({ kind: "bind" as const, source: path, target: path, readOnly: true })),
       { kind: "bind", source: "/etc/palisade/tls", target: "/etc/palisade/tls", readOnly: true },
       { kind: "bind", source: "/dev/log", target: "/dev/log", readOnly: false },
     ],
@@ -97,7 +100,7 @@ export function declareEdge(t: Topology, edge: Host): void {
     ],
     tmpfs: ["/tmp", "/var/run/fail2ban"],
     mounts: [
-      { kind: "bind", source: "/etc/palisade/edge/fail2ban", target: "/etc/fail2ban", readOnly: true },
+      { kind: "bind", source: "/etc/palisade/fail2ban", target: "/etc/fail2ban", readOnly: true },
       { kind: "bind", source: "/var/log", target: "/var/log", readOnly: true },
       // Ban history survives restarts (recidive needs it).
       { kind: "volume", source: "fail2ban-db", target: "/var/lib/fail2ban", readOnly: false },

@@ -95,5 +95,5 @@ export function renderProxy(t: Topology): Artifact {
     "    tcp-request content reject",
     "",
   ];
-  return { path: `${EDGE_DIR}/haproxy.cfg`, content: lines.join("\n") };
+  return { path: `${EDGE_DIR}/haproxy/haproxy.cfg`, content: lines.join("\n") };
 }

@@ -164,11 +164,12 @@ export function buildSiteModel(files: ReadonlyMap<string, string>, docker: Docke
   for (const h of docker.hosts) {
     for (const c of h.containers) {
       if (!/(^|\/)haproxy(:|@|$)/.test(c.image)) continue;
-      const candidates = [`hosts/${h.host}/${c.service}/haproxy.cfg`, `hosts/${h.host}/haproxy.cfg`];
-      const found = candidates.find((p) => files.has(p));
-      const path = found ?? (hosts.get(h.host)?.zone === "edge" ? candidates[1]! : candidates[0]!);
+      // A service's own config (the ingress) or the host's proxy (the edge's, at hosts/<host>/haproxy/).
+      const own = `hosts/${h.host}/${c.service}/haproxy.cfg`;
+      const hostProxy = `hosts/${h.host}/haproxy/haproxy.cfg`;
+      const path = files.has(own) ? own : files.has(hostProxy) || hosts.get(h.host)?.zone === "edge" ? hostProxy : own;
       const text = need(path);
-      const layer = path === `hosts/${h.host}/haproxy.cfg` ? (`haproxy:${h.host}` as const) : (`haproxy:${c.service}` as const);
+      const layer = path === hostProxy ? (`haproxy:${h.host}` as const) : (`haproxy:${c.service}` as const);
       proxies.push({ node: c.service, host: h.host, layer, path, config: text !== undefined ? parseHaproxy(path, text) : undefined });
     }
   }

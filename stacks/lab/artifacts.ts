@@ -134,7 +134,7 @@ export function findHostArtifacts(outDir: string): HostArtifacts {
     cloudNft: fileOrNull(h("cloud/nftables.conf")),
     edgeWg: wgFile("edge"),
     cloudWg: wgFile("cloud"),
-    edgeHaproxy: fileOrNull(h("edge/haproxy.cfg")),
+    edgeHaproxy: fileOrNull(h("edge/haproxy/haproxy.cfg")),
     ingressHaproxy: fileOrNull(h("cloud/ingress/haproxy.cfg")),
     failover: fileOrNull(h("cloud/failover/failover.json")),
     knotDir: existsSync(join(knot, "knot.conf")) ? knot : null,

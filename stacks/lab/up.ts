@@ -304,7 +304,7 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
       mkdirSync(join(runDir, "logs", "watched"), { recursive: true });
       const child = spawn(layout.ns.edge, "haproxy edge", ["haproxy", "-db", "-f", cfg], undefined, undefined, jailLog ? watchedLog(runDir, jailLog) : undefined);
       ready.push(waitListen("edge haproxy", child, "tcp", 443));
-    } else rec.skipped["haproxy:edge"] = "hosts/edge/haproxy.cfg not rendered";
+    } else rec.skipped["haproxy:edge"] = "hosts/edge/haproxy/haproxy.cfg not rendered";
 
     // Ingress HAProxy (TLS, routing), certificates from the lab CA until the acme drill replaces them.
     const ingress = layout.containers.find((c) => c.service === "ingress");

@@ -12,7 +12,7 @@ describe("renderEdge", () => {
     expect(files.map((f) => f.path)).toEqual(
       expect.arrayContaining([
         "hosts/edge/nftables.conf",
-        "hosts/edge/haproxy.cfg",
+        "hosts/edge/haproxy/haproxy.cfg",
         "hosts/edge/knot/knot.conf",
         "hosts/edge/knot/zones/example.com.zone",
         "hosts/edge/fail2ban/jail.local",

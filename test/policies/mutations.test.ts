@@ -13,7 +13,7 @@ const NFT_CLOUD = "hosts/cloud/nftables.conf";
 const NFT_EDGE = "hosts/edge/nftables.conf";
 const WG_EDGE = "hosts/edge/wireguard/wg-edge.conf";
 const HAP_INGRESS = "hosts/cloud/ingress/haproxy.cfg";
-const HAP_EDGE = "hosts/edge/haproxy.cfg";
+const HAP_EDGE = "hosts/edge/haproxy/haproxy.cfg";
 const WG_KEY = "eKx0yJrZ3vM1k7S7q7o7kX0h1F3Y4Z1n6yQ8R0pX9Wk=";
 
 /** [name, mutate(dir), expected finding or guardrail (regexp over "kind subject message")]. */

@@ -119,6 +119,15 @@ describe("the container hardening in both engines' output", () => {
     expect(c.raw.devices ?? []).toEqual([]);
   });
 
+  it.each(cases)("%s mounts no whole secrets directory, and no WireGuard private key", (_n, c) => {
+    const sources = ((c.raw.mounts ?? c.raw.volumes ?? []) as { source?: string; hostPath?: string }[]).map((m) => m.source ?? m.hostPath ?? "");
+    expect(sources.length === 0 || sources.some((x) => x !== "")).toBe(true);
+    for (const src of sources) {
+      expect(src.replace(/\/$/, "")).not.toBe("/etc/palisade/secrets");
+      expect(src).not.toMatch(/wireguard-(edge|cloud)\.key/);
+    }
+  });
+
   it.each(cases)("%s uses host networking exactly when it carries a palisade.host-network-reason", (_n, c) => {
     expect(c.networkMode === "host").toBe(c.labels["palisade.host-network-reason"] !== undefined);
   });
