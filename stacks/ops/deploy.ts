@@ -19,6 +19,7 @@ import {
   type EncryptionGenerations,
 } from "./state-encryption.js";
 import { which } from "./runner.js";
+import { hostInstallScript, hostKeyFiles, REMOTE_INSTALL_COMMAND, renderedHostFiles } from "./host-install.js";
 
 /*
  * `palisade deploy` / `destroy` / `plan --engine-plan`: plan (the same library calls as the plan
@@ -43,6 +44,11 @@ export interface DeployOptions {
   readonly secretsDir: string;
   /** For CI dry runs with stand-in engines. @default false */
   readonly skipSshCheck: boolean;
+  /**
+   * Do not install the rendered host files and keys over SSH before each host's stack (the
+   * operator puts them there another way). @default false
+   */
+  readonly skipHostFiles?: boolean;
 }
 
 export interface DestroyOptions extends DeployOptions {
@@ -81,6 +87,14 @@ export function sshTarget(dockerHost: string): { destination: string; port?: str
 export function sshCheckArgs(dockerHost: string): string[] {
   const t = sshTarget(dockerHost);
   return ["-o", "BatchMode=yes", "-o", "ConnectTimeout=5", ...(t.port ? ["-p", t.port] : []), t.destination, "true"];
+}
+
+/** `ssh … HOST <run the script on stdin as root>`: how the host files and keys get to a host. */
+export function sshInstallArgs(dockerHost: string): string[] {
+  const t = sshTarget(dockerHost);
+  // ServerAlive: a session whose path goes away (the cloud's, through a tunnel whose keys it just
+  // rotated) ends in ~30 s instead of waiting for TCP to give up.
+  return ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3", ...(t.port ? ["-p", t.port] : []), t.destination, REMOTE_INSTALL_COMMAND];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -346,13 +360,37 @@ interface StackRun {
   readonly outputs: ReadonlyMap<string, string>;
 }
 
-async function runStacks(opts: DeployOptions, prep: Prepared, stacks: readonly string[], action: Action, ctx: OpsContext): Promise<StackRun> {
+/**
+ * Before a host's stack is applied: its rendered files and keys onto the host, its firewall and
+ * tunnel reloaded (host-install.ts). The script, keys included, goes to ssh on stdin only.
+ */
+async function installHostFiles(opts: DeployOptions, planned: Planned, stack: string, ctx: OpsContext): Promise<{ code: number; label: string } | null> {
+  if (opts.skipHostFiles || !(DOCKER_STACKS as readonly string[]).includes(stack)) return null;
+  const host = stack; // a Docker stack is named after its host
+  const dockerHost = stackSpec(planned.topology, stack).dockerHost;
+  const rendered = renderedHostFiles(planned.artifacts, host);
+  const keys = hostKeyFiles(planned.site, resolve(ctx.cwd, opts.secretsDir), host);
+  if (keys.missing.length > 0) return { code: 2, label: `host files: missing key file(s) ${keys.missing.join(", ")} (run palisade keys)` };
+  const ssh = which("ssh", ctx.env);
+  if (!ssh) return { code: 127, label: "host files: no `ssh` on PATH" };
+  ctx.io.err(`host files: ${rendered.length} rendered file(s) and ${keys.files.length} key(s) -> ${sshTarget(dockerHost).destination}:/etc/palisade/ (over ssh, on stdin)\n`);
+  const script = hostInstallScript({ host, rendered, keys: keys.files, reload: true });
+  const r = await ctx.run({ cmd: ssh, args: sshInstallArgs(dockerHost), env: withoutSecrets(ctx.env), cwd: ctx.cwd, stdin: script, stream: false });
+  ctx.io.err(r.output);
+  return r.code === 0 ? null : { code: r.code, label: `host files over ssh to ${sshTarget(dockerHost).destination}` };
+}
+
+async function runStacks(opts: DeployOptions, prep: Prepared, stacks: readonly string[], action: Action, ctx: OpsContext, planned?: Planned): Promise<StackRun> {
   const bin = prep.binary!;
   const done: string[] = [];
   const outputs = new Map<string, string>();
   mkdirSync(stateDir(opts, ctx), { recursive: true, mode: 0o700 });
   for (const stack of stacks) {
     ctx.io.err(`\n== ${action === "plan" ? "planning" : action === "apply" ? "applying" : "destroying"} stack ${stack} (${bin.name}) ==\n`);
+    if (action === "apply" && planned) {
+      const failed = await installHostFiles(opts, planned, stack, ctx);
+      if (failed) return { done, failed: { stack, label: failed.label, code: failed.code }, outputs };
+    }
     const env = engineEnv(opts, prep, stack, ctx);
     const steps = opts.engine === "cdktf" ? cdktfSteps(opts, stack, action, ctx, bin) : pulumiSteps(stack, action, prep.variables.get(stack) ?? new Map());
     let output = "";
@@ -411,7 +449,7 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
     }
   }
   writeStateEncryption(opts, prep, stacks, ctx);
-  const run = await runStacks(opts, prep, stacks, "apply", ctx);
+  const run = await runStacks(opts, prep, stacks, "apply", ctx, planned);
   if (run.failed) {
     ctx.io.err(failureReport("deploy", stacks, run, "applied"));
     return run.failed.code;

@@ -55,7 +55,8 @@ describe(`palisade deploy, cdktf ${SUITE}`, () => {
       "tofu -chdir=out/cdktf/stacks/secrets init -input=false",
       "tofu -chdir=out/cdktf/stacks/secrets apply -input=false -auto-approve",
     ]);
-    expect(calls.filter((c) => c.tool === "ssh")).toHaveLength(2);
+    // Two checks, then one install before each host's stack (test/ops/host-install.test.ts).
+    expect(calls.filter((c) => c.tool === "ssh").map((c) => c.args.at(-2))).toEqual(["deploy@203.0.113.10", "deploy@10.77.0.2", "deploy@203.0.113.10", "deploy@10.77.0.2"]);
     expect(calls.some((c) => c.tool === "terraform")).toBe(false);
     expect(sb.output()).toContain("deploy: applied edge, cloud, secrets.");
   });
@@ -122,7 +123,8 @@ describe(`palisade deploy, cdktf ${SUITE}`, () => {
     const sb = sandbox();
     expect(await deploy(opts(sb, { stack: "cloud" }), sb.ctx())).toBe(0);
     expect(summary(sb.calls())).toEqual(["tofu -chdir=out/cdktf/stacks/cloud init -input=false", "tofu -chdir=out/cdktf/stacks/cloud apply -input=false -auto-approve"]);
-    expect(sb.calls().filter((c) => c.tool === "ssh").map((c) => c.args.at(-2))).toEqual(["deploy@10.77.0.2"]);
+    // The check, then the install of the cloud's files: never the edge.
+    expect(sb.calls().filter((c) => c.tool === "ssh").map((c) => c.args.at(-2))).toEqual(["deploy@10.77.0.2", "deploy@10.77.0.2"]);
   });
 
   it("GIVEN --stack with an unknown name WHEN deploy runs THEN it exits 2 before planning and runs nothing", async () => {
@@ -283,9 +285,9 @@ describe(`palisade deploy refuses and reports ${SUITE}`, () => {
     expect(readFileSync(sb.log, "utf8")).not.toContain("s.fromTheFile0123456789");
   });
 
-  it("GIVEN --skip-ssh-check WHEN deploy runs THEN no ssh is attempted and the stacks are applied", async () => {
+  it("GIVEN --skip-ssh-check and --skip-host-files WHEN deploy runs THEN no ssh is attempted and the stacks are applied", async () => {
     const sb = sandbox({ tools: ["tofu"] });
-    expect(await deploy(opts(sb, { skipSshCheck: true }), sb.ctx())).toBe(0);
+    expect(await deploy(opts(sb, { skipSshCheck: true, skipHostFiles: true }), sb.ctx())).toBe(0);
     expect(sb.calls().filter((c) => c.tool === "ssh")).toEqual([]);
     expect(engineCalls(sb.calls())).toHaveLength(6);
   });
