@@ -55,6 +55,8 @@ describe("the host install script (what deploy streams to each host)", () => {
       expect(readFileSync(join(base, f.path), "utf8"), f.path).toBe(f.content);
       expect(mode(join(base, f.path)), f.path).toBe(f.mode);
     }
+    // The containers' non-root users (knot, haproxy) traverse these directories.
+    for (const dir of ["", "knot", "knot/zones", "haproxy", "fail2ban/filter.d"]) expect(mode(join(base, dir)), dir || "/etc/palisade").toBe(0o755);
     expect(readFileSync(join(base, "secrets/wireguard-edge.key"), "utf8")).toBe(fakeKeys[0]!.content);
     expect(mode(join(base, "secrets/wireguard-edge.key"))).toBe(0o600);
     expect(mode(join(base, "secrets"))).toBe(0o700);
