@@ -370,11 +370,10 @@ async function installHostFiles(opts: DeployOptions, planned: Planned, stack: st
   const dockerHost = stackSpec(planned.topology, stack).dockerHost;
   const rendered = renderedHostFiles(planned.artifacts, host);
   const keys = hostKeyFiles(planned.site, resolve(ctx.cwd, opts.secretsDir), host);
-  if (keys.missing.length > 0) return { code: 2, label: `host files: missing key file(s) ${keys.missing.join(", ")} (run palisade keys)` };
   const ssh = which("ssh", ctx.env);
   if (!ssh) return { code: 127, label: "host files: no `ssh` on PATH" };
-  ctx.io.err(`host files: ${rendered.length} rendered file(s) and ${keys.files.length} key(s) -> ${sshTarget(dockerHost).destination}:/etc/palisade/ (over ssh, on stdin)\n`);
-  const script = hostInstallScript({ host, rendered, keys: keys.files, reload: true });
+  ctx.io.err(`host files: ${rendered.length} rendered file(s) and ${keys.length} key(s) -> ${sshTarget(dockerHost).destination}:/etc/palisade/ (over ssh, on stdin)\n`);
+  const script = hostInstallScript({ host, rendered, keys, reload: true });
   const r = await ctx.run({ cmd: ssh, args: sshInstallArgs(dockerHost), env: withoutSecrets(ctx.env), cwd: ctx.cwd, stdin: script, stream: false });
   ctx.io.err(r.output);
   return r.code === 0 ? null : { code: r.code, label: `host files over ssh to ${sshTarget(dockerHost).destination}` };

@@ -46,18 +46,14 @@ export function renderedHostFiles(artifacts: readonly Artifact[], host: string):
     .sort((a, b) => a.path.localeCompare(b.path));
 }
 
-/** The key files of `palisade keys` that this host reads, and which of them are missing. */
-export function hostKeyFiles(site: Site, secretsDir: string, host: string): { files: HostFile[]; missing: string[] } {
-  const files: HostFile[] = [];
-  const missing: string[] = [];
-  for (const k of siteKeys(site).filter((s) => s.host === host)) {
-    try {
-      files.push({ path: `secrets/${k.file}`, content: readFileSync(join(secretsDir, k.file), "utf8"), mode: 0o600 });
-    } catch {
-      missing.push(k.file);
-    }
-  }
-  return { files, missing };
+/**
+ * The key files of `palisade keys` that this host reads. deploy's preconditions have checked
+ * that each exists; a missing one here is a bug, and throws.
+ */
+export function hostKeyFiles(site: Site, secretsDir: string, host: string): HostFile[] {
+  return siteKeys(site)
+    .filter((k) => k.host === host)
+    .map((k) => ({ path: `secrets/${k.file}`, content: readFileSync(join(secretsDir, k.file), "utf8"), mode: 0o600 }));
 }
 
 export interface InstallScriptOptions {

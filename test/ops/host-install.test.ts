@@ -192,7 +192,7 @@ describe(`palisade deploy installs the host files ${SUITE}`, () => {
       "tofu secrets apply",
     ]);
     for (const [i, host] of [[0, "edge"], [3, "cloud"]] as const) {
-      const keys = hostKeyFiles(sb.site, sb.secretsDir, host).files;
+      const keys = hostKeyFiles(sb.site, sb.secretsDir, host);
       const expected = hostInstallScript({ host, rendered: sandboxHostFiles(sb, host), keys, reload: true });
       expect(calls[i]!.args.at(-1)).toBe(REMOTE_INSTALL_COMMAND);
       expect(calls[i]!.stdin).toBe(`data:${sha(expected.replace(/\n$/, ""))}`);
@@ -204,8 +204,8 @@ describe(`palisade deploy installs the host files ${SUITE}`, () => {
 
   it("GIVEN the edge's keys WHEN its install script is built THEN it carries the edge's keys and none of the cloud's", () => {
     const sb = sandbox({ tools: ["tofu", "ssh"] });
-    expect(hostKeyFiles(sb.site, sb.secretsDir, "edge").files.map((f) => f.path)).toEqual(["secrets/wireguard-edge.key", "secrets/dkim.key", "secrets/knot-tsig.conf"]);
-    expect(hostKeyFiles(sb.site, sb.secretsDir, "cloud").files.map((f) => f.path)).toEqual(["secrets/wireguard-cloud.key"]);
+    expect(hostKeyFiles(sb.site, sb.secretsDir, "edge").map((f) => f.path)).toEqual(["secrets/wireguard-edge.key", "secrets/dkim.key", "secrets/knot-tsig.conf"]);
+    expect(hostKeyFiles(sb.site, sb.secretsDir, "cloud").map((f) => f.path)).toEqual(["secrets/wireguard-cloud.key"]);
   });
 
   it("GIVEN the install over ssh fails on the cloud WHEN deploy runs THEN it exits with ssh's code, names the step, and the cloud's engine never runs", async () => {
