@@ -9,9 +9,10 @@ import { destroy } from "./commands/destroy.js";
 import { lab } from "./commands/lab.js";
 import { tenant } from "./commands/tenant.js";
 import { auditDb } from "./commands/audit-db.js";
+import { k8s } from "./commands/k8s.js";
 
 /** Every command, in the order `--help` lists them. */
-const COMMANDS: readonly Command[] = [plan, verify, diff, keys, deploy, destroy, lab, tenant, auditDb];
+const COMMANDS: readonly Command[] = [plan, verify, diff, keys, deploy, destroy, lab, tenant, auditDb, k8s];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
