@@ -1,0 +1,216 @@
+import { Host, HostDaemon, Service, type FlowIntent, type IPeer, type Port, type Topology } from "../core/index.js";
+import { AddressPeer } from "../core/index.js";
+import { SERVICE_LABEL } from "../policies/verifier/k8s/segmentation.js";
+import { imageRef, secretVariable } from "./docker-spec.js";
+
+/*
+ * The engine-neutral form of one host's resources when its private cloud is a Kubernetes cluster: plain
+ * manifests (apiVersion, kind, metadata, spec), which cdktf declares as `kubernetes_manifest` resources
+ * and Pulumi as the typed resources of the same kinds, so both engines carry the same objects, field for
+ * field, and the verifier reads them back as manifests.
+ *
+ * - A namespace per service (its segment), with a Deployment, a Service and the namespace's policies.
+ * - Deployments to Pod Security `restricted`: non-root, read-only root, every capability dropped (only
+ *   NET_BIND_SERVICE may come back), no privilege escalation, seccomp RuntimeDefault, no service-account
+ *   token; writable paths are memory emptyDirs; secrets are references to Secrets created out of band.
+ * - NetworkPolicies: in each namespace a default deny of ingress and egress, DNS egress to kube-dns, and
+ *   for each declared flow one allow on each side (the source's egress, the destination's ingress).
+ * - Published ports (the ingress on the tunnel address) become the Service's externalIPs.
+ */
+
+export interface KubeObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> };
+  readonly spec?: Readonly<Record<string, unknown>>;
+}
+
+export interface KubeStackSpec {
+  readonly name: string;
+  /** The kubeconfig context the engines deploy to. */
+  readonly kubeContext: string;
+  /** Sorted by kind order (namespaces first), then namespace, then name. */
+  readonly objects: readonly KubeObject[];
+  /** Secrets the workloads reference (created out of band, never rendered), sorted. */
+  readonly secretRefs: readonly string[];
+}
+
+/** A service the restricted profile cannot run, with the fix. */
+export class KubeRenderError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`cannot render for Kubernetes (Pod Security restricted):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "KubeRenderError";
+  }
+}
+
+const NAME_LABEL = "kubernetes.io/metadata.name";
+const KIND_ORDER = ["Namespace", "Service", "Deployment", "NetworkPolicy"];
+
+function portName(p: Port): string {
+  return `${p.protocol}-${p.from}${p.to !== p.from ? `-${p.to}` : ""}`;
+}
+
+function policyPort(p: Port): Record<string, unknown> {
+  return { protocol: p.protocol.toUpperCase(), port: p.from, ...(p.to !== p.from ? { endPort: p.to } : {}) };
+}
+
+function ipv4Blocks(cidrs: readonly string[]): Record<string, unknown>[] {
+  return cidrs
+    .map((c) => c.split("/")[0]!.includes(":") ? null : c.includes("/") ? c : `${c}/32`)
+    .filter((c): c is string => c !== null)
+    .sort()
+    .map((cidr) => ({ ipBlock: { cidr } }));
+}
+
+/** The peer of a rule: a service of this host by its namespace and label, anything else by its IPv4 addresses. */
+function rulePeers(peer: IPeer, hostId: string): Record<string, unknown>[] {
+  if (peer instanceof Service && peer.host.id === hostId) {
+    return [{ namespaceSelector: { matchLabels: { [NAME_LABEL]: peer.id } }, podSelector: { matchLabels: { [SERVICE_LABEL]: peer.id } } }];
+  }
+  if (peer instanceof AddressPeer) return ipv4Blocks(peer.cidrs);
+  if (peer instanceof HostDaemon) return ipv4Blocks(peer.host.addresses);
+  if (peer instanceof Host) return ipv4Blocks(peer.addresses);
+  if (peer instanceof Service) return ipv4Blocks(peer.host.addresses);
+  return [];
+}
+
+function uidGid(user: string): { uid: number; gid: number } | null {
+  const m = /^(\d+)(?::(\d+))?$/.exec(user);
+  return m ? { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) } : null;
+}
+
+function deployment(svc: Service, problems: string[]): KubeObject {
+  const p = svc.props;
+  const user = p.user ?? "65534:65534";
+  const ids = uidGid(user);
+  if (!ids || ids.uid === 0) problems.push(`service ${svc.id}: user ${JSON.stringify(user)}: restricted pods run as a non-root numeric uid; give user "uid:gid" with uid > 0`);
+  if (p.hostNetwork) problems.push(`service ${svc.id}: hostNetwork: restricted pods stay on the pod network; remove hostNetwork`);
+  for (const c of p.capAdd ?? []) {
+    if (c.cap !== "NET_BIND_SERVICE") problems.push(`service ${svc.id}: capability ${c.cap}: restricted allows only NET_BIND_SERVICE back; drop it (${c.reason})`);
+  }
+  for (const m of p.mounts ?? []) {
+    problems.push(`service ${svc.id}: ${m.kind} mount ${m.source} -> ${m.target}: host paths and Docker volumes are not rendered for Kubernetes; use a ConfigMap or a PersistentVolumeClaim`);
+  }
+  const tmpfs = [...(p.tmpfs ?? [])].sort();
+  const volumeName = (i: number) => `tmp-${i}`;
+  const env = [
+    ...Object.entries(p.env ?? {}).map(([name, value]) => ({ name, value })),
+    ...Object.entries(p.secretEnv ?? {}).map(([name, id]) => ({ name, valueFrom: { secretKeyRef: { name: id, key: "value" } } })),
+  ].sort((a, b) => (a.name < b.name ? -1 : 1));
+  const labels = { [SERVICE_LABEL]: svc.id };
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: svc.id, namespace: svc.id, labels },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          automountServiceAccountToken: false,
+          securityContext: { runAsNonRoot: true, runAsUser: ids?.uid ?? 65534, runAsGroup: ids?.gid ?? 65534, seccompProfile: { type: "RuntimeDefault" } },
+          containers: [
+            {
+              name: svc.id,
+              image: imageRef(svc),
+              ...(p.command?.length ? { command: [...p.command] } : {}),
+              ports: p.listens.map((l) => ({ name: portName(l), containerPort: l.from, protocol: l.protocol.toUpperCase() })),
+              env,
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                capabilities: { drop: ["ALL"], ...(p.capAdd?.some((c) => c.cap === "NET_BIND_SERVICE") ? { add: ["NET_BIND_SERVICE"] } : {}) },
+              },
+              resources: { limits: { memory: `${p.memoryMb}Mi` }, requests: { memory: `${p.memoryMb}Mi` } },
+              volumeMounts: tmpfs.map((mountPath, i) => ({ name: volumeName(i), mountPath })),
+            },
+          ],
+          volumes: tmpfs.map((_, i) => ({ name: volumeName(i), emptyDir: { medium: "Memory", sizeLimit: "64Mi" } })),
+        },
+      },
+    },
+  };
+}
+
+function service(svc: Service): KubeObject {
+  const external = [...new Set((svc.props.publish ?? []).map((pp) => pp.hostIp))].sort();
+  const ports = svc.props.listens.map((l) => ({ name: portName(l), port: l.from, targetPort: l.from, protocol: l.protocol.toUpperCase() }));
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: svc.id, namespace: svc.id, labels: { [SERVICE_LABEL]: svc.id } },
+    spec: { selector: { [SERVICE_LABEL]: svc.id }, ports, ...(external.length ? { externalIPs: external } : {}) },
+  };
+}
+
+function policy(namespace: string, name: string, spec: Record<string, unknown>): KubeObject {
+  return { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name, namespace }, spec };
+}
+
+/** One allow per flow and side; a flow whose far end has no address the cluster can name gets none. */
+function flowPolicies(flow: FlowIntent, hostId: string): KubeObject[] {
+  const out: KubeObject[] = [];
+  const port = [policyPort(flow.port)];
+  const local = (p: IPeer): p is Service => p instanceof Service && p.host.id === hostId;
+  if (local(flow.from)) {
+    const to = rulePeers(flow.to, hostId);
+    if (to.length) {
+      out.push(policy(flow.from.id, `egress-to-${flow.to.id.replace(/[^a-z0-9-]/g, "-")}-${portName(flow.port)}`, {
+        podSelector: { matchLabels: { [SERVICE_LABEL]: flow.from.id } },
+        policyTypes: ["Egress"],
+        egress: [{ to, ports: port }],
+      }));
+    }
+  }
+  if (local(flow.to)) {
+    const from = rulePeers(flow.from, hostId);
+    if (from.length) {
+      out.push(policy(flow.to.id, `ingress-from-${flow.from.id.replace(/[^a-z0-9-]/g, "-")}-${portName(flow.port)}`, {
+        podSelector: { matchLabels: { [SERVICE_LABEL]: flow.to.id } },
+        policyTypes: ["Ingress"],
+        ingress: [{ from, ports: port }],
+      }));
+    }
+  }
+  return out;
+}
+
+export function kubeStackSpec(t: Topology, hostId: string, kubeContext: string): KubeStackSpec {
+  const problems: string[] = [];
+  const objects: KubeObject[] = [];
+  const services = t.servicesOn(hostId);
+  for (const svc of services) {
+    objects.push({ apiVersion: "v1", kind: "Namespace", metadata: { name: svc.id, labels: { [SERVICE_LABEL]: svc.id } } });
+    objects.push(deployment(svc, problems), service(svc));
+    objects.push(policy(svc.id, "default-deny", { podSelector: {}, policyTypes: ["Ingress", "Egress"] }));
+    objects.push(
+      policy(svc.id, "dns-egress", {
+        podSelector: {},
+        policyTypes: ["Egress"],
+        egress: [
+          {
+            to: [{ namespaceSelector: { matchLabels: { [NAME_LABEL]: "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+            ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
+          },
+        ],
+      }),
+    );
+  }
+  for (const flow of t.ledger.flows) objects.push(...flowPolicies(flow, hostId));
+  if (problems.length) throw new KubeRenderError(problems);
+  const key = (o: KubeObject) => [KIND_ORDER.indexOf(o.kind), o.metadata.namespace ?? "", o.metadata.name] as const;
+  objects.sort((a, b) => {
+    const [ka, na, ma] = key(a);
+    const [kb, nb, mb] = key(b);
+    return ka - kb || (na < nb ? -1 : na > nb ? 1 : 0) || (ma < mb ? -1 : ma > mb ? 1 : 0);
+  });
+  const secretRefs = [...new Set(services.flatMap((s) => Object.values(s.props.secretEnv ?? {})))].map(secretVariable).sort();
+  return { name: hostId, kubeContext, objects, secretRefs };
+}
+
+/** Terraform/Pulumi-safe resource id of a manifest: `networkpolicy-api-default-deny`. */
+export function kubeObjectId(o: KubeObject): string {
+  return [o.kind.toLowerCase(), o.metadata.namespace, o.metadata.name].filter(Boolean).join("-");
+}
