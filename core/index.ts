@@ -6,6 +6,7 @@ export { Host, HostDaemon, type HostProps } from "./host.js";
 export { Network, type NetworkProps } from "./network.js";
 export { Service, type ServiceProps, type CapabilityGrant, type Mount, type PublishedPort, type Healthcheck } from "./service.js";
 export { Topology, type PlanWarning } from "./topology.js";
+export { EXCEPTION_KINDS, exceptionSchema, type ExceptionGovernance } from "./site-exceptions.js";
 export { siteSchema, type Site, type SiteInput, type Tenant, type Uplink, type ImageRef, type ServiceImageName } from "./site-schema.js";
 export { loadSite, parseSite, SiteError, type SiteProblem } from "./site-loader.js";
 export * from "./cidr.js";

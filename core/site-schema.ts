@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { exceptionsSchema } from "./site-exceptions.js";
 
 /*
  * The site file's schema. Strict everywhere: an unknown key is an error, because a typo in a
@@ -148,6 +149,8 @@ export const siteSchema = z.strictObject({
     servers: z.array(z.strictObject({ id, region: id })).min(1).describe("PostgreSQL servers by region; the first is the shared one."),
   }),
   tenants: z.array(tenantSchema),
+  /** Owner, ticket and expiry of each hardening exception (see site-exceptions.ts). @default - none */
+  exceptions: exceptionsSchema,
   /**
    * Public halves of the keys `palisade keys` creates (it prints them for this section).
    * Private halves never leave `.palisade/secrets/`.

@@ -58,6 +58,12 @@ export const GUARDRAILS = {
     source: "seed design (DESIGN.md, Secrets); CIS Docker Benchmark 4.10",
     rationale: "no private key, password or token in any artifact: engines get them as sensitive variables, hosts read them from /etc/palisade/secrets/",
   },
+  exceptionGovernance: {
+    id: "exception-governance",
+    level: "advisory",
+    source: "SOC 2 CC3.4; ISO/IEC 27001:2022 A.5.36 (exceptions to policy are approved, owned and reviewed)",
+    rationale: "every hardening exception has an owner, an approval ticket and an expiry, so that it is reviewed instead of forgotten",
+  },
 } as const satisfies Record<string, GuardrailRule>;
 
 const SENSITIVE_PATHS = new Set(["/", "/etc", "/proc", "/sys", "/root", "/var/run/docker.sock", "/run/docker.sock", "/var/run", "/run", "/boot", "/dev", "/var/lib/docker"]);

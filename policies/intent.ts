@@ -34,11 +34,25 @@ export interface IntentPeer {
   readonly host?: string;
 }
 
+/** Governance of one hardening exception, as the site file declares it (owner, ticket, expiry). */
+export interface IntentException {
+  readonly service: string;
+  readonly kind: "host-network" | "root-user" | "capability" | "egress-network";
+  readonly capability?: string;
+  readonly reason: string;
+  readonly owner: string;
+  readonly ticket: string;
+  /** Last valid day, YYYY-MM-DD (UTC). */
+  readonly expires: string;
+}
+
 export interface Intent {
   readonly version: 1;
   readonly peers: readonly IntentPeer[];
   readonly flows: readonly IntentFlow[];
   readonly nevers: readonly IntentNever[];
+  /** @default - none declared */
+  readonly exceptions?: readonly IntentException[];
 }
 
 export const INTENT_PATH = "intent.json";
@@ -60,6 +74,9 @@ export function intentOf(t: Topology): Intent {
     peers,
     flows: t.ledger.flows.map((f) => ({ from: f.from.id, to: f.to.id, port: f.port.toString(), reason: f.reason })),
     nevers: t.ledger.nevers.map((n) => ({ from: n.from.id, to: n.to.id, reason: n.reason })),
+    ...((t.site.exceptions ?? []).length
+      ? { exceptions: [...t.site.exceptions].sort((a, b) => (a.service + a.kind + (a.capability ?? "") < b.service + b.kind + (b.capability ?? "") ? -1 : 1)) }
+      : {}),
   };
 }
 
@@ -85,6 +102,14 @@ export function parseIntent(text: string): Intent {
   for (const [i, f] of o.flows!.entries()) {
     if (typeof f.from !== "string" || typeof f.to !== "string" || !/^(tcp|udp)\/\d+(-\d+)?$/.test(String(f.port))) {
       throw new Error(`intent.json: flows[${i}]: expected {from, to, port: "tcp/N", reason}; given ${JSON.stringify(f)}`);
+    }
+  }
+  if (o.exceptions !== undefined) {
+    if (!Array.isArray(o.exceptions)) throw new Error("intent.json: exceptions: expected an array");
+    for (const [i, e] of o.exceptions.entries()) {
+      if (!e || typeof e.service !== "string" || typeof e.kind !== "string" || typeof e.owner !== "string" || typeof e.ticket !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(String(e.expires))) {
+        throw new Error(`intent.json: exceptions[${i}]: expected {service, kind, reason, owner, ticket, expires: "YYYY-MM-DD"}; given ${JSON.stringify(e)}`);
+      }
     }
   }
   return o as Intent;

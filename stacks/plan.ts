@@ -5,7 +5,7 @@ import { renderEngines, type EngineChoice } from "./engines.js";
 import { sha256 } from "./output.js";
 import { buildPlatform } from "./platform.js";
 import { renderIntent } from "../policies/intent.js";
-import { verifyArtifacts, type Report } from "../policies/verifier/index.js";
+import { verifyArtifacts, type Provenance, type Report } from "../policies/verifier/index.js";
 import { renderReport } from "../policies/report/index.js";
 
 export interface PlanOptions {
@@ -20,7 +20,7 @@ export interface PlanResult {
 }
 
 const require = createRequire(import.meta.url);
-const PALISADE_VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+export const PALISADE_VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 function versionOf(pkg: string): string {
   try {
     return (JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), "utf8")) as { version: string }).version;
@@ -58,13 +58,16 @@ export function manifestArtifact(siteText: string, artifacts: readonly Artifact[
 }
 
 /** Runs the verifier on the planned artifacts (in memory) and renders the report files (`report/*`). */
-export function verifyPlan(artifacts: readonly Artifact[], opts: { readonly strict?: boolean } = {}): { readonly report: Report; readonly files: readonly Artifact[] } {
-  const report = verifyArtifacts(artifacts, undefined, { strict: opts.strict });
+export function verifyPlan(
+  artifacts: readonly Artifact[],
+  opts: { readonly strict?: boolean; readonly provenance?: Provenance; readonly asOf?: string } = {},
+): { readonly report: Report; readonly files: readonly Artifact[] } {
+  const report = verifyArtifacts(artifacts, undefined, { strict: opts.strict, provenance: opts.provenance, asOf: opts.asOf });
   return { report, files: renderReport(report) };
 }
 
 /** One line: the verifier's verdict and its counts. */
 export function verdictLine(report: Report): string {
   const s = report.summary;
-  return `verify: ${s.verdict.toUpperCase()} - ${s.intendedEffective}/${s.flowsIntended} intended flows effective, ${s.intendedPending} pending, ${s.intendedBroken} broken, ${s.unexpected} unexpected, must-never ${s.neversBlocked} blocked/${s.neversViolated} violated/${s.neversPending} pending, ${s.violations} violation(s), guardrails ${s.guardrailsMandatory} mandatory/${s.guardrailsAdvisory} advisory`;
+  return `verify: ${s.verdict.toUpperCase()} - ${s.intendedEffective}/${s.flowsIntended} intended flows effective, ${s.intendedPending} pending, ${s.intendedBroken} broken, ${s.unexpected} unexpected, must-never ${s.neversBlocked} blocked/${s.neversViolated} violated/${s.neversPending} pending/${s.neversImpossible} cannot happen, ${s.violations} violation(s), guardrails ${s.guardrailsMandatory} mandatory/${s.guardrailsAdvisory} advisory`;
 }

@@ -3,6 +3,16 @@ import { join } from "node:path";
 import { renderReport } from "../policies/report/index.js";
 import { VerifyInputError, verifyArtifacts, type LabSection, type Report } from "../policies/verifier/index.js";
 import { readArtifacts, sha256, writeOutAtomic } from "./output.js";
+import { PALISADE_VERSION } from "./plan.js";
+import { provenanceOf } from "./provenance.js";
+
+export interface VerifyDirOptions {
+  readonly strict?: boolean;
+  /** The run date (--date / SOURCE_DATE_EPOCH), written into the report. @default - none */
+  readonly date?: string;
+  /** The day exceptions' expiry is judged against. @default the run date, else today (UTC) */
+  readonly asOf?: string;
+}
 
 /** Files `palisade lab` adds to `report/`: observations of these artifacts, kept when the report is rewritten. */
 export const LAB_REPORT_FILES = ["lab.json", "lab-observed.json"] as const;
@@ -11,10 +21,21 @@ export const LAB_REPORT_FILES = ["lab.json", "lab-observed.json"] as const;
  * Verifies an artifact directory from its files alone (the report of an earlier run is not an
  * input), adding what the lab observed on the same artifacts when it has run.
  */
-export function verifyOutDir(dir: string, strict = false): Report {
+export function verifyOutDir(dir: string, opts: VerifyDirOptions = {}): Report {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new VerifyInputError(`${dir} is not a directory; run palisade plan --out ${dir} first`);
   const files = readArtifacts(dir).filter((a) => !a.path.startsWith("report/"));
-  return verifyArtifacts(files, undefined, { strict, lab: labObservations(dir) });
+  const manifest = files.find((a) => a.path === "manifest.json")?.content;
+  return verifyArtifacts(files, undefined, {
+    strict: opts.strict,
+    lab: labObservations(dir),
+    provenance: provenanceOf(manifest, dir, opts.date, PALISADE_VERSION),
+    asOf: opts.asOf ?? opts.date ?? todayUtc(),
+  });
+}
+
+/** Today's date (UTC), the default day exceptions expire against: never written into the report. */
+export function todayUtc(): string {
+  return new Date().toISOString().slice(0, 10);
 }
 
 /**

@@ -40,3 +40,23 @@ export function verdictMark(v: string, intended: boolean): string {
   if (v === "pending") return "pending";
   return intended ? "BROKEN" : "denied";
 }
+
+/** The report's provenance as labelled lines, the same in every format. */
+export function provenanceLines(r: Report): [string, string][] {
+  const p = r.provenance;
+  if (!p) return [["provenance", "not recorded (verified in-process, not by palisade plan or verify)"]];
+  return [
+    ["site file sha256", p.siteSha256 ?? "unknown (no manifest.json)"],
+    ["manifest.json sha256", p.manifestSha256 ?? "unknown (no manifest.json)"],
+    ["palisade", p.palisade],
+    ...Object.entries(p.engines).map(([k, v]) => [k, v] as [string, string]),
+    ["git commit", p.git ? `${p.git.commit}${p.git.dirty ? " (with uncommitted changes)" : ""}, output in ${p.git.outDir}/` : "not in a git repository"],
+    ["run date", p.date ?? "none given (--date or SOURCE_DATE_EPOCH)"],
+  ];
+}
+
+/** A peer's addresses, as one short text. */
+export function addressesOf(r: Report, id: string): string {
+  const p = r.peers?.find((x) => x.id === id);
+  return p ? p.addresses.join(", ") || "no address" : "";
+}

@@ -1,56 +1,162 @@
-import type { Report } from "../verifier/report-model.js";
-import { escapeXml as x, nodesOf, verdictMark, type ReportFormatter } from "./formatter.js";
+import type { LayerStep } from "../verifier/layers.js";
+import type { FlowRecord, GuardrailFinding, Report } from "../verifier/report-model.js";
+import { RULES } from "./controls.js";
+import { escapeXml as x, nodesOf, provenanceLines, verdictMark, type ReportFormatter } from "./formatter.js";
+import { CSS, SCRIPT } from "./html-style.js";
 import { renderGraphSvg } from "./svg.js";
 
-const CSS = `
-body{font-family:system-ui,sans-serif;margin:2rem;max-width:1200px;color:#1f2328;line-height:1.4}
-h1{margin-bottom:.2rem}h2{border-bottom:1px solid #d0d7de;padding-bottom:.2rem;margin-top:2rem}
-table{border-collapse:collapse;font-size:13px;margin:.5rem 0}td,th{border:1px solid #d0d7de;padding:3px 6px;vertical-align:top}
-th{background:#f6f8fa;text-align:left}.pass{color:#1a7f37}.fail{color:#cf222e}
-.allowed{background:#dafbe1}.unexpected{background:#ffebe9;font-weight:bold}.pending{background:#eaeef2;color:#57606a}.broken{background:#ffebe9}
-.cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #d0d7de;border-radius:6px;padding:.6rem 1rem;min-width:9rem}
-.card b{display:block;font-size:1.4rem}code{font-size:12px;background:#f6f8fa;padding:0 3px}
-details{margin:.2rem 0}summary{cursor:pointer}.matrix td{text-align:center;font-size:11px}.matrix th.row{text-align:right}
-.placeholder{border:1px dashed #8c959f;padding:1rem;color:#57606a}
-`;
+/*
+ * `index.html`: the page an auditor reads. One self-contained file (inline CSS, SVG and one small
+ * inline script for the filter box; no external resource). A table of contents, a filter box,
+ * a matrix whose cells link to the explanation of their pair, sticky headers in scroll boxes,
+ * and a print stylesheet (A4, every explanation expanded). Element ids are derived from the
+ * report's stable keys, made valid (letters, digits, dashes) and unique.
+ */
 
-function matrix(r: Report): string {
+/** Valid, unique ids from arbitrary keys (`api => postgres : tcp/5432` → `pair-api-postgres`). */
+class Ids {
+  private readonly used = new Map<string, string>();
+  private readonly taken = new Set<string>();
+  id(prefix: string, key: string): string {
+    const k = `${prefix}\u0000${key}`;
+    const have = this.used.get(k);
+    if (have) return have;
+    const base = `${prefix}-${key.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "x"}`;
+    let id = base;
+    for (let i = 2; this.taken.has(id); i++) id = `${base}-${i}`;
+    this.taken.add(id);
+    this.used.set(k, id);
+    return id;
+  }
+}
+
+const cite = (s: { artifact?: string; line?: number }) => (s.artifact ? `<code>${x(s.artifact)}${s.line ? `:${s.line}` : ""}</code>` : "");
+const verdictClass = (v: string) => (v === "allow" ? "allowed" : v === "pending" ? "pending" : "broken");
+
+function table(head: readonly string[], rows: readonly string[], scroll = true): string {
+  const t = `<table><thead><tr>${head.map((h) => `<th>${x(h)}</th>`).join("")}</tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  return scroll ? `<div class="scroll">${t}</div>` : t;
+}
+
+function steps(list: readonly LayerStep[]): string {
+  return table(
+    ["layer", "verdict", "artifact:line", "construct (why)"],
+    list.map((s) => `<tr><td>${x(s.layer)}</td><td class="${verdictClass(s.verdict)}">${x(s.verdict)}</td><td>${cite(s)}</td><td>${x(s.construct)}</td></tr>`),
+    false,
+  );
+}
+
+const pairKey = (s: string, d: string) => `${s} => ${d}`;
+
+function matrix(r: Report, ids: Ids): string {
   const nodes = nodesOf(r);
-  const cell = new Map<string, { text: string[]; cls: string }>();
+  const cell = new Map<string, { ports: string[]; cls: string }>();
   for (const f of r.flows) {
     if (f.verdict === "denied") continue;
-    const key = `${f.source}>${f.destination}`;
-    const c = cell.get(key) ?? { text: [], cls: "allowed" };
-    c.text.push(`${f.protocol}/${f.port}`);
+    const key = pairKey(f.source, f.destination);
+    const c = cell.get(key) ?? { ports: [], cls: "" };
+    c.ports.push(`${f.protocol}/${f.port}`);
     const cls = f.verdict === "pending" ? "pending" : f.intended ? "allowed" : "unexpected";
-    if (cls === "unexpected" || (cls === "allowed" && c.cls === "pending")) c.cls = cls;
-    else if (c.text.length === 1) c.cls = cls;
+    const rank = { unexpected: 3, allowed: 2, pending: 1, "": 0 } as Record<string, number>;
+    if (rank[cls]! > rank[c.cls]!) c.cls = cls;
     cell.set(key, c);
   }
-  const head = `<tr><th>from \\ to</th>${nodes.map((n) => `<th>${x(n)}</th>`).join("")}</tr>`;
+  const nevers = new Map(r.nevers.map((n) => [pairKey(n.source, n.destination), n]));
+  const head = `<thead><tr><th class="corner">from \\ to</th>${nodes.map((n) => `<th scope="col">${x(n)}</th>`).join("")}</tr></thead>`;
   const rows = nodes.map(
     (s) =>
-      `<tr><th class="row">${x(s)}</th>${nodes
+      `<tr><th class="row" scope="row">${x(s)}</th>${nodes
         .map((d) => {
-          const c = cell.get(`${s}>${d}`);
-          return c ? `<td class="${c.cls}" title="${x(`${s} => ${d}`)}">${x(c.text.join(" "))}</td>` : "<td></td>";
+          const key = pairKey(s, d);
+          const c = cell.get(key);
+          if (c) return `<td class="${c.cls}" title="${x(`${key} : ${c.ports.join(", ")}`)}"><a href="#${ids.id("pair", key)}">${x(c.ports.length > 2 ? `${c.ports.length} ports` : c.ports.join(" "))}</a></td>`;
+          const n = nevers.get(key);
+          if (n) return `<td class="${n.status === "violation" ? "broken" : n.status === "impossible" ? "impossible" : "never"}" title="${x(`${key}: must never (${n.status})`)}"><a href="#${ids.id("never", key)}">${n.status === "violation" ? "OPEN" : n.status === "impossible" ? "n/a" : "never"}</a></td>`;
+          return "<td></td>";
         })
         .join("")}</tr>`,
   );
-  return `<table class="matrix">${head}${rows.join("")}</table><p>Green: intended and allowed. Red: allowed but not intended. Grey: pending. Empty: denied.</p>`;
+  return `<div class="scroll"><table class="matrix">${head}<tbody>${rows.join("")}</tbody></table></div><p>Green: intended and allowed. Red: allowed but not intended. Grey: pending. Yellow "never": a must-never pair, blocked; "n/a": a must-never pair that cannot happen. Empty: denied. Each cell links to its explanation.</p>`;
 }
 
-function steps(list: readonly { layer: string; verdict: string; artifact: string; construct: string; line?: number }[]): string {
-  return `<table><tr><th>layer</th><th>verdict</th><th>artifact</th><th>construct</th></tr>${list
-    .map((s) => `<tr><td>${x(s.layer)}</td><td class="${s.verdict === "allow" ? "allowed" : s.verdict === "pending" ? "pending" : "broken"}">${x(s.verdict)}</td><td><code>${x(s.artifact)}${s.line ? `:${s.line}` : ""}</code></td><td>${x(s.construct)}</td></tr>`)
-    .join("")}</table>`;
+function explain(r: Report, ids: Ids): string {
+  const byPair = new Map<string, FlowRecord[]>();
+  for (const f of r.flows) byPair.set(pairKey(f.source, f.destination), [...(byPair.get(pairKey(f.source, f.destination)) ?? []), f]);
+  return [...byPair.entries()]
+    .map(([key, flows]) => {
+      const body = flows
+        .map((f) => `<h4>${x(`${f.protocol}/${f.port}`)}: ${x(verdictMark(f.verdict, f.intended))}${f.via ? ` via ${x(f.via)}` : ""}${f.reason ? ` <small>(${x(f.reason)})</small>` : ""}</h4>${steps(f.layers)}`)
+        .join("");
+      return `<details class="pair" id="${ids.id("pair", key)}" data-filter><summary><code>${x(key)}</code>: ${x(flows.map((f) => `${f.protocol}/${f.port} ${verdictMark(f.verdict, f.intended)}`).join(", "))}</summary>${body}</details>`;
+    })
+    .join("\n");
+}
+
+function nevers(r: Report, ids: Ids): string {
+  return table(
+    ["pair", "status", "blocking layers (weakest path)", "ports tried", "reason", "weakest path"],
+    r.nevers.map((n) => {
+      const key = pairKey(n.source, n.destination);
+      const cls = n.status === "violation" ? "broken" : n.status === "pending" ? "pending" : n.status === "impossible" ? "impossible" : "";
+      const status = n.status === "impossible" ? `cannot happen: ${n.impossible ?? ""}` : n.status;
+      const weak = n.weakest ? `<details><summary>${x(`${n.weakest.port} via ${n.weakest.via}`)}</summary>${steps(n.weakest.steps)}</details>` : "";
+      return `<tr id="${ids.id("never", key)}" class="${cls}" data-filter><td><code>${x(key)}</code></td><td>${x(status)}</td><td>${x(n.layers.join(", ") || "—")}</td><td>${x(n.portsTried.length > 8 ? `${n.portsTried.length} ports: ${n.portsTried.slice(0, 6).join(" ")} …` : n.portsTried.join(" ") || "none")}</td><td>${x(n.reason)}</td><td>${weak}</td></tr>`;
+    }),
+  );
+}
+
+/** Guardrail findings, those of one rule and level grouped into one row listing their subjects. */
+function guardrails(r: Report): string {
+  if (!r.guardrails.length) return "<p>No guardrail findings.</p>";
+  const groups = new Map<string, GuardrailFinding[]>();
+  for (const g of r.guardrails) {
+    // One rule at one level says the same thing of each subject: one row, its subjects listed.
+    const shape = `${g.level}|${g.rule}`;
+    groups.set(shape, [...(groups.get(shape) ?? []), g]);
+  }
+  const rows = [...groups.values()].map((list) => {
+    const g = list[0]!;
+    const subjects = list.map((i) => `<code>${x(i.subject)}</code>`).join(" ");
+    const message = list.length === 1 ? x(g.message) : `${list.length} alike, e.g. ${x(g.message)}<details><summary>each</summary><ul>${list.map((i) => `<li>${x(i.message)} ${cite(i)}</li>`).join("")}</ul></details>`;
+    return `<tr class="${g.level === "mandatory" ? "broken" : ""}" data-filter><td>${x(g.level)}</td><td>${x(g.rule)}</td><td>${subjects}</td><td>${message}</td><td>${x(g.rationale)} <small>(${x(g.source)})</small></td><td>${list.length === 1 ? cite(g) : cite({ artifact: g.artifact })}</td></tr>`;
+  });
+  return table(["level", "rule", "subjects", "finding", "rationale (source)", "where"], rows);
 }
 
 function exceptions(r: Report): string {
   if (r.exceptions.length === 0) return "<p>None.</p>";
-  return `<table><tr><th>host</th><th>subject</th><th>exception</th><th>reason declared</th><th>artifact</th></tr>${r.exceptions
-    .map((e) => `<tr><td>${x(e.host)}</td><td>${x(e.subject)}</td><td>${x(e.detail)}</td><td>${x(e.reason)}</td><td><code>${x(e.artifact)}</code> ${x(e.construct)}</td></tr>`)
-    .join("")}</table>`;
+  return table(
+    ["host", "subject", "exception", "reason in the artifact", "owner", "ticket", "expires", "artifact:line"],
+    r.exceptions.map((e) => {
+      const g = e.governance;
+      const gov = g
+        ? `<td>${x(g.owner)}</td><td>${x(g.ticket)}</td><td class="${g.expired ? "broken" : ""}">${x(g.expires)}${g.expired ? " EXPIRED" : ""}</td>`
+        : `<td colspan="3" class="pending">not declared (site file, exceptions:)</td>`;
+      return `<tr data-filter><td>${x(e.host)}</td><td>${x(e.subject)}</td><td>${x(e.detail)}</td><td>${x(e.reason)}</td>${gov}<td>${cite(e)}</td></tr>`;
+    }),
+  );
+}
+
+function peers(r: Report): string {
+  return table(
+    ["peer", "kind", "zone / host", "addresses", "listens on"],
+    (r.peers ?? []).map((p) => `<tr data-filter><td><code>${x(p.id)}</code></td><td>${x(p.kind)}</td><td>${x(p.zone)}${p.host && p.host !== p.id ? ` / ${x(p.host)}` : ""}</td><td>${x(p.addresses.join(", ") || "—")}</td><td title="${x(p.listensFrom ?? "")}">${x(p.listens.join(", ") || "nothing")}</td></tr>`),
+  );
+}
+
+function exposed(r: Report): string {
+  if (!r.exposed.length) return "<p>Nothing is reachable from a public range.</p>";
+  return `<ul>${r.exposed
+    .map((e) => `<li data-filter><code>${x(e.line)}</code>${e.sourceAddresses?.length ? ` from ${x(e.sourceAddresses.join(", "))}` : ""}${e.intended ? "" : ' <b class="fail">not intended</b>'}${e.chain.length ? `<ul>${e.chain.map((c) => `<li><code>${x(c.trim())}</code></li>`).join("")}</ul>` : ""}</li>`)
+    .join("")}</ul>`;
+}
+
+function findings(r: Report): string {
+  if (!r.findings.length) return "<p>No findings.</p>";
+  return table(
+    ["severity", "kind", "subject", "message", "where"],
+    r.findings.map((f) => `<tr class="${f.severity === "violation" ? "broken" : "pending"}" data-filter><td>${x(f.severity)}</td><td>${x(f.kind)}</td><td><code>${x(f.subject)}</code></td><td>${x(f.message)}</td><td>${cite(f)}</td></tr>`),
+  );
 }
 
 function lab(r: Report): string {
@@ -59,14 +165,17 @@ function lab(r: Report): string {
   const p = r.lab.probe;
   if (p) {
     out.push(`<p>Probe: every source &times; destination &times; declared port tried on the real daemons, compared with ${x(p.expectedFrom)}: <b class="${p.incorrect === 0 ? "pass" : "fail"}">${p.correct} correct, ${p.incorrect} incorrect</b>.</p>`);
-    if (p.mismatches.length) out.push(`<table><tr><th>flow</th><th>expected</th><th>observed</th></tr>${p.mismatches.map((m) => `<tr><td><code>${x(m.line)}</code></td><td>${m.expected ? "open" : "closed"}</td><td class="broken">${m.observed ? "open" : "closed"}</td></tr>`).join("")}</table>`);
-    if (p.checks.length) out.push(`<table><tr><th>end-to-end check</th><th>result</th><th>detail</th></tr>${p.checks.map((c) => `<tr><td>${x(c.name)}</td><td class="${c.pass ? "allowed" : "broken"}">${c.pass ? "pass" : "fail"}</td><td>${x(c.detail)}</td></tr>`).join("")}</table>`);
+    if (p.mismatches.length) out.push(table(["flow", "expected", "observed"], p.mismatches.map((m) => `<tr><td><code>${x(m.line)}</code></td><td>${m.expected ? "open" : "closed"}</td><td class="broken">${m.observed ? "open" : "closed"}</td></tr>`)));
+    if (p.checks.length) out.push(table(["end-to-end check", "result", "detail"], p.checks.map((c) => `<tr><td>${x(c.name)}</td><td class="${c.pass ? "allowed" : "broken"}">${c.pass ? "pass" : "fail"}</td><td>${x(c.detail)}</td></tr>`)));
   }
   const drills = Object.entries(r.lab.drills);
   if (drills.length) {
-    out.push(`<table><tr><th>drill</th><th>result</th><th>figures</th><th>targets</th><th>notes</th></tr>${drills
-      .map(([name, d]) => `<tr><td>${x(name)}</td><td class="${d.pass ? "allowed" : "broken"}">${d.pass ? "pass" : "fail"}</td><td>${x(Object.entries(d.figures).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", "))}</td><td>${x(Object.entries(d.targets).map(([k, v]) => `${k} ${v}`).join("; "))}</td><td>${x(d.notes.join("; "))}</td></tr>`)
-      .join("")}</table>`);
+    out.push(
+      table(
+        ["drill", "result", "figures", "targets", "notes"],
+        drills.map(([name, d]) => `<tr><td>${x(name)}</td><td class="${d.pass ? "allowed" : "broken"}">${d.pass ? "pass" : "fail"}</td><td>${x(Object.entries(d.figures).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", "))}</td><td>${x(Object.entries(d.targets).map(([k, v]) => `${k} ${v}`).join("; "))}</td><td>${x(d.notes.join("; "))}</td></tr>`),
+      ),
+    );
   }
   return out.join("");
 }
@@ -78,17 +187,41 @@ function tenants(r: Report): string {
       (t) =>
         `<h3>${x(t.tenant)} <small>(${x(t.mode)}: database <code>${x(t.database)}</code> on ${x(t.server)})</small></h3>` +
         `<p>Roles: ${t.roles.map((role) => `<code>${x(role)}</code>`).join(", ")}. OpenBao: ${t.openbaoPaths.map((p) => `<code>${x(p)}</code>`).join(", ")}.</p>` +
-        `<table><tr><th>layer</th><th>evidence</th><th>artifact</th><th>statement</th></tr>${t.layers
-          .map((l) => `<tr><td title="${x(l.claim)}">${x(l.layer)}</td><td class="${l.status === "evidenced" ? "allowed" : "broken"}">${x(l.status)}</td><td><code>${x(l.artifact ?? "")}</code></td><td>${x(l.construct)}</td></tr>`)
-          .join("")}</table>`,
+        table(["layer", "evidence", "artifact", "statement"], t.layers.map((l) => `<tr data-filter><td title="${x(l.claim)}">${x(l.layer)}</td><td class="${l.status === "evidenced" ? "allowed" : "broken"}">${x(l.status)}</td><td><code>${x(l.artifact ?? "")}</code></td><td>${x(l.construct)}</td></tr>`), false),
     )
     .join("");
 }
 
-/** `index.html`: the auditor's report, one self-contained page (inline CSS and SVG, no script, no external resource). */
+function controls(r: Report): string {
+  const raised = new Set([...r.findings.map((f) => `segmentation/${f.kind}`), ...r.guardrails.map((g) => `guardrail/${g.rule}`)]);
+  return table(
+    ["rule", "what it checks", "controls evidenced", "severity", "raised here"],
+    RULES.map((d) => `<tr data-filter><td><code>${x(d.id)}</code></td><td>${x(d.description)}</td><td>${x(d.controls.join(", "))}</td><td>${d.severity.toFixed(1)}</td><td>${raised.has(d.id) ? "yes" : "no"}</td></tr>`),
+  );
+}
+
+const SECTIONS: readonly { id: string; title: string }[] = [
+  { id: "summary", title: "Summary" },
+  { id: "diff", title: "Change against the base" },
+  { id: "exposed", title: "Exposed to public ranges" },
+  { id: "violations", title: "Violations and findings" },
+  { id: "must-never", title: "Must-never pairs" },
+  { id: "matrix", title: "Flow matrix" },
+  { id: "graph", title: "Graph" },
+  { id: "who", title: "Who is who (addresses, ports)" },
+  { id: "exceptions", title: "Exceptions and their governance" },
+  { id: "guardrails", title: "Guardrails" },
+  { id: "explain", title: "Explain (each pair, each layer)" },
+  { id: "tenant-isolation", title: "Tenant isolation" },
+  { id: "controls", title: "Controls evidenced" },
+  { id: "lab-expected-vs-observed", title: "Lab: expected vs observed" },
+  { id: "provenance", title: "Provenance" },
+];
+
 export const htmlFormatter: ReportFormatter = {
   path: "report/index.html",
   render(r: Report): string {
+    const ids = new Ids();
     const s = r.summary;
     const cards = [
       ["verdict", s.verdict.toUpperCase()],
@@ -96,52 +229,43 @@ export const htmlFormatter: ReportFormatter = {
       ["pending", String(s.intendedPending + s.neversPending)],
       ["broken paths", String(s.intendedBroken)],
       ["unexpected exposures", String(s.unexpected)],
-      ["must-never blocked (>= 2 layers)", `${s.neversBlocked} / ${r.nevers.length}`],
+      ["must-never blocked (>= 2 layers)", `${s.neversBlocked} / ${r.nevers.length - (s.neversImpossible ?? 0)}`],
+      ["must-never that cannot happen", String(s.neversImpossible ?? 0)],
       ["violations", String(s.violations)],
       ["guardrails mandatory / advisory", `${s.guardrailsMandatory} / ${s.guardrailsAdvisory}`],
     ]
       .map(([k, v]) => `<div class="card"><b class="${k === "verdict" ? s.verdict : ""}">${x(v!)}</b>${x(k!)}</div>`)
       .join("");
-    const findings = r.findings.length
-      ? `<table><tr><th>severity</th><th>kind</th><th>subject</th><th>message</th><th>where</th></tr>${r.findings
-          .map((f) => `<tr class="${f.severity === "violation" ? "broken" : "pending"}"><td>${x(f.severity)}</td><td>${x(f.kind)}</td><td><code>${x(f.subject)}</code></td><td>${x(f.message)}</td><td><code>${x(f.artifact ?? "")}${f.line ? `:${f.line}` : ""}</code></td></tr>`)
-          .join("")}</table>`
-      : "<p>No findings.</p>";
-    const guardrails = r.guardrails.length
-      ? `<table><tr><th>level</th><th>rule</th><th>subject</th><th>finding</th><th>rationale</th><th>source</th><th>where</th></tr>${r.guardrails
-          .map((g) => `<tr class="${g.level === "mandatory" ? "broken" : ""}"><td>${x(g.level)}</td><td>${x(g.rule)}</td><td><code>${x(g.subject)}</code></td><td>${x(g.message)}</td><td>${x(g.rationale)}</td><td>${x(g.source)}</td><td><code>${x(g.artifact)}${g.line ? `:${g.line}` : ""}</code></td></tr>`)
-          .join("")}</table>`
-      : "<p>No guardrail findings.</p>";
-    const nevers = `<table><tr><th>pair</th><th>status</th><th>blocking layers on the weakest path</th><th>reason</th><th>weakest path</th></tr>${r.nevers
-      .map(
-        (n) =>
-          `<tr class="${n.status === "violation" ? "broken" : n.status === "pending" ? "pending" : ""}"><td><code>${x(`${n.source} => ${n.destination}`)}</code></td><td>${x(n.status)}</td><td>${x(n.layers.join(", ") || "—")}</td><td>${x(n.reason)}</td><td>${n.weakest ? `<details><summary>${x(`${n.weakest.port} via ${n.weakest.via}`)}</summary>${steps(n.weakest.steps)}</details>` : ""}</td></tr>`,
-      )
-      .join("")}</table>`;
-    const exposed = r.exposed.length
-      ? `<ul>${r.exposed.map((e) => `<li><code>${x(e.line)}</code>${e.intended ? "" : " <b class=\"fail\">not intended</b>"}${e.chain.length ? `<ul>${e.chain.map((c) => `<li><code>${x(c.trim())}</code></li>`).join("")}</ul>` : ""}</li>`).join("")}</ul>`
-      : "<p>Nothing is reachable from the internet.</p>";
-    const explain = r.flows
-      .map((f) => `<details id="${x(`explain-${f.line}`)}"><summary><code>${x(f.line)}</code> — ${x(verdictMark(f.verdict, f.intended))}${f.via ? ` via ${x(f.via)}` : ""}${f.reason ? ` — ${x(f.reason)}` : ""}</summary>${steps(f.layers)}</details>`)
-      .join("\n");
     const missing = r.artifacts.missing.length ? `<p>Not rendered yet (verdicts that need them are pending): ${r.artifacts.missing.map((m) => `<code>${x(m)}</code>`).join(", ")}</p>` : "";
+    const body: Record<string, string> = {
+      summary: `<div class="cards">${cards}</div>${missing}`,
+      diff: r.baseDiff ? `<pre>${x(r.baseDiff)}</pre>` : "<p>No base given (<code>palisade plan --base D</code> shows the change against D here and in <code>report/diff.md</code>).</p>",
+      exposed: exposed(r),
+      violations: findings(r),
+      "must-never": nevers(r, ids),
+      matrix: matrix(r, ids),
+      graph: `<div class="graph">${renderGraphSvg(r)}</div>`,
+      who: `<p>Every name in this report, with the addresses and listening ports the artifacts give it.</p>${peers(r)}`,
+      exceptions: `<p>Where a container or network departs from the hardening defaults, read back from the engine output with the reason it declares, joined with the owner, ticket and expiry the site file declares. An expired exception fails the run.</p>${exceptions(r)}`,
+      guardrails: guardrails(r),
+      explain: `<p>For each pair: every port tried that is not simply denied, and every layer on the path that decides it, with the artifact line and the construct responsible.</p>${explain(r, ids)}`,
+      "tenant-isolation": `<p>Per tenant: where its data lives, its roles and OpenBao paths, and each isolation layer with the rendered statement that implements it. A live database is checked by <code>palisade audit-db</code>.</p>${tenants(r)}`,
+      controls: controls(r),
+      "lab-expected-vs-observed": lab(r),
+      provenance: table(["what", "value"], provenanceLines(r).map(([k, v]) => `<tr><td>${x(k)}</td><td><code>${x(v)}</code></td></tr>`), false),
+    };
+    const toc = `<nav class="toc" aria-label="contents">${SECTIONS.map((sec) => `<a href="#${sec.id}">${x(sec.title)}</a>`).join("")}</nav>`;
+    const sections = SECTIONS.map((sec) => `<section id="${sec.id}"><h2>${x(sec.title)}</h2>${body[sec.id]}</section>`).join("\n");
     return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Palisade segmentation report</title><style>${CSS}</style></head>
 <body>
-<h1>Palisade segmentation report</h1>
-<p>Re-derived from the rendered artifacts (engines: ${x(r.engines.join(", "))}), compared with the declared intent. Pending is ${r.pendingIsViolation ? "a violation" : "reported, not failed"}.</p>
-<section id="summary"><h2>Summary</h2><div class="cards">${cards}</div>${missing}</section>
-<section id="exposed"><h2>Exposed to the internet</h2>${exposed}</section>
-<section id="violations"><h2>Violations and findings</h2>${findings}</section>
-<section id="must-never"><h2>Must-never pairs and the layers behind them</h2>${nevers}</section>
-<section id="matrix"><h2>Flow matrix</h2>${matrix(r)}</section>
-<section id="graph"><h2>Graph</h2>${renderGraphSvg(r)}</section>
-<section id="guardrails"><h2>Guardrails</h2>${guardrails}</section>
-<section id="exceptions"><h2>Declared exceptions</h2><p>Where a container or network departs from the hardening defaults, read back from the engine output with the reason it declares. Each is a decision to review.</p>${exceptions(r)}</section>
-<section id="explain"><h2>Explain</h2><p>For each pair: every layer on the path that decides it, with the artifact and the construct responsible.</p>${explain}</section>
-<section id="tenant-isolation"><h2>Tenant isolation</h2><p>Per tenant: where its data lives, its roles and OpenBao paths, and each isolation layer with the rendered statement that implements it. A live database is checked by <code>palisade audit-db</code>.</p>${tenants(r)}</section>
-<section id="lab-expected-vs-observed"><h2>Lab: expected vs observed</h2>${lab(r)}</section>
+<h1>Palisade segmentation report: <span class="${s.verdict}">${s.verdict.toUpperCase()}</span></h1>
+<p>Re-derived from the rendered artifacts (engines: ${x(r.engines.join(", "))}), compared with the declared intent. Pending is ${r.pendingIsViolation ? "a violation" : "reported, not failed"}.${r.provenance ? ` Manifest <code>${x((r.provenance.manifestSha256 ?? "").slice(0, 12))}</code>${r.provenance.git ? `, commit <code>${x(r.provenance.git.commit.slice(0, 12))}</code>` : ""}${r.provenance.date ? `, ${x(r.provenance.date)}` : ""}.` : ""}</p>
+${toc}
+<div class="filter"><label for="filter-box">Filter rows and explanations: </label><input id="filter-box" type="search" placeholder="a peer, a port, a layer, an artifact…"></div>
+${sections}
+<script>${SCRIPT}</script>
 </body></html>
 `;
   },

@@ -1,49 +1,89 @@
+import type { LayerStep } from "../verifier/layers.js";
 import type { Report } from "../verifier/report-model.js";
-import { escapeXml as x, type ReportFormatter } from "./formatter.js";
+import { escapeXml as x, provenanceLines, type ReportFormatter } from "./formatter.js";
 
-/** `junit.xml`: intended flows, must-never pairs and guardrails as test cases, for CI dashboards. */
+/*
+ * `junit.xml`: intended flows, must-never pairs, exposure and artifact findings, and guardrails
+ * as test cases, for CI dashboards. Each case names the artifact (`file`, `line`) that decides it
+ * and a failure carries the full explanation as text; suites and the root carry totals. Times are
+ * 0: the verifier evaluates everything in one pass, and a measured time would break byte-identical
+ * output.
+ */
+
+interface Case {
+  readonly name: string;
+  readonly file?: string;
+  readonly line?: number;
+  readonly failure?: { readonly message: string; readonly text: string };
+  readonly skipped?: string;
+}
+
+const cite = (s: { artifact?: string; line?: number } | undefined) => (s?.artifact ? { file: s.artifact, ...(s.line ? { line: s.line } : {}) } : {});
+const stepsText = (steps: readonly LayerStep[]) => steps.map((s) => `${s.layer} ${s.verdict}: ${s.artifact}${s.line ? `:${s.line}` : ""} ${s.construct}`).join("\n");
+
 export const junitFormatter: ReportFormatter = {
   path: "report/junit.xml",
   render(r: Report): string {
     const suites: string[] = [];
-    const suite = (name: string, cases: { name: string; failure?: string; skipped?: string }[]) => {
+    const props = provenanceLines(r).map(([k, v]) => `      <property name="${x(k)}" value="${x(v)}"/>`).join("\n");
+    const totals = { tests: 0, failures: 0, skipped: 0 };
+    const suite = (name: string, cases: Case[]) => {
       const failures = cases.filter((c) => c.failure).length;
       const skipped = cases.filter((c) => c.skipped).length;
+      totals.tests += cases.length;
+      totals.failures += failures;
+      totals.skipped += skipped;
       const body = cases
-        .map((c) => `    <testcase classname="palisade.${x(name)}" name="${x(c.name)}">${c.failure ? `<failure message="${x(c.failure)}"/>` : c.skipped ? `<skipped message="${x(c.skipped)}"/>` : ""}</testcase>`)
+        .map((c) => {
+          const attrs = `classname="palisade.${x(name)}" name="${x(c.name)}" time="0"${c.file ? ` file="${x(c.file)}"` : ""}${c.line ? ` line="${c.line}"` : ""}`;
+          const inner = c.failure ? `<failure message="${x(c.failure.message)}" type="${x(name)}">${x(c.failure.text)}</failure>` : c.skipped ? `<skipped message="${x(c.skipped)}"/>` : "";
+          return `    <testcase ${attrs}>${inner}</testcase>`;
+        })
         .join("\n");
-      suites.push(`  <testsuite name="${x(name)}" tests="${cases.length}" failures="${failures}" skipped="${skipped}" errors="0">\n${body}\n  </testsuite>`);
+      suites.push(`  <testsuite name="${x(name)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}" time="0">\n    <properties>\n${props}\n    </properties>\n${body}\n  </testsuite>`);
     };
     const findingBySubject = new Map(r.findings.map((f) => [f.subject, f]));
     suite(
       "intended-flows",
       r.flows
         .filter((f) => f.intended && !f.reason?.startsWith("covered"))
-        .map((f) => {
+        .map((f): Case => {
           const finding = findingBySubject.get(f.line);
-          if (f.verdict === "allowed") return { name: f.line };
-          if (f.verdict === "pending") return r.pendingIsViolation ? { name: f.line, failure: finding?.message ?? "pending" } : { name: f.line, skipped: finding?.message ?? "pending" };
-          return { name: f.line, failure: finding?.message ?? "broken path" };
+          const decisive = f.layers.find((s) => s.verdict !== "allow") ?? f.layers.find((s) => s.line) ?? f.layers[0];
+          const base = { name: f.line, ...cite(finding ?? decisive) };
+          if (f.verdict === "allowed") return base;
+          const text = `${finding?.message ?? f.verdict}\n${stepsText(f.layers)}`;
+          if (f.verdict === "pending" && !r.pendingIsViolation) return { ...base, skipped: finding?.message ?? "pending" };
+          return { ...base, failure: { message: finding?.message ?? (f.verdict === "pending" ? "pending" : "broken path"), text } };
         }),
     );
     suite(
       "must-never",
-      r.nevers.map((n) => {
+      r.nevers.map((n): Case => {
         const name = `${n.source} => ${n.destination}`;
         const finding = findingBySubject.get(name);
-        if (n.status === "blocked") return { name };
-        if (n.status === "pending") return r.pendingIsViolation ? { name, failure: finding?.message ?? "pending" } : { name, skipped: finding?.message ?? "pending" };
-        return { name, failure: finding?.message ?? "violation" };
+        const weakStep = n.weakest?.steps.find((s) => s.verdict === "deny" && s.line) ?? n.weakest?.steps[0];
+        const base = { name, ...cite(finding ?? weakStep) };
+        if (n.status === "blocked") return base;
+        if (n.status === "impossible") return { ...base, skipped: `cannot happen: ${n.impossible}` };
+        const text = `${finding?.message ?? n.status}\n${n.weakest ? `weakest path ${n.weakest.port} via ${n.weakest.via}:\n${stepsText(n.weakest.steps)}` : ""}`;
+        if (n.status === "pending" && !r.pendingIsViolation) return { ...base, skipped: finding?.message ?? "pending" };
+        return { ...base, failure: { message: finding?.message ?? n.status, text } };
       }),
     );
     suite(
       "exposure-and-artifacts",
-      r.findings.filter((f) => !["broken-path", "pending", "never-reachable", "single-layer"].includes(f.kind)).map((f) => ({ name: `${f.kind} ${f.subject}`, failure: f.message })),
+      r.findings
+        .filter((f) => !["broken-path", "pending", "never-reachable", "single-layer"].includes(f.kind))
+        .map((f) => ({ name: `${f.kind} ${f.subject}`, ...cite(f), failure: { message: f.message, text: `${f.message}${f.construct ? `\n${f.construct}` : ""}` } })),
     );
     suite(
       "guardrails",
-      r.guardrails.map((g) => (g.level === "mandatory" ? { name: `${g.rule} ${g.subject}`, failure: g.message } : { name: `${g.rule} ${g.subject}`, skipped: `advisory: ${g.message}` })),
+      r.guardrails.map((g) => {
+        const base = { name: `${g.rule} ${g.subject}`, ...cite(g) };
+        return g.level === "mandatory" ? { ...base, failure: { message: g.message, text: `${g.message}\n${g.rationale} (${g.source})${g.construct ? `\n${g.construct}` : ""}` } } : { ...base, skipped: `advisory: ${g.message}` };
+      }),
     );
-    return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="palisade verify">\n${suites.join("\n")}\n</testsuites>\n`;
+    return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="palisade verify" tests="${totals.tests}" failures="${totals.failures}" errors="0" skipped="${totals.skipped}" time="0">\n${suites.join("\n")}\n</testsuites>\n`;
   },
 };

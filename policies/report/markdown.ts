@@ -1,5 +1,6 @@
 import type { Report } from "../verifier/report-model.js";
-import { verdictMark, type ReportFormatter } from "./formatter.js";
+import { RULES } from "./controls.js";
+import { provenanceLines, verdictMark, type ReportFormatter } from "./formatter.js";
 
 const esc = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
@@ -19,6 +20,7 @@ export const markdownFormatter: ReportFormatter = {
     out.push(`| must-never pairs blocked by >= 2 layers | ${s.neversBlocked} |`);
     out.push(`| must-never pairs violated | ${s.neversViolated} |`);
     out.push(`| must-never pairs pending | ${s.neversPending} |`);
+    out.push(`| must-never pairs that cannot happen | ${s.neversImpossible} |`);
     out.push(`| violations | ${s.violations} |`);
     out.push(`| guardrails (mandatory / advisory) | ${s.guardrailsMandatory} / ${s.guardrailsAdvisory} |`, "");
     if (r.artifacts.missing.length) out.push(`Not rendered yet: ${r.artifacts.missing.map((m) => `\`${m}\``).join(", ")}.`, "");
@@ -26,10 +28,13 @@ export const markdownFormatter: ReportFormatter = {
     if (r.findings.length === 0) out.push("None.");
     for (const f of r.findings) out.push(`- **${f.severity}** \`${f.kind}\` \`${f.subject}\`: ${esc(f.message)}${f.artifact ? ` (\`${f.artifact}${f.line ? `:${f.line}` : ""}\`)` : ""}`);
     out.push("", "## Must-never pairs", "", "| pair | status | blocking layers (weakest path) |", "|---|---|---|");
-    for (const n of r.nevers) out.push(`| \`${n.source} => ${n.destination}\` | ${n.status} | ${n.layers.join(", ") || "—"} |`);
+    for (const n of r.nevers) out.push(`| \`${n.source} => ${n.destination}\` | ${n.status}${n.impossible ? `: ${esc(n.impossible)}` : ""} | ${n.layers.join(", ") || "—"} |`);
     out.push("", "## Declared exceptions", "");
     if (r.exceptions.length === 0) out.push("None.");
-    for (const e of r.exceptions) out.push(`- ${e.host} \`${e.subject}\`: ${e.detail} — ${esc(e.reason)}`);
+    for (const e of r.exceptions) {
+      const g = e.governance;
+      out.push(`- ${e.host} \`${e.subject}\`: ${e.detail} — ${esc(e.reason)} (${g ? `owner ${esc(g.owner)}, ticket ${esc(g.ticket)}, expires ${g.expires}${g.expired ? " **EXPIRED**" : ""}` : "**no owner, ticket or expiry declared**"}; \`${e.artifact}${e.line ? `:${e.line}` : ""}\`)`);
+    }
     out.push("", "## Tenant isolation", "");
     if (r.tenants.length === 0) out.push("No tenants are declared.");
     for (const t of r.tenants) {
@@ -45,7 +50,7 @@ export const markdownFormatter: ReportFormatter = {
     out.push("", "## Exposed to the internet", "");
     if (r.exposed.length === 0) out.push("Nothing.");
     for (const e of r.exposed) {
-      out.push(`- \`${e.line}\`${e.intended ? "" : " **(not intended)**"}`);
+      out.push(`- \`${e.line}\`${e.sourceAddresses?.length ? ` from ${e.sourceAddresses.join(", ")}` : ""}${e.intended ? "" : " **(not intended)**"}`);
       for (const c of e.chain) out.push(`  - ${esc(c.trim())}`);
     }
     out.push("", "## Flows", "", "```");
@@ -53,6 +58,11 @@ export const markdownFormatter: ReportFormatter = {
     out.push("```", "", "## Guardrails", "");
     if (r.guardrails.length === 0) out.push("None.");
     for (const g of r.guardrails) out.push(`- **${g.level}** \`${g.rule}\` \`${g.subject}\`: ${esc(g.message)} (${g.source})`);
+    out.push("", "## Controls evidenced", "", "| rule | controls |", "|---|---|");
+    const used = new Set([...r.findings.map((f) => `segmentation/${f.kind}`), ...r.guardrails.map((g) => `guardrail/${g.rule}`), "segmentation/never-reachable", "segmentation/single-layer", "segmentation/unexpected-exposure"]);
+    for (const rule of RULES.filter((x) => used.has(x.id))) out.push(`| \`${rule.id}\` | ${rule.controls.join(", ")} |`);
+    out.push("", "## Provenance", "");
+    for (const [k, v] of provenanceLines(r)) out.push(`- ${k}: \`${v}\``);
     return `${out.join("\n")}\n`;
   },
 };

@@ -1,53 +1,77 @@
-import { GUARDRAILS } from "../guardrails.js";
 import type { Report } from "../verifier/report-model.js";
+import { RULES } from "./controls.js";
 import type { ReportFormatter } from "./formatter.js";
 
-const KIND_TEXT: Record<string, string> = {
-  "unexpected-exposure": "A flow the artifacts allow that the intent does not declare.",
-  "broken-path": "A declared flow the artifacts do not allow.",
-  "never-reachable": "A must-never pair the artifacts allow.",
-  "single-layer": "A must-never pair blocked by one layer only (two independent layers are required).",
-  pending: "A verdict that waits for an artifact not rendered yet.",
-  "unexpected-route": "A proxy route to a peer the intent does not allow.",
-  "nft-unsupported": "An nftables rule the verifier does not understand (never guessed).",
-  "engine-drift": "The cdktf output and the Pulumi capture differ.",
-  "unknown-peer": "The intent names a peer the artifacts do not declare.",
-  "bad-artifact": "An artifact that cannot be read.",
-  "lab-mismatch": "The lab, running these artifacts on the real daemons, observed something other than the verifier computed, or a drill failed.",
-  "tenant-isolation": "A tenant isolation layer declared but not implemented by the rendered SQL or OpenBao files.",
-};
+/*
+ * `findings.sarif`: SARIF 2.1.0 that GitHub code scanning accepts (checked with Microsoft's SARIF
+ * multitool, rule kinds Sarif and Gh, in the test suite). One result per finding and guardrail,
+ * located at the artifact line that caused it. Locations are relative to the repository when the
+ * output directory is inside one (the report's provenance says where: `out/hosts/edge/...`);
+ * otherwise relative to the output directory under the base id OUTDIR, left undefined so that no
+ * absolute path of this machine enters the file (a consumer supplies it).
+ */
 
-/** `findings.sarif`: SARIF 2.1.0, one result per finding and guardrail, located in its artifact. */
+function pascal(id: string): string {
+  return id.split(/[/-]/).map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join("");
+}
+
 export const sarifFormatter: ReportFormatter = {
   path: "report/findings.sarif",
   render(r: Report): string {
-    const rules = [
-      ...Object.entries(KIND_TEXT).map(([id, text]) => ({ id: `segmentation/${id}`, shortDescription: { text } })),
-      ...Object.values(GUARDRAILS).map((g) => ({ id: `guardrail/${g.id}`, shortDescription: { text: g.rationale }, helpUri: undefined, properties: { source: g.source, level: g.level } })),
-    ];
-    const loc = (artifact?: string, line?: number) =>
-      artifact ? [{ physicalLocation: { artifactLocation: { uri: artifact, uriBaseId: "OUT" }, ...(line ? { region: { startLine: line } } : {}) } }] : [];
-    const results = [
-      ...r.findings.map((f) => ({
-        ruleId: `segmentation/${f.kind}`,
-        level: f.severity === "violation" ? "error" : "note",
-        message: { text: `${f.subject}: ${f.message}` },
-        locations: loc(f.artifact, f.line),
-        partialFingerprints: { palisadeId: f.id },
-      })),
-      ...r.guardrails.map((g) => ({
-        ruleId: `guardrail/${g.rule}`,
-        level: g.level === "mandatory" ? "error" : "warning",
-        message: { text: `${g.subject}: ${g.message}` },
-        locations: loc(g.artifact, g.line),
-        partialFingerprints: { palisadeId: `${g.rule}:${g.subject}:${g.message}` },
-      })),
-    ];
-    const sarif = {
-      $schema: "https://json.schemastore.org/sarif-2.1.0.json",
-      version: "2.1.0",
-      runs: [{ tool: { driver: { name: "palisade-verifier", informationUri: "https://example.com/palisade", rules } }, originalUriBaseIds: { OUT: { uri: "./" } }, results }],
+    const prov = r.provenance;
+    const rules = RULES.map((d) => ({
+      id: d.id,
+      name: pascal(d.id),
+      shortDescription: { text: d.title },
+      fullDescription: { text: d.description },
+      help: { text: `${d.description} Fix: ${d.fix} Evidences: ${d.controls.join(", ")}.`, markdown: `${d.description}\n\n**Fix:** ${d.fix}\n\n**Evidences:** ${d.controls.join(", ")}` },
+      defaultConfiguration: { level: d.severity >= 7 ? "error" : d.severity >= 4 ? "warning" : "note" },
+      properties: { "security-severity": d.severity.toFixed(1), tags: ["security", "segmentation", ...d.controls], precision: "very-high", "problem.severity": d.severity >= 7 ? "error" : d.severity >= 4 ? "warning" : "recommendation" },
+    }));
+    const index = new Map(rules.map((rule, i) => [rule.id, i]));
+    const prefix = prov?.git ? prov.git.outDir.replace(/\/?$/, "/").replace(/^\.\/$/, "") : undefined;
+    const loc = (artifact: string | undefined, line: number | undefined) => {
+      const uri = artifact ?? "intent.json";
+      const artifactLocation = prefix !== undefined ? { uri: `${prefix}${uri}` } : { uri, uriBaseId: "OUTDIR" };
+      return [{ physicalLocation: { artifactLocation, region: { startLine: line ?? 1 } } }];
     };
+    const result = (ruleId: string, level: string, text: string, artifact: string | undefined, line: number | undefined, id: string) => ({
+      ruleId,
+      ruleIndex: index.get(ruleId) ?? 0,
+      level,
+      message: { text: text.endsWith(".") ? text : `${text}.` },
+      locations: loc(artifact, line),
+      partialFingerprints: { palisadeId: id },
+    });
+    const results = [
+      ...r.findings.map((f) => result(`segmentation/${f.kind}`, f.severity === "violation" ? "error" : "note", `${f.subject}: ${f.message}`, f.artifact, f.line, f.id)),
+      ...r.guardrails.map((g) => result(`guardrail/${g.rule}`, g.level === "mandatory" ? "error" : "warning", `${g.subject}: ${g.message}`, g.artifact, g.line, `${g.rule}:${g.subject}:${g.message}`)),
+    ];
+    const run = {
+      tool: {
+        driver: {
+          name: "palisade",
+          fullName: "Palisade segmentation verifier",
+          version: prov?.palisade ?? "0.0.0+unrecorded",
+          semanticVersion: prov?.palisade ?? "0.0.0",
+          informationUri: "https://example.com/palisade",
+          rules,
+        },
+      },
+      ...(prov
+        ? {
+            properties: {
+              siteSha256: prov.siteSha256,
+              manifestSha256: prov.manifestSha256,
+              engines: prov.engines,
+              ...(prov.git ? { commit: prov.git.commit, dirty: prov.git.dirty } : {}),
+              ...(prov.date ? { date: prov.date } : {}),
+            },
+          }
+        : {}),
+      results,
+    };
+    const sarif = { $schema: "https://json.schemastore.org/sarif-2.1.0.json", version: "2.1.0", runs: [run] };
     return `${JSON.stringify(sarif, null, 2)}\n`;
   },
 };

@@ -199,12 +199,16 @@ export function checkSegmentation(m: SiteModel, intent: Intent, opts: CheckOptio
     const s = node(nv.from);
     const d = node(nv.to);
     if (!s || !d) {
-      nevers.push({ source: nv.from, destination: nv.to, reason: nv.reason, status: "blocked", layers: [], portsTried: [] });
+      nevers.push({ source: nv.from, destination: nv.to, reason: nv.reason, status: "impossible", impossible: `${!s ? nv.from : nv.to} is in no artifact`, layers: [], portsTried: [] });
       continue;
     }
     const ports: PortSpec[] = d.kind === "addresses" ? probes : d.listens.map((l) => ({ protocol: l.protocol, port: l.port }));
     if (ports.length === 0) {
-      nevers.push({ source: nv.from, destination: nv.to, reason: `${nv.reason} (${nv.to} listens on no port)`, status: "blocked", layers: [], portsTried: [] });
+      nevers.push({ source: nv.from, destination: nv.to, reason: nv.reason, status: "impossible", impossible: `${nv.to} listens on no port (${d.listensFrom || "no listening ports known"})`, layers: [], portsTried: [] });
+      continue;
+    }
+    if (s.host && s.host === d.host && s.kind !== "container" && d.kind !== "container") {
+      nevers.push({ source: nv.from, destination: nv.to, reason: nv.reason, status: "impossible", impossible: `${nv.from} and ${nv.to} both run in ${s.host}'s own network namespace (host networking): the pair is the host talking to itself`, layers: [], portsTried: [] });
       continue;
     }
     let worst: { ev: FlowEval; path?: Path; n: number; pending: boolean } | undefined;
@@ -255,16 +259,19 @@ export function checkSegmentation(m: SiteModel, intent: Intent, opts: CheckOptio
     } else if (worst && worst.n < 2 && weak) {
       status = "violation";
       const only = weak.steps.find((x) => x.verdict === "deny");
+      // Located at what opened the hole (a layer that lets the packet through, a cited line first),
+      // not at the one layer still blocking it.
+      const opened = weak.steps.find((x) => x.verdict === "allow" && x.line) ?? weak.steps.find((x) => x.verdict === "allow") ?? only;
       findings.push({
         id: `single-layer:${pair}`,
         kind: "single-layer",
         severity: "violation",
         subject: pair,
-        message: `must never connect (${nv.reason}) but on ${weakRec!.port} via ${weak.via} only one layer blocks it: ${only ? `${only.layer} (${only.construct})` : "none"}`,
-        layer: only?.layer,
-        artifact: only?.artifact,
-        line: only?.line,
-        construct: only?.construct,
+        message: `must never connect (${nv.reason}) but on ${weakRec!.port} via ${weak.via} only one layer blocks it: ${only ? `${only.layer} (${only.construct})` : "none"}${opened && opened !== only ? `; opened by ${opened.layer} (${opened.construct})` : ""}`,
+        layer: opened?.layer,
+        artifact: opened?.artifact,
+        line: opened?.line,
+        construct: opened?.construct,
       });
     } else status = "blocked";
     if (worst && weakRec) {
@@ -299,10 +306,12 @@ export function checkSegmentation(m: SiteModel, intent: Intent, opts: CheckOptio
     }
   }
 
-  // Exposure: what the internet reaches, with what proxies relay it to.
+  // Exposure: what the internet, or any address peer holding public addresses (the admin ranges),
+  // reaches, with what proxies relay it to.
   const exposed: ExposureRecord[] = [];
+  const publicSources = new Set(addressPeers.filter((id) => rangesOf(id).some((x) => !isPrivateRange(x))));
   for (const f of flows.values()) {
-    if (f.source !== "internet" || f.verdict !== "allowed") continue;
+    if (f.verdict !== "allowed" || !publicSources.has(f.source)) continue;
     const chain: string[] = [];
     // `hosts`: the names a request routed so far can carry (an SNI chosen at the edge is the Host
     // the ingress sees), so the next proxy's routes for other names are not part of this chain.
@@ -326,7 +335,7 @@ export function checkSegmentation(m: SiteModel, intent: Intent, opts: CheckOptio
       }
     };
     relay(f.destination, f.port, 0, null);
-    exposed.push({ line: f.line, chain, intended: f.intended });
+    exposed.push({ line: f.line, chain, intended: f.intended, sourceAddresses: node(f.source)?.cidrs ?? [] });
   }
 
   findings.sort((a, b) => compareText(a.kind, b.kind) || compareText(a.subject, b.subject) || compareText(a.id, b.id));
@@ -337,6 +346,12 @@ export function checkSegmentation(m: SiteModel, intent: Intent, opts: CheckOptio
     exposed: exposed.sort((a, b) => compareText(a.line, b.line)),
     findings: dedup,
   };
+}
+
+const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "fc00::/7", "fe80::/10", "::1/128"].map((c) => parseRange(c)!);
+/** A range wholly inside private, shared or loopback space: reaching from it is no public exposure. */
+function isPrivateRange(r: AddrRange): boolean {
+  return PRIVATE_RANGES.some((p) => p.v === r.v && p.lo <= r.lo && r.hi <= p.hi);
 }
 
 /** Host names a route's condition names (`sni app.example.com`, `host a.example.com b.example.com path /x`). */

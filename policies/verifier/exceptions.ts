@@ -1,4 +1,7 @@
+import { GUARDRAILS } from "../guardrails.js";
+import type { IntentException } from "../intent.js";
 import type { DockerModel } from "./docker-model.js";
+import type { Finding, GuardrailFinding } from "./report-model.js";
 
 /**
  * The hardening exceptions a site declares, read back from the engine output: host networking,
@@ -14,6 +17,10 @@ export interface ExceptionRecord {
   readonly reason: string;
   readonly artifact: string;
   readonly construct: string;
+  /** 1-based line of the construct in the artifact, when found. */
+  readonly line?: number;
+  /** Who owns it, under which ticket, until when: the site file's `exceptions:` entry that covers it. @default - none declared */
+  readonly governance?: { readonly owner: string; readonly ticket: string; readonly expires: string; readonly reason: string; readonly expired: boolean };
 }
 
 const NO_REASON = "(no reason declared)";
@@ -34,4 +41,45 @@ export function declaredExceptions(model: DockerModel): ExceptionRecord[] {
     }
   }
   return out.sort((a, b) => (a.host + a.kind + a.subject + a.detail < b.host + b.kind + b.subject + b.detail ? -1 : 1));
+}
+
+/** Whether a declared governance entry covers an exception read from the artifacts. */
+function covers(g: IntentException, e: ExceptionRecord): boolean {
+  if (g.kind !== e.kind || g.service !== e.subject) return false;
+  return g.kind !== "capability" || g.capability === undefined || e.detail === `cap_add ${g.capability}`;
+}
+
+/**
+ * Joins each exception with the governance the site declares for it. An exception whose expiry
+ * is before `asOf` (YYYY-MM-DD) is a violation; one without governance is an advisory guardrail
+ * finding.
+ */
+export function governExceptions(records: readonly ExceptionRecord[], declared: readonly IntentException[], asOf: string | undefined): { records: ExceptionRecord[]; findings: Finding[]; guardrails: GuardrailFinding[] } {
+  const findings: Finding[] = [];
+  const guardrails: GuardrailFinding[] = [];
+  const used = new Set<IntentException>();
+  const out = records.map((e) => {
+    const g = declared.find((d) => covers(d, e));
+    if (!g) {
+      const rule = GUARDRAILS.exceptionGovernance;
+      guardrails.push({ rule: rule.id, level: rule.level, subject: `${e.host}/${e.subject}`, message: `${e.detail} has no owner, ticket or expiry declared (site file, exceptions: service ${e.subject}, kind ${e.kind})`, rationale: rule.rationale, source: rule.source, artifact: e.artifact, construct: e.construct, ...(e.line ? { line: e.line } : {}) });
+      return e;
+    }
+    used.add(g);
+    const expired = asOf !== undefined && g.expires < asOf;
+    if (expired) {
+      findings.push({
+        id: `exception-expired:${e.host}/${e.subject}/${e.detail}`,
+        kind: "exception-expired",
+        severity: "violation",
+        subject: `${e.host}/${e.subject} ${e.detail}`,
+        message: `the exception expired on ${g.expires} (owner ${g.owner}, ticket ${g.ticket}); renew it in the site file's exceptions section or remove it`,
+        artifact: e.artifact,
+        construct: e.construct,
+        ...(e.line ? { line: e.line } : {}),
+      });
+    }
+    return { ...e, governance: { owner: g.owner, ticket: g.ticket, expires: g.expires, reason: g.reason, expired } };
+  });
+  return { records: out, findings, guardrails };
 }

@@ -11,4 +11,4 @@ export { parseHaproxy, type HaproxyConfig } from "./haproxy.js";
 export type { LayerName, LayerStep, Path, FlowVerdict, PortSpec } from "./layers.js";
 export type { Report, FlowRecord, NeverRecord, Finding, FindingKind, GuardrailFinding, ExposureRecord } from "./report-model.js";
 export { syntheticSite, type SyntheticOptions } from "./synthetic.js";
-export type { LabSection } from "./report-model.js";
+export type { LabSection, PeerRecord, Provenance } from "./report-model.js";

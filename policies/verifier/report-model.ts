@@ -26,8 +26,14 @@ export interface NeverRecord {
   readonly source: string;
   readonly destination: string;
   readonly reason: string;
-  /** blocked: every path denied by >= 2 layers; violation: reachable or one layer only; pending: artifacts missing. */
-  readonly status: "blocked" | "violation" | "pending";
+  /**
+   * blocked: every path denied by >= 2 layers; violation: reachable or one layer only; pending:
+   * artifacts missing; impossible: no packet can make this pair (the destination listens on
+   * nothing, or host networking makes the pair one host talking to itself), not counted as blocked.
+   */
+  readonly status: "blocked" | "violation" | "pending" | "impossible";
+  /** Why the pair cannot happen, when status is impossible. */
+  readonly impossible?: string;
   /** Distinct layers blocking the weakest path. */
   readonly layers: readonly LayerName[];
   /** Weakest path over every port tried, with its steps. */
@@ -47,7 +53,8 @@ export type FindingKind =
   | "unknown-peer"
   | "bad-artifact"
   | "tenant-isolation"
-  | "lab-mismatch";
+  | "lab-mismatch"
+  | "exception-expired";
 
 export interface Finding {
   /** Stable id: kind + subject. */
@@ -81,6 +88,8 @@ export interface ExposureRecord {
   readonly line: string;
   readonly chain: readonly string[];
   readonly intended: boolean;
+  /** The source's ranges (the internet, or the admin ranges SSH is open to). */
+  readonly sourceAddresses?: readonly string[];
 }
 
 /**
@@ -98,8 +107,42 @@ export interface LabSection {
   readonly drills: Readonly<Record<string, { readonly pass: boolean; readonly figures: Readonly<Record<string, unknown>>; readonly targets: Readonly<Record<string, string>>; readonly notes: readonly string[] }>>;
 }
 
+/** Who a name in the report stands for: its addresses and listening ports as the artifacts give them. */
+export interface PeerRecord {
+  readonly id: string;
+  readonly kind: "addresses" | "host" | "daemon" | "container" | "host-service";
+  readonly zone: string;
+  readonly host?: string;
+  /** CIDRs of an address peer; a host's (and its daemons') public and tunnel addresses; a container's address on each network. */
+  readonly addresses: readonly string[];
+  /** `tcp/443`, with where that comes from. */
+  readonly listens: readonly string[];
+  readonly listensFrom?: string;
+}
+
+/**
+ * Where this report comes from: the inputs' and the manifest's hashes, the tool versions, the git
+ * commit of the repository holding the output, and a run date only when one was given (so that
+ * two runs of the same inputs stay byte-identical).
+ */
+export interface Provenance {
+  /** sha256 of the site file, as manifest.json records it. */
+  readonly siteSha256?: string;
+  /** sha256 of manifest.json itself (which lists every artifact's sha256). */
+  readonly manifestSha256?: string;
+  readonly palisade: string;
+  /** Engine packages and their versions, from manifest.json. */
+  readonly engines: Readonly<Record<string, string>>;
+  readonly git?: { readonly commit: string; readonly dirty: boolean; readonly outDir: string };
+  /** `YYYY-MM-DD`, from --date or SOURCE_DATE_EPOCH. @default - none: the report carries no date */
+  readonly date?: string;
+}
+
 export interface Report {
   readonly version: 1;
+  readonly provenance?: Provenance;
+  /** Every peer the artifacts name, with its addresses. */
+  readonly peers: readonly PeerRecord[];
   readonly engines: readonly string[];
   readonly artifacts: { readonly expected: readonly string[]; readonly missing: readonly string[] };
   readonly pendingIsViolation: boolean;
@@ -112,6 +155,8 @@ export interface Report {
   readonly tenants: readonly TenantRecord[];
   /** Hardening exceptions read from the engine output, each with the reason it declares. */
   readonly exceptions: readonly ExceptionRecord[];
+  /** The segmentation diff against the base given with `plan --base` (Markdown). @default - no base given */
+  readonly baseDiff?: string;
   /** Present once `palisade lab probe` or a drill ran against these artifacts. */
   readonly lab?: LabSection;
   readonly summary: {
@@ -125,6 +170,7 @@ export interface Report {
     readonly neversBlocked: number;
     readonly neversViolated: number;
     readonly neversPending: number;
+    readonly neversImpossible: number;
     readonly violations: number;
     readonly pending: number;
     readonly guardrailsMandatory: number;

@@ -6,10 +6,11 @@ import { diffDockerModels, type DockerHostModel, type DockerModel } from "./dock
 import { dockerFromPulumi } from "./docker-pulumi.js";
 import { dockerFromTerraform } from "./docker-tf.js";
 import { compareText } from "./layers.js";
-import type { Finding, LabSection, Report } from "./report-model.js";
-import { buildSiteModel } from "./site-model.js";
+import type { Finding, LabSection, PeerRecord, Provenance, Report } from "./report-model.js";
+import { buildSiteModel, type SiteModel } from "./site-model.js";
 import { checkTenantIsolation } from "./tenancy.js";
-import { declaredExceptions } from "./exceptions.js";
+import { declaredExceptions, governExceptions } from "./exceptions.js";
+import { lineOfConstruct } from "./locate.js";
 
 /*
  * The verifier's entry point: artifacts in, Report out. It reads only the artifacts (and the
@@ -28,6 +29,28 @@ export interface VerifyOptions extends CheckOptions {
    * is a violation: the model and reality disagree. @default - no lab run
    */
   readonly lab?: LabSection;
+  /** Where the artifacts come from (hashes, versions, commit, date), gathered by the caller. @default - none */
+  readonly provenance?: Provenance;
+  /** The day (YYYY-MM-DD) declared exceptions' expiry is judged against. @default - expiry not judged */
+  readonly asOf?: string;
+}
+
+/** Every peer of the site model with the addresses the artifacts give it, sorted by id. */
+export function peerRecords(site: SiteModel): PeerRecord[] {
+  const out: PeerRecord[] = [];
+  for (const n of site.nodes.values()) {
+    const h = n.host ? site.hosts.get(n.host) : undefined;
+    const hostAddrs = h ? [...h.external, ...h.tunnel] : [];
+    const addresses =
+      n.kind === "addresses"
+        ? [...(n.cidrs ?? [])]
+        : n.kind === "container"
+          ? n.container!.networks.filter((a) => a.ipv4).map((a) => `${a.ipv4} (${a.network})`)
+          : hostAddrs;
+    const listens = n.listens.map((l) => `${l.protocol}/${l.port}${l.to !== l.port ? `-${l.to}` : ""}`);
+    out.push({ id: n.id, kind: n.kind, zone: n.zone, ...(n.host ? { host: n.host } : {}), addresses, listens, ...(n.listensFrom ? { listensFrom: n.listensFrom } : {}) });
+  }
+  return out.sort((a, b) => compareText(a.id, b.id));
 }
 
 /** The lab's disagreements with this report: each probe mismatch, each failed drill. */
@@ -122,11 +145,19 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
       });
     }
   }
+  const located = <T extends { artifact?: string; line?: number; construct?: string }>(x: T): T => {
+    if (x.line || !x.artifact || !x.construct || !x.artifact.endsWith(".json")) return x;
+    const text = files.get(x.artifact);
+    const line = text === undefined ? undefined : lineOfConstruct(text, x.construct);
+    return line ? { ...x, line } : x;
+  };
   const tenancy = checkTenantIsolation(files);
-  findings.push(...tenancy.findings, ...labFindings(opts.lab));
+  const governed = governExceptions(declaredExceptions(primary.model).map(located), intent.exceptions ?? [], opts.asOf);
+  findings.push(...tenancy.findings, ...labFindings(opts.lab), ...governed.findings);
   findings.sort((a, b) => compareText(a.kind, b.kind) || compareText(a.subject, b.subject) || compareText(a.id, b.id));
 
-  const guardrails = sortGuardrails([...models.flatMap((m) => dockerGuardrails(m, opts.strict)), ...secretGuardrails(files), ...wireguardGuardrails(files)]);
+  findings.splice(0, findings.length, ...findings.map(located));
+  const guardrails = sortGuardrails([...models.flatMap((m) => dockerGuardrails(m, opts.strict)), ...secretGuardrails(files), ...wireguardGuardrails(files), ...governed.guardrails]).map(located);
 
   const { flows, nevers, exposed } = primary.check;
   const declaredLines = new Set(intent.flows.map((f) => `${f.from} => ${f.to} : ${f.port}`));
@@ -144,6 +175,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
     neversBlocked: nevers.filter((n) => n.status === "blocked").length,
     neversViolated: nevers.filter((n) => n.status === "violation").length,
     neversPending: nevers.filter((n) => n.status === "pending").length,
+    neversImpossible: nevers.filter((n) => n.status === "impossible").length,
     violations,
     pending: findings.filter((f) => f.kind === "pending").length,
     guardrailsMandatory: mandatory,
@@ -151,6 +183,8 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
   };
   return {
     version: 1,
+    ...(opts.provenance ? { provenance: opts.provenance } : {}),
+    peers: peerRecords(primary.site),
     engines: models.map((m) => m.engine),
     artifacts: { expected: primary.site.expected, missing: primary.site.missing },
     pendingIsViolation,
@@ -161,7 +195,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
     guardrails,
     tenants: tenancy.tenants,
     ...(opts.lab ? { lab: opts.lab } : {}),
-    exceptions: declaredExceptions(primary.model),
+    exceptions: governed.records,
     summary,
   };
 }

@@ -5,15 +5,18 @@ import { verifyDir } from "./verify.js";
 const HELP = `palisade diff --base D1 [--out D2]
 
 The semantic segmentation diff between two artifact directories (e.g. the base branch's plan and
-this change's): flows added and removed, layers gained and lost, findings new and fixed. Prints
-Markdown short enough for a pull-request comment. Each side is re-verified from its artifacts.
+this change's). It compares everything the report states: each peer's addresses and ports, every
+flow's verdict and the layers and constructs deciding it, must-never pairs, exposure to public
+ranges (the admin SSH ranges included), exceptions with their reasons and governance, tenant
+isolation evidence, findings, guardrails and counts. Prints Markdown short enough for a
+pull-request comment. Each side is re-verified from its artifacts.
 
 Options:
   --base D1    the base artifact directory (required)
   --out D2     the changed artifact directory (default: out/)
   -h, --help   this text
 
-Exit: 0 same, 1 differs, 2 bad input.`;
+Exit: 0 same, 1 anything differs, 2 bad input.`;
 
 export function segmentationDiff(baseDir: string, headDir: string): { diff: SegmentationDiff; markdown: string } {
   const diff = diffReports(verifyDir(baseDir), verifyDir(headDir));

@@ -1,10 +1,11 @@
 import { join } from "node:path";
-import { verifyOutDir, writeReportDir } from "../../stacks/verify-dir.js";
+import { verifyOutDir, writeReportDir, type VerifyDirOptions } from "../../stacks/verify-dir.js";
+import { runDate } from "../../stacks/provenance.js";
 import { verdictLine } from "../../stacks/plan.js";
 import { VerifyInputError, type Report } from "../../policies/verifier/index.js";
 import { parseOptions, printHelp, UsageError, type Command } from "../cli-util.js";
 
-const HELP = `palisade verify [--out D] [--strict]
+const HELP = `palisade verify [--out D] [--strict] [--date YYYY-MM-DD]
 
 Re-derives who reaches whom from the artifacts already in D (Terraform JSON, the Pulumi capture,
 the hosts' nftables, WireGuard and HAProxy files), checks it against D/intent.json and the
@@ -13,15 +14,18 @@ guardrails, and rewrites D/report/. Reads nothing else: not the site file, not t
 Options:
   --out D      the artifact directory (default: out/)
   --strict     advisory guardrails marked strict (image digests) fail too
+  --date D     the run date written into the report, and the day exceptions expire against
+               (default: SOURCE_DATE_EPOCH when set; otherwise no date in the report, and
+               exceptions are judged against today's date, UTC)
   -h, --help   this text
 
 Exit: 0 ok, 1 violations or mandatory guardrail findings, 2 bad input (no such directory, no
 intent.json, no engine output).`;
 
 /** Reads and verifies an artifact directory; UsageError (exit 2) when it cannot. */
-export function verifyDir(dir: string, strict = false): Report {
+export function verifyDir(dir: string, opts: VerifyDirOptions = {}): Report {
   try {
-    return verifyOutDir(dir, strict);
+    return verifyOutDir(dir, opts);
   } catch (e) {
     if (e instanceof VerifyInputError) throw new UsageError(`palisade verify: ${dir}: ${e.message}`);
     throw e;
@@ -33,10 +37,10 @@ export const verify: Command = {
   summary: "re-derive reachability from the artifacts in out/, check it, write the report",
   help: HELP,
   async run(argv) {
-    const { values } = parseOptions("verify", argv, { out: { type: "string" }, strict: { type: "boolean" } });
+    const { values } = parseOptions("verify", argv, { out: { type: "string" }, strict: { type: "boolean" }, date: { type: "string" } });
     if (values.help) return printHelp(HELP);
     const dir = (values.out as string | undefined) ?? "out";
-    const report = verifyDir(dir, values.strict === true);
+    const report = verifyDir(dir, { strict: values.strict === true, date: dateOption("verify", values.date as string | undefined) });
     writeReportDir(dir, report);
     console.log(verdictLine(report));
     for (const f of report.findings.filter((x) => x.severity === "violation")) console.log(`  violation: [${f.kind}] ${f.subject}: ${f.message}`);
@@ -45,3 +49,12 @@ export const verify: Command = {
     return report.summary.verdict === "fail" ? 1 : 0;
   },
 };
+
+/** The run date from --date or SOURCE_DATE_EPOCH; a malformed one is bad input (exit 2). */
+export function dateOption(command: string, flag: string | undefined): string | undefined {
+  try {
+    return runDate(flag);
+  } catch (e) {
+    throw new UsageError(`palisade ${command}: ${(e as Error).message}`);
+  }
+}

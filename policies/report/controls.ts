@@ -1,0 +1,85 @@
+import { GUARDRAILS } from "../guardrails.js";
+
+/*
+ * What each rule of the report evidences, for an auditor mapping the report onto a framework:
+ * SOC 2 (2017 Trust Services Criteria, revised 2022), ISO/IEC 27001:2022 Annex A, the CIS Docker
+ * Benchmark (v1.6.0) and the CIS Kubernetes Benchmark (v1.8.0, for the same setting on a
+ * Kubernetes site), with a text that says what the rule checks and how to fix a finding, and a
+ * severity (0-10, GitHub code scanning's security-severity).
+ */
+
+export interface RuleDoc {
+  /** `segmentation/never-reachable`, `guardrail/privileged`. */
+  readonly id: string;
+  readonly title: string;
+  readonly description: string;
+  readonly fix: string;
+  readonly severity: number;
+  readonly controls: readonly string[];
+}
+
+const SEGMENTATION = ["SOC 2 CC6.1", "SOC 2 CC6.6", "ISO/IEC 27001:2022 A.8.20", "ISO/IEC 27001:2022 A.8.22", "CIS Docker 2.2", "CIS Kubernetes 5.3.2"];
+const INTEGRITY = ["SOC 2 CC6.1", "SOC 2 CC8.1", "ISO/IEC 27001:2022 A.8.9", "ISO/IEC 27001:2022 A.8.32"];
+
+
+const SEG: Record<string, Omit<RuleDoc, "id">> = {
+  "unexpected-exposure": { title: "Unexpected exposure", description: "A flow the rendered artifacts allow that the declared intent does not.", fix: "Remove the rule, route or shared network that allows it, or declare the flow with its reason in the site file.", severity: 8.0, controls: SEGMENTATION },
+  "broken-path": { title: "Broken path", description: "A declared flow the rendered artifacts do not allow: the service it serves is down.", fix: "Restore the layer that blocks it (the cited rule) or remove the flow from the intent.", severity: 4.0, controls: ["SOC 2 A1.2", "ISO/IEC 27001:2022 A.8.20"] },
+  "never-reachable": { title: "Must-never pair reachable", description: "A must-never pair the rendered artifacts allow.", fix: "Close the cited rule, route or shared network; a must-never pair needs two independent layers that block it.", severity: 9.5, controls: SEGMENTATION },
+  "single-layer": { title: "Must-never pair blocked by one layer", description: "A must-never pair blocked by one layer only; two independent layers are required, so that one mistake does not open it.", fix: "Restore the second layer at the cited line (a firewall rule or a separate Docker network).", severity: 6.5, controls: SEGMENTATION },
+  pending: { title: "Pending verdict", description: "A verdict that waits for an artifact that is not rendered.", fix: "Render the missing artifact (palisade plan) and verify again.", severity: 3.0, controls: INTEGRITY },
+  "unexpected-route": { title: "Unexpected proxy route", description: "A proxy route to a peer the intent does not allow.", fix: "Remove the backend server or declare the flow.", severity: 8.0, controls: SEGMENTATION },
+  "nft-unsupported": { title: "nftables rule not understood", description: "An nftables rule the verifier does not understand; it never guesses, so the run fails.", fix: "Rewrite the rule in the supported subset, or extend the evaluator with a differential test against nft.", severity: 7.0, controls: SEGMENTATION },
+  "engine-drift": { title: "Engines differ", description: "The cdktf output and the Pulumi capture declare different infrastructure.", fix: "Make both engines render the same model (one of them was edited or has a bug).", severity: 7.0, controls: INTEGRITY },
+  "unknown-peer": { title: "Unknown peer", description: "The intent names a peer that no artifact declares.", fix: "Render the service or remove it from the intent.", severity: 5.0, controls: INTEGRITY },
+  "bad-artifact": { title: "Unreadable artifact", description: "An artifact that cannot be read.", fix: "Re-render it with palisade plan; a hand edit broke it.", severity: 7.0, controls: INTEGRITY },
+  "lab-mismatch": { title: "Lab disagrees", description: "The lab, running these artifacts on the real daemons, observed something other than the verifier computed, or a drill failed.", fix: "Find which side is wrong: the evaluator (add a differential test) or the daemon's configuration.", severity: 7.0, controls: [...SEGMENTATION, "SOC 2 CC7.1"] },
+  "tenant-isolation": { title: "Tenant isolation not implemented", description: "A tenant isolation layer declared but not implemented by the rendered SQL or OpenBao files.", fix: "Render the missing statement (row-level security policy, revoked CONNECT, per-tenant role) again.", severity: 9.0, controls: ["SOC 2 CC6.1", "ISO/IEC 27001:2022 A.8.3", "ISO/IEC 27001:2022 A.8.22"] },
+  "exception-expired": { title: "Exception expired", description: "A hardening exception whose declared expiry has passed.", fix: "Remove the exception, or renew it in the site file's exceptions section with its owner's approval and a new ticket.", severity: 6.0, controls: ["SOC 2 CC6.1", "SOC 2 CC3.4", "ISO/IEC 27001:2022 A.5.36", "ISO/IEC 27001:2022 A.8.9"] },
+};
+
+const HARDENING = ["SOC 2 CC6.1", "SOC 2 CC6.8", "ISO/IEC 27001:2022 A.8.9"];
+/** Per guardrail: the CIS Kubernetes id of the same setting, and a severity. */
+const GUARD: Record<string, { severity: number; k8s: readonly string[]; fix: string; extra?: readonly string[] }> = {
+  privileged: { severity: 9.0, k8s: ["5.2.2"], fix: "Drop privileged; add the one capability the service needs, with its reason label." },
+  "host-namespace": { severity: 8.0, k8s: ["5.2.3", "5.2.4", "5.2.5"], fix: "Use a Docker network, or declare the exception with its reason (label palisade.host-network-reason) and governance." },
+  "sensitive-mount": { severity: 9.0, k8s: ["5.2.12"], fix: "Mount only the files the service reads, read-only." },
+  "cap-drop-all": { severity: 6.0, k8s: ["5.2.8", "5.2.9"], fix: "Drop ALL capabilities and add back each one needed, with its reason label." },
+  "no-new-privileges": { severity: 6.0, k8s: ["5.2.6"], fix: "Set security_opt no-new-privileges:true." },
+  "read-only-rootfs": { severity: 5.0, k8s: [], fix: "Set read_only and give writable paths as tmpfs or volumes." },
+  "non-root-user": { severity: 6.0, k8s: ["5.2.7"], fix: "Run as an unprivileged user, or give the reason (label palisade.root-reason)." },
+  "memory-limit": { severity: 4.0, k8s: [], fix: "Set a memory limit." },
+  "pids-limit": { severity: 4.0, k8s: [], fix: "Set ulimit nproc (soft and hard)." },
+  healthcheck: { severity: 2.0, k8s: [], fix: "Declare a health check." },
+  "published-wildcard": { severity: 7.0, k8s: [], fix: "Publish the port on one address (the tunnel's or the public one)." },
+  "image-digest": { severity: 3.0, k8s: [], fix: "Pin the image by digest (images.<service>.digest)." },
+  "wireguard-allowed-ips": { severity: 8.0, k8s: [], fix: "Give each peer its host address in the tunnel subnet only.", extra: ["SOC 2 CC6.6", "ISO/IEC 27001:2022 A.8.20", "ISO/IEC 27001:2022 A.8.22"] },
+  "secret-material": { severity: 9.0, k8s: ["5.4.1"], fix: "Move the value to .palisade/secrets/ and pass it as a sensitive variable.", extra: ["ISO/IEC 27001:2022 A.5.17", "ISO/IEC 27001:2022 A.8.24"] },
+  "exception-governance": { severity: 3.0, k8s: [], fix: "Declare the exception in the site file's exceptions section with its owner, ticket and expiry.", extra: ["SOC 2 CC3.4", "ISO/IEC 27001:2022 A.5.36"] },
+};
+
+/** CIS Docker ids named by a guardrail's source (`CIS Docker Benchmark 5.9, 5.15`). */
+function cisDockerIds(source: string): string[] {
+  const m = /CIS Docker Benchmark ([\d., x]+)/.exec(source);
+  return m ? m[1]!.split(",").map((s) => s.trim()).filter((s) => /^\d/.test(s)).map((s) => `CIS Docker ${s}`) : [];
+}
+
+/** Every rule the report can raise, sorted by id. */
+export const RULES: readonly RuleDoc[] = [
+  ...Object.entries(SEG).map(([kind, d]) => ({ id: `segmentation/${kind}`, ...d })),
+  ...Object.values(GUARDRAILS as Record<string, { id: string; rationale: string; source: string; level: string }>).map((g) => {
+    const extra = GUARD[g.id];
+    return {
+      id: `guardrail/${g.id}`,
+      title: `Guardrail ${g.id}`,
+      description: `${g.rationale[0]!.toUpperCase()}${g.rationale.slice(1)} (${g.level}; ${g.source}).`,
+      fix: extra?.fix ?? "See the rationale.",
+      severity: extra?.severity ?? (g.level === "mandatory" ? 6.0 : 3.0),
+      controls: [...HARDENING, ...(extra?.extra ?? []), ...cisDockerIds(g.source), ...(extra?.k8s ?? []).map((k) => `CIS Kubernetes ${k}`)],
+    };
+  }),
+].sort((a, b) => (a.id < b.id ? -1 : 1));
+
+export function ruleDoc(id: string): RuleDoc | undefined {
+  return RULES.find((r) => r.id === id);
+}
