@@ -197,7 +197,7 @@ export function wireguardGuardrails(files: ReadonlyMap<string, string>): Guardra
         const host = !!r && r.lo === r.hi;
         const inside = !!r && subnets.some((sn) => sn.v === r.v && sn.lo <= r.lo && r.hi <= sn.hi);
         if (!host || !inside) {
-          out.push(finding(GUARDRAILS.wireguardAllowedIps, path, `${path}: peer ${peer.publicKey.slice(0, 8)}… AllowedIPs ${allowed} is ${!host ? "wider than one address" : "outside the tunnel subnets"} (${cfg.addresses.join(", ")})`, path, `[Peer] AllowedIPs = ${peer.allowedIps.join(", ")}`, peer.line));
+          out.push(finding(GUARDRAILS.wireguardAllowedIps, path, `${path}: peer ${peer.publicKey.slice(0, 8)}… AllowedIPs ${allowed} is ${!host ? "wider than one address" : "outside the tunnel subnets"} (${cfg.addresses.join(", ")})`, path, `[Peer] AllowedIPs = ${peer.allowedIps.join(", ")}`, peer.allowedIpsLine ?? peer.line));
         }
       }
     }

@@ -3,6 +3,7 @@ import { UsageError, type Command } from "./cli-util.js";
 import { plan } from "./commands/plan.js";
 import { verify } from "./commands/verify.js";
 import { diff } from "./commands/diff.js";
+import { query } from "./commands/query.js";
 import { keys } from "./commands/keys.js";
 import { deploy } from "./commands/deploy.js";
 import { destroy } from "./commands/destroy.js";
@@ -12,7 +13,7 @@ import { auditDb } from "./commands/audit-db.js";
 import { k8s } from "./commands/k8s.js";
 
 /** Every command, in the order `--help` lists them. */
-const COMMANDS: readonly Command[] = [plan, verify, diff, keys, deploy, destroy, lab, tenant, auditDb, k8s];
+const COMMANDS: readonly Command[] = [plan, verify, diff, query, keys, deploy, destroy, lab, tenant, auditDb, k8s];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

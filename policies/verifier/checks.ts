@@ -35,7 +35,7 @@ export function flowLineOf(source: string, destination: string, port: PortSpec):
   return `${source} => ${destination} : ${port.protocol}/${port.port}`;
 }
 
-function probePorts(m: SiteModel): PortSpec[] {
+export function probePorts(m: SiteModel): PortSpec[] {
   const set = new Set(DEFAULT_PROBE_PORTS);
   for (const h of m.hosts.values()) {
     if (!h.nft) continue;

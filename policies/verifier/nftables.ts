@@ -77,6 +77,8 @@ interface Chain {
   type?: string;
   priority: number;
   policy: "accept" | "drop";
+  /** Line of the `policy` statement, cited for a verdict the policy decides. @default the chain's line */
+  policyLine?: number;
   readonly rules: Rule[];
 }
 
@@ -328,6 +330,7 @@ export function parseNftables(path: string, text: string): Ruleset {
       }
       if (words[0] === "policy") {
         chain.policy = words[1] === "drop" ? "drop" : "accept";
+        chain.policyLine = st.line;
         continue;
       }
       if (words[0] === "comment" && words.length === 2) continue;
@@ -716,8 +719,8 @@ export function evaluateHook(rs: Ruleset, hook: Hook, p: Packet): EvalResult {
     const where = `table ${base.family} ${base.table} chain ${base.name}`;
     if (r && r.verdict === "drop") return { ...r, chain: base.name };
     if (r) last = { ...r, chain: base.name };
-    else if (base.policy === "drop") return { verdict: "drop", construct: `${where} policy drop`, line: base.line, chain: base.name };
-    else last = { verdict: "accept", construct: `${where} policy accept`, line: base.line, chain: base.name };
+    else if (base.policy === "drop") return { verdict: "drop", construct: `${where} policy drop`, line: base.policyLine ?? base.line, chain: base.name };
+    else last = { verdict: "accept", construct: `${where} policy accept`, line: base.policyLine ?? base.line, chain: base.name };
   }
   return last ?? { verdict: "accept", construct: `no ${hook} chain (accept)`, line: 0, chain: "" };
 }

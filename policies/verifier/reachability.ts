@@ -55,7 +55,7 @@ export class Reachability {
     if (!h.wg) return { layer: "wireguard", verdict: "pending", artifact: h.wgPath, construct: "not rendered yet (outbound AllowedIPs)" };
     const peer = peerFor(h.wg, daddr);
     return peer
-      ? { layer: "wireguard", verdict: "allow", artifact: h.wgPath, construct: `${h.id}: [Peer] AllowedIPs = ${peer.allowedIps.join(", ")} routes ${specText(daddr)} into the tunnel`, line: peer.line }
+      ? { layer: "wireguard", verdict: "allow", artifact: h.wgPath, construct: `${h.id}: [Peer] AllowedIPs = ${peer.allowedIps.join(", ")} routes ${specText(daddr)} into the tunnel`, line: peer.allowedIpsLine ?? peer.line }
       : { layer: "wireguard", verdict: "deny", artifact: h.wgPath, construct: `${h.id}: no peer's AllowedIPs hold ${specText(daddr)}: not routed into the tunnel` };
   }
 
@@ -63,7 +63,7 @@ export class Reachability {
     if (!h.wg) return { layer: "wireguard", verdict: "pending", artifact: h.wgPath, construct: "not rendered yet (inbound source filter)" };
     const peer = peerFor(h.wg, saddr);
     return peer
-      ? { layer: "wireguard", verdict: "allow", artifact: h.wgPath, construct: `${h.id}: [Peer] AllowedIPs = ${peer.allowedIps.join(", ")} accepts source ${specText(saddr)}`, line: peer.line }
+      ? { layer: "wireguard", verdict: "allow", artifact: h.wgPath, construct: `${h.id}: [Peer] AllowedIPs = ${peer.allowedIps.join(", ")} accepts source ${specText(saddr)}`, line: peer.allowedIpsLine ?? peer.line }
       : { layer: "wireguard", verdict: "deny", artifact: h.wgPath, construct: `${h.id}: source ${specText(saddr)} is in no peer's AllowedIPs: dropped on receipt` };
   }
 

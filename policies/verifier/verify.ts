@@ -100,6 +100,25 @@ function readModels(files: ReadonlyMap<string, string>, bad: Finding[]): DockerM
   return out;
 }
 
+/**
+ * The first engine's site model and the intent, from the artifacts alone: what `palisade query`
+ * evaluates. Throws VerifyInputError like verifyArtifacts.
+ */
+export function siteModelOf(artifacts: readonly Artifact[] | ReadonlyMap<string, string>): { site: SiteModel; intent: Intent } {
+  const files = filesOf(artifacts);
+  const text = files.get(INTENT_PATH);
+  if (text === undefined) throw new VerifyInputError(`${INTENT_PATH} is missing: the declared intent is an artifact of plan; run palisade plan first`);
+  let intent: Intent;
+  try {
+    intent = parseIntent(text);
+  } catch (e) {
+    throw new VerifyInputError((e as Error).message);
+  }
+  const models = readModels(files, []);
+  if (models.length === 0) throw new VerifyInputError("no engine output found (cdktf/stacks/*/cdk.tf.json or pulumi/*.json): nothing to verify");
+  return { site: buildSiteModel(files, models[0]!, intent.peers), intent };
+}
+
 /** Verifies a set of artifacts against the intent (from `intent.json` when not given). */
 export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<string, string>, intentArg?: Intent, opts: VerifyOptions = {}): Report {
   const files = filesOf(artifacts);

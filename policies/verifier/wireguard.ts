@@ -13,6 +13,8 @@ export interface WgPeer {
   readonly ranges: readonly AddrRange[];
   readonly endpoint?: string;
   readonly line: number;
+  /** Line of the (first) AllowedIPs, cited for what the peer routes and accepts. @default the [Peer] line */
+  readonly allowedIpsLine?: number;
 }
 
 export interface WgConfig {
@@ -30,7 +32,7 @@ export function parseWireguard(path: string, text: string): WgConfig {
   const addresses: string[] = [];
   let listenPort: number | undefined;
   const privateKeyLines: number[] = [];
-  const peers: { publicKey: string; allowedIps: string[]; endpoint?: string; line: number }[] = [];
+  const peers: { publicKey: string; allowedIps: string[]; endpoint?: string; line: number; allowedIpsLine?: number }[] = [];
   let section = "";
   text.split("\n").forEach((raw, idx) => {
     const line = raw.replace(/[#;].*$/, "").trim();
@@ -53,7 +55,10 @@ export function parseWireguard(path: string, text: string): WgConfig {
     } else if (section === "peer") {
       const peer = peers[peers.length - 1]!;
       if (key === "publickey") peer.publicKey = value;
-      if (key === "allowedips") peer.allowedIps.push(...list);
+      if (key === "allowedips") {
+        peer.allowedIps.push(...list);
+        peer.allowedIpsLine ??= idx + 1;
+      }
       if (key === "endpoint") peer.endpoint = value;
     }
   });
