@@ -77,12 +77,21 @@ export class PolicyEngine {
     return this.resources.namespaces.get(ns)?.labels ?? { [NAMESPACE_NAME_LABEL]: ns };
   }
 
+  /** Per labels object (a workload's are parsed once) and namespace: the policies selecting those pods. */
+  private readonly selecting = new WeakMap<Labels, Map<string, { ingress: NetworkPolicy[]; egress: NetworkPolicy[] }>>();
+
   /** Policies of the pod's namespace that select it and isolate it in that direction. */
-  policiesIsolating(pod: Endpoint & { kind: "pod" }, direction: "ingress" | "egress"): NetworkPolicy[] {
+  policiesIsolating(pod: Endpoint & { kind: "pod" }, direction: "ingress" | "egress"): readonly NetworkPolicy[] {
     if (pod.external) return [];
-    return this.resources.policies.filter(
-      (p) => p.namespace === pod.namespace && (direction === "ingress" ? p.isolatesIngress : p.isolatesEgress) && selectorMatches(p.podSelector, pod.labels),
-    );
+    let byNs = this.selecting.get(pod.labels);
+    if (!byNs) this.selecting.set(pod.labels, (byNs = new Map()));
+    let entry = byNs.get(pod.namespace);
+    if (!entry) {
+      const selected = this.resources.policies.filter((p) => p.namespace === pod.namespace && selectorMatches(p.podSelector, pod.labels));
+      entry = { ingress: selected.filter((p) => p.isolatesIngress), egress: selected.filter((p) => p.isolatesEgress) };
+      byNs.set(pod.namespace, entry);
+    }
+    return entry[direction];
   }
 
   private peerMatches(peer: PolicyPeer, policyNamespace: string, ep: Endpoint): boolean {
@@ -118,7 +127,8 @@ export class PolicyEngine {
 
   /** The connection needs both ends: the source's egress and the destination's ingress. */
   allowed(src: Endpoint, dst: Endpoint): ConnSet {
-    return this.egress(src, dst).intersect(this.ingress(src, dst));
+    const out = this.egress(src, dst);
+    return out.isEmpty() ? out : out.intersect(this.ingress(src, dst));
   }
 }
 
@@ -183,11 +193,12 @@ export function connectivity(res: K8sResources, options: ConnectivityOptions = {
   const sources: Peer[] = [...srcRanges.map((range): Peer => ({ kind: "ip", range })), ...workloads];
   const destinations: Peer[] = [...dstRanges.map((range): Peer => ({ kind: "ip", range })), ...workloads];
   const connections: Connection[] = [];
+  const endpoints = new Map<Peer, Endpoint>([...sources, ...destinations].map((p) => [p, endpointOf(p)]));
   for (const src of sources) {
     for (const dst of destinations) {
       if (src.kind === "ip" && dst.kind === "ip") continue;
       if (src.kind === "workload" && dst.kind === "workload" && workloadName(src.workload) === workloadName(dst.workload)) continue;
-      const conns = engine.allowed(endpointOf(src), endpointOf(dst));
+      const conns = engine.allowed(endpoints.get(src)!, endpoints.get(dst)!);
       if (!conns.isEmpty()) connections.push({ src, dst, conns });
     }
   }
