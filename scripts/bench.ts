@@ -2,11 +2,13 @@
 import { benchPlan, type BenchFigure } from "./bench/plan.js";
 import { benchVerifier } from "./bench/verifier.js";
 import { benchLab } from "./bench/lab.js";
+import { benchK8s } from "./bench/k8s.js";
 
 const sections: [string, () => BenchFigure[] | Promise<BenchFigure[]>][] = [
   ["plan", () => benchPlan()],
   ["verifier", () => benchVerifier()],
   ["lab", () => benchLab()],
+  ["k8s", () => benchK8s()],
 ];
 
 const only = process.argv.slice(2);

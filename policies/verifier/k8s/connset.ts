@@ -50,12 +50,16 @@ const FULL: readonly Range[] = [[MIN_PORT, MAX_PORT]];
 export class ConnSet {
   private constructor(private readonly byProtocol: ReadonlyMap<Protocol, readonly Range[]>) {}
 
+  // Immutable, so the two constants are shared (the evaluator asks for them per pair of peers).
+  private static readonly NONE = new ConnSet(new Map());
+  private static readonly ALL = new ConnSet(new Map(PROTOCOLS.map((p) => [p, FULL])));
+
   static none(): ConnSet {
-    return new ConnSet(new Map());
+    return ConnSet.NONE;
   }
 
   static all(): ConnSet {
-    return new ConnSet(new Map(PROTOCOLS.map((p) => [p, FULL])));
+    return ConnSet.ALL;
   }
 
   /** Every port of one protocol. */
@@ -76,6 +80,8 @@ export class ConnSet {
   }
 
   union(other: ConnSet): ConnSet {
+    if (other.isEmpty() || this === ConnSet.ALL) return this;
+    if (this.isEmpty() || other === ConnSet.ALL) return other;
     const m = new Map<Protocol, readonly Range[]>();
     for (const p of PROTOCOLS) {
       const r = normalizeRanges([...this.ranges(p), ...other.ranges(p)]);
@@ -85,6 +91,8 @@ export class ConnSet {
   }
 
   intersect(other: ConnSet): ConnSet {
+    if (other === ConnSet.ALL) return this;
+    if (this === ConnSet.ALL) return other;
     const m = new Map<Protocol, readonly Range[]>();
     for (const p of PROTOCOLS) {
       const r = intersectRanges(this.ranges(p), other.ranges(p));

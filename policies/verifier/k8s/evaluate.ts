@@ -125,6 +125,20 @@ export class PolicyEngine {
     return policies.reduce((acc, p) => p.ingress.reduce((a, rule) => a.union(this.ruleConns(rule, p.namespace, src, dst)), acc), ConnSet.none());
   }
 
+  /**
+   * The external ranges (of `ranges`, each wholly in or out of every ipBlock) that could pass this pod's
+   * policies in that direction: all when it is not isolated or a rule names every peer, else those
+   * inside one of its rules' ipBlocks. Lets a listing skip ranges no rule admits.
+   */
+  externalCandidates(pod: Endpoint & { kind: "pod" }, direction: "ingress" | "egress", ranges: readonly Range[]): readonly Range[] {
+    const policies = this.policiesIsolating(pod, direction);
+    if (!policies.length) return ranges;
+    const rules = policies.flatMap((p) => (direction === "ingress" ? p.ingress : p.egress));
+    if (rules.some((r) => r.peers === "all")) return ranges;
+    const blocks = rules.flatMap((r) => (r.peers === "all" ? [] : r.peers.flatMap((x) => (x.kind === "ipBlock" ? x.ranges : []))));
+    return ranges.filter(([lo]) => blocks.some(([a, b]) => a <= lo && lo <= b));
+  }
+
   /** The connection needs both ends: the source's egress and the destination's ingress. */
   allowed(src: Endpoint, dst: Endpoint): ConnSet {
     const out = this.egress(src, dst);
@@ -189,18 +203,19 @@ export function connectivity(res: K8sResources, options: ConnectivityOptions = {
   const blocks = referencedBlocks(res);
   const srcRanges = disjointRanges([...blocks.ingress, ...(options.extraBlocks?.ingress ?? [])]);
   const dstRanges = disjointRanges([...blocks.egress, ...(options.extraBlocks?.egress ?? [])]);
-  const workloads: Peer[] = res.workloads.map((workload) => ({ kind: "workload", workload }));
-  const sources: Peer[] = [...srcRanges.map((range): Peer => ({ kind: "ip", range })), ...workloads];
-  const destinations: Peer[] = [...dstRanges.map((range): Peer => ({ kind: "ip", range })), ...workloads];
+  const pods = res.workloads.map((workload) => {
+    const peer: Peer = { kind: "workload", workload };
+    return { peer, name: workloadName(workload), endpoint: endpointOf(peer) as Endpoint & { kind: "pod" } };
+  });
   const connections: Connection[] = [];
-  const endpoints = new Map<Peer, Endpoint>([...sources, ...destinations].map((p) => [p, endpointOf(p)]));
-  for (const src of sources) {
-    for (const dst of destinations) {
-      if (src.kind === "ip" && dst.kind === "ip") continue;
-      if (src.kind === "workload" && dst.kind === "workload" && workloadName(src.workload) === workloadName(dst.workload)) continue;
-      const conns = engine.allowed(endpoints.get(src)!, endpoints.get(dst)!);
-      if (!conns.isEmpty()) connections.push({ src, dst, conns });
-    }
+  const add = (src: Peer, dst: Peer, a: Endpoint, b: Endpoint) => {
+    const conns = engine.allowed(a, b);
+    if (!conns.isEmpty()) connections.push({ src, dst, conns });
+  };
+  for (const src of pods) {
+    for (const dst of pods) if (src.name !== dst.name) add(src.peer, dst.peer, src.endpoint, dst.endpoint);
+    for (const range of engine.externalCandidates(src.endpoint, "egress", dstRanges)) add(src.peer, { kind: "ip", range }, src.endpoint, { kind: "ip", range });
+    for (const range of engine.externalCandidates(src.endpoint, "ingress", srcRanges)) add({ kind: "ip", range }, src.peer, { kind: "ip", range }, src.endpoint);
   }
   connections.push(...ingressControllerConnections(engine, warnings));
   connections.sort((a, b) => byName(peerName(a.src), peerName(b.src)) || byName(peerName(a.dst), peerName(b.dst)));

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "../../helpers/cli.js";
-import { ConnSet, disjointRanges } from "../../../policies/verifier/k8s/index.js";
+import { ConnSet, PolicyEngine, connectivity, disjointRanges, parseManifests, peerName } from "../../../policies/verifier/k8s/index.js";
 
 const FIXTURES = join(import.meta.dirname, "fixtures");
 const listFixtures = readdirSync(FIXTURES).filter((d) => !d.startsWith("diff-")).sort();
@@ -260,5 +260,53 @@ spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
       "0.0.0.0-255.255.255.255[External] => default/a[Deployment] : All Connections",
       "default/a[Deployment] => 0.0.0.0-255.255.255.255[External] : All Connections",
     ]);
+  });
+});
+
+describe("the listing's shortcuts agree with evaluating every pair", () => {
+  // Seeded generator of small manifest sets: workloads in two namespaces, policies with random
+  // selectors, ipBlocks (with excepts), named and numbered ports. The listing skips external ranges
+  // no rule can admit; this compares it with PolicyEngine.allowed on every range and workload.
+  let seed = 12345;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+  const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)]!;
+  const CASES = Number(process.env.K8S_DIFFERENTIAL_CASES ?? 150);
+  it(`${CASES} generated manifest sets`, () => {
+    for (let c = 0; c < CASES; c++) {
+      const docs: object[] = [];
+      const nss = ["a", "b"];
+      for (let i = 0; i < 4; i++) {
+        docs.push({ apiVersion: "v1", kind: "Pod", metadata: { name: `p${i}`, namespace: pick(nss), labels: { app: `p${i}`, tier: pick(["x", "y"]) } }, spec: { containers: [{ name: "c", ports: [{ name: "http", containerPort: 80 + i }] }] } });
+      }
+      const peer = () =>
+        pick([
+          () => ({ ipBlock: { cidr: pick(["10.0.0.0/8", "10.1.0.0/16", "0.0.0.0/0", "192.168.0.0/16"]), ...(rnd(2) ? { except: ["10.1.2.0/24"] } : {}) } }),
+          () => ({ podSelector: { matchLabels: { tier: pick(["x", "y"]) } } }),
+          () => ({ namespaceSelector: {} }),
+        ])();
+      const rule = (key: "from" | "to") => ({ ...(rnd(3) ? { [key]: [peer(), ...(rnd(2) ? [peer()] : [])] } : {}), ...(rnd(2) ? { ports: [pick([{ port: "http" }, { port: 80, endPort: 82 }, { protocol: "UDP" }])] } : {}) });
+      for (let j = 0; j < 3; j++) {
+        const types = pick([["Ingress"], ["Egress"], ["Ingress", "Egress"]]);
+        docs.push({
+          apiVersion: "networking.k8s.io/v1",
+          kind: "NetworkPolicy",
+          metadata: { name: `n${j}`, namespace: pick(nss) },
+          spec: { podSelector: pick([{}, { matchLabels: { tier: "x" } }]), policyTypes: types, ingress: rnd(2) ? [rule("from")] : [], egress: rnd(2) ? [rule("to")] : [] },
+        });
+      }
+      const res = parseManifests("generated", [{ name: "g.yaml", text: docs.map((d) => JSON.stringify(d)).join("\n---\n") }]);
+      const fast = connectivity(res).connections.map((x) => `${peerName(x.src)} => ${peerName(x.dst)} : ${x.conns}`);
+      const engine = new PolicyEngine(res);
+      const blocks = (dir: "ingress" | "egress") => res.policies.flatMap((p) => p[dir].flatMap((r) => (r.peers === "all" ? [] : r.peers.flatMap((x) => (x.kind === "ipBlock" ? [x.ranges] : [])))));
+      const ep = (w: (typeof res.workloads)[number]) => ({ kind: "pod" as const, namespace: w.namespace, labels: w.labels, ports: w.ports });
+      const slow: string[] = [];
+      const line = (s: string, d: string, conns: ConnSet) => void (conns.isEmpty() || slow.push(`${s} => ${d} : ${conns}`));
+      for (const w of res.workloads) {
+        for (const v of res.workloads) if (w !== v) line(peerName({ kind: "workload", workload: w }), peerName({ kind: "workload", workload: v }), engine.allowed(ep(w), ep(v)));
+        for (const range of disjointRanges(blocks("egress"))) line(peerName({ kind: "workload", workload: w }), peerName({ kind: "ip", range }), engine.allowed(ep(w), { kind: "ip", range }));
+        for (const range of disjointRanges(blocks("ingress"))) line(peerName({ kind: "ip", range }), peerName({ kind: "workload", workload: w }), engine.allowed({ kind: "ip", range }, ep(w)));
+      }
+      expect(fast).toEqual(slow.sort((a, b) => (a.split(" : ")[0]! < b.split(" : ")[0]! ? -1 : 1)));
+    }
   });
 });
