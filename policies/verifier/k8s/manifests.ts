@@ -301,7 +301,7 @@ export function loadManifestDir(dir: string): K8sResources {
 export function parseManifests(where: string, files: readonly { name: string; text: string }[]): K8sResources {
   const problems: ManifestProblem[] = [];
   const raws = files.flatMap((f) => objectsOf(f.name, f.text, problems));
-  const workloads: Workload[] = [];
+  const parsedWorkloads: ParsedWorkload[] = [];
   const policies: NetworkPolicy[] = [];
   const services: Service[] = [];
   const ingresses: Ingress[] = [];
@@ -342,7 +342,7 @@ export function parseManifests(where: string, files: readonly { name: string; te
 
     if ((WORKLOAD_KINDS as readonly string[]).includes(kind)) {
       const w = readWorkload(r, at, kind, namespace, name, meta, raw);
-      if (w) workloads.push(w);
+      if (w) parsedWorkloads.push(w);
     } else if (kind === "NetworkPolicy") {
       if (apiVersion !== "networking.k8s.io/v1") {
         r.problem(at("apiVersion"), apiVersion, "networking.k8s.io/v1 (a Kubernetes NetworkPolicy)", "other NetworkPolicy APIs (Calico's projectcalico.org, ...) have other semantics; analyze without them");
@@ -371,6 +371,7 @@ export function parseManifests(where: string, files: readonly { name: string; te
     }
   }
   if (problems.length) throw new K8sManifestError(where, problems);
+  const workloads = resolveOwners(parsedWorkloads);
 
   if (ignored.size) {
     const kinds = [...ignored].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, n]) => `${k} (${n})`);
@@ -383,25 +384,19 @@ export function parseManifests(where: string, files: readonly { name: string; te
   return { workloads, namespaces, policies, services, ingresses, warnings: warnings.sort() };
 }
 
-function readWorkload(r: ObjectReader, at: (p: string) => string, kind: string, namespace: string, name: string, meta: JsonMap, raw: RawObject): Workload | undefined {
+function readWorkload(r: ObjectReader, at: (p: string) => string, kind: string, namespace: string, name: string, meta: JsonMap, raw: RawObject): ParsedWorkload | undefined {
   const spec = r.map(raw.value.spec, at("spec"), true);
   if (!spec) return undefined;
   let labels: Labels;
   let podSpec: JsonMap | undefined;
   let podPath: string;
-  let workloadName = name;
-  let workloadKind = kind;
+  const owners = r.list(meta.ownerReferences, at("metadata.ownerReferences")) ?? [];
+  const ownerRef = owners.find((o) => isMap(o) && o.controller === true) ?? owners[0];
+  const owner = isMap(ownerRef) && typeof ownerRef.name === "string" && typeof ownerRef.kind === "string" ? { kind: ownerRef.kind, name: ownerRef.name } : undefined;
   if (kind === "Pod") {
     labels = r.labels(meta.labels, at("metadata.labels"));
     podSpec = spec;
     podPath = at("spec");
-    // A pod listed from a cluster belongs to its controller: netpol-analyzer names the workload, not the pod.
-    const owners = r.list(meta.ownerReferences, at("metadata.ownerReferences")) ?? [];
-    const owner = owners.find((o) => isMap(o) && o.controller === true) ?? owners[0];
-    if (isMap(owner) && typeof owner.name === "string" && typeof owner.kind === "string") {
-      workloadName = owner.name;
-      workloadKind = owner.kind;
-    }
   } else {
     const templatePath = kind === "CronJob" ? "spec.jobTemplate.spec.template" : "spec.template";
     let template: JsonMap | undefined;
@@ -448,7 +443,31 @@ function readWorkload(r: ObjectReader, at: (p: string) => string, kind: string, 
       if (port && protocol) ports.push({ ...(portName ? { name: portName } : {}), port, protocol });
     });
   });
-  return { namespace, name: workloadName, kind: workloadKind, labels, ports, source: raw.source };
+  return { namespace, name, kind, labels, ports, source: raw.source, ...(owner ? { owner } : {}) };
+}
+
+/** A workload object as read, with the controller that owns it (a cluster's listing has both). */
+interface ParsedWorkload extends Workload {
+  readonly owner?: { readonly kind: string; readonly name: string };
+}
+
+/**
+ * One workload per set of pods, as netpol-analyzer lists them: an object whose controller is in the
+ * manifests too (a Deployment's ReplicaSet, its Pods, a CronJob's Jobs) is the same pods and is dropped;
+ * a Pod whose controller is not there is named after it (`ns/web-5d9f[ReplicaSet]`), once for all its
+ * replicas (the first in file order gives the labels and ports).
+ */
+function resolveOwners(parsed: readonly ParsedWorkload[]): Workload[] {
+  const present = new Set(parsed.map((p) => `${p.namespace}/${p.kind}/${p.name}`));
+  const out = new Map<string, Workload>();
+  for (const p of parsed) {
+    const { owner, ...w } = p;
+    if (owner && present.has(`${p.namespace}/${owner.kind}/${owner.name}`)) continue;
+    const named = owner && p.kind === "Pod" ? { ...w, name: owner.name, kind: owner.kind } : w;
+    const key = `${named.namespace}/${named.name}[${named.kind}]`;
+    if (!out.has(key)) out.set(key, named);
+  }
+  return [...out.values()];
 }
 
 function readIpBlock(r: ObjectReader, v: unknown, path: string): PolicyPeer | undefined {
