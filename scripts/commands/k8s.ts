@@ -25,7 +25,8 @@ two can be compared line by line.
 It reads the workloads (Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob,
 ReplicationController), NetworkPolicy, Service, Ingress and Namespace (labels) objects; other
 kinds that cannot change pod connectivity are ignored with a warning; kinds that can but are not
-modelled (AdminNetworkPolicy, Calico/Cilium policies, Routes, Gateway API) are an error.
+modelled (AdminNetworkPolicy, Calico/Cilium policies, Routes, Gateway API) are an error. A JSON
+file that is a rendered stack (cdktf's cdk.tf.json, a Pulumi capture) contributes its Kubernetes objects.
 
 Options:
   --dir D             the manifests to list

@@ -6,7 +6,7 @@
 // services; the reference site's cloud is checked to be refused, with reasons, by the restricted profile.
 import { describe, expect, it } from "vitest";
 import { App } from "cdktf";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AddressPeer, Connections, Port, Topology, Zone, loadSite } from "../../core/index.js";
@@ -17,6 +17,7 @@ import { KubeSiteComponent } from "../../stacks/pulumi/kube-program.js";
 import { capturePulumi } from "../../stacks/pulumi/capture.js";
 import { buildTopology } from "../../stacks/platform.js";
 import { REFERENCE_SITE } from "../helpers/paths.js";
+import { runCli } from "../helpers/cli.js";
 
 const health = { test: ["CMD", "true"], intervalS: 30, timeoutS: 5, retries: 3 };
 
@@ -129,6 +130,21 @@ describe("a Kubernetes site rendered by both engines", async () => {
       "api/api[Deployment] => db/db[Deployment] : TCP 5432",
       "web/web[Deployment] => api/api[Deployment] : TCP 9000",
     ]);
+  });
+
+  it.each([
+    ["cdk.tf.json", () => tf],
+    ["cloud.json", () => pulumi],
+  ])("palisade k8s list reads the rendered %s as the verifier does", async (file, artifact) => {
+    const dir = mkdtempSync(join(tmpdir(), "palisade-kube-list-"));
+    try {
+      writeFileSync(join(dir, file), JSON.stringify(artifact()));
+      const r = await runCli(["k8s", "list", "--dir", dir]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(formatList(connectivity(kubeFromTerraform("cdktf", tf)).connections, "txt"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("an artifact edited to open web's egress to everything leaves the must-never pair one layer", () => {

@@ -1,6 +1,7 @@
 export { ConnSet, PROTOCOLS, type Protocol, type Range } from "./connset.js";
 export type { K8sResources, Workload, NetworkPolicy, Service, Ingress, Namespace, LabelSelector, PolicyRule, PolicyPeer, PolicyPort } from "./model.js";
-export { loadManifestDir, parseManifests, K8sManifestError, WORKLOAD_KINDS, type ManifestProblem } from "./manifests.js";
+export { parseManifests, K8sManifestError, WORKLOAD_KINDS, type ManifestProblem } from "./manifests.js";
+export { loadManifestDir } from "./load.js";
 export { selectorMatches } from "./selectors.js";
 export { connectivity, PolicyEngine, peerName, workloadName, disjointRanges, type Connection, type Connectivity, type Endpoint, type Peer } from "./evaluate.js";
 export { diffConnectivity, diffIsEmpty, type ConnectivityDiff, type DiffLine, type DiffType } from "./diff.js";

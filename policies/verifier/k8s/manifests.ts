@@ -12,8 +12,6 @@
  * (ConfigMap, Secret, RBAC, ...) cannot change pod-to-pod connectivity and is ignored, with a warning
  * that names it.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { parseRange } from "../addr.js";
 import { MAX_PORT, MIN_PORT, normalizeRanges, type Protocol, type Range } from "./connset.js";
@@ -266,36 +264,6 @@ function objectsOf(file: string, text: string, problems: ManifestProblem[]): Raw
     push(value, "");
   });
   return out;
-}
-
-function manifestFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (/\.(ya?ml|json)$/i.test(name)) out.push(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
-
-/** Reads every .yaml/.yml/.json file under `dir`; throws K8sManifestError listing every problem. */
-export function loadManifestDir(dir: string): K8sResources {
-  let files: string[];
-  try {
-    if (!statSync(dir).isDirectory()) throw new Error("not a directory");
-    files = manifestFiles(dir);
-  } catch {
-    throw new K8sManifestError(dir, [
-      { source: dir, object: "", path: "--dir", given: JSON.stringify(dir), expected: "a directory of Kubernetes manifests", fix: "give the path of a directory that exists" },
-    ]);
-  }
-  return parseManifests(
-    dir,
-    files.map((f) => ({ name: relative(dir, f) || f, text: readFileSync(f, "utf8") })),
-  );
 }
 
 export function parseManifests(where: string, files: readonly { name: string; text: string }[]): K8sResources {
