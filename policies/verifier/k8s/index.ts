@@ -7,4 +7,4 @@ export { connectivity, PolicyEngine, peerName, workloadName, disjointRanges, typ
 export { diffConnectivity, diffIsEmpty, type ConnectivityDiff, type DiffLine, type DiffType } from "./diff.js";
 export { formatList, formatDiff, LIST_FORMATS, DIFF_FORMATS, type ListFormat, type DiffFormat } from "./format.js";
 export { kubeFromTerraform, kubeFromPulumi, manifestsFromTerraform, manifestsFromPulumi, kubeParity, type RawManifest } from "./engines.js";
-export { checkKubeSegmentation, SERVICE_LABEL, type KubeSegmentation, type KubeFlowResult, type KubeNeverResult, type KubeLayer } from "./segmentation.js";
+export { checkKubeSegmentation, SERVICE_LABEL, type KubeSegmentation, type KubeFlowResult, type KubeNeverResult, type KubeLayer, type KubeIntent } from "./segmentation.js";
