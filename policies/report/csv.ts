@@ -7,18 +7,19 @@ const cell = (v: string | number | boolean) => {
 };
 
 /**
- * `matrix.csv`: one row per flow the report records (source, destination, protocol, port,
- * verdict, intended, the path, and for each layer its verdict and the artifact line deciding it).
- * Its provenance is the side file `provenance.json` (a CSV has no place for it).
+ * `matrix.csv`: one row per (source, destination, port) the verifier evaluated, denied ones
+ * included: verdict, whether the intent expects it, the deciding path, and each layer of that path
+ * with its verdict and the artifact line deciding it. Its provenance is the side file
+ * `provenance.json` (a CSV has no place for it).
  */
 export const csvFormatter: ReportFormatter = {
   path: "report/matrix.csv",
   render(report: Report): string {
-    const rows = [["source", "destination", "protocol", "port", "verdict", "intended", "via", "layers", "deciding"].join(",")];
-    for (const f of report.flows) {
-      const layers = f.layers.map((l) => `${l.layer}:${l.verdict}`).join(" ");
-      const deciding = f.layers.map((l) => `${l.layer} ${l.verdict} ${l.artifact}${l.line ? `:${l.line}` : ""}`).join("; ");
-      rows.push([f.source, f.destination, f.protocol, f.port, f.verdict, f.intended, f.via ?? "", layers, deciding].map(cell).join(","));
+    const intended = new Set(report.flows.filter((f) => f.intended).map((f) => f.line));
+    const rows = [["source", "destination", "protocol", "port", "verdict", "intended", "via", "layers"].join(",")];
+    for (const m of report.matrix ?? []) {
+      const line = `${m.source} => ${m.destination} : ${m.protocol}/${m.port}`;
+      rows.push([m.source, m.destination, m.protocol, m.port, m.verdict, intended.has(line), m.via ?? "", m.layers.join("; ")].map(cell).join(","));
     }
     return `${rows.join("\n")}\n`;
   },

@@ -87,7 +87,10 @@ function explain(r: Report, ids: Ids): string {
       const body = flows
         .map((f) => `<h4>${x(`${f.protocol}/${f.port}`)}: ${x(verdictMark(f.verdict, f.intended))}${f.via ? ` via ${x(f.via)}` : ""}${f.reason ? ` <small>(${x(f.reason)})</small>` : ""}</h4>${steps(f.layers)}`)
         .join("");
-      return `<details class="pair" id="${ids.id("pair", key)}" data-filter><summary><code>${x(key)}</code>: ${x(flows.map((f) => `${f.protocol}/${f.port} ${verdictMark(f.verdict, f.intended)}`).join(", "))}</summary>${body}</details>`;
+      const tried = (r.matrix ?? []).filter((m) => pairKey(m.source, m.destination) === key);
+      const denied = tried.filter((m) => m.verdict === "denied").map((m) => `${m.protocol}/${m.port}`);
+      const triedText = tried.length ? `<p>Ports tried: ${tried.length}${denied.length ? `; denied: ${x(denied.join(" "))}` : ""}.</p>` : "";
+      return `<details class="pair" id="${ids.id("pair", key)}" data-filter><summary><code>${x(key)}</code>: ${x(flows.map((f) => `${f.protocol}/${f.port} ${verdictMark(f.verdict, f.intended)}`).join(", "))}</summary>${triedText}${body}</details>`;
     })
     .join("\n");
 }

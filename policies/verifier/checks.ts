@@ -3,7 +3,7 @@ import { parseRange, type AddrRange } from "./addr.js";
 import { portsMentioned } from "./nftables.js";
 import { blockingLayers, compareText, parsePortText, pathVerdict, type LayerName, type Path, type PortSpec } from "./layers.js";
 import { Reachability, weakest, type FlowEval } from "./reachability.js";
-import type { ExposureRecord, Finding, FlowRecord, NeverRecord } from "./report-model.js";
+import type { ExposureRecord, Finding, FlowRecord, MatrixRow, NeverRecord } from "./report-model.js";
 import type { Node, SiteModel } from "./site-model.js";
 
 /*
@@ -26,6 +26,8 @@ export interface CheckResult {
   readonly nevers: NeverRecord[];
   readonly exposed: ExposureRecord[];
   readonly findings: Finding[];
+  /** Every (source, destination, port) evaluated, allowed or not, with the deciding path's layers. */
+  readonly matrix: MatrixRow[];
 }
 
 /** Ports tried when the destination is the internet (any port): common ones plus every dport a ruleset names. */
@@ -340,7 +342,19 @@ export function checkSegmentation(m: SiteModel, intent: Intent, opts: CheckOptio
 
   findings.sort((a, b) => compareText(a.kind, b.kind) || compareText(a.subject, b.subject) || compareText(a.id, b.id));
   const dedup = findings.filter((f, i) => i === 0 || f.id !== findings[i - 1]!.id);
+  const matrix: MatrixRow[] = [...r.evaluated.values()]
+    .map((ev) => ({
+      source: ev.source,
+      destination: ev.destination,
+      protocol: ev.protocol,
+      port: ev.port,
+      verdict: ev.verdict,
+      ...(ev.explain ? { via: ev.explain.via } : {}),
+      layers: (ev.explain?.steps ?? []).map((st) => `${st.layer} ${st.verdict} ${st.artifact}${st.line ? `:${st.line}` : ""}`),
+    }))
+    .sort((a, b) => compareText(a.source, b.source) || compareText(a.destination, b.destination) || compareText(a.protocol, b.protocol) || a.port - b.port);
   return {
+    matrix,
     flows: [...flows.values()].sort((a, b) => compareText(a.line, b.line)),
     nevers: nevers.sort((a, b) => compareText(a.source, b.source) || compareText(a.destination, b.destination)),
     exposed: exposed.sort((a, b) => compareText(a.line, b.line)),

@@ -562,7 +562,19 @@ export class Reachability {
 
   // ---------- flows ----------
 
+  /** Every (source, destination, port) evaluated so far, in evaluation order: what matrix.csv lists. */
+  readonly evaluated = new Map<string, FlowEval>();
+
   evaluate(src: Node, dst: Node, port: PortSpec): FlowEval {
+    const key = `${src.id}\u0000${dst.id}\u0000${port.protocol}/${port.port}`;
+    const seen = this.evaluated.get(key);
+    if (seen) return seen;
+    const ev = this.evaluateUncached(src, dst, port);
+    this.evaluated.set(key, ev);
+    return ev;
+  }
+
+  private evaluateUncached(src: Node, dst: Node, port: PortSpec): FlowEval {
     const paths = this.paths(src, dst, port);
     const verdicts = paths.map(pathVerdict);
     const verdict: FlowVerdict = verdicts.includes("allowed") ? "allowed" : verdicts.includes("pending") ? "pending" : "denied";

@@ -22,6 +22,17 @@ export interface FlowRecord {
   readonly layers: readonly LayerStep[];
 }
 
+/** One evaluated (source, destination, port): its verdict and each layer of the deciding path as `layer verdict artifact:line`. */
+export interface MatrixRow {
+  readonly source: string;
+  readonly destination: string;
+  readonly protocol: "tcp" | "udp";
+  readonly port: number;
+  readonly verdict: "allowed" | "denied" | "pending";
+  readonly via?: string;
+  readonly layers: readonly string[];
+}
+
 export interface NeverRecord {
   readonly source: string;
   readonly destination: string;
@@ -141,6 +152,8 @@ export interface Provenance {
 export interface Report {
   readonly version: 1;
   readonly provenance?: Provenance;
+  /** Every (source, destination, port) the verifier evaluated, denied ones included: matrix.csv. */
+  readonly matrix: readonly MatrixRow[];
   /** Every peer the artifacts name, with its addresses. */
   readonly peers: readonly PeerRecord[];
   readonly engines: readonly string[];

@@ -178,7 +178,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
   findings.splice(0, findings.length, ...findings.map(located));
   const guardrails = sortGuardrails([...models.flatMap((m) => dockerGuardrails(m, opts.strict)), ...secretGuardrails(files), ...wireguardGuardrails(files), ...governed.guardrails]).map(located);
 
-  const { flows, nevers, exposed } = primary.check;
+  const { flows, nevers, exposed, matrix } = primary.check;
   const declaredLines = new Set(intent.flows.map((f) => `${f.from} => ${f.to} : ${f.port}`));
   const declared = flows.filter((f) => declaredLines.has(f.line));
   const violations = findings.filter((f) => f.severity === "violation").length;
@@ -204,6 +204,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
     version: 1,
     ...(opts.provenance ? { provenance: opts.provenance } : {}),
     peers: peerRecords(primary.site),
+    matrix,
     engines: models.map((m) => m.engine),
     artifacts: { expected: primary.site.expected, missing: primary.site.missing },
     pendingIsViolation,
