@@ -29,8 +29,8 @@ nav.toc{columns:3;font-size:14px;border:1px solid #d0d7de;border-radius:6px;padd
 .placeholder{border:1px dashed #8c959f;padding:1rem;color:#57606a}
 .graph svg{max-width:100%;height:auto}.graph figure{margin:0 0 1rem}
 pre{white-space:pre-wrap;background:#f6f8fa;padding:.6rem;border-radius:4px;font-size:12px}
-.hidden{display:none}
-:target{outline:2px solid #0969da;outline-offset:2px}
+.hidden{display:none}.nowrap{white-space:nowrap}
+:target{outline:2px solid #0969da;outline-offset:2px}[id]{scroll-margin-top:4rem}.pair td:first-child,.pair td:nth-child(2){white-space:nowrap}
 @media print{
   @page{size:A4;margin:12mm 10mm}
   body{max-width:none;padding:0;font-size:10px}
@@ -49,7 +49,7 @@ pre{white-space:pre-wrap;background:#f6f8fa;padding:.6rem;border-radius:4px;font
 }
 `;
 
-/** Filters rows and explanations by the text typed; opens every explanation before printing. */
+/** Filters rows and explanations by the text typed; opens the explanation a link points at, and every one before printing. */
 export const SCRIPT = `
 (function(){
   var box=document.getElementById('filter-box');
@@ -58,6 +58,8 @@ export const SCRIPT = `
     var q=box.value.toLowerCase().trim();
     items().forEach(function(el){el.classList.toggle('hidden',q!==''&&el.textContent.toLowerCase().indexOf(q)<0);});
   });
+  var openTarget=function(){var t=location.hash&&document.getElementById(location.hash.slice(1));if(t&&t.tagName==='DETAILS'){t.open=true;t.scrollIntoView();}};
+  window.addEventListener('hashchange',openTarget);openTarget();
   window.addEventListener('beforeprint',function(){document.querySelectorAll('details').forEach(function(d){d.open=true;});});
 })();
 `;

@@ -133,7 +133,7 @@ function exceptions(r: Report): string {
     r.exceptions.map((e) => {
       const g = e.governance;
       const gov = g
-        ? `<td>${x(g.owner)}</td><td>${x(g.ticket)}</td><td class="${g.expired ? "broken" : ""}">${x(g.expires)}${g.expired ? " EXPIRED" : ""}</td>`
+        ? `<td>${x(g.owner)}</td><td>${x(g.ticket)}</td><td class="nowrap${g.expired ? " broken" : ""}">${x(g.expires)}${g.expired ? " EXPIRED" : ""}</td>`
         : `<td colspan="3" class="pending">not declared (site file, exceptions:)</td>`;
       return `<tr data-filter><td>${x(e.host)}</td><td>${x(e.subject)}</td><td>${x(e.detail)}</td><td>${x(e.reason)}</td>${gov}<td>${cite(e)}</td></tr>`;
     }),

@@ -29,10 +29,11 @@ export function declaredExceptions(model: DockerModel): ExceptionRecord[] {
   const out: ExceptionRecord[] = [];
   for (const h of model.hosts) {
     for (const c of h.containers) {
-      const base = { host: h.host, subject: c.service, artifact: h.artifact, construct: c.construct };
-      if (c.networkMode === "host") out.push({ ...base, kind: "host-network", detail: "network_mode host", reason: c.labels["palisade.host-network-reason"] ?? NO_REASON });
-      if (/^(root|0)(:|$)/.test(c.user)) out.push({ ...base, kind: "root-user", detail: `user ${c.user}`, reason: c.labels["palisade.root-reason"] ?? NO_REASON });
-      for (const cap of c.capAdd) out.push({ ...base, kind: "capability", detail: `cap_add ${cap}`, reason: c.labels[`palisade.cap.${cap}`] ?? NO_REASON });
+      // The construct names the field, so that the citation is the setting's own line.
+      const base = (field: string) => ({ host: h.host, subject: c.service, artifact: h.artifact, construct: `${c.construct} ${field}` });
+      if (c.networkMode === "host") out.push({ ...base("network_mode"), kind: "host-network", detail: "network_mode host", reason: c.labels["palisade.host-network-reason"] ?? NO_REASON });
+      if (/^(root|0)(:|$)/.test(c.user)) out.push({ ...base("user"), kind: "root-user", detail: `user ${c.user}`, reason: c.labels["palisade.root-reason"] ?? NO_REASON });
+      for (const cap of c.capAdd) out.push({ ...base("capabilities"), kind: "capability", detail: `cap_add ${cap}`, reason: c.labels[`palisade.cap.${cap}`] ?? NO_REASON });
     }
     for (const n of h.networks) {
       if (!n.internal) {
