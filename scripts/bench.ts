@@ -1,4 +1,4 @@
-// `npm run bench`: the figures of DESIGN.md's targets table. Measures; never asserts.
+// `npm run bench`: plan against cdktf synth, verifier scaling, the lab. Measures; never asserts.
 import { benchPlan, type BenchFigure } from "./bench/plan.js";
 import { benchVerifier } from "./bench/verifier.js";
 import { benchLab } from "./bench/lab.js";
@@ -16,7 +16,7 @@ for (const [name, run] of sections) {
   if (only.length && !only.includes(name)) continue;
   try {
     for (const f of await run()) {
-      console.log(`${f.name.padEnd(58)} ${f.value.toFixed(f.unit === "s" ? 3 : 1).padStart(9)} ${f.unit}${f.target ? `   (target ${f.target})` : ""}`);
+      console.log(`${f.name.padEnd(58)} ${f.value.toFixed(f.unit === "s" || f.unit === "x" ? 3 : 1).padStart(9)} ${f.unit}${f.target ? `   (target ${f.target})` : ""}`);
     }
   } catch (e) {
     console.log(`${name}: not measured: ${(e as Error).message.split("\n")[0]}`);

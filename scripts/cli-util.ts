@@ -8,15 +8,21 @@ export class UsageError extends Error {
   }
 }
 
+/** One command's behaviour; its one-line summary is in main.ts's list, which `--help` prints without loading it. */
 export interface Command {
   readonly name: string;
-  readonly summary: string;
   readonly help: string;
   run(argv: string[]): Promise<number>;
 }
 
+/** What `parseOptions` returns: each option's value by name (the caller knows its type), and the positionals. */
+export interface ParsedOptions {
+  readonly values: Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>;
+  readonly positionals: string[];
+}
+
 /** `parseArgs` that turns its errors into `UsageError` with the command's name. */
-export function parseOptions<T extends NonNullable<ParseArgsConfig["options"]>>(command: string, argv: string[], options: T, allowPositionals = false) {
+export function parseOptions<T extends NonNullable<ParseArgsConfig["options"]>>(command: string, argv: string[], options: T, allowPositionals = false): ParsedOptions {
   try {
     return parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals, strict: true });
   } catch (e) {

@@ -1,19 +1,30 @@
-import { SiteError } from "../core/index.js";
 import { UsageError, type Command } from "./cli-util.js";
-import { plan } from "./commands/plan.js";
-import { verify } from "./commands/verify.js";
-import { diff } from "./commands/diff.js";
-import { query } from "./commands/query.js";
-import { keys } from "./commands/keys.js";
-import { deploy } from "./commands/deploy.js";
-import { destroy } from "./commands/destroy.js";
-import { lab } from "./commands/lab.js";
-import { tenant } from "./commands/tenant.js";
-import { auditDb } from "./commands/audit-db.js";
-import { k8s } from "./commands/k8s.js";
+
+/**
+ * A command as `--help` lists it. Its module, and everything that module imports (the model, the
+ * renderers, the engine SDKs), loads only when the command runs: `palisade --help` starts in a
+ * fraction of a second.
+ */
+export interface CommandEntry {
+  readonly name: string;
+  readonly summary: string;
+  load(): Promise<Command>;
+}
 
 /** Every command, in the order `--help` lists them. */
-const COMMANDS: readonly Command[] = [plan, verify, diff, query, keys, deploy, destroy, lab, tenant, auditDb, k8s];
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: "plan", summary: "render every artifact into out/, verify it and write the report", load: async () => (await import("./commands/plan.js")).plan },
+  { name: "verify", summary: "re-derive reachability from the artifacts in out/, check it, write the report", load: async () => (await import("./commands/verify.js")).verify },
+  { name: "diff", summary: "semantic segmentation diff between two artifact directories (Markdown)", load: async () => (await import("./commands/diff.js")).diff },
+  { name: "query", summary: "may SRC reach DST (on PORT)? the verdict and the hop-by-hop trace; --from/--to list", load: async () => (await import("./commands/query.js")).query },
+  { name: "keys", summary: "create the site's keys in .palisade/secrets/ and print the public halves", load: async () => (await import("./commands/keys.js")).keys },
+  { name: "deploy", summary: "plan, refuse on violations, then apply the stacks with tofu/terraform or pulumi", load: async () => (await import("./commands/deploy.js")).deploy },
+  { name: "destroy", summary: "destroy the deployed stacks in reverse order, behind a typed confirmation", load: async () => (await import("./commands/destroy.js")).destroy },
+  { name: "lab", summary: "the platform in network namespaces with real daemons: up, probe, drill NAME, down", load: async () => (await import("./commands/lab.js")).lab },
+  { name: "tenant", summary: "add, remove or list tenants on a PostgreSQL server", load: async () => (await import("./commands/tenant.js")).tenant },
+  { name: "audit-db", summary: "check a live PostgreSQL server for tenant-isolation weaknesses", load: async () => (await import("./commands/audit-db.js")).auditDb },
+  { name: "k8s", summary: "NetworkPolicy connectivity of any Kubernetes manifests (netpol-analyzer's list and diff formats)", load: async () => (await import("./commands/k8s.js")).k8s },
+];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -35,14 +46,16 @@ export async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return name ? 0 : 2;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     console.error(`palisade: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return 2;
   }
   try {
-    return await command.run(rest);
+    return await (await entry.load()).run(rest);
   } catch (e) {
+    // Loaded here, not at the top: it brings the site schema and its parser, which --help does not need.
+    const { SiteError } = await import("../core/site-loader.js");
     if (e instanceof SiteError) {
       console.error(e.format());
       console.error("nothing was written; the previous output is unchanged.");

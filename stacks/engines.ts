@@ -16,6 +16,8 @@ export async function renderEngines(t: Topology, engine: EngineChoice): Promise<
     out.push(...synthCdktf(t));
   }
   if (engine !== "cdktf") {
+    const { deferPulumiClosureModules } = await import("./pulumi/defer-sdk-modules.js");
+    deferPulumiClosureModules();
     const [{ captureArtifact, capturePulumi }, { DockerHostComponent }, { SecretsComponent }] = await Promise.all([
       import("./pulumi/capture.js"),
       import("./pulumi/program.js"),

@@ -20,7 +20,9 @@ export interface PlanResult {
 }
 
 const require = createRequire(import.meta.url);
-export const PALISADE_VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+// The package's own manifest by name (its `exports` lists it), wherever this file runs from: the
+// sources, dist/, or an install under node_modules/.
+export const PALISADE_VERSION = (JSON.parse(readFileSync(require.resolve("palisade/package.json"), "utf8")) as { version: string }).version;
 function versionOf(pkg: string): string {
   try {
     return (JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), "utf8")) as { version: string }).version;

@@ -44,4 +44,4 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
-export const auditDb: Command = { name: "audit-db", summary: "check a live PostgreSQL server for tenant-isolation weaknesses", help: HELP, run };
+export const auditDb: Command = { name: "audit-db", help: HELP, run };

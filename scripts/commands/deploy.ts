@@ -36,7 +36,6 @@ failed and which were already applied).`;
 
 export const deploy: Command = {
   name: "deploy",
-  summary: "plan, refuse on violations, then apply the stacks with tofu/terraform or pulumi",
   help: HELP,
   async run(argv) {
     const { values } = parseOptions("deploy", argv, { ...ENGINE_RUN_OPTIONS, "skip-host-files": { type: "boolean" } });

@@ -24,7 +24,6 @@ failing engine's exit code.`;
 
 export const destroy: Command = {
   name: "destroy",
-  summary: "destroy the deployed stacks in reverse order, behind a typed confirmation",
   help: HELP,
   async run(argv) {
     const { values } = parseOptions("destroy", argv, { ...ENGINE_RUN_OPTIONS, confirm: { type: "string" } });

@@ -25,7 +25,6 @@ export function segmentationDiff(baseDir: string, headDir: string): { diff: Segm
 
 export const diff: Command = {
   name: "diff",
-  summary: "semantic segmentation diff between two artifact directories (Markdown)",
   help: HELP,
   async run(argv) {
     const { values } = parseOptions("diff", argv, { base: { type: "string" }, out: { type: "string" } });

@@ -47,7 +47,6 @@ function print(text: string): void {
 
 export const k8s: Command = {
   name: "k8s",
-  summary: "NetworkPolicy connectivity of any Kubernetes manifests (netpol-analyzer's list and diff formats)",
   help: HELP,
   async run(argv) {
     const { values, positionals } = parseOptions(

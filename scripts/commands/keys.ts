@@ -27,7 +27,6 @@ Exit: 0 ok, 2 bad input.`;
 
 export const keys: Command = {
   name: "keys",
-  summary: "create the site's keys in .palisade/secrets/ and print the public halves",
   help: HELP,
   async run(argv) {
     const { values } = parseOptions("keys", argv, {

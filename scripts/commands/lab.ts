@@ -34,7 +34,6 @@ function emit(json: boolean, result: { pass: boolean; figures: Record<string, un
 
 export const lab: Command = {
   name: "lab",
-  summary: "the platform in network namespaces with real daemons: up, probe, drill NAME, down",
   help: HELP,
   async run(argv) {
     const { values, positionals } = parseOptions("lab", argv, { out: { type: "string" }, site: { type: "string" }, json: { type: "boolean" } }, true);

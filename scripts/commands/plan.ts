@@ -35,7 +35,6 @@ Exit: 0 ok, 1 violations (or warnings under --strict), 2 bad input (nothing writ
 
 export const plan: Command = {
   name: "plan",
-  summary: "render every artifact into out/, verify it and write the report",
   help: HELP,
   async run(argv) {
     const { values } = parseOptions("plan", argv, {

@@ -30,7 +30,6 @@ function badInput(e: unknown): never {
 
 export const query: Command = {
   name: "query",
-  summary: "may SRC reach DST (on PORT)? the verdict and the hop-by-hop trace; --from/--to list",
   help: HELP,
   async run(argv) {
     const { values, positionals } = parseOptions("query", argv, { out: { type: "string" }, from: { type: "string" }, to: { type: "string" } }, true);

@@ -153,4 +153,4 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
-export const tenant: Command = { name: "tenant", summary: "add, remove or list tenants on a PostgreSQL server", help: HELP, run };
+export const tenant: Command = { name: "tenant", help: HELP, run };

@@ -34,7 +34,6 @@ export function verifyDir(dir: string, opts: VerifyDirOptions = {}): Report {
 
 export const verify: Command = {
   name: "verify",
-  summary: "re-derive reachability from the artifacts in out/, check it, write the report",
   help: HELP,
   async run(argv) {
     const { values } = parseOptions("verify", argv, { out: { type: "string" }, strict: { type: "boolean" }, date: { type: "string" } });

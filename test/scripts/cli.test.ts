@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Command } from "../../scripts/cli-util.js";
 import { plan } from "../../scripts/commands/plan.js";
+import { COMMANDS } from "../../scripts/main.js";
 import { hashTree, REFERENCE_SITE, ROOT, runCli, seedOut, stackTraceLines } from "../helpers/cli.js";
 import { tempDir } from "../helpers/paths.js";
 import { planOnce } from "../helpers/plan-once.js";
@@ -29,13 +30,21 @@ const PLAN_OPTIONS = [
 ] as const;
 
 describe("palisade --help", () => {
-  it("GIVEN --help WHEN run THEN it exits 0 and lists every command with its summary", async () => {
+  it("GIVEN --help WHEN run THEN it exits 0 and lists every command module with its summary", async () => {
     const commands = await allCommands();
     expect(commands.map((c) => c.name)).toContain("plan");
     const r = await runCli(["--help"]);
     expect(r.code).toBe(0);
-    for (const c of commands) expect(r.stdout).toMatch(new RegExp(`^  ${c.name}\\s+${c.summary.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "m"));
+    for (const c of commands) {
+      const entry = COMMANDS.find((e) => e.name === c.name);
+      expect(entry, `scripts/commands defines ${c.name} but main.ts does not list it`).toBeDefined();
+      expect(r.stdout).toMatch(new RegExp(`^  ${c.name}\\s+${entry!.summary.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "m"));
+    }
     expect(r.stdout).toContain("Exit codes: 0 ok, 1 violations or failure, 2 bad input.");
+  });
+
+  it("GIVEN each listed command WHEN loaded THEN it is the module's command of that name", async () => {
+    for (const entry of COMMANDS) expect((await entry.load()).name).toBe(entry.name);
   });
 
   it("GIVEN no arguments WHEN run THEN it prints the usage and exits 2", async () => {
