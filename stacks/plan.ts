@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { sortArtifacts, type Artifact, type PlanWarning, type Site } from "../core/index.js";
 import { renderEngines, type EngineChoice } from "./engines.js";
 import { sha256 } from "./output.js";
+import { PALISADE_VERSION } from "./package-root.js";
 import { buildPlatform } from "./platform.js";
 import { renderIntent } from "../policies/intent.js";
 import { verifyArtifacts, type Provenance, type Report } from "../policies/verifier/index.js";
@@ -20,9 +21,6 @@ export interface PlanResult {
 }
 
 const require = createRequire(import.meta.url);
-// The package's own manifest by name (its `exports` lists it), wherever this file runs from: the
-// sources, dist/, or an install under node_modules/.
-export const PALISADE_VERSION = (JSON.parse(readFileSync(require.resolve("palisade/package.json"), "utf8")) as { version: string }).version;
 function versionOf(pkg: string): string {
   try {
     return (JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), "utf8")) as { version: string }).version;

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { renderReport } from "../policies/report/index.js";
 import { VerifyInputError, verifyArtifacts, type LabSection, type Report } from "../policies/verifier/index.js";
 import { readArtifacts, sha256, writeOutAtomic } from "./output.js";
-import { PALISADE_VERSION } from "./plan.js";
+import { PALISADE_VERSION } from "./package-root.js";
 import { provenanceOf } from "./provenance.js";
 
 export interface VerifyDirOptions {

@@ -6,7 +6,7 @@ import { renderReport } from "../../policies/report/index.js";
 import { dateOption, verifyDir } from "./verify.js";
 import { provenanceOf } from "../../stacks/provenance.js";
 import { todayUtc } from "../../stacks/verify-dir.js";
-import { PALISADE_VERSION } from "../../stacks/plan.js";
+import { PALISADE_VERSION } from "../../stacks/package-root.js";
 import { writeOutAtomic } from "../../stacks/output.js";
 import { DEFAULT_SECRETS_DIR, defaultOpsContext, enginePlan } from "../../stacks/ops/index.js";
 import { oneOf, parseOptions, printHelp, type Command } from "../cli-util.js";
