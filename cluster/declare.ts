@@ -22,7 +22,7 @@ export const CERTS_VOLUME = "ingress-certs";
 
 /**
  * The private cloud: one Docker network per segment (internal unless egress is needed, with the
- * reason), and the containers of DESIGN.md attached only where their flows require.
+ * reason), and the reference platform's containers attached only where their flows require.
  */
 export function declareCluster(t: Topology, cloud: Host, tunnelCloudIp: string): void {
   const nets = t.site.cloud.networks;

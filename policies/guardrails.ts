@@ -49,13 +49,13 @@ export const GUARDRAILS = {
   wireguardAllowedIps: {
     id: "wireguard-allowed-ips",
     level: "mandatory",
-    source: "seed design (DESIGN.md: the tunnel carries the two hosts' traffic only; the edge reaches the cloud only at the ingress ports)",
+    source: "docs/architecture.md (the tunnel carries the two hosts' traffic only; the edge reaches the cloud only at the ingress ports)",
     rationale: "a site-to-site peer's AllowedIPs are host routes inside the tunnel's own subnet; anything wider routes (and accepts) whole networks through the tunnel",
   },
   secretMaterial: {
     id: "secret-material",
     level: "mandatory",
-    source: "seed design (DESIGN.md, Secrets); CIS Docker Benchmark 4.10",
+    source: "docs/architecture.md (no secret in an artifact); CIS Docker Benchmark 4.10",
     rationale: "no private key, password or token in any artifact: engines get them as sensitive variables, hosts read them from /etc/palisade/secrets/",
   },
   exceptionGovernance: {

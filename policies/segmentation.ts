@@ -1,7 +1,7 @@
 import { Port, type Topology } from "../core/index.js";
 
 /**
- * The segmentation intent of DESIGN.md, written once with the Connections API. Everything not
+ * The reference platform's segmentation intent, written once with the Connections API. Everything not
  * allowed here is denied; the verifier checks the artifacts against it. Peer ids: `internet`,
  * `admin`, edge services (`edge-proxy`, `edge-mail`, `edge-dns`), host daemons (`edge:sshd`,
  * `edge:wireguard`), the cloud host (`cloud`, for its uplinks) and containers.

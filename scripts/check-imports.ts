@@ -1,4 +1,4 @@
-// The one-way dependency rule of DESIGN.md, checked on every source file:
+// The one-way dependency rule of docs/architecture.md, checked on every source file:
 //   core <- edge | tunnel | cluster | policies <- stacks <- scripts
 // policies never imports stacks; only stacks/cdktf and stacks/pulumi import an engine SDK;
 // the two engine folders never import each other; nothing imports scripts/ or test/.

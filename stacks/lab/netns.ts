@@ -4,7 +4,7 @@
  * Everything created is recorded in a JSON state file, so `cleanup()` (or `cleanupFromStateFile`
  * after a crash) removes exactly what this lab made: its processes by PID, its namespaces by name.
  *
- * Traps handled here (see /work/shared/notes/namespaces-and-daemons.md):
+ * Traps handled here:
  * - wireguard-go's UAPI socket (/var/run/wireguard/<ifname>.sock) is shared by every namespace:
  *   give every WireGuard interface a distinct name; `wg` commands always name the interface.
  * - Configure the responder before the initiator (else the first handshake waits REKEY_TIMEOUT, 5 s).

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { importViolations } from "../../scripts/check-imports.js";
 
-describe("the one-way dependency rule of DESIGN.md", () => {
+describe("the one-way dependency rule of docs/architecture.md", () => {
   it("holds for every source file of the project", () => {
     expect(importViolations()).toEqual([]);
   });

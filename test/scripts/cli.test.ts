@@ -20,7 +20,7 @@ async function allCommands(): Promise<Command[]> {
   return out;
 }
 
-/** The options `plan` promises (DESIGN.md's command-line contract). */
+/** The options `plan` promises (README's command table). */
 const PLAN_OPTIONS = [
   ["--site", "F"],
   ["--out", "D"],
