@@ -13,6 +13,7 @@ export interface CommandEntry {
 
 /** Every command, in the order `--help` lists them. */
 export const COMMANDS: readonly CommandEntry[] = [
+  { name: "init", summary: "write a new site file from an example platform; it plans and verifies as it is", load: async () => (await import("./commands/init.js")).init },
   { name: "plan", summary: "render every artifact into out/, verify it and write the report", load: async () => (await import("./commands/plan.js")).plan },
   { name: "verify", summary: "re-derive reachability from the artifacts in out/, check it, write the report", load: async () => (await import("./commands/verify.js")).verify },
   { name: "diff", summary: "semantic segmentation diff between two artifact directories (Markdown)", load: async () => (await import("./commands/diff.js")).diff },

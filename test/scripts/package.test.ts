@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadSite } from "../../core/index.js";
 import { planArtifacts } from "../../stacks/plan.js";
 import { sha256 } from "../../stacks/output.js";
-import { exampleSites } from "../helpers/examples.js";
+import { listExamples } from "../../stacks/scaffold.js";
 import { ROOT, tempDir } from "../helpers/paths.js";
 
 /**
@@ -64,7 +64,7 @@ beforeAll(() => {
   );
   writeFileSync(join(consumer, "main.ts"), CONSUMER);
   mkdirSync(join(consumer, "sites"));
-  for (const e of exampleSites()) writeFileSync(join(consumer, "sites", `${e.name}.json`), JSON.stringify(parse(readFileSync(e.file, "utf8"))));
+  for (const e of listExamples()) writeFileSync(join(consumer, "sites", `${e.name}.json`), JSON.stringify(parse(readFileSync(e.file, "utf8"))));
 }, 300_000);
 
 describe("the npm package", () => {
@@ -96,7 +96,7 @@ describe("the npm package", () => {
     expect(r.stderr).toBe("");
     const got = JSON.parse(r.stdout) as { https: string; sites: Record<string, { verdict: string; files: Record<string, string> }> };
     expect(got.https).toBe("tcp/443");
-    for (const e of exampleSites()) {
+    for (const e of listExamples()) {
       const fromYaml = await planArtifacts(loadSite(e.file), readFileSync(e.file, "utf8"), { engine: "both" });
       const expected = Object.fromEntries(fromYaml.artifacts.map((a) => [a.path, sha256(a.content)]));
       expect(got.sites[e.name]?.verdict, e.name).toBe("pass");
