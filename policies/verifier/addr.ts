@@ -58,6 +58,32 @@ export function parseRange(text: string): AddrRange | null {
   return { v: ip.v, lo, hi: lo + (1n << hostBits) - 1n };
 }
 
+/** The text of an address held as a number (IPv6 in full, uncompressed groups). */
+export function formatIp(v: 4 | 6, n: bigint): string {
+  if (v === 4) return [24n, 16n, 8n, 0n].map((s) => String((n >> s) & 255n)).join(".");
+  const groups: string[] = [];
+  for (let s = 112n; s >= 0n; s -= 16n) groups.push(((n >> s) & 0xffffn).toString(16));
+  return groups.join(":");
+}
+
+/** The ranges of `from` outside every range of `minus` (same family). */
+export function subtractRanges(from: readonly AddrRange[], minus: readonly AddrRange[]): AddrRange[] {
+  let cur = [...from];
+  for (const m of minus) {
+    const next: AddrRange[] = [];
+    for (const r of cur) {
+      if (r.v !== m.v || m.hi < r.lo || m.lo > r.hi) {
+        next.push(r);
+        continue;
+      }
+      if (m.lo > r.lo) next.push({ v: r.v, lo: r.lo, hi: m.lo - 1n });
+      if (m.hi < r.hi) next.push({ v: r.v, lo: m.hi + 1n, hi: r.hi });
+    }
+    cur = next;
+  }
+  return cur;
+}
+
 export function fullRange(v: 4 | 6): AddrRange {
   return { v, lo: 0n, hi: v === 4 ? MAX4 : MAX6 };
 }

@@ -1,6 +1,6 @@
 import type { Intent } from "../intent.js";
 import { parseRange, type AddrRange } from "./addr.js";
-import { portsMentioned } from "./nftables.js";
+import { portClasses } from "./nftables.js";
 import { blockingLayers, compareText, parsePortText, pathVerdict, type LayerName, type Path, type PortSpec } from "./layers.js";
 import { Reachability, weakest, type FlowEval } from "./reachability.js";
 import type { ExposureRecord, Finding, FlowRecord, MatrixRow, NeverRecord } from "./report-model.js";
@@ -37,18 +37,43 @@ export function flowLineOf(source: string, destination: string, port: PortSpec):
   return `${source} => ${destination} : ${port.protocol}/${port.port}`;
 }
 
-export function probePorts(m: SiteModel): PortSpec[] {
-  const set = new Set(DEFAULT_PROBE_PORTS);
-  for (const h of m.hosts.values()) {
-    if (!h.nft) continue;
-    // The tokenised text is not kept; re-derive ports from the rules' own text.
-    const text = h.nft.chains.flatMap((c) => c.rules.map((r) => r.text)).join("\n");
-    for (const n of portsMentioned(h.nft, text)) {
-      set.add(`tcp/${n}`);
-      set.add(`udp/${n}`);
+/**
+ * The ports tried where any port matters (the internet and the hosts as destinations, container
+ * egress): one port for each class of the 65,535 TCP and UDP ports that the hosts' rulesets and
+ * Docker's publications tell apart (the lowest port of the class stands for all of it), plus the
+ * common ones. `to` is the class's last port.
+ */
+export function probePorts(m: SiteModel): (PortSpec & { to: number })[] {
+  const rulesets = [...m.hosts.values()].flatMap((h) => (h.nft ? [h.nft] : []));
+  const extra = new Set<number>(DEFAULT_PROBE_PORTS.map((p) => parsePortText(p).port));
+  for (const n of m.nodes.values()) {
+    for (const l of n.listens) {
+      extra.add(l.port);
+      extra.add(l.to);
     }
+    for (const p of n.container?.ports ?? []) extra.add(p.external);
   }
-  return [...set].map(parsePortText).sort((a, b) => compareText(a.protocol, b.protocol) || a.port - b.port);
+  const classes = portClasses(rulesets, [...extra]);
+  return (["tcp", "udp"] as const).flatMap((protocol) => classes.map((c) => ({ protocol, port: c.lo, to: c.hi })));
+}
+
+/** Tried ports as merged intervals per protocol: `tcp/1-65535`, `udp/53`. */
+export function portsTriedText(tried: readonly { protocol: string; port: number; to: number }[]): string[] {
+  const out: string[] = [];
+  for (const proto of ["tcp", "udp"]) {
+    const xs = tried.filter((t) => t.protocol === proto).sort((a, b) => a.port - b.port);
+    let cur: { lo: number; hi: number } | undefined;
+    const flush = () => cur && out.push(`${proto}/${cur.lo === cur.hi ? cur.lo : `${cur.lo}-${cur.hi}`}`);
+    for (const x of xs) {
+      if (cur && x.port <= cur.hi + 1) cur.hi = Math.max(cur.hi, x.to);
+      else {
+        flush();
+        cur = { lo: x.port, hi: x.to };
+      }
+    }
+    flush();
+  }
+  return out;
 }
 
 function record(ev: FlowEval, intended: boolean, reason?: string): FlowRecord {
@@ -113,7 +138,9 @@ export function checkSegmentation(m: SiteModel, intent: Intent, opts: CheckOptio
     const text = `${port.protocol}/${port.port}`;
     if (publicDest.has(`${dst}|${text}`)) return true;
     const srcs = new Set([src, principalOf(src), ...addressPeers.filter((a) => covers(a, src))]);
-    const dsts = new Set([dst, ...addressPeers.filter((a) => covers(a, dst))]);
+    // A host is reached on a port when one of its daemons or host-network services is.
+    const dsts = new Set([dst, ...addressPeers.filter((a) => covers(a, dst)), ...(node(dst)?.kind === "host" && node(src)?.kind === "addresses" ? [...m.nodes.values()].filter((n) => n.id !== dst && principalOf(n.id) === dst).map((n) => n.id) : [])]);
+    for (const d of dsts) if (publicDest.has(`${d}|${text}`)) return true;
     for (const s of srcs) for (const d of dsts) if (intendedKeys.has(flowLineOf(s, d, port)) || intendedByPrincipal.has(flowLineOf(s, d, port))) return true;
     return false;
   };
@@ -173,6 +200,8 @@ export function checkSegmentation(m: SiteModel, intent: Intent, opts: CheckOptio
     const line = flowLineOf(ev.source, ev.destination, ev);
     if (intendedKeys.has(line)) continue; // already recorded above
     if (isIntended(ev.source, ev.destination, ev)) {
+      // A host reached on its services' ports is those services' flow, recorded under their names.
+      if (node(ev.destination)?.kind === "host" && s.kind === "addresses") continue;
       if (ev.verdict === "allowed" && !intendedByPrincipal.has(flowLineOf(principalOf(ev.source), ev.destination, ev))) flows.set(line, record(ev, true, "covered by a broader intended flow"));
       continue;
     }
@@ -204,7 +233,7 @@ export function checkSegmentation(m: SiteModel, intent: Intent, opts: CheckOptio
       nevers.push({ source: nv.from, destination: nv.to, reason: nv.reason, status: "impossible", impossible: `${!s ? nv.from : nv.to} is in no artifact`, layers: [], portsTried: [] });
       continue;
     }
-    const ports: PortSpec[] = d.kind === "addresses" ? probes : d.listens.map((l) => ({ protocol: l.protocol, port: l.port }));
+    const ports: PortSpec[] = d.kind === "addresses" || d.kind === "host" ? probes : d.listens.map((l) => ({ protocol: l.protocol, port: l.port }));
     if (ports.length === 0) {
       nevers.push({ source: nv.from, destination: nv.to, reason: nv.reason, status: "impossible", impossible: `${nv.to} listens on no port (${d.listensFrom || "no listening ports known"})`, layers: [], portsTried: [] });
       continue;
@@ -353,9 +382,17 @@ export function checkSegmentation(m: SiteModel, intent: Intent, opts: CheckOptio
       layers: (ev.explain?.steps ?? []).map((st) => `${st.layer} ${st.verdict} ${st.artifact}${st.line ? `:${st.line}` : ""}`),
     }))
     .sort((a, b) => compareText(a.source, b.source) || compareText(a.destination, b.destination) || compareText(a.protocol, b.protocol) || a.port - b.port);
+  // The ports tried for each pair: every class for the internet and the hosts, else what the destination listens on or publishes.
+  const allPorts = portsTriedText(probes);
+  const triedFor = (f: FlowRecord): string[] => {
+    const d = node(f.destination);
+    if (!d || d.kind === "addresses" || d.kind === "host") return allPorts;
+    const own = [...d.listens, ...(d.container?.ports ?? []).map((p) => ({ protocol: p.protocol, port: p.external, to: p.external }))];
+    return portsTriedText(own.some((x) => x.protocol === f.protocol && f.port >= x.port && f.port <= x.to) ? own : [...own, { protocol: f.protocol, port: f.port, to: f.port }]);
+  };
   return {
     matrix,
-    flows: [...flows.values()].sort((a, b) => compareText(a.line, b.line)),
+    flows: [...flows.values()].map((f) => ({ ...f, portsTried: triedFor(f) })).sort((a, b) => compareText(a.line, b.line)),
     nevers: nevers.sort((a, b) => compareText(a.source, b.source) || compareText(a.destination, b.destination)),
     exposed: exposed.sort((a, b) => compareText(a.line, b.line)),
     findings: dedup,

@@ -1,4 +1,4 @@
-import { fullRange, parseRange, specMatches, specText, type AddrRange, type AddrSpec } from "./addr.js";
+import { formatIp, fullRange, ipSpec, parseRange, specMatches, specText, type AddrRange, type AddrSpec } from "./addr.js";
 
 /*
  * An nftables ruleset parser and evaluator, for the subset real host firewalls use: tables of
@@ -34,6 +34,13 @@ export interface Packet {
   readonly oif?: Iface;
   /** True after Docker's DNAT of a published port (`ct status dnat`). */
   readonly dnat?: boolean;
+  /** The address a `redirect` sends the packet to (the incoming interface's), and a `masquerade` takes (the outgoing's). */
+  readonly iifAddr?: AddrSpec;
+  readonly oifAddr?: AddrSpec;
+  /** True after a `redirect`: the packet is for this host. */
+  readonly redirected?: boolean;
+  /** Names of the dynamic sets the source address is in (an IPS ban set, for the ban check). */
+  readonly inSets?: readonly string[];
 }
 
 export interface NftVerdict {
@@ -62,6 +69,11 @@ interface Rule {
   readonly never?: boolean;
   /** Source NAT in a nat chain: `masquerade` or the address of `snat [ip] to A`. */
   readonly snat?: string;
+  /** Address translation in a nat chain. */
+  readonly nat?: { readonly kind: "dnat" | "redirect" | "snat" | "masquerade"; readonly addr?: string; readonly port?: number };
+  /** The address and port values the rule compares with: the boundaries of the packet classes it tells apart. */
+  readonly addrRefs: readonly { readonly which: "saddr" | "daddr"; readonly get: () => readonly AddrRange[] }[];
+  readonly portRefs: readonly (() => readonly (readonly [number, number])[])[];
   /** Exact destination addresses the rule requires (`ip daddr A` / `{ A, B }`), for the chain's index. */
   readonly daddrKeys?: readonly string[];
 }
@@ -73,6 +85,8 @@ interface Chain {
   readonly table: string;
   readonly family: string;
   readonly line: number;
+  /** Creation order: base chains of equal priority run in the order the kernel registered them. */
+  readonly seq: number;
   hook?: Hook;
   type?: string;
   priority: number;
@@ -84,14 +98,21 @@ interface Chain {
 
 interface NamedSet {
   readonly name: string;
+  /** `family/table/name`. */
+  readonly key: string;
   readonly elements: string[];
+  readonly flags: string[];
 }
+
+const FAMILIES = ["ip", "ip6", "inet", "arp", "bridge", "netdev"];
+const HOOKS: readonly Hook[] = ["prerouting", "input", "forward", "output", "postrouting"];
 
 export interface Ruleset {
   readonly path: string;
   readonly tables: readonly { readonly family: string; readonly name: string }[];
   readonly chains: readonly Chain[];
   readonly problems: readonly NftProblem[];
+  readonly sets: readonly NamedSet[];
 }
 
 // ---------- tokenizer ----------
@@ -192,15 +213,14 @@ export function parseNftables(path: string, text: string): Ruleset {
   const toks = tokenize(text);
   const problems: NftProblem[] = [];
   const defines = new Map<string, Tok[]>();
-  const tables: { family: string; name: string }[] = [];
-  const chains: Chain[] = [];
   const sets = new Map<string, NamedSet>(); // key: family/table/name
   let i = 0;
   const peek = () => toks[i]?.t;
   const skipNl = () => {
     while (peek() === "\n" || peek() === ";") i++;
   };
-  const lineText = (line: number) => (text.split("\n")[line - 1] ?? "").trim();
+  const lines = text.split("\n");
+  const lineText = (line: number) => (lines[line - 1] ?? "").trim();
 
   // Expand `$name` defines in place (a define may be a brace group).
   const expanded: Tok[] = [];
@@ -280,10 +300,56 @@ export function parseNftables(path: string, text: string): Ruleset {
     return { vals, line };
   };
 
+  /** Tables as the kernel holds them after each command of the file, in order. */
+  const tableState = new Map<string, { family: string; name: string; chains: Map<string, Chain> }>();
+  let chainSeq = 0;
+  const tableKey = (family: string, name: string) => `${family} ${name}`;
+  const ensureTable = (family: string, name: string) => {
+    const key = tableKey(family, name);
+    let t = tableState.get(key);
+    if (!t) {
+      t = { family, name, chains: new Map() };
+      tableState.set(key, t);
+    }
+    return t;
+  };
+  const dropTable = (family: string, name: string) => {
+    tableState.delete(tableKey(family, name));
+    for (const k of [...sets.keys()]) if (k.startsWith(`${family}/${name}/`)) sets.delete(k);
+  };
+  const ensureChain = (family: string, table: string, name: string, line: number): Chain => {
+    const t = ensureTable(family, table);
+    let c = t.chains.get(name);
+    if (!c) {
+      c = { name, table, family, line, seq: chainSeq++, priority: 0, policy: "accept", rules: [] };
+      t.chains.set(name, c);
+    }
+    return c;
+  };
+  const problem = (line: number, message: string) => problems.push({ line, text: lineText(line), message });
+  const words = (vals: Val[]) => vals.map((v) => ("word" in v ? v.word : "{…}"));
+  /** `[family] table [chain|set]` after a command keyword: the family defaults to ip, as nft's. */
+  const readObjectRef = (n: number): { family: string; parts: string[] } | null => {
+    const ws: string[] = [];
+    for (let j = 0; j < n + 1 && i < toks.length; j++) {
+      const t = peek()!;
+      if (t === "\n" || t === ";" || t === "{" || t === "}") break;
+      ws.push(t);
+      i++;
+    }
+    let family = "ip";
+    if (FAMILIES.includes(ws[0] ?? "")) family = ws.shift()!;
+    else if (ws.length > n) {
+      i--; // the extra word belongs to what follows
+      ws.pop();
+    }
+    return ws.length === n ? { family, parts: ws } : null;
+  };
+
   const parseSetBody = (family: string, table: string, name: string) => {
     // at "{"
     i++;
-    const elements: string[] = [];
+    const set: NamedSet = sets.get(`${family}/${table}/${name}`) ?? { name, key: `${family}/${table}/${name}`, elements: [], flags: [] };
     let depth = 1;
     while (i < toks.length && depth > 0) {
       const t = toks[i]!.t;
@@ -295,16 +361,63 @@ export function parseNftables(path: string, text: string): Ruleset {
       if (t === "elements") {
         i++;
         if (peek() === "=") i++;
-        if (peek() === "{") for (const el of readGroup()) elements.push(el.join(" "));
+        if (peek() === "{") for (const el of readGroup()) set.elements.push(el.join(" "));
+        continue;
+      }
+      if (t === "flags") {
+        i++;
+        while (peek() && peek() !== "\n" && peek() !== ";" && peek() !== "}") {
+          if (peek() !== ",") set.flags.push(peek()!);
+          i++;
+        }
         continue;
       }
       i++;
     }
-    sets.set(`${family}/${table}/${name}`, { name, elements });
+    sets.set(set.key, set);
+  };
+
+  const chainProperty = (chain: Chain, st: { vals: Val[]; line: number }): boolean => {
+    const ws = words(st.vals);
+    if (ws[0] === "type") {
+      chain.type = ws[1];
+      const h = ws.indexOf("hook");
+      if (h >= 0) chain.hook = ws[h + 1] as Hook;
+      const p = ws.indexOf("priority");
+      if (p >= 0) {
+        const rest = ws.slice(p + 1).join(" ").replace(/;.*$/, "");
+        const m = /^(-?\d+)$|^([a-z]+)\s*(?:([+-])\s*(\d+))?$/.exec(rest.trim());
+        if (m?.[1]) chain.priority = Number(m[1]);
+        else if (m?.[2] && PRIORITIES[m[2]] !== undefined) chain.priority = PRIORITIES[m[2]]! + (m[3] === "-" ? -Number(m[4]) : m[3] === "+" ? Number(m[4]) : 0);
+        else problem(st.line, `cannot read the chain's priority ${JSON.stringify(rest)}`);
+      }
+      if (!chain.hook || !HOOKS.includes(chain.hook)) problem(st.line, `base chain on hook ${JSON.stringify(chain.hook ?? "")} is not modelled (only ${HOOKS.join(", ")})`);
+      else if (!["ip", "ip6", "inet"].includes(chain.family)) problem(st.line, `base chain of family ${chain.family} is not modelled (only ip, ip6, inet)`);
+      else if (!["filter", "nat", "route"].includes(chain.type ?? "")) problem(st.line, `chain type ${JSON.stringify(chain.type)} is not modelled`);
+      return true;
+    }
+    if (ws[0] === "policy") {
+      if (ws[1] !== "drop" && ws[1] !== "accept") problem(st.line, `chain policy ${JSON.stringify(ws[1])} is not accept or drop`);
+      chain.policy = ws[1] === "drop" ? "drop" : "accept";
+      chain.policyLine = st.line;
+      return true;
+    }
+    if (ws[0] === "comment" && ws.length === 2) return true;
+    if (ws[0] === "devices") return true;
+    return false;
+  };
+
+  const addRule = (chain: Chain, st: { vals: Val[]; line: number }, where: "append" | "prepend" = "append") => {
+    if (st.vals.length === 0) return;
+    const rule = parseRule(st.vals, st.line, lineText(st.line), chain.family, chain.table, sets, problems, chain.type === "nat");
+    if (!rule) return;
+    if (where === "prepend") chain.rules.unshift(rule);
+    else chain.rules.push(rule);
+    chain.index = undefined;
   };
 
   const parseChainBody = (family: string, table: string, name: string, line: number) => {
-    const chain: Chain = { name, table, family, line, priority: 0, policy: "accept", rules: [] };
+    const chain = ensureChain(family, table, name, line);
     i++; // "{"
     for (;;) {
       skipNl();
@@ -314,32 +427,9 @@ export function parseNftables(path: string, text: string): Ruleset {
         break;
       }
       const st = readStatement();
-      const words = st.vals.map((v) => ("word" in v ? v.word : "{…}"));
-      if (words[0] === "type") {
-        chain.type = words[1];
-        const h = words.indexOf("hook");
-        if (h >= 0) chain.hook = words[h + 1] as Hook;
-        const p = words.indexOf("priority");
-        if (p >= 0) {
-          const rest = words.slice(p + 1).join(" ").replace(/;.*$/, "");
-          const m = /^(-?\d+)$|^([a-z]+)\s*(?:([+-])\s*(\d+))?$/.exec(rest.trim());
-          if (m?.[1]) chain.priority = Number(m[1]);
-          else if (m?.[2]) chain.priority = (PRIORITIES[m[2]] ?? 0) + (m[3] === "-" ? -Number(m[4]) : m[3] === "+" ? Number(m[4]) : 0);
-        }
-        continue;
-      }
-      if (words[0] === "policy") {
-        chain.policy = words[1] === "drop" ? "drop" : "accept";
-        chain.policyLine = st.line;
-        continue;
-      }
-      if (words[0] === "comment" && words.length === 2) continue;
-      if (words[0] === "devices") continue;
-      if (st.vals.length === 0) continue;
-      const rule = parseRule(st.vals, st.line, lineText(st.line), family, table, sets, problems, chain.type === "nat");
-      if (rule) chain.rules.push(rule);
+      if (chainProperty(chain, st)) continue;
+      addRule(chain, st);
     }
-    chains.push(chain);
   };
 
   const parseTableBody = (family: string, table: string) => {
@@ -357,6 +447,7 @@ export function parseNftables(path: string, text: string): Ruleset {
         const name = toks[i + 1]!.t;
         i += 2;
         if (peek() === "{") parseChainBody(family, table, name, line);
+        else ensureChain(family, table, name, line);
         continue;
       }
       if (t === "set" || t === "map") {
@@ -369,46 +460,145 @@ export function parseNftables(path: string, text: string): Ruleset {
         readStatement();
         continue;
       }
-      if (t === "counter" || t === "quota" || t === "ct" || t === "flowtable" || t === "limit") {
-        // named objects: skip their body
+      if (t === "counter" || t === "quota" || t === "ct" || t === "limit") {
+        // named stateful objects: no verdict of their own; skip their body
         readStatement();
         if (peek() === "{") readGroup();
         continue;
       }
       const st = readStatement();
-      problems.push({ line, text: lineText(line), message: `unsupported table statement ${JSON.stringify(st.vals.map((v) => ("word" in v ? v.word : "{…}")).join(" "))}` });
+      problem(line, `unsupported table statement ${JSON.stringify(words(st.vals).join(" "))}`);
       if (peek() === "{") readGroup();
     }
+  };
+
+  /** One top-level command (`table …`, `add rule …`, `delete table …`, `flush ruleset`, …), applied in order. */
+  const topLevel = (line: number) => {
+    let verb = peek()!;
+    if (verb === "table" || verb === "chain" || verb === "set" || verb === "map" || verb === "rule" || verb === "element") verb = "add";
+    else i++;
+    if (verb === "create") verb = "add";
+    const what = peek() ?? "";
+    if (verb === "include") {
+      readStatement();
+      problem(line, "include is not followed: the verifier reads this file alone, and an included file could change any verdict");
+      return;
+    }
+    if (verb === "flush" && what === "ruleset") {
+      i++;
+      readStatement();
+      tableState.clear();
+      sets.clear();
+      return;
+    }
+    if (verb === "add" || verb === "insert") {
+      i++;
+      if (what === "table") {
+        const ref = readObjectRef(1);
+        if (!ref) return void problem(line, "cannot read the table name");
+        ensureTable(ref.family, ref.parts[0]!);
+        if (peek() === "{") parseTableBody(ref.family, ref.parts[0]!);
+        return;
+      }
+      if (what === "chain") {
+        const ref = readObjectRef(2);
+        if (!ref || !tableState.has(tableKey(ref.family, ref.parts[0]!))) return void (problem(line, "add chain: no such table declared before it"), readStatement());
+        const chain = ensureChain(ref.family, ref.parts[0]!, ref.parts[1]!, line);
+        if (peek() === "{") {
+          i++;
+          for (;;) {
+            skipNl();
+            if (i >= toks.length || peek() === "}") break;
+            const st = readStatement();
+            if (!chainProperty(chain, st)) problem(st.line, `unexpected statement in a chain declaration: ${words(st.vals).join(" ")}`);
+          }
+          i++;
+        }
+        return;
+      }
+      if (what === "rule") {
+        const ref = readObjectRef(2);
+        const chain = ref ? tableState.get(tableKey(ref.family, ref.parts[0]!))?.chains.get(ref.parts[1]!) : undefined;
+        const st = readStatement();
+        if (!chain) return void problem(line, `${verb} rule: no such chain declared before it`);
+        const ws = words(st.vals);
+        if (ws[0] === "position" || ws[0] === "handle" || ws[0] === "index") return void problem(line, `${verb} rule at a ${ws[0]} is not modelled (handles are the kernel's)`);
+        addRule(chain, st, verb === "insert" ? "prepend" : "append");
+        return;
+      }
+      if (what === "set" || what === "map") {
+        const ref = readObjectRef(2);
+        if (!ref) return void (problem(line, `cannot read the ${what} name`), readStatement());
+        if (peek() === "{") parseSetBody(ref.family, ref.parts[0]!, ref.parts[1]!);
+        return;
+      }
+      if (what === "element") {
+        const ref = readObjectRef(2);
+        const set = ref ? sets.get(`${ref.family}/${ref.parts[0]}/${ref.parts[1]}`) : undefined;
+        if (!set) return void (problem(line, "add element: no such set declared before it"), readStatement());
+        if (peek() === "{") for (const el of readGroup()) set.elements.push(el.join(" "));
+        readStatement();
+        return;
+      }
+    }
+    if (verb === "delete" || verb === "destroy" || verb === "flush") {
+      i++;
+      if (what === "table") {
+        const ref = readObjectRef(1);
+        readStatement();
+        if (!ref) return void problem(line, `${verb} table: cannot read the table name`);
+        if (verb === "flush") {
+          for (const c of tableState.get(tableKey(ref.family, ref.parts[0]!))?.chains.values() ?? []) {
+            c.rules.length = 0;
+            c.index = undefined;
+          }
+        } else dropTable(ref.family, ref.parts[0]!);
+        return;
+      }
+      if (what === "chain") {
+        const ref = readObjectRef(2);
+        readStatement();
+        const t = ref ? tableState.get(tableKey(ref.family, ref.parts[0]!)) : undefined;
+        if (!ref) return void problem(line, `${verb} chain: cannot read the chain name`);
+        const c = t?.chains.get(ref.parts[1]!);
+        if (verb === "flush" && c) {
+          c.rules.length = 0;
+          c.index = undefined;
+        } else if (c) t!.chains.delete(ref.parts[1]!);
+        return;
+      }
+      if (what === "set" || what === "map") {
+        const ref = readObjectRef(2);
+        readStatement();
+        if (!ref) return void problem(line, `${verb} ${what}: cannot read the name`);
+        const key = `${ref.family}/${ref.parts[0]}/${ref.parts[1]}`;
+        if (verb === "flush") sets.get(key)?.elements.splice(0);
+        else if (sets.has(key)) problem(line, `${verb} ${what} of a set rules may reference is not modelled`);
+        return;
+      }
+      if (what === "element") {
+        const ref = readObjectRef(2);
+        const set = ref ? sets.get(`${ref.family}/${ref.parts[0]}/${ref.parts[1]}`) : undefined;
+        const gone = peek() === "{" ? readGroup().map((el) => el.join(" ")) : [];
+        readStatement();
+        if (set) for (const g of gone) if (set.elements.includes(g)) set.elements.splice(set.elements.indexOf(g), 1);
+        return;
+      }
+    }
+    const st = readStatement();
+    problem(line, `unsupported top-level statement ${JSON.stringify([verb, ...words(st.vals)].join(" "))}`);
+    if (peek() === "{") readGroup();
   };
 
   for (;;) {
     skipNl();
     if (i >= toks.length) break;
-    const t = peek()!;
-    const line = toks[i]!.line;
-    if (t === "table" || (t === "add" && toks[i + 1]?.t === "table")) {
-      if (t === "add") i++;
-      let family = toks[i + 1]!.t;
-      let name = toks[i + 2]!.t;
-      if (!["ip", "ip6", "inet", "arp", "bridge", "netdev"].includes(family)) {
-        name = family;
-        family = "ip";
-        i += 2;
-      } else i += 3;
-      tables.push({ family, name });
-      if (peek() === "{") parseTableBody(family, name);
-      continue;
-    }
-    if (t === "flush" || t === "delete" || t === "destroy") {
-      readStatement();
-      continue;
-    }
-    const st = readStatement();
-    problems.push({ line, text: lineText(line), message: `unsupported top-level statement ${JSON.stringify(st.vals.map((v) => ("word" in v ? v.word : "{…}")).join(" "))}` });
-    if (peek() === "{") readGroup();
+    topLevel(toks[i]!.line);
   }
-  return { path, tables, chains, problems };
+  const chains = [...tableState.values()].flatMap((t) => [...t.chains.values()]).sort((a, b) => a.seq - b.seq);
+  return { path, tables: [...tableState.values()].map((t) => ({ family: t.family, name: t.name })), chains, problems, sets: [...sets.values()] };
 }
+
 
 function parseVerdictWords(words: string[]): Verdict | null {
   const w = words[0];
@@ -425,6 +615,9 @@ function parseRule(vals: Val[], line: number, text: string, family: string, tabl
   let verdict: Verdict | undefined;
   let vmap: Rule["vmap"];
   let never = false;
+  let nat: Rule["nat"];
+  const addrRefs: { which: "saddr" | "daddr"; get: () => readonly AddrRange[] }[] = [];
+  const portRefs: (() => readonly [number, number][])[] = [];
   let k = 0;
   const fail = (message: string): null => {
     problems.push({ line, text, message });
@@ -435,7 +628,7 @@ function parseRule(vals: Val[], line: number, text: string, family: string, tabl
     return v && "word" in v ? v.word : undefined;
   };
   /** Reads `[op] value` at k: returns negation and the value's element strings (resolving @sets). */
-  const readValue = (): { neg: boolean; elements: string[]; setName?: string } | null => {
+  const readValue = (): { neg: boolean; elements: string[]; set?: NamedSet } | null => {
     let neg = false;
     const op = word(k);
     if (op === "!=" || op === "ne") {
@@ -449,7 +642,7 @@ function parseRule(vals: Val[], line: number, text: string, family: string, tabl
     if (v.word.startsWith("@")) {
       const s = sets.get(`${family}/${table}/${v.word.slice(1)}`);
       if (!s) return null;
-      return { neg, elements: s.elements, setName: v.word };
+      return { neg, elements: s.elements, set: s };
     }
     if (/^[<>]=?$/.test(v.word)) return null;
     // comma lists without braces: `ct state established,related`
@@ -463,12 +656,34 @@ function parseRule(vals: Val[], line: number, text: string, family: string, tabl
   const addrMatcher = (fam: 4 | 6, which: "saddr" | "daddr"): boolean => {
     const val = readValue();
     if (!val) return false;
-    const ranges: AddrRange[] = [];
-    for (const e of val.elements) {
-      const r = parseRange(e);
-      if (!r) return false;
-      ranges.push(r);
+    const parseAll = (elements: readonly string[]): AddrRange[] | null => {
+      const out: AddrRange[] = [];
+      for (const e of elements) {
+        const r = parseRange(e);
+        if (!r) return null;
+        out.push(r);
+      }
+      return out;
+    };
+    const set = val.set;
+    if (set) {
+      // A named set is read when the packet is matched, after the whole file: `add element` at the end counts.
+      let seen = -1;
+      let ranges: AddrRange[] = [];
+      const get = () => {
+        if (seen !== set.elements.length) {
+          ranges = parseAll(set.elements) ?? [];
+          seen = set.elements.length;
+        }
+        return ranges;
+      };
+      addrRefs.push({ which, get });
+      matchers.push((p) => p.family === fam && (which === "saddr" && p.inSets?.includes(set.name) ? !val.neg : specMatches(p[which], get(), val.neg)));
+      return true;
     }
+    const ranges = parseAll(val.elements);
+    if (!ranges) return false;
+    addrRefs.push({ which, get: () => ranges });
     matchers.push((p) => p.family === fam && specMatches(p[which], ranges, val.neg));
     if (which === "daddr" && !val.neg && !daddrKeys && ranges.every((r) => r.lo === r.hi)) daddrKeys = ranges.map((r) => `${r.v}:${r.lo}`);
     return true;
@@ -476,15 +691,36 @@ function parseRule(vals: Val[], line: number, text: string, family: string, tabl
   const portMatcher = (proto: "tcp" | "udp" | "th", which: "dport" | "sport"): boolean => {
     const val = readValue();
     if (!val) return false;
-    const ranges: [number, number][] = [];
-    for (const e of val.elements) {
-      const r = parsePortValue(e);
-      if (!r) return false;
-      ranges.push(r);
+    const parseAll = (elements: readonly string[]): [number, number][] | null => {
+      const out: [number, number][] = [];
+      for (const e of elements) {
+        const r = parsePortValue(e);
+        if (!r) return null;
+        out.push(r);
+      }
+      return out;
+    };
+    const set = val.set;
+    let get: () => [number, number][];
+    if (set) {
+      let seen = -1;
+      let ranges: [number, number][] = [];
+      get = () => {
+        if (seen !== set.elements.length) {
+          ranges = parseAll(set.elements) ?? [];
+          seen = set.elements.length;
+        }
+        return ranges;
+      };
+    } else {
+      const ranges = parseAll(val.elements);
+      if (!ranges) return false;
+      get = () => ranges;
     }
     if (proto !== "th") matchers.push((p) => p.proto === proto);
     if (which === "sport") return true; // the sender picks its source port: always matchable
-    matchers.push((p) => ranges.some(([a, b]) => p.dport >= a && p.dport <= b) !== val.neg);
+    portRefs.push(get);
+    matchers.push((p) => get().some(([a, b]) => p.dport >= a && p.dport <= b) !== val.neg);
     return true;
   };
   const protoMatcher = (): boolean => {
@@ -657,6 +893,7 @@ function parseRule(vals: Val[], line: number, text: string, family: string, tabl
         const proto = w;
         if (proto !== "th") matchers.push((p) => p.proto === proto);
         const keys = [...entries.keys()].map((key) => [key, parsePortValue(key)] as const);
+        portRefs.push(() => keys.flatMap(([, r]) => (r ? [r] : [])));
         vmap = { select: (p) => keys.filter(([, r]) => r && p.dport >= r[0] && p.dport <= r[1]).map(([key]) => key), entries };
       } else if (sel === "meta l4proto" || sel === "ip protocol") {
         vmap = { select: (p) => [p.proto], entries };
@@ -676,15 +913,25 @@ function parseRule(vals: Val[], line: number, text: string, family: string, tabl
       }
       continue;
     }
-    if ((w === "masquerade" || w === "snat") && natChain) {
-      // Source NAT in a nat chain: recorded for `sourceNat`; the filter hooks never see it.
-      if (w === "masquerade") snat = "masquerade";
-      else {
-        let j = k + 1;
-        if (word(j) === "ip" || word(j) === "ip6") j++;
-        if (word(j) === "to") j++;
-        snat = (word(j) ?? "").replace(/:\d+$/, "");
+    if ((w === "masquerade" || w === "snat" || w === "dnat" || w === "redirect") && natChain) {
+      // Address translation in a nat chain: terminal for the chain (the binding is made, as accept).
+      let j = k + 1;
+      if (word(j) === "ip" || word(j) === "ip6") j++;
+      if (word(j) === "to") j++;
+      const target = word(j);
+      if (w === "masquerade" || w === "redirect") {
+        const port = target && /^:?\d+$/.test(target) ? Number(target.replace(":", "")) : undefined;
+        if (target && port === undefined) return fail(`cannot read ${w} to ${target}`);
+        nat = { kind: w, port };
+        if (w === "masquerade") snat = "masquerade";
+      } else {
+        const m = target ? /^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[0-9a-fA-F:]+)(?::(\d+))?$/.exec(target) : null;
+        const addr = m?.[1]?.replace(/^\[|\]$/g, "");
+        if (!m || !addr || !parseRange(addr)) return fail(`cannot read ${w} to ${target ?? "(nothing)"} (an address, optionally :port)`);
+        nat = { kind: w, addr, port: m[2] ? Number(m[2]) : undefined };
+        if (w === "snat") snat = addr;
       }
+      if (vals.length > j + 1 && word(j + 1) !== "comment") return fail(`unsupported ${w} options ${JSON.stringify(vals.slice(j + 1).map((x) => ("word" in x ? x.word : "{…}")).join(" "))}`);
       verdict = { kind: "accept" };
       k = vals.length;
       continue;
@@ -694,35 +941,143 @@ function parseRule(vals: Val[], line: number, text: string, family: string, tabl
     }
     return fail(`unsupported expression ${JSON.stringify(w)}`);
   }
-  return { line, text, matchers, verdict, vmap, never, daddrKeys, snat };
+  return { line, text, matchers, verdict, vmap, never, daddrKeys, snat, nat, addrRefs, portRefs };
 }
 
 // ---------- evaluator ----------
 
 export interface EvalResult extends NftVerdict {
   readonly chain: string;
+  /** The packet as it leaves the hook: a dnat/redirect/snat/masquerade of a nat chain rewrites it. */
+  readonly packet: Packet;
+  /** The address translation applied at this hook, if any. */
+  readonly nat?: { readonly construct: string; readonly line: number };
+}
+
+/** The base chains the kernel runs at a hook for a family, in the order it runs them (priority, then registration). */
+export function baseChains(rs: Ruleset, hook: Hook, family: 4 | 6): Chain[] {
+  const fam = family === 4 ? "ip" : "ip6";
+  return rs.chains
+    .filter((c) => c.hook === hook && (c.type === "filter" || c.type === "route" || c.type === "nat") && (c.family === "inet" || c.family === fam))
+    .sort((a, b) => a.priority - b.priority || a.seq - b.seq);
+}
+
+interface Cuts {
+  readonly saddr: Map<4 | 6, bigint[]>;
+  readonly daddr: Map<4 | 6, bigint[]>;
+  readonly ports: number[];
+}
+const cutsCache = new WeakMap<Ruleset, Cuts>();
+
+/** Every boundary a rule draws on source address, destination address and port: the packets between two are alike to the ruleset. */
+function cutsOf(rs: Ruleset): Cuts {
+  const hit = cutsCache.get(rs);
+  if (hit) return hit;
+  const saddr = new Map<4 | 6, Set<bigint>>([[4, new Set()], [6, new Set()]]);
+  const daddr = new Map<4 | 6, Set<bigint>>([[4, new Set()], [6, new Set()]]);
+  const ports = new Set<number>();
+  for (const c of rs.chains) {
+    for (const r of c.rules) {
+      for (const ref of r.addrRefs) {
+        for (const x of ref.get()) {
+          const m = (ref.which === "saddr" ? saddr : daddr).get(x.v)!;
+          m.add(x.lo);
+          m.add(x.hi + 1n);
+        }
+      }
+      for (const ref of r.portRefs) {
+        for (const [lo, hi] of ref()) {
+          ports.add(lo);
+          ports.add(hi + 1);
+        }
+      }
+      if (r.nat?.port) ports.add(r.nat.port);
+    }
+  }
+  const sorted = (m: Map<4 | 6, Set<bigint>>) => new Map([...m].map(([v, xs]) => [v, [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))] as const));
+  const out: Cuts = { saddr: sorted(saddr), daddr: sorted(daddr), ports: [...ports].sort((a, b) => a - b) };
+  cutsCache.set(rs, out);
+  return out;
 }
 
 /**
- * Evaluates the packet at one hook: every base filter chain of a matching family on that hook,
- * by priority; one drop anywhere drops, accept in one base chain passes to the next.
+ * Port classes of the rulesets: intervals of 1-65535 inside which every port gets the same
+ * verdict from every rule (each rule compares dport with ranges; the interval ends are where
+ * one starts or stops), plus the extra ports given. The lowest port of each class stands for it.
+ */
+export function portClasses(rulesets: readonly Ruleset[], extra: readonly number[] = []): { lo: number; hi: number }[] {
+  const cuts = new Set<number>([1, ...extra, ...extra.map((p) => p + 1)]);
+  for (const rs of rulesets) for (const c of cutsOf(rs).ports) cuts.add(c);
+  const points = [...cuts].filter((p) => p >= 1 && p <= 65535).sort((a, b) => a - b);
+  return points.map((lo, i) => ({ lo, hi: (points[i + 1] ?? 65536) - 1 }));
+}
+
+/** Concrete addresses standing for every class of the spec the ruleset tells apart (the lowest address of each). */
+function representatives(spec: AddrSpec, cuts: readonly bigint[]): AddrSpec[] {
+  if (spec.kind === "ip") return [spec];
+  const ranges = spec.kind === "any" ? [fullRange(spec.v)] : spec.ranges.filter((r) => r.v === spec.v);
+  const out = new Set<bigint>();
+  for (const r of ranges) {
+    out.add(r.lo);
+    for (const c of cuts) if (c > r.lo && c <= r.hi) out.add(c);
+  }
+  return [...out].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((n) => ipSpec(formatIp(spec.v, n)));
+}
+
+/**
+ * Evaluates the packet at one hook, every base chain of a matching family on it in the kernel's
+ * order: one drop anywhere drops; accept in one base chain passes to the next; a nat chain's
+ * translation rewrites the packet the later chains see. A packet with a symbolic address (the
+ * internet, a set of ranges) is accepted when some address in it is: each class of addresses
+ * the ruleset tells apart is tried with one concrete address, and the construct names it.
  */
 export function evaluateHook(rs: Ruleset, hook: Hook, p: Packet): EvalResult {
-  const fam = p.family === 4 ? "ip" : "ip6";
-  const bases = rs.chains
-    .filter((c) => c.hook === hook && (c.type === "filter" || c.type === "route" || c.type === undefined) && (c.family === "inet" || c.family === fam))
-    .sort((a, b) => a.priority - b.priority);
+  if (p.saddr.kind === "ip" && p.daddr.kind === "ip") return evaluateConcrete(rs, hook, p);
+  const cuts = cutsOf(rs);
+  let first: EvalResult | undefined;
+  for (const s of representatives(p.saddr, cuts.saddr.get(p.saddr.v) ?? [])) {
+    for (const d of representatives(p.daddr, cuts.daddr.get(p.daddr.v) ?? [])) {
+      const r = evaluateConcrete(rs, hook, { ...p, saddr: s, daddr: d });
+      const witness = p.saddr.kind !== "ip" && p.daddr.kind !== "ip" ? `from ${specText(s)} to ${specText(d)}` : p.saddr.kind !== "ip" ? `from ${specText(s)}` : `to ${specText(d)}`;
+      const named = { ...r, construct: `${r.construct} [${witness}]` };
+      if (r.verdict === "accept") return named;
+      first ??= named;
+    }
+  }
+  return first ?? evaluateConcrete(rs, hook, p);
+}
+
+function evaluateConcrete(rs: Ruleset, hook: Hook, p0: Packet): EvalResult {
+  let p = p0;
   let last: EvalResult | undefined;
-  for (const base of bases) {
+  let nat: EvalResult["nat"];
+  for (const base of baseChains(rs, hook, p.family)) {
+    const where = `table ${base.family} ${base.table} chain ${base.name}`;
     const raw = runChain(rs, base, base, p, hook, 0);
     const r = raw === "return" ? null : raw;
-    const where = `table ${base.family} ${base.table} chain ${base.name}`;
-    if (r && r.verdict === "drop") return { ...r, chain: base.name };
-    if (r) last = { ...r, chain: base.name };
-    else if (base.policy === "drop") return { verdict: "drop", construct: `${where} policy drop`, line: base.policyLine ?? base.line, chain: base.name };
-    else last = { verdict: "accept", construct: `${where} policy accept`, line: base.policyLine ?? base.line, chain: base.name };
+    if (r?.nat && r.verdict === "accept") {
+      p = applyNat(p, r.nat);
+      nat = { construct: r.construct, line: r.line };
+    }
+    if (r && r.verdict === "drop") return { ...r, chain: base.name, packet: p, nat };
+    if (r) last = { verdict: r.verdict, construct: r.construct, line: r.line, chain: base.name, packet: p, nat };
+    else if (base.policy === "drop") return { verdict: "drop", construct: `${where} policy drop`, line: base.policyLine ?? base.line, chain: base.name, packet: p, nat };
+    else if (base.type !== "nat" || !last) last = { verdict: "accept", construct: `${where} policy accept`, line: base.policyLine ?? base.line, chain: base.name, packet: p, nat };
   }
-  return last ?? { verdict: "accept", construct: `no ${hook} chain (accept)`, line: 0, chain: "" };
+  return last ? { ...last, packet: p, nat } : { verdict: "accept", construct: `no ${hook} chain (accept)`, line: 0, chain: "", packet: p, nat };
+}
+
+function applyNat(p: Packet, nat: NonNullable<Rule["nat"]>): Packet {
+  switch (nat.kind) {
+    case "dnat":
+      return { ...p, daddr: ipSpec(nat.addr!), dport: nat.port ?? p.dport, dnat: true };
+    case "redirect":
+      return { ...p, daddr: p.iifAddr ?? p.daddr, dport: nat.port ?? p.dport, dnat: true, redirected: true };
+    case "snat":
+      return { ...p, saddr: ipSpec(nat.addr!) };
+    case "masquerade":
+      return { ...p, saddr: p.oifAddr ?? p.saddr };
+  }
 }
 
 /** Indices of the rules that can match the packet, in order: rules for its exact destination plus every other rule. */
@@ -750,7 +1105,7 @@ function candidateRules(chain: Chain, p: Packet): Iterable<number> {
   return out;
 }
 
-function runChain(rs: Ruleset, chain: Chain, base: Chain, p: Packet, hook: Hook, depth: number): NftVerdict | null | "return" {
+function runChain(rs: Ruleset, chain: Chain, base: Chain, p: Packet, hook: Hook, depth: number): (NftVerdict & { nat?: Rule["nat"] }) | null | "return" {
   if (depth > 16) return { verdict: "drop", construct: `jump loop at chain ${chain.name}`, line: chain.line };
   const where = `table ${chain.family} ${chain.table} chain ${chain.name}`;
   for (const ri of candidateRules(chain, p)) {
@@ -766,7 +1121,7 @@ function runChain(rs: Ruleset, chain: Chain, base: Chain, p: Packet, hook: Hook,
     }
     if (!v || v.kind === "continue") continue;
     const construct = `${where} rule (line ${rule.line}): ${rule.text}`;
-    if (v.kind === "accept" || v.kind === "drop") return { verdict: v.kind, construct, line: rule.line };
+    if (v.kind === "accept" || v.kind === "drop") return { verdict: v.kind, construct, line: rule.line, nat: rule.nat };
     if (v.kind === "return") return "return";
     const target = rs.chains.find((c) => c.name === v!.target && c.table === chain.table && c.family === chain.family);
     if (!target) return { verdict: "drop", construct: `${construct} (no chain ${v.target})`, line: rule.line };

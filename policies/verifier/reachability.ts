@@ -1,4 +1,4 @@
-import { familyOf, ipSpec, rangesSpec, specText, type AddrSpec } from "./addr.js";
+import { familyOf, ipSpec, isFull, parseRange, rangesSpec, specText, subtractRanges, type AddrRange, type AddrSpec } from "./addr.js";
 import type { DockerContainerModel, DockerNetworkModel } from "./docker-model.js";
 import { evaluateHook, sourceNat, type Hook, type Iface, type Packet } from "./nftables.js";
 import { peerFor } from "./wireguard.js";
@@ -34,6 +34,7 @@ type Step = LayerStep;
 
 export class Reachability {
   private readonly nftCache = new Map<string, Step>();
+  private readonly spaceCache = new Map<string, AddrSpec | null>();
 
   constructor(readonly m: SiteModel) {}
 
@@ -45,10 +46,34 @@ export class Reachability {
     const key = `${h.id}|${hook}|${p.family}|${specText(p.saddr)}|${specText(p.daddr)}|${p.proto}|${p.dport}|${p.iif?.name ?? p.iif?.role ?? ""}|${p.oif?.name ?? p.oif?.role ?? ""}|${p.dnat ? 1 : 0}`;
     const hit = this.nftCache.get(key);
     if (hit) return hit;
-    const r = evaluateHook(h.nft, hook, p);
-    const step: Step = { layer, verdict: r.verdict === "accept" ? "allow" : "deny", artifact: h.nftPath, construct: `${hook}: ${r.construct}`, line: r.line || undefined };
+    const step = this.nftHooks(h, hook, p);
     this.nftCache.set(key, step);
     return step;
+  }
+
+  /**
+   * The hooks a packet passes on this host, in the kernel's order: a packet from outside passes
+   * prerouting before input or forward; a routed or sent one passes postrouting after. A drop at
+   * any of them drops. A translation at prerouting that sends it elsewhere leaves this path
+   * (the NAT check reports where it goes).
+   */
+  private nftHooks(h: HostInfo, hook: Hook, p: Packet): Step {
+    const layer = `nftables:${h.id}` as LayerName;
+    const hooks: Hook[] = hook === "input" ? ["prerouting", "input"] : hook === "forward" ? ["prerouting", "forward", "postrouting"] : hook === "output" ? ["output", "postrouting"] : [hook];
+    let cur = p;
+    let main: Step | undefined;
+    for (const k of hooks) {
+      const seen = k === "prerouting" || k === "input" ? { ...cur, oif: undefined } : k === "output" ? { ...cur, iif: undefined } : cur;
+      const r = evaluateHook(h.nft!, k, seen);
+      const step: Step = { layer, verdict: r.verdict === "accept" ? "allow" : "deny", artifact: h.nftPath, construct: `${k}: ${r.construct}`, line: r.line || undefined };
+      if (r.verdict === "drop") return step;
+      if (r.nat && (k === "prerouting" || k === "output") && specText(r.packet.daddr) !== specText(cur.daddr)) {
+        return { layer, verdict: "deny", artifact: h.nftPath, construct: `${k}: ${r.nat.construct} sends it to ${specText(r.packet.daddr)}:${r.packet.dport} instead`, line: r.nat.line };
+      }
+      cur = { ...r.packet, oif: cur.oif, iif: cur.iif };
+      if (k === hook) main = step;
+    }
+    return main!;
   }
 
   private wgOut(h: HostInfo, daddr: AddrSpec): Step {
@@ -155,15 +180,41 @@ export class Reachability {
     return c.networks.find((a) => this.net(a.network) && !this.net(a.network)!.internal) ?? c.networks[0];
   }
 
+  /**
+   * An address peer's own addresses: its ranges without the narrower declared peers inside them
+   * (the admin ranges, the hosts' public and tunnel addresses, the Docker subnets). "The internet"
+   * is every address outside the declared peers: an accept from 0.0.0.0/1, a /8 or a set of
+   * ranges admits part of it, not only 0.0.0.0/0.
+   */
+  private peerSpace(n: Node, v: 4 | 6, existential: boolean): AddrSpec | null {
+    const key = `${n.id}|${v}|${existential}`;
+    if (this.spaceCache.has(key)) return this.spaceCache.get(key)!;
+    const own = (n.cidrs ?? []).map(parseRange).filter((r): r is AddrRange => !!r && r.v === v);
+    const inside = (x: AddrRange) => own.some((r) => r.lo <= x.lo && x.hi <= r.hi) && !own.some((r) => r.lo === x.lo && r.hi === x.hi);
+    const narrower: AddrRange[] = [];
+    for (const m of this.m.nodes.values()) {
+      if (m.kind !== "addresses" || m.id === n.id) continue;
+      const rs = (m.cidrs ?? []).map(parseRange).filter((r): r is AddrRange => !!r && r.v === v);
+      if (rs.length && rs.every(inside)) narrower.push(...rs);
+    }
+    for (const h of this.m.hosts.values()) for (const a of [...h.external, ...h.tunnel]) if (familyOf(a) === v) narrower.push(parseRange(a)!);
+    for (const net of this.m.networks.values()) {
+      const r = net.subnet ? parseRange(net.subnet) : null;
+      if (r && r.v === v) narrower.push(r);
+    }
+    const ranges = subtractRanges(own, narrower.filter(inside));
+    const spec: AddrSpec | null = ranges.length === 0 ? null : !existential && ranges.length === 1 && isFull(ranges[0]!) ? { kind: "any", v } : { kind: "ranges", v, ranges, text: `${(n.cidrs ?? []).filter((c) => familyOf(c) === v).join(",")}${narrower.some(inside) ? " outside the declared peers" : ""}` };
+    this.spaceCache.set(key, spec);
+    return spec;
+  }
+
   /** An address peer as a destination: some address in its ranges. */
   private destSpecs(n: Node): AddrSpec[] {
-    const cidrs = n.cidrs ?? [];
-    return [rangesSpec(cidrs, 4, true), rangesSpec(cidrs, 6, true)].filter((s): s is AddrSpec => !!s);
+    return [this.peerSpace(n, 4, true), this.peerSpace(n, 6, true)].filter((s): s is AddrSpec => !!s);
   }
 
   private sourceSpecs(n: Node): AddrSpec[] {
-    const cidrs = n.cidrs ?? [];
-    return [rangesSpec(cidrs, 4), rangesSpec(cidrs, 6)].filter((s): s is AddrSpec => !!s);
+    return [this.peerSpace(n, 4, false), this.peerSpace(n, 6, false)].filter((s): s is AddrSpec => !!s);
   }
 
   private published(c: DockerContainerModel, port: PortSpec, h: HostInfo): { addr: string; construct: string }[] {
@@ -192,6 +243,8 @@ export class Reachability {
     if (dst.kind === "daemon" && dst.listens.length === 0 && dst.id.endsWith(":wireguard") && h && !h.wg) {
       return { via: "listener", steps: [{ layer: "wireguard", verdict: "pending", artifact: h.wgPath, construct: "not rendered yet (ListenPort)" }] };
     }
+    // A host is judged on every port its firewall admits, whatever its labels say listens there.
+    if (dst.kind === "host") return undefined;
     if (dst.listens.some((l) => l.protocol === port.protocol && port.port >= l.port && port.port <= l.to)) return undefined;
     const layer: LayerName = dst.id.endsWith(":wireguard") ? "wireguard" : "docker-network";
     return {
@@ -247,21 +300,36 @@ export class Reachability {
         };
       });
     }
-    const x = a.networks[0];
-    const y = b.networks[0];
-    const steps: Step[] = [this.docker(h, "deny", `no shared network: ${a.name} on [${a.networks.map((n) => n.network).join(", ") || "none"}], ${b.name} on [${b.networks.map((n) => n.network).join(", ") || "none"}]`)];
-    if (x?.ipv4 && y?.ipv4) steps.push(this.nft(h, "forward", this.pkt(4, ipSpec(x.ipv4), ipSpec(y.ipv4), port, bridgeIface(this.net(x.network)), bridgeIface(this.net(y.network)))));
-    return [{ via: "routed between networks", steps }];
+    // Every network of each: a multi-network container sends from each of its addresses, and an
+    // accept between any two of their bridges is a hole in this layer even where Docker routes none.
+    const deny = this.docker(h, "deny", `no shared network: ${a.name} on [${a.networks.map((n) => n.network).join(", ") || "none"}], ${b.name} on [${b.networks.map((n) => n.network).join(", ") || "none"}]`);
+    const out: Path[] = [];
+    for (const x of a.networks) {
+      for (const y of b.networks) {
+        if (!x.ipv4 || !y.ipv4) continue;
+        out.push({ via: `routed from ${x.network} to ${y.network}`, steps: [deny, this.nft(h, "forward", this.pkt(4, ipSpec(x.ipv4), ipSpec(y.ipv4), port, bridgeIface(this.net(x.network)), bridgeIface(this.net(y.network))))] });
+      }
+    }
+    return out.length ? out : [{ via: "routed between networks", steps: [deny] }];
   }
 
-  /** Egress networks of a container: its non-internal ones, or a single denying step. */
+  /**
+   * Egress networks of a container: each of its networks, allowed by Docker where it is not
+   * internal, denied where it is (no route out), but each evaluated by the firewall on its own.
+   */
   private egress(c: DockerContainerModel, h: HostInfo): { net?: DockerNetworkModel; ip?: string; step: Step; first?: { net?: DockerNetworkModel; ip: string } }[] {
-    const open = c.networks.filter((a) => this.net(a.network) && !this.net(a.network)!.internal);
-    if (open.length === 0) {
-      const a = c.networks[0];
-      return [{ step: this.docker(h, "deny", `${c.name}: every network is internal (${c.networks.map((x) => `${x.network} ${this.net(x.network)?.construct ?? ""} internal`).join(", ") || "none"}): no egress`), first: a?.ipv4 ? { net: this.net(a.network), ip: a.ipv4 } : undefined }];
+    const out: { net?: DockerNetworkModel; ip?: string; step: Step }[] = [];
+    for (const a of c.networks) {
+      const net = this.net(a.network);
+      if (!net || !a.ipv4) continue;
+      out.push({
+        net,
+        ip: a.ipv4,
+        step: net.internal ? this.docker(h, "deny", `${a.network} is internal (${net.construct} internal): no egress from ${c.name} through it`) : this.docker(h, "allow", `${a.network} is not internal (${net.construct}): egress through the host`),
+      });
     }
-    return open.map((a) => ({ net: this.net(a.network), ip: a.ipv4, step: this.docker(h, "allow", `${a.network} is not internal (${this.net(a.network)!.construct}): egress through the host`) }));
+    if (out.length === 0) return [{ step: this.docker(h, "deny", `${c.name} has no network address: no egress`) }];
+    return out;
   }
 
   private ctrToLocal(src: Node, port: PortSpec, h: HostInfo): Path[] {
@@ -371,8 +439,8 @@ export class Reachability {
   private localToExternal(dst: Node, port: PortSpec, sh: HostInfo): Path[] {
     const out: Path[] = [];
     for (const daddr of this.destSpecs(dst)) {
-      const from = rangesSpec(sh.external, daddr.v);
-      if (!from) continue;
+      // Without a public address of this family the host may still have one: any address of it.
+      const from = rangesSpec(sh.external, daddr.v) ?? ({ kind: "any", v: daddr.v } as AddrSpec);
       for (const oif of externalIfaces(sh)) {
         out.push({ via: `${oif.name ?? "external interface"} (IPv${daddr.v})`, steps: [this.nft(sh, "output", this.pkt(daddr.v, from, daddr, port, undefined, oif))] });
       }
@@ -482,9 +550,12 @@ export class Reachability {
   private externalToLocal(src: Node, port: PortSpec, dh: HostInfo): Path[] {
     const out: Path[] = [];
     for (const spec of this.sourceSpecs(src)) {
-      for (const x of dh.external.filter((a) => familyOf(a) === spec.v)) {
+      // A host without a public address of this family may still get one (SLAAC, a provider's
+      // default): its firewall is judged for some address of that family.
+      const xs: AddrSpec[] = dh.external.filter((a) => familyOf(a) === spec.v).map(ipSpec);
+      for (const x of xs.length ? xs : [{ kind: "any", v: spec.v } as AddrSpec]) {
         for (const iif of externalIfaces(dh)) {
-          out.push({ via: `${iif.name ?? "public interface"} ${x}`, steps: [this.nft(dh, "input", this.pkt(spec.v, spec, ipSpec(x), port, iif))] });
+          out.push({ via: `${iif.name ?? "public interface"} ${x.kind === "ip" ? x.text : `(any IPv${spec.v} address)`}`, steps: [this.nft(dh, "input", this.pkt(spec.v, spec, x, port, iif))] });
         }
       }
       for (const h0 of this.m.hosts.values()) {
@@ -611,6 +682,12 @@ export class Reachability {
     for (const members of byNet.values()) for (const s of members) for (const d of members) for (const p of ports(d)) add(s, d, p);
     // Each host to its own containers, on every port they listen on (over the bridges).
     for (const d of containers) for (const s of nodes) if (s.kind === "host" && s.host === d.host) for (const p of ports(d)) add(s, d, p);
+    // The hosts themselves, on every class of ports, from the address peers (exposure is what the
+    // firewall admits, whatever listens). Between the platform's own hosts, their daemons' ports.
+    for (const d of nodes) {
+      if (d.kind !== "host") continue;
+      for (const s of externals) for (const p of probePorts) add(s, d, p);
+    }
     // Host services and daemons: from everyone.
     for (const d of locals) for (const p of ports(d)) for (const s of nodes) if (s.kind !== "host" || s.host !== d.host) add(s, d, p);
     // Published container ports: from everyone outside the container's networks.

@@ -20,6 +20,11 @@ export interface FlowRecord {
   /** The explaining path's layers. */
   readonly via?: string;
   readonly layers: readonly LayerStep[];
+  /**
+   * Every port tried for this source and destination, as merged intervals (`tcp/1-65535`): the
+   * verifier tries one port of each class the rulesets and publications tell apart.
+   */
+  readonly portsTried?: readonly string[];
 }
 
 /** One evaluated (source, destination, port): its verdict and each layer of the deciding path as `layer verdict artifact:line`. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ipSpec, rangesSpec } from "../../policies/verifier/addr.js";
+import { ipSpec, parseRange, rangesSpec, subtractRanges } from "../../policies/verifier/addr.js";
 import { evaluateHook, parseNftables, type Packet } from "../../policies/verifier/nftables.js";
 
 const RULESET = `#!/usr/sbin/nft -f
@@ -28,7 +28,8 @@ table inet t {
 }
 `;
 const rs = parseNftables("t.conf", RULESET);
-const internet = rangesSpec(["0.0.0.0/0"], 4)!;
+// The internet: every address outside the declared peers (here, the admin range).
+const internet = { kind: "ranges" as const, v: 4 as const, ranges: subtractRanges([parseRange("0.0.0.0/0")!], [parseRange("198.51.100.64/28")!]), text: "internet" };
 const admin = rangesSpec(["198.51.100.64/28"], 4)!;
 const pkt = (saddr: Packet["saddr"], port: number, proto: "tcp" | "udp" = "tcp", iif = "eth0"): Packet => ({ family: 4, saddr, daddr: ipSpec("203.0.113.10"), proto, dport: port, iif: { name: iif, role: iif === "wg0" ? "tunnel" : "external" } });
 
@@ -51,7 +52,7 @@ describe("the nftables evaluator", () => {
   });
 
   it("GIVEN a drop WHEN explained THEN the construct names the table, chain and policy", () => {
-    expect(evaluateHook(rs, "input", pkt(internet, 8080)).construct).toBe("table inet t chain input policy drop");
+    expect(evaluateHook(rs, "input", pkt(internet, 8080)).construct).toBe("table inet t chain input policy drop [from 0.0.0.0]");
   });
 
   it("GIVEN a rule it does not understand WHEN parsed THEN it is a problem with its line, not a guess", () => {
