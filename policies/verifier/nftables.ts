@@ -7,13 +7,36 @@ import { formatIp, fullRange, ipSpec, parseRange, specMatches, specText, type Ad
  * state/status, fib daddr type local, vmaps, limit/meter, log/counter/comment.
  *
  * Semantics chosen where a static evaluator must choose, stated once:
- * - the packet is the first packet of a new connection: `ct state new` matches, established,
+ * - the packet is the first packet of a new connection: `ct state new` matches (`invalid` in a
+ *   prerouting or output chain below priority -200, before conntrack attaches an entry), established,
  *   related and invalid do not; `ct status dnat` matches only after a Docker port publication;
  * - `limit rate N` and meters match (the attacker stays under the rate), `limit rate over N` does not;
  * - source ports are the sender's to choose: `sport` matches (a `sport 53 accept` opens everything);
- * - dynamic sets without elements (ban sets filled at run time) are empty;
+ * - dynamic sets without elements (ban sets filled at run time) are empty, unless the packet says
+ *   its source is in them (`inSets`: the IPS ban check);
+ * - the file is applied as nft applies it, command by command: `flush ruleset`, `delete`/`destroy`
+ *   and `flush` of tables and chains, `add`/`insert rule`, `add element`; `include` is not
+ *   followed (a finding); base chains run per hook by priority, then creation order;
  * - anything else is not guessed: the rule is reported as unsupported (a finding) and skipped.
  */
+
+/**
+ * What the nftables differential test (scripts/nft-fuzz, `npm run fuzz:nft`; a few thousand cases
+ * in the suite) checks against the kernel: generated rulesets loaded with nft -f in a network
+ * namespace, packets sent through them, the evaluator's verdict equal to the kernel's on each.
+ */
+export const NFT_PROVEN_SEMANTICS: readonly string[] = [
+  "several tables (ip, ip6, inet) and base chains on one hook: a drop in any drops, an accept passes on to the next base chain",
+  "base chain priorities (numbers and raw/mangle/filter/security names with offsets), equal priorities in creation order",
+  "chain policies accept and drop; regular chains with jump, goto, return and continue",
+  "top-level commands in order: flush ruleset, table re-declaration, delete table, add rule, insert rule, flush chain, add element",
+  "named and anonymous sets of addresses, ranges (a-b), CIDRs and ports, including sets filled after the rules that use them",
+  "negated matches (!=) on addresses, ports, protocols, interfaces and ct state",
+  "ip/ip6 saddr and daddr, tcp/udp/th dport, meta l4proto, meta nfproto, ip protocol",
+  "ct state of a connection's first packet (new; invalid before conntrack, below priority -200 in prerouting)",
+  "iifname and oifname, exact and wildcard",
+  "dnat (to an address and port, to this host), redirect and masquerade in nat chains at their priorities, and the route the translated packet then takes (input or forward)",
+];
 
 export type Hook = "prerouting" | "input" | "forward" | "output" | "postrouting";
 
@@ -57,14 +80,23 @@ export interface NftProblem {
 }
 
 type Verdict = { kind: "accept" | "drop" | "return" | "continue" | "jump" | "goto"; target?: string };
-type Matcher = (p: Packet, hook: Hook) => boolean;
+/** `prio`: the base chain's priority (conntrack attaches state at -200 in prerouting and output). */
+type Matcher = (p: Packet, hook: Hook, prio: number) => boolean;
+
+/**
+ * The ct state of the first packet: `new` once conntrack has seen it; before that (a chain at
+ * priority below -200 in prerouting or output, `raw`), no entry is attached and nft reads `invalid`.
+ */
+function ctState(hook: Hook, prio: number): string {
+  return (hook === "prerouting" || hook === "output") && prio < -200 ? "invalid" : "new";
+}
 
 interface Rule {
   readonly line: number;
   readonly text: string;
   readonly matchers: Matcher[];
   readonly verdict?: Verdict;
-  readonly vmap?: { select: (p: Packet) => string[]; entries: Map<string, Verdict> };
+  readonly vmap?: { select: (p: Packet, hook: Hook, prio: number) => string[]; entries: Map<string, Verdict> };
   /** `limit rate over`: never matches a well-behaved sender. */
   readonly never?: boolean;
   /** Source NAT in a nat chain: `masquerade` or the address of `snat [ip] to A`. */
@@ -113,6 +145,8 @@ export interface Ruleset {
   readonly chains: readonly Chain[];
   readonly problems: readonly NftProblem[];
   readonly sets: readonly NamedSet[];
+  /** Line of the last command that removed rules or chains (flush, delete, destroy): what a verdict of "no chain" owes to. */
+  readonly lastRemoval?: number;
 }
 
 // ---------- tokenizer ----------
@@ -303,6 +337,7 @@ export function parseNftables(path: string, text: string): Ruleset {
   /** Tables as the kernel holds them after each command of the file, in order. */
   const tableState = new Map<string, { family: string; name: string; chains: Map<string, Chain> }>();
   let chainSeq = 0;
+  let lastRemoval: number | undefined;
   const tableKey = (family: string, name: string) => `${family} ${name}`;
   const ensureTable = (family: string, name: string) => {
     const key = tableKey(family, name);
@@ -475,6 +510,7 @@ export function parseNftables(path: string, text: string): Ruleset {
   /** One top-level command (`table …`, `add rule …`, `delete table …`, `flush ruleset`, …), applied in order. */
   const topLevel = (line: number) => {
     let verb = peek()!;
+    if (verb === "flush" || verb === "delete" || verb === "destroy") lastRemoval = line;
     if (verb === "table" || verb === "chain" || verb === "set" || verb === "map" || verb === "rule" || verb === "element") verb = "add";
     else i++;
     if (verb === "create") verb = "add";
@@ -596,7 +632,7 @@ export function parseNftables(path: string, text: string): Ruleset {
     topLevel(toks[i]!.line);
   }
   const chains = [...tableState.values()].flatMap((t) => [...t.chains.values()]).sort((a, b) => a.seq - b.seq);
-  return { path, tables: [...tableState.values()].map((t) => ({ family: t.family, name: t.name })), chains, problems, sets: [...sets.values()] };
+  return { path, tables: [...tableState.values()].map((t) => ({ family: t.family, name: t.name })), chains, problems, sets: [...sets.values()], lastRemoval };
 }
 
 
@@ -797,13 +833,13 @@ function parseRule(vals: Val[], line: number, text: string, family: string, tabl
           if (!v) return fail(`cannot read vmap entry ${el.join(" ")}`);
           for (const kk of key.join("").split(",")) entries.set(kk, v);
         }
-        vmap = { select: () => ["new"], entries };
+        vmap = { select: (_p, hook, prio) => [ctState(hook, prio)], entries };
         continue;
       }
       const val = readValue();
       if (!val) return fail("cannot read ct state");
-      const hit = val.elements.includes("new");
-      matchers.push(() => hit !== val.neg);
+      const states = val.elements;
+      matchers.push((_p, hook, prio) => states.includes(ctState(hook, prio)) !== val.neg);
       continue;
     }
     if (w === "ct" && next === "status") {
@@ -1047,6 +1083,51 @@ export function evaluateHook(rs: Ruleset, hook: Hook, p: Packet): EvalResult {
   return first ?? evaluateConcrete(rs, hook, p);
 }
 
+export interface HooksResult {
+  readonly verdict: "accept" | "drop";
+  /** Each hook passed, with its result (the last one decided a drop). */
+  readonly steps: readonly { readonly hook: Hook; readonly result: EvalResult }[];
+  /** A nat chain at prerouting or output sent the packet to another destination (it leaves this path). */
+  readonly diverted?: { readonly hook: Hook; readonly result: EvalResult };
+  /** The concrete addresses tried when the packet's were symbolic: `from 10.0.0.0`. */
+  readonly witness?: string;
+}
+
+/**
+ * The packet through several hooks in order (prerouting then input; prerouting, forward and
+ * postrouting; output and postrouting), each seeing what the previous ones left (translations
+ * included; iif is unknown at output and postrouting's local packets, oif at prerouting and
+ * input). A symbolic address is tried one concrete address per class, through all the hooks:
+ * accepted when one address passes every hook.
+ */
+export function evaluateHooks(rs: Ruleset, hooks: readonly Hook[], p: Packet): HooksResult {
+  const one = (q: Packet, witness?: string): HooksResult => {
+    const steps: { hook: Hook; result: EvalResult }[] = [];
+    let cur = q;
+    for (const k of hooks) {
+      const seen = k === "prerouting" || k === "input" ? { ...cur, oif: undefined } : k === "output" ? { ...cur, iif: undefined } : cur;
+      const result = evaluateConcrete(rs, k, seen);
+      steps.push({ hook: k, result });
+      if (result.verdict === "drop") return { verdict: "drop", steps, witness };
+      if (result.nat && (k === "prerouting" || k === "output") && specText(result.packet.daddr) !== specText(cur.daddr)) return { verdict: "drop", steps, diverted: { hook: k, result }, witness };
+      cur = { ...result.packet, iif: cur.iif, oif: cur.oif };
+    }
+    return { verdict: "accept", steps, witness };
+  };
+  if (p.saddr.kind === "ip" && p.daddr.kind === "ip") return one(p);
+  const cuts = cutsOf(rs);
+  let first: HooksResult | undefined;
+  for (const s of representatives(p.saddr, cuts.saddr.get(p.saddr.v) ?? [])) {
+    for (const d of representatives(p.daddr, cuts.daddr.get(p.daddr.v) ?? [])) {
+      const witness = p.saddr.kind !== "ip" && p.daddr.kind !== "ip" ? `from ${specText(s)} to ${specText(d)}` : p.saddr.kind !== "ip" ? `from ${specText(s)}` : `to ${specText(d)}`;
+      const r = one({ ...p, saddr: s, daddr: d }, witness);
+      if (r.verdict === "accept") return r;
+      first ??= r;
+    }
+  }
+  return first ?? one(p);
+}
+
 function evaluateConcrete(rs: Ruleset, hook: Hook, p0: Packet): EvalResult {
   let p = p0;
   let last: EvalResult | undefined;
@@ -1111,10 +1192,10 @@ function runChain(rs: Ruleset, chain: Chain, base: Chain, p: Packet, hook: Hook,
   for (const ri of candidateRules(chain, p)) {
     const rule = chain.rules[ri]!;
     if (rule.never) continue;
-    if (!rule.matchers.every((m) => m(p, hook))) continue;
+    if (!rule.matchers.every((m) => m(p, hook, base.priority))) continue;
     let v = rule.verdict;
     if (rule.vmap) {
-      const keys = rule.vmap.select(p);
+      const keys = rule.vmap.select(p, hook, base.priority);
       const hit = keys.map((key) => rule.vmap!.entries.get(key)).find((x) => x);
       if (!hit) continue;
       v = hit;
@@ -1138,24 +1219,11 @@ export function sourceNat(rs: Ruleset, p: Packet): { to: string; construct: stri
   const chains = rs.chains.filter((c) => c.hook === "postrouting" && c.type === "nat" && (c.family === "inet" || c.family === fam)).sort((a, b) => a.priority - b.priority);
   for (const c of chains) {
     for (const rule of c.rules) {
-      if (rule.never || !rule.snat || !rule.matchers.every((m) => m(p, "postrouting"))) continue;
+      if (rule.never || !rule.snat || !rule.matchers.every((m) => m(p, "postrouting", c.priority))) continue;
       return { to: rule.snat, construct: `table ${c.family} ${c.table} chain ${c.name} rule (line ${rule.line}): ${rule.text}`, line: rule.line };
     }
   }
   return undefined;
-}
-
-/** Ports named in the ruleset's dport matches: the probe set for "any port" questions. */
-export function portsMentioned(rs: Ruleset, text: string): number[] {
-  void rs;
-  const out = new Set<number>();
-  for (const m of text.matchAll(/dport\s+(?:!=\s*)?(\{[^}]*\}|\S+)/g)) {
-    for (const part of m[1]!.replace(/[{}]/g, "").split(/[\s,]+/)) {
-      const r = parsePortValue(part);
-      if (r) for (let n = r[0]; n <= Math.min(r[1], r[0] + 4); n++) out.add(n);
-    }
-  }
-  return [...out].sort((a, b) => a - b);
 }
 
 export { fullRange, specText };

@@ -1,6 +1,6 @@
 import { familyOf, ipSpec, isFull, parseRange, rangesSpec, specText, subtractRanges, type AddrRange, type AddrSpec } from "./addr.js";
 import type { DockerContainerModel, DockerNetworkModel } from "./docker-model.js";
-import { evaluateHook, sourceNat, type Hook, type Iface, type Packet } from "./nftables.js";
+import { evaluateHooks, sourceNat, type Hook, type Iface, type Packet } from "./nftables.js";
 import { peerFor } from "./wireguard.js";
 import { bridgeIface, externalIfaces, tunnelIface, type HostInfo, type Node, type SiteModel } from "./site-model.js";
 import { pathVerdict, blockingLayers, type LayerStep, type Path, type PortSpec, type FlowVerdict, type LayerName } from "./layers.js";
@@ -60,20 +60,15 @@ export class Reachability {
   private nftHooks(h: HostInfo, hook: Hook, p: Packet): Step {
     const layer = `nftables:${h.id}` as LayerName;
     const hooks: Hook[] = hook === "input" ? ["prerouting", "input"] : hook === "forward" ? ["prerouting", "forward", "postrouting"] : hook === "output" ? ["output", "postrouting"] : [hook];
-    let cur = p;
-    let main: Step | undefined;
-    for (const k of hooks) {
-      const seen = k === "prerouting" || k === "input" ? { ...cur, oif: undefined } : k === "output" ? { ...cur, iif: undefined } : cur;
-      const r = evaluateHook(h.nft!, k, seen);
-      const step: Step = { layer, verdict: r.verdict === "accept" ? "allow" : "deny", artifact: h.nftPath, construct: `${k}: ${r.construct}`, line: r.line || undefined };
-      if (r.verdict === "drop") return step;
-      if (r.nat && (k === "prerouting" || k === "output") && specText(r.packet.daddr) !== specText(cur.daddr)) {
-        return { layer, verdict: "deny", artifact: h.nftPath, construct: `${k}: ${r.nat.construct} sends it to ${specText(r.packet.daddr)}:${r.packet.dport} instead`, line: r.nat.line };
-      }
-      cur = { ...r.packet, oif: cur.oif, iif: cur.iif };
-      if (k === hook) main = step;
+    const r = evaluateHooks(h.nft!, hooks, p);
+    const w = r.witness ? ` [${r.witness}]` : "";
+    if (r.diverted) {
+      const d = r.diverted.result;
+      return { layer, verdict: "deny", artifact: h.nftPath, construct: `${r.diverted.hook}: ${d.nat!.construct} sends it to ${specText(d.packet.daddr)}:${d.packet.dport} instead${w}`, line: d.nat!.line };
     }
-    return main!;
+    const decided = r.verdict === "drop" ? r.steps[r.steps.length - 1]! : (r.steps.find((x) => x.hook === hook) ?? r.steps[r.steps.length - 1]!);
+    const line = decided.result.line || (decided.result.construct.startsWith("no ") ? h.nft!.lastRemoval : undefined);
+    return { layer, verdict: r.verdict === "accept" ? "allow" : "deny", artifact: h.nftPath, construct: `${decided.hook}: ${decided.result.construct}${w}`, line: line || undefined };
   }
 
   private wgOut(h: HostInfo, daddr: AddrSpec): Step {

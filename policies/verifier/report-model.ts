@@ -65,6 +65,8 @@ export type FindingKind =
   | "pending"
   | "unexpected-route"
   | "nft-unsupported"
+  | "nft-rejected"
+  | "ips-ban-bypass"
   | "engine-drift"
   | "unknown-peer"
   | "bad-artifact"
@@ -177,6 +179,12 @@ export interface Report {
   readonly baseDiff?: string;
   /** Present once `palisade lab probe` or a drill ran against these artifacts. */
   readonly lab?: LabSection;
+  /**
+   * The evaluators' semantics proven against the real program by a differential test (generated
+   * cases run through the kernel; `npm run fuzz:nft`): what a reader of this report may take as
+   * the kernel's behaviour, not the verifier's reading of it.
+   */
+  readonly proven?: { readonly nftables: readonly string[] };
   readonly summary: {
     readonly verdict: "pass" | "fail";
     readonly flowsAllowed: number;

@@ -1,7 +1,9 @@
 import type { Artifact } from "../../core/index.js";
 import { dockerGuardrails, secretGuardrails, sortGuardrails, wireguardGuardrails } from "../guardrails.js";
 import { INTENT_PATH, parseIntent, type Intent } from "../intent.js";
-import { checkSegmentation, type CheckOptions } from "./checks.js";
+import { checkSegmentation, probePorts, type CheckOptions } from "./checks.js";
+import { nftHostFindings } from "./nft-host-checks.js";
+import { NFT_PROVEN_SEMANTICS } from "./nftables.js";
 import { diffDockerModels, type DockerHostModel, type DockerModel } from "./docker-model.js";
 import { dockerFromPulumi } from "./docker-pulumi.js";
 import { dockerFromTerraform } from "./docker-tf.js";
@@ -172,6 +174,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
   };
   const tenancy = checkTenantIsolation(files);
   const governed = governExceptions(declaredExceptions(primary.model).map(located), intent.exceptions ?? [], opts.asOf);
+  findings.push(...nftHostFindings(files, primary.site, probePorts(primary.site)));
   findings.push(...tenancy.findings, ...labFindings(opts.lab), ...governed.findings);
   findings.sort((a, b) => compareText(a.kind, b.kind) || compareText(a.subject, b.subject) || compareText(a.id, b.id));
 
@@ -216,6 +219,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
     tenants: tenancy.tenants,
     ...(opts.lab ? { lab: opts.lab } : {}),
     exceptions: governed.records,
+    proven: { nftables: NFT_PROVEN_SEMANTICS },
     summary,
   };
 }
