@@ -58,12 +58,19 @@ export function parseRange(text: string): AddrRange | null {
   return { v: ip.v, lo, hi: lo + (1n << hostBits) - 1n };
 }
 
-/** The text of an address held as a number (IPv6 in full, uncompressed groups). */
+/** The text of an address held as a number (IPv6 with its longest run of zero groups as `::`). */
 export function formatIp(v: 4 | 6, n: bigint): string {
   if (v === 4) return [24n, 16n, 8n, 0n].map((s) => String((n >> s) & 255n)).join(".");
   const groups: string[] = [];
   for (let s = 112n; s >= 0n; s -= 16n) groups.push(((n >> s) & 0xffffn).toString(16));
-  return groups.join(":");
+  let best = { at: -1, len: 1 };
+  for (let i = 0; i < 8; i++) {
+    let j = i;
+    while (j < 8 && groups[j] === "0") j++;
+    if (j - i > best.len) best = { at: i, len: j - i };
+  }
+  if (best.at < 0) return groups.join(":");
+  return `${groups.slice(0, best.at).join(":")}::${groups.slice(best.at + best.len).join(":")}`;
 }
 
 /** The ranges of `from` outside every range of `minus` (same family). */

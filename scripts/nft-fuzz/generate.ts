@@ -67,7 +67,7 @@ export function generateCase(r: () => number, packets: number, sportBase: number
   const cidr6 = () => {
     const a = pick(chance(0.5) ? SRC6 : DST6);
     const bits = pick([128, 64, 48, 32, 16]);
-    return bits === 128 ? a : `${formatIp(6, parseRange(`${a}/${bits}`)!.lo).replace(/(:0)+$/, "::")}/${bits}`;
+    return bits === 128 ? a : `${formatIp(6, parseRange(`${a}/${bits}`)!.lo)}/${bits}`;
   };
   const port = () => (chance(0.25) ? (() => {
     const a = pick(PORTS);
