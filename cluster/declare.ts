@@ -1,66 +1,65 @@
-import { Port, type Host, type Network, type Topology } from "../core/index.js";
+import {
+  BUILTIN_PORTS,
+  Port,
+  deriveNetworks,
+  networksOf,
+  postgresServiceIds,
+  type DeclaredService,
+  type Healthcheck,
+  type Host,
+  type Network,
+  type ServiceProps,
+  type Topology,
+} from "../core/index.js";
 import { commandHealthcheck, httpHealthcheck } from "./hardening.js";
 
-/** Ports the private cloud's services listen on. Named once; used by the ingress, intent and reports. */
-export const CLOUD_PORTS = {
-  frontend: Port.tcp(3000),
-  api: Port.tcp(8080),
-  gitea: Port.tcp(3000),
-  blog: Port.tcp(2368),
-  acme: Port.tcp(80),
-  ingressStats: Port.tcp(8404),
-} as const;
+/** Ports of the platform's own cloud containers. Named once; used by the ingress, intent and reports. */
+export const CLOUD_PORTS = { acme: BUILTIN_PORTS.acme, ingressStats: BUILTIN_PORTS.ingressStats } as const;
 
-/** Service ids of the PostgreSQL servers: `postgres` for the first (shared) one, the server id for the others. */
-export function postgresServiceIds(site: { postgres: { servers: readonly { id: string }[] } }): string[] {
-  return site.postgres.servers.map((s, i) => (i === 0 ? "postgres" : s.id));
-}
+export { postgresServiceIds };
 
 /** The master socket volume shared by the ingress and lego: renewed certificates go in through it. */
 export const INGRESS_RUNTIME_VOLUME = "ingress-runtime";
 export const CERTS_VOLUME = "ingress-certs";
 
+function healthcheckOf(h: DeclaredService["health"]): Healthcheck {
+  return h.http ? httpHealthcheck(h.http) : commandHealthcheck(...h.command!);
+}
+
+/** One of the operator's services as the Topology's ServiceProps (the hardening defaults apply in the engines). */
+function declaredServiceProps(id: string, svc: DeclaredService, host: Host, networks: Network[]): ServiceProps {
+  const identity = svc.openbao;
+  return {
+    id,
+    description: svc.description,
+    host,
+    image: { image: svc.image, digest: svc.digest },
+    imageKey: `services.${id}.digest`,
+    listens: svc.listens.map((p) => Port.parse(p)),
+    networks,
+    user: svc.user,
+    rootReason: svc.rootReason,
+    capAdd: svc.capAdd,
+    tmpfs: svc.tmpfs,
+    mounts: svc.mounts.map((m) => ({ kind: m.source.startsWith("/") ? "bind" : "volume", source: m.source, target: m.target, readOnly: m.readOnly ?? m.source.startsWith("/") })),
+    memoryMb: svc.memoryMb,
+    pidsLimit: svc.pidsLimit,
+    healthcheck: healthcheckOf(svc.health),
+    env: { ...(identity ? { BAO_ADDR: `https://openbao:${Port.VAULT.number}` } : {}), ...svc.env },
+    secretEnv: { ...(identity ? { BAO_SECRET_ID: `${identity}-approle-secret-id` } : {}), ...svc.secrets },
+    command: svc.command,
+  };
+}
+
 /**
- * The private cloud: one Docker network per segment (internal unless egress is needed, with the
- * reason), and the reference platform's containers attached only where their flows require.
+ * The private cloud: the Docker networks the flows need (derived in core/declaration.ts), the
+ * platform's own containers (ingress, ACME client, OpenBao, one PostgreSQL per server) and the
+ * operator's services of the site file, each attached only to the networks of its flows.
  */
 export function declareCluster(t: Topology, cloud: Host, tunnelCloudIp: string): void {
-  const nets = t.site.cloud.networks;
-  const net = (id: Exclude<keyof typeof nets, "edge" | "egress" | "mail">, extra: Partial<{ internal: boolean; egressReason: string }> = {}): Network =>
-    t.addNetwork({ id, host: cloud, subnet: nets[id], ...extra });
-
-  const edgeFacing = t.addNetwork({
-    id: "ingress",
-    host: cloud,
-    subnet: nets.edge,
-    internal: false,
-    egressReason: "Docker publishes ports only from a non-internal network: the ingress's port on the tunnel address; the cloud firewall drops its egress",
-  });
-  const web = net("web");
-  const api = net("api");
-  const data = net("data");
-  const secrets = net("secrets");
-  const git = net("git");
-  const gitdb = net("gitdb");
-  const blog = net("blog");
-  const acmeNet = net("acme");
-  // acme's egress to the CA is its own non-internal network, so no other container shares it.
-  const acmeEgress = t.addNetwork({
-    id: "acme-egress",
-    host: cloud,
-    subnet: nets.egress,
-    internal: false,
-    egressReason: "lego must reach the ACME CA over HTTPS",
-    masquerade: true,
-  });
-  const mail = t.addNetwork({
-    id: "mail",
-    host: cloud,
-    subnet: nets.mail,
-    internal: false,
-    egressReason: "the api submits transactional mail to the edge through the tunnel (the host firewall source-NATs it to the tunnel address); no masquerade, so no internet egress",
-  });
-
+  const derived = deriveNetworks(t.site);
+  const nets = new Map(derived.map((n) => [n.id, t.addNetwork({ id: n.id, host: cloud, subnet: n.subnet, internal: n.internal, egressReason: n.egressReason, masquerade: n.masquerade })]));
+  const on = (service: string) => networksOf(derived, service).map((n) => nets.get(n.id)!);
   const img = t.site.images;
   t.addService({
     id: "ingress",
@@ -68,7 +67,7 @@ export function declareCluster(t: Topology, cloud: Host, tunnelCloudIp: string):
     host: cloud,
     image: img.ingress,
     listens: [Port.HTTP, Port.HTTPS, CLOUD_PORTS.ingressStats],
-    networks: [edgeFacing, web, api, git, blog, acmeNet],
+    networks: on("ingress"),
     publish: [
       { hostIp: tunnelCloudIp, port: Port.HTTP, containerPort: 80 },
       { hostIp: tunnelCloudIp, port: Port.HTTPS, containerPort: 443 },
@@ -92,7 +91,7 @@ export function declareCluster(t: Topology, cloud: Host, tunnelCloudIp: string):
     host: cloud,
     image: img.acme,
     listens: [CLOUD_PORTS.acme],
-    networks: [acmeNet, acmeEgress],
+    networks: on("acme"),
     capAdd: [{ cap: "NET_BIND_SERVICE", reason: "answers HTTP-01 on port 80 as a non-root user" }],
     tmpfs: ["/tmp"],
     mounts: [
@@ -104,31 +103,7 @@ export function declareCluster(t: Topology, cloud: Host, tunnelCloudIp: string):
     healthcheck: commandHealthcheck("lego", "--version"),
     env: { LEGO_EMAIL: t.site.site.contactEmail },
   });
-  t.addService({
-    id: "frontend",
-    description: "Next.js frontend (server-side rendering calls the api)",
-    host: cloud,
-    image: img.frontend,
-    listens: [CLOUD_PORTS.frontend],
-    networks: [web, api],
-    tmpfs: ["/tmp", "/app/.next/cache"],
-    memoryMb: 512,
-    healthcheck: httpHealthcheck(`http://127.0.0.1:${CLOUD_PORTS.frontend.number}/`),
-    env: { API_URL: `http://api:${CLOUD_PORTS.api.number}` },
-  });
-  t.addService({
-    id: "api",
-    description: "Go (Gin) API: tenant data in PostgreSQL, credentials from OpenBao",
-    host: cloud,
-    image: img.api,
-    listens: [CLOUD_PORTS.api],
-    networks: [api, data, secrets, mail],
-    tmpfs: ["/tmp"],
-    memoryMb: 256,
-    healthcheck: httpHealthcheck(`http://127.0.0.1:${CLOUD_PORTS.api.number}/healthz`),
-    env: { BAO_ADDR: `https://openbao:${Port.VAULT.number}`, DB_HOST: "postgres" },
-    secretEnv: { BAO_SECRET_ID: "api-approle-secret-id" },
-  });
+  for (const [id, svc] of Object.entries(t.site.services)) t.addService(declaredServiceProps(id, svc, cloud, on(id)));
   // One PostgreSQL per server of the site: the first holds the shared tenants and is `postgres`;
   // the others (dedicated tenants placed by region) keep their server id as service id.
   for (const id of postgresServiceIds(t.site)) {
@@ -138,8 +113,9 @@ export function declareCluster(t: Topology, cloud: Host, tunnelCloudIp: string):
       description: `PostgreSQL 15 (server ${server.id}, region ${server.region}): shared tenants under FORCE RLS, dedicated tenants in their own databases`,
       host: cloud,
       image: img.postgres,
+      imageKey: "images.postgres.digest",
       listens: [Port.POSTGRES],
-      networks: [data],
+      networks: on(id),
       user: "999:999",
       tmpfs: ["/tmp", "/var/run/postgresql"],
       mounts: [
@@ -159,7 +135,7 @@ export function declareCluster(t: Topology, cloud: Host, tunnelCloudIp: string):
     host: cloud,
     image: img.openbao,
     listens: [Port.VAULT],
-    networks: [secrets, data],
+    networks: on("openbao"),
     user: "100:1000",
     capAdd: [{ cap: "IPC_LOCK", reason: "mlock keeps secrets out of swap" }],
     tmpfs: ["/tmp"],
@@ -173,47 +149,4 @@ export function declareCluster(t: Topology, cloud: Host, tunnelCloudIp: string):
     memoryMb: 256,
     healthcheck: commandHealthcheck("bao", "status", "-tls-skip-verify"),
   });
-  t.addService({
-    id: "gitea",
-    description: "Gitea: git hosting",
-    host: cloud,
-    image: img.gitea,
-    listens: [CLOUD_PORTS.gitea],
-    networks: [git, gitdb],
-    user: "1000:1000",
-    tmpfs: ["/tmp"],
-    mounts: [{ kind: "volume", source: "gitea-data", target: "/var/lib/gitea", readOnly: false }],
-    memoryMb: 512,
-    healthcheck: httpHealthcheck(`http://127.0.0.1:${CLOUD_PORTS.gitea.number}/api/healthz`),
-    env: { GITEA__database__DB_TYPE: "postgres", GITEA__database__HOST: `gitea-db:${Port.POSTGRES.number}` },
-    secretEnv: { GITEA__database__PASSWD: "gitea-db-password" },
-  });
-  t.addService({
-    id: "gitea-db",
-    description: "PostgreSQL for Gitea's metadata",
-    host: cloud,
-    image: img["gitea-db"],
-    listens: [Port.POSTGRES],
-    networks: [gitdb],
-    user: "999:999",
-    tmpfs: ["/tmp", "/var/run/postgresql"],
-    mounts: [{ kind: "volume", source: "gitea-db-data", target: "/var/lib/postgresql/data", readOnly: false }],
-    memoryMb: 512,
-    healthcheck: commandHealthcheck("pg_isready", "-U", "gitea"),
-    secretEnv: { POSTGRES_PASSWORD: "gitea-db-password" },
-  });
-  t.addService({
-    id: "blog",
-    description: "Ghost blog",
-    host: cloud,
-    image: img.blog,
-    listens: [CLOUD_PORTS.blog],
-    networks: [blog],
-    user: "1000:1000",
-    tmpfs: ["/tmp"],
-    mounts: [{ kind: "volume", source: "blog-content", target: "/var/lib/ghost/content", readOnly: false }],
-    memoryMb: 512,
-    healthcheck: httpHealthcheck(`http://127.0.0.1:${CLOUD_PORTS.blog.number}/`),
-  });
 }
-

@@ -1,4 +1,4 @@
-import { siteNames, tunnelAddresses, type Artifact, type Service, type Topology } from "../core/index.js";
+import { derivedRoutes, routedHosts, tunnelAddresses, type Artifact, type DerivedRoute, type Service, type Topology } from "../core/index.js";
 import { CLOUD_PORTS } from "./declare.js";
 
 /** Paths inside the ingress container. The lab and tests substitute their own. */
@@ -20,6 +20,18 @@ export const SECURITY_HEADERS: readonly (readonly [string, string])[] = [
 
 const ACME_PATH = "/.well-known/acme-challenge/";
 
+const backendKey = (r: DerivedRoute) => `${r.to}\u0000${r.port}`;
+
+/** Backend names of the routed services: `be_<service>`, or `be_<service>_<port>` for a service routed on several ports. */
+export function ingressBackends(routes: readonly DerivedRoute[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const r of routes) {
+    const several = new Set(routes.filter((x) => x.to === r.to).map((x) => x.port.toString())).size > 1;
+    out.set(backendKey(r), `be_${r.to.replace(/-/g, "_")}${several ? `_${r.port.number}` : ""}`);
+  }
+  return out;
+}
+
 /** Address of `target` on a network it shares with `from`: the backend address the ingress dials. */
 function addressFrom(from: Service, target: Service): string {
   for (const [net, ip] of target.addresses) if (from.addresses.has(net)) return ip;
@@ -32,15 +44,30 @@ function addressFrom(from: Service, target: Service): string {
  * headers, and a stats/Prometheus endpoint bound to an internal network only.
  */
 export function renderIngressConfig(t: Topology): string {
-  const names = siteNames(t.site);
   const edgeTunnel = tunnelAddresses(t.site).edge4;
   const ingress = t.service("ingress");
-  const be = (id: string, port: number) => {
+  const routes = derivedRoutes(t.site);
+  const backends = ingressBackends(routes);
+  const be = (name: string, id: string, port: number) => {
     const svc = t.service(id);
-    return [`backend be_${id.replace(/-/g, "_")}`, `    server ${id} ${addressFrom(ingress, svc)}:${port} check inter 5s`, ""];
+    return [`backend ${name}`, `    server ${id} ${addressFrom(ingress, svc)}:${port} check inter 5s`, ""];
   };
-  const statsIp = ingress.addresses.get("web");
-  if (!statsIp) throw new Error("the ingress must sit on the web network to bind its stats endpoint there");
+  // The stats endpoint binds on an internal network (the first routed service's, else the ACME client's), never published.
+  const first = t.service(routes[0]?.to ?? "acme");
+  const membersOf = (net: string) => t.servicesOn(ingress.host.id).filter((s) => s.addresses.has(net)).length;
+  const statsNet = [...ingress.addresses.keys()]
+    .filter((net) => first.addresses.has(net))
+    .sort((a, b) => membersOf(a) - membersOf(b) || a.localeCompare(b))[0];
+  const statsIp = statsNet ? ingress.addresses.get(statsNet) : undefined;
+  if (!statsIp) throw new Error("the ingress shares no internal network with the service it routes to first: nowhere to bind its stats endpoint");
+  const hostAcl = (r: DerivedRoute) => `host_${r.label.replace(/-/g, "_")}`;
+  const pathAcl = (path: string) => `path_${path.slice(1).replace(/[^A-Za-z0-9]/g, "_")}`;
+  const acls = [
+    ...[...new Map(routes.map((r) => [hostAcl(r), `    acl ${hostAcl(r)} hdr(host),field(1,:) -i ${r.host}`])).values()],
+    // Two lines, ORed: one `acl` line takes one fetch, and every further word is a pattern.
+    ...[...new Set(routes.flatMap((r) => (r.path ? [r.path] : [])))].flatMap((path) => [`    acl ${pathAcl(path)} path ${path}`, `    acl ${pathAcl(path)} path_beg ${path}/`]),
+  ];
+  const uses = routes.map((r) => `    use_backend ${backends.get(backendKey(r))} if ${hostAcl(r)}${r.path ? ` ${pathAcl(r.path)}` : ""}`);
   const onlyEdge = [
     `    # PROXY protocol v2 only from the edge's tunnel address (${edgeTunnel}); anyone else is refused.`,
     `    tcp-request connection expect-proxy layer4 if { src ${edgeTunnel} }`,
@@ -77,33 +104,26 @@ export function renderIngressConfig(t: Topology): string {
     `    bind :443 ssl crt ${INGRESS_PATHS.certDir}/ alpn h2,http/1.1`,
     ...onlyEdge,
     "    http-request set-header X-Forwarded-Proto https",
-    `    acl host_app hdr(host),field(1,:) -i ${names.app}`,
-    `    acl host_git hdr(host),field(1,:) -i ${names.git}`,
-    `    acl host_blog hdr(host),field(1,:) -i ${names.blog}`,
-    // Two lines, ORed: one `acl` line takes one fetch, and every further word is a pattern.
-    "    acl path_api path /api",
-    "    acl path_api path_beg /api/",
+    ...acls,
     ...SECURITY_HEADERS.map(([h, v]) => `    http-response set-header ${h} "${v}"`),
-    "    use_backend be_api if host_app path_api",
-    "    use_backend be_frontend if host_app",
-    "    use_backend be_gitea if host_git",
-    "    use_backend be_blog if host_blog",
+    ...uses,
     "    # An unknown host never falls back to an application.",
     "    default_backend be_reject",
     "",
     "frontend fe_stats",
-    `    # Internal network only (web: ${statsIp}); never published.`,
+    `    # Internal network only (${statsNet}: ${statsIp}); never published.`,
     `    bind ${statsIp}:${CLOUD_PORTS.ingressStats.number}`,
     "    http-request use-service prometheus-exporter if { path /metrics }",
     "    stats enable",
     "    stats uri /stats",
     "    stats refresh 10s",
     "",
-    ...be("acme", CLOUD_PORTS.acme.number),
-    ...be("api", CLOUD_PORTS.api.number),
-    ...be("blog", CLOUD_PORTS.blog.number),
-    ...be("frontend", CLOUD_PORTS.frontend.number),
-    ...be("gitea", CLOUD_PORTS.gitea.number),
+    ...[...backends.entries(), [`acme\u0000${CLOUD_PORTS.acme}`, "be_acme"] as [string, string]]
+      .sort(([, a], [, b]) => a.localeCompare(b))
+      .flatMap(([key, name]) => {
+        const [id, port] = key.split("\u0000") as [string, string];
+        return be(name, id, Number(port.split("/")[1]));
+      }),
     "backend be_reject",
     "    http-request deny deny_status 421",
     "",
@@ -115,8 +135,7 @@ export function renderIngressConfig(t: Topology): string {
  * admin socket on the shared runtime volume (`set ssl cert` + `commit ssl cert`). No docker.sock.
  */
 export function renderAcmeFiles(t: Topology): Artifact[] {
-  const names = siteNames(t.site);
-  const domains = [names.app, names.git, names.blog];
+  const domains = routedHosts(t.site);
   const renew = [
     "#!/bin/sh",
     "# Rendered by palisade. Runs in the acme (lego) container; HTTP-01 is answered on :80 behind the ingress.",

@@ -7,7 +7,19 @@ export { Network, type NetworkProps } from "./network.js";
 export { Service, type ServiceProps, type CapabilityGrant, type Mount, type PublishedPort, type Healthcheck } from "./service.js";
 export { Topology, type PlanWarning } from "./topology.js";
 export { EXCEPTION_KINDS, exceptionSchema, type ExceptionGovernance } from "./site-exceptions.js";
-export { siteSchema, type Site, type SiteInput, type Tenant, type Uplink, type ImageRef, type ServiceImageName } from "./site-schema.js";
+export {
+  siteSchema,
+  type Site,
+  type SiteInput,
+  type Tenant,
+  type Uplink,
+  type ImageRef,
+  type ServiceImageName,
+  type DeclaredService,
+  type Route,
+  type OpenbaoIdentity,
+} from "./site-schema.js";
+export * from "./declaration.js";
 export { loadSite, parseSite, SiteError, type SiteProblem } from "./site-loader.js";
 export * from "./cidr.js";
 export { type Artifact, sortArtifacts } from "./artifact.js";

@@ -38,6 +38,8 @@ export interface ServiceProps {
   readonly id: string;
   readonly host: Host;
   readonly image: ImageRef;
+  /** Where the site file pins this image's digest (named in the warning when it is missing). @default `images.<id>.digest` */
+  readonly imageKey?: string;
   /** Ports the service listens on (on every attached network). */
   readonly listens: readonly Port[];
   readonly networks?: readonly Network[];

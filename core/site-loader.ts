@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from "yaml";
 import type { z } from "zod";
-import { cidr4Overlaps, parseCidr4 } from "./cidr.js";
+import { parseCidr4 } from "./cidr.js";
+import { referenceProblems } from "./site-references.js";
 import { siteSchema, type Site } from "./site-schema.js";
 
 /** One thing wrong with the site file, said so that an operator can fix it without the code. */
@@ -150,15 +151,7 @@ export function semanticProblems(site: Site): SiteProblem[] {
   if (parseCidr4(site.tunnel.subnet).bits > 30) {
     out.push({ path: "tunnel.subnet", given: show(site.tunnel.subnet), expected: "a /30 or larger (two host addresses)", fix: "use a /30 such as 10.77.0.0/30" });
   }
-  const nets = Object.entries(site.cloud.networks);
-  const all: [string, string][] = [...nets.map(([k, v]) => [`cloud.networks.${k}`, v] as [string, string]), ["tunnel.subnet", site.tunnel.subnet]];
-  for (let i = 0; i < all.length; i++) {
-    for (let j = i + 1; j < all.length; j++) {
-      if (cidr4Overlaps(all[i]![1], all[j]![1])) {
-        out.push({ path: all[j]![0], given: show(all[j]![1]), expected: `a range that does not overlap ${all[i]![0]} (${all[i]![1]})`, fix: `pick a distinct range for ${all[j]![0]}` });
-      }
-    }
-  }
+  out.push(...referenceProblems(site));
   return out;
 }
 

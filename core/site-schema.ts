@@ -42,21 +42,119 @@ const uplinkSchema = z.strictObject({
   priority: z.number().int().min(1).max(9).describe("Lower is preferred: 1 is the primary."),
 });
 
+/** Images of the platform's own containers (the operator's services name theirs under `services`). */
 const serviceImages = z.strictObject({
   ingress: imageSchema,
   acme: imageSchema,
-  frontend: imageSchema,
-  api: imageSchema,
-  postgres: imageSchema,
+  /** Every PostgreSQL server of `postgres.servers` runs this image. */
+  postgres: imageSchema.describe("Every PostgreSQL server of `postgres.servers` runs this image."),
   openbao: imageSchema,
-  gitea: imageSchema,
-  "gitea-db": imageSchema,
-  blog: imageSchema,
   failover: imageSchema,
   "edge-proxy": imageSchema,
   "edge-dns": imageSchema,
   "edge-mail": imageSchema,
   "edge-ips": imageSchema,
+});
+
+/** `tcp/8080`, `udp/53`: one port on one protocol. */
+const portText = z
+  .string({ error: "expected a port such as tcp/8080" })
+  .regex(/^(tcp|udp)\/([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/, "expected a port such as tcp/8080 (tcp or udp, 1-65535)");
+const reason = z.string({ error: "expected a reason" }).min(3, "expected a reason of a few words").regex(/^[^"\\\n]*$/, "expected one line without quotes or backslashes");
+const absPath = z.string({ error: "expected an absolute path" }).regex(/^\/[A-Za-z0-9._@\/-]*$/, "expected an absolute path such as /var/lib/app");
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected an environment variable name such as DB_HOST");
+const secretId = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "expected a secret id of lower-case letters, digits and dashes (a file in .palisade/secrets/)");
+
+const mountSchema = z.strictObject({
+  /** A named Docker volume, or an absolute host path (a bind mount, under /etc/palisade/). */
+  source: z.string().regex(/^([a-z][a-z0-9-]{0,62}|\/etc\/palisade\/[A-Za-z0-9._\/-]+)$/, "expected a volume name (lower-case, dashes) or a host path under /etc/palisade/").describe("A named Docker volume, or an absolute host path (a bind mount, under /etc/palisade/)."),
+  target: absPath,
+  /** @default false for a volume, true for a bind mount */
+  readOnly: z.boolean().optional().describe("default: false for a volume, true for a bind mount"),
+});
+
+const healthSchema = z.strictObject({
+  /** An HTTP URL the container answers inside itself, e.g. http://127.0.0.1:8080/healthz (fetched with wget). */
+  http: z.string().regex(/^http:\/\/127\.0\.0\.1:\d+\/\S*$/, "expected a URL such as http://127.0.0.1:8080/healthz").optional().describe("An HTTP URL the container answers inside itself, e.g. http://127.0.0.1:8080/healthz (fetched with wget)."),
+  /** Or a command run in the container (exit 0 = healthy). */
+  command: z.array(z.string().min(1)).min(1).optional().describe("Or a command run in the container (exit 0 = healthy)."),
+});
+
+/** Where a container may open connections outside the cloud: the internet or an edge service, with the reason. */
+const egressSchema = z.strictObject({
+  /** `internet`, or an edge service: `edge-mail` (submission through the tunnel). */
+  to: z.enum(["internet", "edge-mail", "edge-proxy", "edge-dns"], { error: "expected internet, edge-mail, edge-proxy or edge-dns" }).describe("`internet`, or an edge service: `edge-mail` (submission through the tunnel)."),
+  port: portText,
+  reason,
+});
+
+/** One of the operator's containers on the private cloud. Hardened by default (read-only root, no capabilities, non-root, limits). */
+export const declaredServiceSchema = z.strictObject({
+  description: z.string().min(3).regex(/^[^"\\\n]*$/, "expected one line without quotes or backslashes"),
+  /** Repository and tag. */
+  image: imageSchema.shape.image.describe("Repository and tag, e.g. `ghcr.io/example/api:1.4.0`."),
+  /** @default - none: `plan` warns, `plan --strict` fails */
+  digest: imageSchema.shape.digest,
+  /** Ports it listens on. @default - none */
+  listens: z.array(portText).default([]).describe("Ports it listens on. default: - none"),
+  /** @default "65534:65534" (nobody); uid 0 needs `rootReason` */
+  user: z.string().regex(/^[a-z0-9_-]+(:[a-z0-9_-]+)?$/, "expected USER or UID:GID such as 1000:1000").optional().describe("default: \"65534:65534\" (nobody); uid 0 needs `rootReason`"),
+  rootReason: reason.optional(),
+  /** Capabilities added back after dropping all, each with its reason. @default - none */
+  capAdd: z.array(z.strictObject({ cap: z.string().regex(/^[A-Z_]+$/, "expected a capability such as NET_BIND_SERVICE"), reason })).default([]).describe("Capabilities added back after dropping all, each with its reason. default: - none"),
+  /** Writable paths on the read-only root filesystem. @default ["/tmp"] */
+  tmpfs: z.array(absPath).default(["/tmp"]).describe("Writable paths on the read-only root filesystem. default: [\"/tmp\"]"),
+  mounts: z.array(mountSchema).default([]),
+  /** @default 256 */
+  memoryMb: z.number().int().min(16).max(65536).default(256).describe("default: 256"),
+  /** @default 256 */
+  pidsLimit: z.number().int().min(8).max(32768).optional(),
+  health: healthSchema,
+  /** Environment (never secrets: those go in `secrets`). @default - none */
+  env: z.record(envName, z.string()).default({}).describe("Environment (never secrets: those go in `secrets`). default: - none"),
+  /** Environment variables whose values are secrets: NAME -> secret id (created by `palisade keys`, passed as sensitive engine variables). @default - none */
+  secrets: z.record(envName, secretId).default({}).describe("Environment variables whose values are secrets: NAME -> secret id (created by `palisade keys`, passed as sensitive engine variables). default: - none"),
+  /** The OpenBao identity (`openbao.identities[].name`) it logs in as: BAO_ADDR and BAO_SECRET_ID are set, and the flow to OpenBao follows. */
+  openbao: id.optional().describe("The OpenBao identity (`openbao.identities[].name`) it logs in as: BAO_ADDR and BAO_SECRET_ID are set, and the flow to OpenBao follows."),
+  /** Connections out of the cloud. @default - none: no route out */
+  egress: z.array(egressSchema).default([]).describe("Connections out of the cloud. default: - none: no route out"),
+  command: z.array(z.string()).min(1).optional(),
+});
+
+/** `from -> to : port`, with the reason: the only way two containers may talk. */
+const flowSchema = z.strictObject({
+  from: id,
+  /** A service id; `postgres` means every PostgreSQL server. */
+  to: id.describe("A service id; `postgres` means every PostgreSQL server."),
+  port: portText,
+  reason,
+});
+
+/** What the internet reaches: a host name (and path prefix) routed by the edge and the ingress to a service's port. */
+const routeSchema = z.strictObject({
+  /** A name inside `site.domain` or one of `site.zones`. */
+  host: domain.describe("A name inside `site.domain` or one of `site.zones`."),
+  /** A path prefix such as /api. @default - the whole host */
+  path: z.string().regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, "expected a path prefix such as /api").optional().describe("A path prefix such as /api. default: - the whole host"),
+  to: id,
+  /** @default the service's only listening port */
+  port: portText.optional().describe("default: the service's only listening port"),
+});
+
+/** An AppRole identity in OpenBao: `app` reads its KV and the tenants' database credentials; `provisioner` manages tenant roles. */
+const identitySchema = z.strictObject({
+  name: id,
+  kind: z.enum(["app", "provisioner"], { error: "expected app or provisioner" }),
+  /** The service it logs in from: its secret-id and tokens are bound to the networks that service shares with OpenBao. */
+  service: id.describe("The service it logs in from: its secret-id and tokens are bound to the networks that service shares with OpenBao."),
+});
+
+/** A pair that must never connect, on top of the platform's own (internet -> cloud, container egress, edge -> cloud except the ingress). */
+const neverSchema = z.strictObject({
+  from: id,
+  /** Service ids; `postgres` means every PostgreSQL server. */
+  to: z.array(id).min(1).describe("Service ids; `postgres` means every PostgreSQL server."),
+  reason,
 });
 
 const tenantSchema = z.discriminatedUnion("mode", [
@@ -68,8 +166,10 @@ export const siteSchema = z.strictObject({
   $schema: z.string().optional(),
   site: z.strictObject({
     name: id,
-    /** The platform's public domain; app., git., blog., mail. and ns1. hang under it. */
-    domain,
+    /** The platform's primary domain (its own DNS zone): mail., ns1. and mta-sts. hang under it. */
+    domain: domain.describe("The platform's primary domain (its own DNS zone): mail., ns1. and mta-sts. hang under it."),
+    /** Further apex domains served by the edge, each its own DNS zone. @default - none */
+    zones: z.array(domain).default([]).describe("Further apex domains served by the edge, each its own DNS zone. default: - none"),
     /** Addresses allowed to SSH into the edge. Never 0.0.0.0/0. */
     adminCidrs: z.array(cidr).min(1, "expected at least one admin CIDR").describe("Addresses allowed to SSH into the edge. Never 0.0.0.0/0."),
     /** Where DMARC aggregate reports and the ACME account mail go. */
@@ -123,27 +223,29 @@ export const siteSchema = z.strictObject({
       /** @default 10 s of health before failing back to the primary */
       holdDownS: z.number().int().min(1).max(3600).default(10).describe("default: 10 s of health before failing back to the primary"),
     }).prefault({}),
-    /** One /24 (or smaller) per Docker network segment. */
-    networks: z.strictObject({
-      /** The ingress's non-internal network, needed to publish its port on the tunnel address. */
-      edge: cidrv4.describe("The ingress's non-internal network, needed to publish its port on the tunnel address."),
-      web: cidrv4,
-      api: cidrv4,
-      data: cidrv4,
-      secrets: cidrv4,
-      git: cidrv4,
-      gitdb: cidrv4,
-      blog: cidrv4,
-      acme: cidrv4,
-      /** The api's route to the edge's mail submission port through the tunnel (no masquerade). */
-      mail: cidrv4.describe("The api's route to the edge's mail submission port through the tunnel (no masquerade)."),
-      /** The ACME client's egress network: the only container network with a route out. */
-      egress: cidrv4,
-    }),
+    /**
+     * The range the Docker networks are cut from. Networks are derived from the flows (one per
+     * service that something reaches, with its clients); each gets a stable block chosen from its name.
+     */
+    networkPool: cidrv4.describe("The range the Docker networks are cut from. Networks are derived from the flows (one per service that something reaches, with its clients); each gets a stable block chosen from its name."),
+    /** Prefix length of each derived network. @default 24 */
+    networkPrefix: z.number().int().min(16).max(28).default(24).describe("Prefix length of each derived network. default: 24"),
     /** Host updates the cloud host may fetch (HTTPS). @default - none */
     updateMirrors: z.array(cidr).default([]).describe("Host updates the cloud host may fetch (HTTPS). default: - none"),
   }),
   images: serviceImages,
+  /** The operator's own containers on the private cloud, by id. @default - none */
+  services: z.record(id, declaredServiceSchema).default({}).describe("The operator's own containers on the private cloud, by id. default: - none"),
+  /** Who may connect to whom inside the cloud. Everything else is denied. @default - none */
+  flows: z.array(flowSchema).default([]).describe("Who may connect to whom inside the cloud. Everything else is denied. default: - none"),
+  /** What the internet reaches, through the edge and the ingress. @default - none */
+  routes: z.array(routeSchema).default([]).describe("What the internet reaches, through the edge and the ingress. default: - none"),
+  openbao: z.strictObject({
+    /** AppRole identities. @default - none */
+    identities: z.array(identitySchema).default([]).describe("AppRole identities. default: - none"),
+  }).prefault({}),
+  /** Pairs that must never connect (checked on the artifacts). @default - none */
+  mustNever: z.array(neverSchema).default([]).describe("Pairs that must never connect (checked on the artifacts). default: - none"),
   postgres: z.strictObject({
     /** PostgreSQL servers by region; the first is the shared one. */
     servers: z.array(z.strictObject({ id, region: id })).min(1).describe("PostgreSQL servers by region; the first is the shared one."),
@@ -172,3 +274,6 @@ export type Tenant = Site["tenants"][number];
 export type Uplink = Site["cloud"]["uplinks"][number];
 export type ImageRef = z.output<typeof imageSchema>;
 export type ServiceImageName = keyof Site["images"];
+export type DeclaredService = Site["services"][string];
+export type Route = Site["routes"][number];
+export type OpenbaoIdentity = Site["openbao"]["identities"][number];

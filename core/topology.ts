@@ -55,7 +55,7 @@ export class Topology {
     const svc = new Service(props, this.ledger);
     this.services.set(svc.id, svc);
     if (!props.image.digest) {
-      this.warnings.push({ id: "image-digest", subject: svc.id, message: `image ${props.image.image} of ${svc.id} has no digest; pin it in images.${svc.id}.digest` });
+      this.warnings.push({ id: "image-digest", subject: svc.id, message: `image ${props.image.image} of ${svc.id} has no digest; pin it in ${props.imageKey ?? `images.${svc.id}.digest`}` });
     }
     return svc;
   }

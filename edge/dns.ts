@@ -1,4 +1,4 @@
-import { isIpv6, siteNames, type Artifact, type Topology } from "../core/index.js";
+import { isIpv6, routedHosts, siteNames, siteZones, zoneOf, type Artifact, type Topology } from "../core/index.js";
 import { EDGE_DIR, digest, header } from "./private/edge-facts.js";
 
 /** The file, on the edge host, that holds the TSIG keys for zone transfers (never rendered by Palisade). */
@@ -38,11 +38,16 @@ export function dkimRecordValue(t: Topology): string | null {
   return `v=DKIM1; k=${t.site.edge.mail.dkimAlgorithm}; p=${key}`;
 }
 
-/** The zone file of the site's domain. The serial is derived from the content (stable between plans). */
-export function renderZone(t: Topology): Artifact {
+/**
+ * The zone file of one of the site's zones (default: the primary domain). The primary zone holds
+ * the name servers, mail and MTA-STS; every zone gets its apex and the routed names inside it.
+ * The serial is derived from the content (stable between plans).
+ */
+export function renderZone(t: Topology, zone = t.site.site.domain): Artifact {
   const s = t.site;
   const n = siteNames(s);
-  const d = s.site.domain;
+  const d = zone;
+  const primary = zone === s.site.domain;
   const contact = s.site.contactEmail;
   const rel = (fqdn: string) => (fqdn === d ? "@" : fqdn.slice(0, -(d.length + 1)));
   const rr: string[] = [];
@@ -50,28 +55,35 @@ export function renderZone(t: Topology): Artifact {
 
   add("@", "NS", `${n.ns1}.`);
   const secondaries = [...s.edge.dns.secondaries].sort((a, b) => a.id.localeCompare(b.id));
-  for (const sec of secondaries) add("@", "NS", `${sec.id}.${d}.`);
-  add("@", "MX", `10 ${n.mail}.`);
-  add("@", "TXT", txtStrings("v=spf1 mx -all"));
+  for (const sec of secondaries) add("@", "NS", `${sec.id}.${s.site.domain}.`);
+  if (primary) add("@", "MX", `10 ${n.mail}.`);
+  // A zone without mail says so: no sender may use its names.
+  add("@", "TXT", txtStrings(primary ? "v=spf1 mx -all" : "v=spf1 -all"));
   add("@", "CAA", `0 issue "letsencrypt.org"`);
   add("@", "CAA", `0 issuewild ";"`);
   add("@", "CAA", `0 iodef "mailto:${contact}"`);
-  for (const name of [n.apex, n.app, n.blog, n.git, n.mail, n.mtaSts, n.ns1]) {
+  const routed = routedHosts(s).filter((h) => zoneOf(s, h) === zone && h !== d);
+  const own = primary ? [n.mail, n.mtaSts, n.ns1] : [];
+  for (const name of [d, ...[...new Set([...routed, ...own])].sort()]) {
     add(rel(name), "A", s.edge.ipv4);
     add(rel(name), "AAAA", s.edge.ipv6);
   }
-  add(rel(n.mail), "TXT", txtStrings("v=spf1 a -all"));
-  for (const sec of secondaries) add(sec.id, isIpv6(sec.address) ? "AAAA" : "A", sec.address);
+  if (primary) {
+    add(rel(n.mail), "TXT", txtStrings("v=spf1 a -all"));
+    for (const sec of secondaries) add(sec.id, isIpv6(sec.address) ? "AAAA" : "A", sec.address);
+  }
   add("_dmarc", "TXT", txtStrings(`v=DMARC1; p=reject; sp=reject; adkim=s; aspf=s; rua=mailto:${contact}`));
-  add("_mta-sts", "TXT", txtStrings(`v=STSv1; id=${digest(mtaStsPolicy(t), 20)}`));
-  add("_smtp._tls", "TXT", txtStrings(`v=TLSRPTv1; rua=mailto:${contact}`));
-  const dkim = dkimRecordValue(t);
+  if (primary) {
+    add("_mta-sts", "TXT", txtStrings(`v=STSv1; id=${digest(mtaStsPolicy(t), 20)}`));
+    add("_smtp._tls", "TXT", txtStrings(`v=TLSRPTv1; rua=mailto:${contact}`));
+  }
+  const dkim = primary ? dkimRecordValue(t) : null;
   if (dkim) add(`${s.edge.mail.dkimSelector}._domainkey`, "TXT", txtStrings(dkim));
 
   const body = (serial: string) =>
     [
       header(";", `zone ${d} (authoritative on the edge; Knot signs it with DNSSEC)`).trimEnd(),
-      dkim ? null : "; no DKIM record: publicKeys.dkim is not set in the site file (run `palisade keys`)",
+      dkim || !primary ? null : "; no DKIM record: publicKeys.dkim is not set in the site file (run `palisade keys`)",
       `$ORIGIN ${d}.`,
       "$TTL 3600",
       `@ IN SOA ${n.ns1}. ${rname(contact)} ( ${serial} 3600 900 1209600 300 )`,
@@ -89,7 +101,6 @@ export function renderZone(t: Topology): Artifact {
 /** knot.conf: authoritative only, DNSSEC (ECDSA P-256, NSEC3), transfers only to the TSIG-keyed secondaries. */
 export function renderKnotConf(t: Topology): Artifact {
   const s = t.site;
-  const d = s.site.domain;
   const at = (addr: string) => `${addr}@53`;
   const secondaries = [...s.edge.dns.secondaries].sort((a, b) => a.id.localeCompare(b.id));
   const lines = [
@@ -145,18 +156,20 @@ export function renderKnotConf(t: Topology): Artifact {
     "    serial-policy: increment",
     "",
     "zone:",
-    `  - domain: ${d}`,
-    `    file: "${d}.zone"`,
-    "    dnssec-signing: on",
-    `    dnssec-policy: ${KNOT_DNSSEC_POLICY}`,
-    ...(secondaries.length
-      ? [`    notify: [ ${secondaries.map((x) => x.id).join(", ")} ]`, `    acl: [ ${secondaries.map((x) => `xfr-${x.id}`).join(", ")} ]`]
-      : ["    # no secondaries: zone transfers are refused to everyone"]),
+    ...siteZones(s).flatMap((zone) => [
+      `  - domain: ${zone}`,
+      `    file: "${zone}.zone"`,
+      "    dnssec-signing: on",
+      `    dnssec-policy: ${KNOT_DNSSEC_POLICY}`,
+      ...(secondaries.length
+        ? [`    notify: [ ${secondaries.map((x) => x.id).join(", ")} ]`, `    acl: [ ${secondaries.map((x) => `xfr-${x.id}`).join(", ")} ]`]
+        : ["    # no secondaries: zone transfers are refused to everyone"]),
+    ]),
     "",
   );
   return { path: `${EDGE_DIR}/knot/knot.conf`, content: lines.join("\n") };
 }
 
 export function renderDns(t: Topology): Artifact[] {
-  return [renderKnotConf(t), renderZone(t)];
+  return [renderKnotConf(t), ...siteZones(t.site).map((z) => renderZone(t, z))];
 }

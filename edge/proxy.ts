@@ -1,4 +1,4 @@
-import { siteNames, type Artifact, type Topology } from "../core/index.js";
+import { hostLabel, routedHosts, siteNames, siteZones, type Artifact, type Topology } from "../core/index.js";
 import { EDGE_DIR, header, tunnelFacts } from "./private/edge-facts.js";
 
 /** Backend that refuses TLS connections whose SNI names no site host (or that send no SNI). */
@@ -10,20 +10,18 @@ export const EDGE_SNI_LOG_TAG = "palisade-sni";
 /** HAProxy's admin socket on the edge (stats only there, never on a TCP port). */
 export const EDGE_HAPROXY_SOCKET = "/var/run/haproxy/admin.sock";
 
-/** Host names the edge passes through to the cloud ingress, one backend each: `be_app` -> app.<domain>. */
+/** Host names the edge passes through to the cloud ingress (the site's routes), one backend each: `be_app` -> app.<domain>. */
 export function edgeRoutes(t: Topology): { backend: string; host: string }[] {
-  const n = siteNames(t.site);
-  return [
-    { backend: "be_app", host: n.app },
-    { backend: "be_blog", host: n.blog },
-    { backend: "be_git", host: n.git },
-  ];
+  return routedHosts(t.site)
+    .sort()
+    .map((host) => ({ backend: `be_${hostLabel(t.site, host).replace(/-/g, "_")}`, host }));
 }
 
-/** The site's own names that point at the edge but serve nothing on 443 (sorted). */
+/** The site's own names that point at the edge but serve nothing on 443 (sorted): the zones' apexes and the mail and DNS names. */
 export function edgeClosedNames(t: Topology): string[] {
   const n = siteNames(t.site);
-  return [n.apex, n.mail, n.mtaSts, n.ns1].sort();
+  const routed = new Set(routedHosts(t.site));
+  return [...new Set([...siteZones(t.site), n.mail, n.mtaSts, n.ns1])].filter((h) => !routed.has(h)).sort();
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Artifact, Topology } from "../core/index.js";
+import { derivedRoutes, type Artifact, type Topology } from "../core/index.js";
 
 /*
  * The declared segmentation intent as plain data. The verifier compares what it derives from the
@@ -46,6 +46,22 @@ export interface IntentException {
   readonly expires: string;
 }
 
+/** A public route the site declares: the edge and the ingress must both render it. */
+export interface IntentRoute {
+  readonly host: string;
+  /** Path prefix. @default - the whole host */
+  readonly path?: string;
+  readonly service: string;
+  /** `tcp/8080`. */
+  readonly port: string;
+}
+
+/** An OpenBao identity a service logs in as: the rendered OpenBao files and secrets stacks must define it. */
+export interface IntentIdentity {
+  readonly name: string;
+  readonly service: string;
+}
+
 export interface Intent {
   readonly version: 1;
   readonly peers: readonly IntentPeer[];
@@ -53,6 +69,10 @@ export interface Intent {
   readonly nevers: readonly IntentNever[];
   /** @default - none declared */
   readonly exceptions?: readonly IntentException[];
+  /** @default - none (an intent written before routes were declared) */
+  readonly routes?: readonly IntentRoute[];
+  /** @default - none */
+  readonly identities?: readonly IntentIdentity[];
 }
 
 export const INTENT_PATH = "intent.json";
@@ -74,6 +94,8 @@ export function intentOf(t: Topology): Intent {
     peers,
     flows: t.ledger.flows.map((f) => ({ from: f.from.id, to: f.to.id, port: f.port.toString(), reason: f.reason })),
     nevers: t.ledger.nevers.map((n) => ({ from: n.from.id, to: n.to.id, reason: n.reason })),
+    routes: derivedRoutes(t.site).map((r) => ({ host: r.host, ...(r.path ? { path: r.path } : {}), service: r.to, port: r.port.toString() })),
+    identities: t.site.openbao.identities.map((i) => ({ name: i.name, service: i.service })),
     ...((t.site.exceptions ?? []).length
       ? { exceptions: [...t.site.exceptions].sort((a, b) => (a.service + a.kind + (a.capability ?? "") < b.service + b.kind + (b.capability ?? "") ? -1 : 1)) }
       : {}),
@@ -112,6 +134,13 @@ export function parseIntent(text: string): Intent {
       }
     }
   }
+  for (const [i, r] of (Array.isArray(o.routes) ? o.routes : []).entries()) {
+    if (typeof r.host !== "string" || typeof r.service !== "string" || !/^tcp\/\d+$/.test(String(r.port))) {
+      throw new Error(`intent.json: routes[${i}]: expected {host, path?, service, port: "tcp/N"}; given ${JSON.stringify(r)}`);
+    }
+  }
+  if (o.routes !== undefined && !Array.isArray(o.routes)) throw new Error("intent.json: routes: expected an array");
+  if (o.identities !== undefined && !Array.isArray(o.identities)) throw new Error("intent.json: identities: expected an array");
   return o as Intent;
 }
 

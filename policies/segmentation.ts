@@ -1,7 +1,10 @@
-import { Port, type Topology } from "../core/index.js";
+import { Port, containerFlows, egressFlows, expandPeer, hostLabel, routedHosts, type Topology } from "../core/index.js";
 
 /**
- * The reference platform's segmentation intent, written once with the Connections API. Everything not
+ * The segmentation intent, written once with the Connections API: the platform's own flows (edge,
+ * tunnel, administration), the cloud's flows derived from the site file's declaration, and the
+ * must-never pairs (the operator's, plus the platform's: internet -> cloud, edge -> cloud except
+ * the ingress, container egress except the declared). Everything not
  * allowed here is denied; the verifier checks the artifacts against it. Peer ids: `internet`,
  * `admin`, edge services (`edge-proxy`, `edge-mail`, `edge-dns`), host daemons (`edge:sshd`,
  * `edge:wireguard`), the cloud host (`cloud`, for its uplinks) and containers.
@@ -14,10 +17,6 @@ export function declareSegmentation(t: Topology): void {
   const mail = p("edge-mail");
   const dns = p("edge-dns");
   const cloudHost = p("cloud");
-  const [ingress, acme, frontend, api, postgres, openbao, gitea, giteaDb, blog] = [
-    "ingress", "acme", "frontend", "api", "postgres", "openbao", "gitea", "gitea-db", "blog",
-  ].map(p) as [ReturnType<typeof p>, ...ReturnType<typeof p>[]];
-
   for (const port of [Port.HTTP, Port.HTTPS]) {
     internet.connections.allowTo(proxy, port, "public web; TLS passes through to the cloud");
   }
@@ -33,46 +32,32 @@ export function declareSegmentation(t: Topology): void {
   internet.connections.allowTo(p("edge:wireguard"), wgPort, "the cellular uplink's source address is not fixed (carrier NAT); WireGuard drops every unauthenticated packet");
   cloudHost.connections.allowTo(proxy, Port.HTTPS, "the failover agent probes the edge through each uplink");
   p("edge").connections.allowTo(p("cloud:sshd"), Port.SSH, "the operator's jump path: SSH to the cloud host from the edge's tunnel address");
-  cloudHost.connections.allowTo(openbao!, Port.VAULT, "deploy applies the secrets stack through an SSH forward to OpenBao from the cloud host");
+  cloudHost.connections.allowTo(p("openbao"), Port.VAULT, "deploy applies the secrets stack through an SSH forward to OpenBao from the cloud host");
   for (const port of [Port.DNS_UDP, Port.DNS_TCP]) {
     cloudHost.connections.allowTo(internet, port, "the cloud host resolves names through its uplink's resolver");
     p("edge").connections.allowTo(internet, port, "name resolution by the edge host (MX lookups, NOTIFY to secondaries)");
   }
   mail.connections.allowTo(internet, Port.SMTP, "outbound mail delivery to the recipients' MX");
+  const ingress = p("ingress");
+  const hosts = routedHosts(t.site).map((h) => hostLabel(t.site, h));
   for (const port of [Port.HTTP, Port.HTTPS]) {
-    proxy.connections.allowTo(ingress!, port, "app, git, blog traffic over the tunnel (PROXY protocol)");
+    proxy.connections.allowTo(ingress, port, `${hosts.length ? hosts.join(", ") : "ACME"} traffic over the tunnel (PROXY protocol)`);
   }
-  ingress!.connections
-    .allowTo(frontend!, Port.tcp(3000), "routed by host name: app")
-    .allowTo(api!, Port.tcp(8080), "routed by host name and path: app /api")
-    .allowTo(gitea!, Port.tcp(3000), "routed by host name: git")
-    .allowTo(blog!, Port.tcp(2368), "routed by host name: blog")
-    .allowTo(acme!, Port.HTTP, "HTTP-01 challenges answered by the ACME client");
-  frontend!.connections.allowTo(api!, Port.tcp(8080), "server-side rendering calls");
-  const databases = t.servicesOn("cloud").filter((s) => s.props.image === t.site.images.postgres && s.id !== "gitea-db");
-  for (const db of databases.filter((d) => d !== postgres)) {
-    api!.connections.allowTo(db, Port.POSTGRES, "data of the dedicated tenants placed on this server");
-    openbao!.connections.allowTo(db, Port.POSTGRES, "creates and revokes the dedicated tenants' DB credentials");
-  }
-  api!.connections
-    .allowTo(postgres!, Port.POSTGRES, "data")
-    .allowTo(openbao!, Port.VAULT, "secrets, dynamic DB credentials")
-    .allowTo(mail, Port.SUBMISSION, "transactional mail (via tunnel)");
-  openbao!.connections.allowTo(postgres!, Port.POSTGRES, "creates and revokes per-tenant DB credentials");
-  gitea!.connections.allowTo(giteaDb!, Port.POSTGRES, "git metadata");
-  acme!.connections.allowTo(internet, Port.HTTPS, "ACME certificate issuance (the CA)");
+  for (const f of [...containerFlows(t.site), ...egressFlows(t.site)]) p(f.from).connections.allowTo(p(f.to), f.port, f.reason);
 
-  // Must-never pairs: each blocked by at least two independent layers.
-  for (const db of databases) frontend!.connections.neverTo(db, "the frontend has no business with the data");
-  frontend!.connections.neverTo(openbao!, "the frontend holds no secrets");
-  for (const target of [api!, ...databases, openbao!]) blog!.connections.neverTo(target, "the blog is a separate, less trusted application");
-  for (const target of [...databases, openbao!]) gitea!.connections.neverTo(target, "gitea has its own database and no secrets of the app");
-  for (const target of [...databases, openbao!]) ingress!.connections.neverTo(target, "the ingress only routes to front services");
-  for (const svc of t.servicesOn("cloud")) internet.connections.neverTo(svc, "nothing in the cloud is reachable from the internet");
-  for (const svc of t.servicesOn("cloud")) {
+  // Must-never pairs: each blocked by at least two independent layers. The operator's first, then the platform's own.
+  for (const n of t.site.mustNever) {
+    for (const from of expandPeer(t.site, n.from)) {
+      for (const to of n.to.flatMap((id) => expandPeer(t.site, id))) p(from).connections.neverTo(p(to), n.reason);
+    }
+  }
+  const cloud = t.servicesOn("cloud");
+  for (const svc of cloud) internet.connections.neverTo(svc, "nothing in the cloud is reachable from the internet");
+  for (const svc of cloud) {
     if (svc.id !== "ingress") proxy.connections.neverTo(svc, "the edge reaches the cloud only at the ingress ports");
   }
-  for (const svc of t.servicesOn("cloud")) {
-    if (svc.id !== "acme" && !svc.props.hostNetwork) svc.connections.neverTo(internet, "no container egress except the ACME client's");
+  const toInternet = new Set(egressFlows(t.site).filter((f) => f.to === "internet").map((f) => f.from));
+  for (const svc of cloud) {
+    if (!toInternet.has(svc.id) && !svc.props.hostNetwork) svc.connections.neverTo(internet, "no container egress except the declared");
   }
 }

@@ -29,8 +29,8 @@ export interface ContainerSpec {
   readonly service: string;
   readonly image: string;
   readonly networks: readonly { readonly name: string; readonly ipv4: string }[];
-  /** "host" for host networking; otherwise "bridge" with the networks above. */
-  readonly networkMode: "host" | "bridge";
+  /** "host" for host networking; "none" for a container no flow needs on any network (Docker would otherwise put it on its default bridge); otherwise "bridge" with the networks above. */
+  readonly networkMode: "host" | "bridge" | "none";
   readonly hostNetworkReason?: string;
   readonly ports: readonly { readonly ip: string; readonly external: number; readonly internal: number; readonly protocol: "tcp" | "udp" }[];
   readonly capDrop: readonly string[];
@@ -88,7 +88,7 @@ function containerSpec(svc: Service, t: Topology): ContainerSpec {
     service: svc.id,
     image: imageRef(svc),
     networks,
-    networkMode: p.hostNetwork ? "host" : "bridge",
+    networkMode: p.hostNetwork ? "host" : networks.length === 0 ? "none" : "bridge",
     hostNetworkReason: p.hostNetwork?.reason,
     ports: (p.publish ?? []).map((pp) => ({ ip: pp.hostIp, external: pp.port.number, internal: pp.containerPort, protocol: pp.port.protocol })),
     capDrop: [...HARDENING.capDrop],

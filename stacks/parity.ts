@@ -7,7 +7,7 @@
 
 /** One field on which the engines disagree (or a resource only one of them declares). */
 export interface Difference {
-  /** Kind and Docker name: `container cloud-api`, `network cloud-data`, `volume blog-content`, `image haproxy:2.8`. */
+  /** Kind and Docker name: `container cloud-api`, `network cloud-postgres`, `volume blog-content`, `image haproxy:2.8`. */
   readonly resource: string;
   /** Normalized field name (`networks`, `capDrop`, `env` …), or `(presence)` / `(unmapped)`. */
   readonly field: string;

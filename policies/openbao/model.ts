@@ -1,4 +1,4 @@
-import type { Site } from "../../core/index.js";
+import { deriveNetworks, networksOf, type OpenbaoIdentity, type Site } from "../../core/index.js";
 import { PLATFORM_ROLES, SHARED_DATABASE, appRoleOf, openbaoTenantName, postgresHost, serverFor } from "../tenancy/names.js";
 import type { Capability, PolicyRule } from "./hcl.js";
 
@@ -19,8 +19,8 @@ export const OPENBAO_PATHS = { config: "/openbao/config", data: "/openbao/data",
 /** Per-tenant database credentials: 1 h by default, never more than 24 h. */
 export const DB_CREDENTIAL_TTL = { defaultSeconds: 3600, maxSeconds: 86400 } as const;
 
-/** Services that authenticate to OpenBao. */
-export type ServiceName = "api" | "provisioner";
+/** An identity that authenticates to OpenBao (`openbao.identities[].name` of the site file). */
+export type ServiceName = string;
 
 export interface ServicePolicy {
   readonly name: ServiceName;
@@ -72,35 +72,49 @@ function rule(path: string, ...capabilities: Capability[]): PolicyRule {
 /** Token self-service every AppRole token needs (tokens carry no default policy). */
 const SELF = [rule("auth/token/lookup-self", "read"), rule("auth/token/renew-self", "update")];
 
-/** Least-privilege policies, one per service, sorted by path. */
-export function servicePolicies(): ServicePolicy[] {
-  const byPath = (a: PolicyRule, b: PolicyRule) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-  return [
-    {
-      name: "api",
-      description: "The API: reads its own KV secrets and per-tenant database credentials. Cannot define roles or connections.",
+const byPath = (a: PolicyRule, b: PolicyRule) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+/** The least-privilege policy of one identity, by its kind, sorted by path. */
+function policyOf(identity: OpenbaoIdentity): ServicePolicy {
+  if (identity.kind === "app") {
+    return {
+      name: identity.name,
+      description: `The ${identity.name} identity (service ${identity.service}): reads its own KV secrets and per-tenant database credentials. Cannot define roles or connections.`,
       rules: [
-        rule(`${MOUNTS.kv}/data/api/*`, "read"),
+        rule(`${MOUNTS.kv}/data/${identity.name}/*`, "read"),
         rule(`${MOUNTS.database}/creds/tenant-*`, "read"),
         rule("sys/leases/renew", "update"),
         ...SELF,
       ].sort(byPath),
-    },
-    {
-      name: "provisioner",
-      description: "The tenant provisioner: manages tenant database roles and connections. Cannot read credentials or KV.",
-      rules: [
-        rule(`${MOUNTS.database}/roles/tenant-*`, "create", "read", "update", "delete"),
-        rule(`${MOUNTS.database}/config/tenant-*`, "create", "read", "update", "delete"),
-        ...SELF,
-      ].sort(byPath),
-    },
-  ];
+    };
+  }
+  return {
+    name: identity.name,
+    description: `The tenant provisioner (${identity.name}, from service ${identity.service}): manages tenant database roles and connections. Cannot read credentials or KV.`,
+    rules: [
+      rule(`${MOUNTS.database}/roles/tenant-*`, "create", "read", "update", "delete"),
+      rule(`${MOUNTS.database}/config/tenant-*`, "create", "read", "update", "delete"),
+      ...SELF,
+    ].sort(byPath),
+  };
 }
 
-/** Source ranges OpenBao sees a service's requests from: the networks OpenBao shares with it (secrets and data). */
-export function boundCidrs(site: Site): string[] {
-  return [site.cloud.networks.secrets, site.cloud.networks.data].sort();
+/** Least-privilege policies, one per declared identity (`openbao.identities`), sorted by name. */
+export function servicePolicies(site: Site): ServicePolicy[] {
+  return site.openbao.identities.map(policyOf).sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+/**
+ * Source ranges OpenBao sees an identity's requests from: the derived networks OpenBao shares
+ * with the identity's service (sorted).
+ */
+export function boundCidrs(site: Site, service: string): string[] {
+  const nets = deriveNetworks(site);
+  const openbao = new Set(networksOf(nets, "openbao").map((n) => n.id));
+  return networksOf(nets, service)
+    .filter((n) => openbao.has(n.id))
+    .map((n) => n.subnet)
+    .sort();
 }
 
 /** An AppRole role's arguments as OpenBao's API (and the Vault provider) name them. */
@@ -120,31 +134,33 @@ export function appRoleArguments(r: AppRoleRole): Record<string, unknown> {
   };
 }
 
-/** AppRole roles: secret-ids and tokens bound to the container networks, short-lived, no default policy. */
+/** AppRole roles, one per identity: secret-ids and tokens bound to the derived networks, short-lived, no default policy. */
 export function appRoleRoles(site: Site): AppRoleRole[] {
-  const cidrs = boundCidrs(site);
-  return [
-    {
-      name: "api",
-      tokenPolicies: ["api"],
-      tokenTtlSeconds: 900,
-      tokenMaxTtlSeconds: 3600,
-      // The api logs in again every hour with the same secret-id; a day bounds a stolen one.
-      secretIdTtlSeconds: 86400,
-      secretIdNumUses: 0,
-      boundCidrs: cidrs,
-    },
-    {
-      name: "provisioner",
-      tokenPolicies: ["provisioner"],
-      tokenTtlSeconds: 600,
-      tokenMaxTtlSeconds: 1800,
-      // One provisioning run, one secret-id.
-      secretIdTtlSeconds: 600,
-      secretIdNumUses: 1,
-      boundCidrs: cidrs,
-    },
-  ];
+  return site.openbao.identities
+    .map((identity) =>
+      identity.kind === "app"
+        ? {
+            name: identity.name,
+            tokenPolicies: [identity.name],
+            tokenTtlSeconds: 900,
+            tokenMaxTtlSeconds: 3600,
+            // The service logs in again every hour with the same secret-id; a day bounds a stolen one.
+            secretIdTtlSeconds: 86400,
+            secretIdNumUses: 0,
+            boundCidrs: boundCidrs(site, identity.service),
+          }
+        : {
+            name: identity.name,
+            tokenPolicies: [identity.name],
+            tokenTtlSeconds: 600,
+            tokenMaxTtlSeconds: 1800,
+            // One provisioning run, one secret-id.
+            secretIdTtlSeconds: 600,
+            secretIdNumUses: 1,
+            boundCidrs: boundCidrs(site, identity.service),
+          },
+    )
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
 /** The sensitive variable holding palisade_vault's password on a server. */
@@ -152,7 +168,7 @@ export function vaultPasswordVar(serverId: string): string {
   return `postgres_vault_password_${serverId.replaceAll("-", "_")}`;
 }
 
-/** TLS mode OpenBao uses towards PostgreSQL on the data network. */
+/** TLS mode OpenBao uses towards PostgreSQL on their shared network. */
 export const POSTGRES_SSLMODE = "require";
 
 /** One connection per tenant, to the registry database of the tenant's server, as palisade_vault. */

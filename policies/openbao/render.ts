@@ -92,7 +92,7 @@ function json(value: unknown): string {
 export function renderOpenBao(site: Site): Artifact[] {
   const dir = OPENBAO_ARTIFACT_DIR;
   const out: Artifact[] = [{ path: `${dir}/config.hcl`, content: renderServerConfig(site) }];
-  for (const p of servicePolicies()) out.push({ path: `${dir}/policies/${p.name}.hcl`, content: renderPolicyHcl(p) });
+  for (const p of servicePolicies(site)) out.push({ path: `${dir}/policies/${p.name}.hcl`, content: renderPolicyHcl(p) });
   for (const r of appRoleRoles(site)) {
     out.push({
       path: `${dir}/approle/${r.name}.json`,

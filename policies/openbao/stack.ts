@@ -34,7 +34,7 @@ export function secretsStackResources(site: Site): SecretsResource[] {
     { type: "vault_mount", name: MOUNTS.kv, props: { path: MOUNTS.kv, type: "kv", options: { version: "2" }, description: "Static service secrets" } },
     { type: "vault_auth_backend", name: MOUNTS.approle, props: { type: "approle", path: MOUNTS.approle } },
   ];
-  for (const p of servicePolicies()) {
+  for (const p of servicePolicies(site)) {
     out.push({ type: "vault_policy", name: p.name, props: { name: p.name, policy: renderPolicyHcl(p) } });
   }
   for (const r of appRoleRoles(site)) {

@@ -105,7 +105,7 @@ export function serverFor(site: Site, tenant: Tenant): PostgresServer {
   return server;
 }
 
-/** Host name under which OpenBao reaches a server on the data network. The shared server is the `postgres` container. */
+/** Host name under which OpenBao reaches a server on the network it shares with the server. The shared server is the `postgres` container. */
 export function postgresHost(site: Site, server: PostgresServer): string {
   return site.postgres.servers[0]?.id === server.id ? "postgres" : server.id;
 }

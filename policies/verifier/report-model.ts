@@ -72,6 +72,7 @@ export type FindingKind =
   | "bad-artifact"
   | "tenant-isolation"
   | "lab-mismatch"
+  | "declared-not-rendered"
   | "exception-expired";
 
 export interface Finding {

@@ -13,6 +13,7 @@ import { buildSiteModel, type SiteModel } from "./site-model.js";
 import { checkTenantIsolation } from "./tenancy.js";
 import { declaredExceptions, governExceptions } from "./exceptions.js";
 import { lineOfConstruct } from "./locate.js";
+import { checkDeclaredRendered } from "./declared-rendered.js";
 
 /*
  * The verifier's entry point: artifacts in, Report out. It reads only the artifacts (and the
@@ -175,7 +176,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
   const tenancy = checkTenantIsolation(files);
   const governed = governExceptions(declaredExceptions(primary.model).map(located), intent.exceptions ?? [], opts.asOf);
   findings.push(...nftHostFindings(files, primary.site, probePorts(primary.site)));
-  findings.push(...tenancy.findings, ...labFindings(opts.lab), ...governed.findings);
+  findings.push(...tenancy.findings, ...checkDeclaredRendered(files, intent, primary.model), ...labFindings(opts.lab), ...governed.findings);
   findings.sort((a, b) => compareText(a.kind, b.kind) || compareText(a.subject, b.subject) || compareText(a.id, b.id));
 
   findings.splice(0, findings.length, ...findings.map(located));

@@ -33,8 +33,8 @@ describe("the hardening defaults", () => {
 });
 
 describe("the private cloud's declared services and networks", () => {
-  it("GIVEN the reference site WHEN declared THEN every cloud network is internal except the ingress's, the ACME egress and the mail route, each with a reason", () => {
-    expect(cloudNets.filter((n) => !n.internal).map((n) => n.id).sort()).toEqual(["acme-egress", "ingress", "mail"]);
+  it("GIVEN the reference site WHEN declared THEN every cloud network is internal except the ingress's, the ACME egress and the api's mail route, each with a reason", () => {
+    expect(cloudNets.filter((n) => !n.internal).map((n) => n.id).sort()).toEqual(["acme-egress", "api-egress", "ingress"]);
     for (const n of cloudNets.filter((n) => !n.internal)) expect(n.egressReason?.length ?? 0).toBeGreaterThan(10);
   });
 
@@ -45,7 +45,7 @@ describe("the private cloud's declared services and networks", () => {
   it("GIVEN the non-internal networks WHEN their members are listed THEN each carries exactly the one service it exists for", () => {
     expect(members("acme-egress")).toEqual(["acme"]);
     expect(members("ingress")).toEqual(["ingress"]);
-    expect(members("mail")).toEqual(["api"]);
+    expect(members("api-egress")).toEqual(["api"]);
   });
 
   it("GIVEN every cloud service WHEN its addresses are read THEN each lies in its network's subnet and no two services share one", () => {

@@ -25,25 +25,28 @@ export type TfJson = {
 };
 export type PulumiCapture = { stack: string; resources: { type: string; name: string; provider?: string; inputs: Record<string, unknown> }[] };
 
-let planned: Promise<PlannedOutput> | undefined;
+const planned = new Map<string, Promise<PlannedOutput>>();
 
 /** Plans into a fresh temporary directory (`--out`), through the real CLI entry, in this process. */
-export async function planInto(dir: string, extra: string[] = []): Promise<CliResult> {
-  return runCli(["plan", "--site", REFERENCE_SITE, "--out", dir, ...extra]);
+export async function planInto(dir: string, extra: string[] = [], site = REFERENCE_SITE): Promise<CliResult> {
+  return runCli(["plan", "--site", site, "--out", dir, ...extra]);
 }
 
 /**
- * The reference plan, made once per test file (vitest isolates modules per file) and shared by
- * all its tests. Awaitable at the top of a file when `it.each` needs the artifacts to list cases.
+ * The plan of one site file (default: the reference), made once per test file (vitest isolates
+ * modules per file) and shared by all its tests. Awaitable at the top of a file when `it.each`
+ * needs the artifacts to list cases.
  */
-export function planOnce(): Promise<PlannedOutput> {
-  planned ??= (async () => {
+export function planOnce(site = REFERENCE_SITE): Promise<PlannedOutput> {
+  const cached = planned.get(site);
+  if (cached) return cached;
+  const made = (async () => {
     const dir = join(tempDir("plan"), "out");
-    const result = await planInto(dir);
+    const result = await planInto(dir, [], site);
     // Exit 1 is the verifier's verdict (violations) with every artifact written; these tests read
     // the artifacts. Anything else (2: bad input, or no manifest) means there is nothing to read.
     if (![0, 1].includes(result.code) || !existsSync(join(dir, "manifest.json"))) {
-      throw new Error(`the reference plan failed (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+      throw new Error(`the plan of ${site} failed (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
     }
     const text = (path: string) => readFileSync(join(dir, path), "utf8");
     const json = <T>(path: string) => JSON.parse(text(path)) as T;
@@ -56,14 +59,15 @@ export function planOnce(): Promise<PlannedOutput> {
       pulumi: (stack: string) => json<PulumiCapture>(`pulumi/${stack}.json`),
     };
   })();
-  return planned;
+  planned.set(site, made);
+  return made;
 }
 
 /** `beforeAll` form: returns a getter that is valid inside tests. */
-export function usePlan(): () => PlannedOutput {
+export function usePlan(site = REFERENCE_SITE): () => PlannedOutput {
   let value: PlannedOutput | undefined;
   beforeAll(async () => {
-    value = await planOnce();
+    value = await planOnce(site);
   });
   afterAll(() => {
     value = undefined;

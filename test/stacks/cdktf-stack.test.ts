@@ -4,7 +4,7 @@ import { Container } from "@cdktf/provider-docker/lib/container/index.js";
 import { Network } from "@cdktf/provider-docker/lib/network/index.js";
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider/index.js";
 import { describe, expect, it } from "vitest";
-import { loadSite, tunnelAddresses } from "../../core/index.js";
+import { deriveNetworks, hostInCidr4, loadSite, tunnelAddresses } from "../../core/index.js";
 import { DockerHostStack } from "../../stacks/cdktf/docker-stack.js";
 import { stackSpec } from "../../stacks/docker-spec.js";
 import { buildTopology } from "../../stacks/platform.js";
@@ -78,14 +78,15 @@ describe("the cloud DockerHostStack, synthesized with cdktf Testing", () => {
     expect((JSON.parse(cloud) as { variable: Record<string, { sensitive: boolean }> }).variable[variable]?.sensitive).toBe(true);
   });
 
-  it("GIVEN the data network WHEN synthesized THEN it is internal with its fixed subnet and bridge name", () => {
+  it("GIVEN the postgres network WHEN synthesized THEN it is internal with its derived subnet and bridge name", () => {
+    const net = deriveNetworks(site).find((n) => n.id === "postgres")!;
     expect(cloud).toHaveResourceWithProperties(Network, {
-      name: "cloud-data",
+      name: "cloud-postgres",
       internal: true,
-      ipam_config: [{ subnet: site.cloud.networks.data, gateway: "172.20.3.1" }],
-      options: { "com.docker.network.bridge.name": "br-data" },
+      ipam_config: [{ subnet: net.subnet, gateway: hostInCidr4(net.subnet, 1) }],
+      options: { "com.docker.network.bridge.name": "br-postgres" },
     });
-    expect(cloud).not.toHaveResourceWithProperties(Network, { name: "cloud-data", internal: false });
+    expect(cloud).not.toHaveResourceWithProperties(Network, { name: "cloud-postgres", internal: false });
   });
 
   it("GIVEN the cloud networks WHEN synthesized THEN every non-internal one carries its egress reason, and only the ACME egress masquerades", () => {
@@ -98,8 +99,8 @@ describe("the cloud DockerHostStack, synthesized with cdktf Testing", () => {
 
   it("GIVEN api WHEN synthesized THEN it joins exactly the networks its flows need, in the model's order, under its own alias", () => {
     const api = stackSpec(topology, "cloud").containers.find((c) => c.service === "api")!;
-    expect(api.networks.map((n) => n.name)).toEqual(expect.arrayContaining(["cloud-api", "cloud-data", "cloud-secrets"]));
-    expect(api.networks.map((n) => n.name)).not.toContain("cloud-web");
+    expect(api.networks.map((n) => n.name)).toEqual(["cloud-api", "cloud-api-egress", "cloud-openbao", "cloud-pg-us", "cloud-postgres"]);
+    expect(api.networks.map((n) => n.name)).not.toContain("cloud-frontend");
     expect(cloud).toHaveResourceWithProperties(Container, {
       name: "cloud-api",
       networks_advanced: api.networks.map((n) => ({ name: `\${docker_network.network_${n.name.replace(/-/g, "_")}.name}`, ipv4_address: n.ipv4, aliases: ["api"] })),

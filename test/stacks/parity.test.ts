@@ -63,9 +63,9 @@ describe("engine parity: cdktf and Pulumi declare the same Docker resources", ()
     expect(pu.image).toBe(tf.image);
     expect(tf.networks).toEqual(
       expect.arrayContaining([
-        { name: "cloud-api", ipv4: expect.stringMatching(/^172\.20\.2\./), aliases: ["api"] },
-        { name: "cloud-data", ipv4: expect.stringMatching(/^172\.20\.3\./), aliases: ["api"] },
-        { name: "cloud-secrets", ipv4: expect.stringMatching(/^172\.20\.4\./), aliases: ["api"] },
+        { name: "cloud-api", ipv4: expect.stringMatching(/^172\.20\.158\./), aliases: ["api"] },
+        { name: "cloud-postgres", ipv4: expect.stringMatching(/^172\.20\.124\./), aliases: ["api"] },
+        { name: "cloud-openbao", ipv4: expect.stringMatching(/^172\.20\.78\./), aliases: ["api"] },
       ]),
     );
     expect(pu.networks).toEqual(tf.networks);
@@ -88,9 +88,9 @@ describe("engine parity: cdktf and Pulumi declare the same Docker resources", ()
       ["an env var name", "container cloud-api", "env", (tf: any) => tfContainer(tf, "cloud-api").env.push("DEBUG=1")],
       ["a host PID namespace", "container cloud-blog", "pidMode", (tf: any) => (tfContainer(tf, "cloud-blog").pid_mode = "host")],
       ["the image", "container cloud-blog", "image", (_tf: any, pu: any) => (puContainer(pu, "cloud-blog").image = "ghost:6")],
-      ["a network made non-internal", "network cloud-data", "internal", (tf: any) => (tf.resource.docker_network.network_cloud_data.internal = false)],
-      ["a network's subnet", "network cloud-web", "ipam", (_tf: any, pu: any) => (pu.resources.find((r: any) => r.inputs.name === "cloud-web" && r.type === "docker:index/network:Network").inputs.ipamConfigs[0].subnet = "172.20.99.0/24")],
-      ["a bridge name", "network cloud-git", "bridgeName", (tf: any) => (tf.resource.docker_network.network_cloud_git.options["com.docker.network.bridge.name"] = "docker0")],
+      ["a network made non-internal", "network cloud-postgres", "internal", (tf: any) => (tf.resource.docker_network.network_cloud_postgres.internal = false)],
+      ["a network's subnet", "network cloud-frontend", "ipam", (_tf: any, pu: any) => (pu.resources.find((r: any) => r.inputs.name === "cloud-frontend" && r.type === "docker:index/network:Network").inputs.ipamConfigs[0].subnet = "172.20.99.0/24")],
+      ["a bridge name", "network cloud-gitea", "bridgeName", (tf: any) => (tf.resource.docker_network.network_cloud_gitea.options["com.docker.network.bridge.name"] = "docker0")],
       ["a container field the mapping does not name (dns)", "container cloud-api", "other.dns", (tf: any) => (tfContainer(tf, "cloud-api").dns = ["1.1.1.1"])],
       ["a network's masquerade option", "network cloud-ingress", "options", (_tf: any, pu: any) => (pu.resources.find((r: any) => r.inputs.name === "cloud-ingress" && r.type === "docker:index/network:Network").inputs.options["com.docker.network.bridge.enable_ip_masquerade"] = "true")],
       ["the provider's Docker host", "provider docker", "host", (_tf: any, pu: any) => (pu.resources.find((r: any) => r.type === "pulumi:providers:docker").inputs.host = "ssh://root@203.0.113.10")],

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { loadSite } from "../../core/index.js";
 import {
   allows,
+  boundCidrs,
   parseHcl,
   parsePolicy,
   renderOpenBao,
@@ -150,9 +151,10 @@ describe("renderOpenBao: least-privilege policies, path by path", () => {
 
 describe("renderOpenBao: AppRoles", () => {
   for (const name of ["api", "provisioner"]) {
-    it(`GIVEN the ${name} AppRole WHEN read THEN secret-ids and tokens are bound to the secrets and data networks and short-lived, with only its own policy`, () => {
+    it(`GIVEN the ${name} AppRole WHEN read THEN secret-ids and tokens are bound to the networks OpenBao shares with its service and short-lived, with only its own policy`, () => {
       const role = JSON.parse(file(`approle/${name}.json`));
-      const cidrs = [site.cloud.networks.data, site.cloud.networks.secrets].sort();
+      const cidrs = boundCidrs(site, "api");
+      expect(cidrs.length).toBeGreaterThan(0);
       expect(role.token_bound_cidrs).toEqual(cidrs);
       expect(role.secret_id_bound_cidrs).toEqual(cidrs);
       expect(role.token_policies).toEqual([name]);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadSite, tunnelAddresses, type Artifact } from "../../core/index.js";
+import { deriveNetworks, loadSite, tunnelAddresses, type Artifact } from "../../core/index.js";
 import { buildTopology } from "../../stacks/platform.js";
 import { CLOUD_WG_IFACE, EDGE_WG_IFACE, bridgeName, parseFailoverConfig, renderTunnel } from "../../tunnel/index.js";
 import { requireTool } from "../helpers/tools.js";
@@ -97,7 +97,7 @@ describe("the WireGuard configs", () => {
   it("GIVEN the tunnel THEN AllowedIPs are exactly the peer's tunnel host routes", () => {
     expect(wgLines(edgeConf, "AllowedIPs")).toEqual([`${tun.cloud4}/32, ${tun.cloud6}/128`]);
     expect(wgLines(cloudConf, "AllowedIPs")).toEqual([`${tun.edge4}/32, ${tun.edge6}/128`]);
-    for (const net of Object.values(site.cloud.networks)) expect(edgeConf + cloudConf).not.toContain(net.split("/")[0]);
+    for (const net of deriveNetworks(site)) expect(edgeConf + cloudConf).not.toContain(net.subnet.split("/")[0]);
   });
 
   it("GIVEN the edge is the responder THEN it listens on the tunnel port and names no endpoint", () => {
