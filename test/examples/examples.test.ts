@@ -58,7 +58,8 @@ describe.each(planned)("the $name example", ({ name, file, text, dir, code }) =>
       for (const a of net.members) for (const b of net.members) if (a < b) expect(joined(a, b), `${a} and ${b} share ${net.id}`).toBe(true);
     }
     // And every flow between two cloud containers has a network to run on.
-    for (const f of t.ledger.flows.filter((f) => t.services.has(f.from.id) && t.services.has(f.to.id) && f.from.host === f.to.host && f.to.host.id === "cloud")) {
+    const onCloud = (id: string) => t.services.get(id)?.host.id === "cloud";
+    for (const f of t.ledger.flows.filter((f) => onCloud(f.from.id) && onCloud(f.to.id))) {
       const shared = networksOf(deriveNetworks(site), f.from.id).filter((n) => n.members.includes(f.to.id));
       expect(shared.length, `${f.from.id} -> ${f.to.id}`).toBeGreaterThan(0);
     }
@@ -99,7 +100,7 @@ describe.each(planned)("the $name example", ({ name, file, text, dir, code }) =>
 
   /** The example with one change, as site text (untyped: the point is to write what the references forbid). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const changed = (edit: (s: any) => void) => {
+  const changed = (edit: (s: any) => unknown) => {
     const data = parse(text);
     edit(data);
     const path = join(tempDir("ex-bad"), "site.yaml");
@@ -107,12 +108,14 @@ describe.each(planned)("the $name example", ({ name, file, text, dir, code }) =>
     return path;
   };
   const firstService = Object.keys(examples.find((e) => e.name === name)!.site.services)[0]!;
-  it.each([
-    ["a flow to a service that does not exist", (s: any) => (s.flows = [...(s.flows ?? []), { from: firstService, to: "no-such-service", port: "tcp/1", reason: "a typo" }]), "flows[", '"no-such-service"'],
-    ["a route to a domain outside every zone", (s: any) => (s.routes[0].host = "www.not-a-zone.test"), "routes[0].host", '"www.not-a-zone.test"'],
-    ["a route to a port the service does not listen on", (s: any) => (s.routes[0].port = "tcp/1"), "routes[0].port", '"tcp/1"'],
-    ["a service logging in as an OpenBao identity nobody declares", (s: any) => (s.services[firstService].openbao = "nobody"), `services.${firstService}.openbao`, '"nobody"'],
-  ] as const)("GIVEN %s WHEN planned THEN it exits 2 naming the path and the value, with no stack trace", async (_n, edit, path, given) => {
+  type Edit = (s: any) => unknown;
+  const cases: readonly (readonly [string, Edit, string, string])[] = [
+    ["a flow to a service that does not exist", (s) => (s.flows = [...(s.flows ?? []), { from: firstService, to: "no-such-service", port: "tcp/1", reason: "a typo" }]), "flows[", '"no-such-service"'],
+    ["a route to a domain outside every zone", (s) => (s.routes[0].host = "www.not-a-zone.test"), "routes[0].host", '"www.not-a-zone.test"'],
+    ["a route to a port the service does not listen on", (s) => (s.routes[0].port = "tcp/1"), "routes[0].port", '"tcp/1"'],
+    ["a service logging in as an OpenBao identity nobody declares", (s) => (s.services[firstService].openbao = "nobody"), `services.${firstService}.openbao`, '"nobody"'],
+  ];
+  it.each(cases)("GIVEN %s WHEN planned THEN it exits 2 naming the path and the value, with no stack trace", async (_n, edit, path, given) => {
     const out = join(tempDir("ex-bad-out"), "out");
     const r = await runCli(["plan", "--site", changed(edit), "--out", out]);
     expect(r.code).toBe(2);
