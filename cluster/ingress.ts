@@ -141,14 +141,17 @@ export function renderAcmeFiles(t: Topology): Artifact[] {
     "# Rendered by palisade. Runs in the acme (lego) container; HTTP-01 is answered on :80 behind the ingress.",
     "set -eu",
     `CA_SERVER="\${CA_SERVER:-https://acme-v02.api.letsencrypt.org/directory}"`,
-    `for d in ${domains.join(" ")}; do`,
+    // One call per domain (a loop over one word is a shellcheck warning; an unquoted list would word-split).
+    "renew() {",
+    '  d="$1"',
     `  set -- --accept-tos --server "$CA_SERVER" --email "${t.site.site.contactEmail}" --domains "$d" --http --http.port :${CLOUD_PORTS.acme.number} --path /certs/lego`,
     `  if [ -f "/certs/lego/certificates/$d.crt" ]; then`,
     `    lego "$@" renew --days 30 --renew-hook /etc/lego/deploy-hook.sh`,
     "  else",
     `    lego "$@" run --run-hook /etc/lego/deploy-hook.sh`,
     "  fi",
-    "done",
+    "}",
+    ...domains.map((d) => `renew ${d}`),
     "",
   ].join("\n");
   const hook = [

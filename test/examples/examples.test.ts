@@ -1,8 +1,9 @@
-import { readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { deriveNetworks, derivedRoutes, networksOf } from "../../core/index.js";
+import { engineParity, formatDifference } from "../../stacks/parity.js";
 import { buildTopology } from "../../stacks/platform.js";
 import { hashTree, REFERENCE_SITE, runCli, stackTraceLines } from "../helpers/cli.js";
 import { examples } from "../helpers/examples.js";
@@ -47,6 +48,16 @@ describe.each(planned)("the $name example", ({ name, file, text, dir, code }) =>
     const second = join(tempDir("ex-det"), "out");
     expect((await planInto(second, [], file)).code).toBe(code);
     expect(hashTree(second)).toEqual(hashTree(dir));
+  });
+
+  it("GIVEN both engines' output WHEN compared stack by stack THEN there is no difference, and both rendered the same stacks", () => {
+    const stacks = readdirSync(join(dir, "cdktf/stacks")).sort();
+    expect(readdirSync(join(dir, "pulumi")).filter((f) => f.endsWith(".json")).map((f) => f.replace(/\.json$/, "")).sort()).toEqual(stacks);
+    for (const stack of stacks) {
+      const tf = JSON.parse(readFileSync(join(dir, `cdktf/stacks/${stack}/cdk.tf.json`), "utf8"));
+      const pu = JSON.parse(readFileSync(join(dir, `pulumi/${stack}.json`), "utf8"));
+      expect(engineParity(tf, pu).map(formatDifference), stack).toEqual([]);
+    }
   });
 
   it("GIVEN its derived networks WHEN read THEN two containers share a network only where a flow joins them", () => {
