@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs"
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
-import { deriveNetworks, derivedRoutes, networksOf } from "../../core/index.js";
+import { deriveNetworks, derivedRoutes, networksOf, siteSchema } from "../../core/index.js";
 import { engineParity, formatDifference } from "../../stacks/parity.js";
 import { buildTopology } from "../../stacks/platform.js";
 import { hashTree, REFERENCE_SITE, runCli, stackTraceLines } from "../helpers/cli.js";
@@ -18,10 +18,10 @@ import { copyOut, editJson, editText, problemLines, verifyDirInProcess } from ".
  * declared route or OpenBao identity that is not rendered.
  */
 
-const planned: { name: string; file: string; text: string; dir: string; code: number }[] = [];
+const planned: { name: string; file: string; text: string; dir: string; code: number; output: string }[] = [];
 for (const e of examples) {
   const p = await planOnce(e.file);
-  planned.push({ name: e.name, file: e.file, text: e.text, dir: p.dir, code: p.result.code });
+  planned.push({ name: e.name, file: e.file, text: e.text, dir: p.dir, code: p.result.code, output: p.result.stdout + p.result.stderr });
 }
 
 describe("the examples", () => {
@@ -36,7 +36,22 @@ describe("the examples", () => {
   });
 });
 
-describe.each(planned)("the $name example", ({ name, file, text, dir, code }) => {
+describe.each(planned)("the $name example", ({ name, file, text, dir, code, output }) => {
+  it("GIVEN its images without digests WHEN planned THEN each warning names a key of the schema where the digest goes", () => {
+    const keys = [...output.matchAll(/pin it in (\S+)/g)].map((m) => m[1]!);
+    expect(keys.length).toBeGreaterThan(0);
+    const shape = siteSchema.shape;
+    for (const key of keys) {
+      const [section, id, field] = key.split(".");
+      expect(field, key).toBe("digest");
+      if (section === "images") expect(Object.keys(shape.images.shape), key).toContain(id);
+      else {
+        expect(section, key).toBe("services");
+        expect(Object.keys(examples.find((e) => e.name === name)!.site.services), key).toContain(id);
+      }
+    }
+  });
+
   it("GIVEN it WHEN planned THEN it exits 0 and the verifier passes", () => {
     expect(code).toBe(0);
     const report = JSON.parse(readFileSync(join(dir, "report/report.json"), "utf8"));

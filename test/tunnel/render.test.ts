@@ -182,11 +182,11 @@ describe("the cloud host firewall", () => {
 
   it.each([
     { from: "frontend", to: "api", net: "api", port: "8080" },
-    { from: "api", to: "postgres", net: "data", port: "5432" },
-    { from: "api", to: "openbao", net: "secrets", port: "8200" },
-    { from: "openbao", to: "postgres", net: "data", port: "5432" },
-    { from: "gitea", to: "gitea-db", net: "gitdb", port: "5432" },
-    { from: "ingress", to: "frontend", net: "web", port: "3000" },
+    { from: "api", to: "postgres", net: "postgres", port: "5432" },
+    { from: "api", to: "openbao", net: "openbao", port: "8200" },
+    { from: "openbao", to: "postgres", net: "postgres", port: "5432" },
+    { from: "gitea", to: "gitea-db", net: "gitea-db", port: "5432" },
+    { from: "ingress", to: "frontend", net: "frontend", port: "3000" },
     { from: "ingress", to: "blog", net: "blog", port: "2368" },
     { from: "ingress", to: "acme", net: "acme", port: "80" },
   ])("GIVEN the declared flow $from => $to : tcp/$port THEN forward accepts it between their addresses on the $net bridge", ({ from, to, net, port }) => {
