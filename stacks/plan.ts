@@ -8,6 +8,7 @@ import { buildPlatform } from "./platform.js";
 import { renderIntent } from "../policies/intent.js";
 import { verifyArtifacts, type Provenance, type Report } from "../policies/verifier/index.js";
 import { renderReport } from "../policies/report/index.js";
+import { deriveInputs, inputsFromSite, siteCopyArtifact } from "./trusted-inputs.js";
 
 export interface PlanOptions {
   readonly engine: EngineChoice;
@@ -33,7 +34,8 @@ function versionOf(pkg: string): string {
 export async function planArtifacts(site: Site, siteText: string, opts: PlanOptions): Promise<PlanResult> {
   const platform = buildPlatform(site);
   const engineFiles = await renderEngines(platform.topology, opts.engine);
-  const artifacts = sortArtifacts([...engineFiles, ...platform.hostFiles, renderIntent(platform.topology)]);
+  // The site itself goes along (inputs/site.yaml, hashed in the manifest): verify recomputes the intent from it.
+  const artifacts = sortArtifacts([...engineFiles, ...platform.hostFiles, renderIntent(platform.topology), siteCopyArtifact(siteText)]);
   const resourceCounts: Record<string, number> = {};
   for (const a of engineFiles) {
     const json = JSON.parse(a.content) as { resource?: Record<string, Record<string, unknown>>; resources?: unknown[] };
@@ -57,12 +59,16 @@ export function manifestArtifact(siteText: string, artifacts: readonly Artifact[
   return { path: "manifest.json", content: `${JSON.stringify(manifest, null, 2)}\n` };
 }
 
-/** Runs the verifier on the planned artifacts (in memory) and renders the report files (`report/*`). */
+/**
+ * Runs the verifier on the planned artifacts (in memory) and renders the report files (`report/*`).
+ * The intent is recomputed from the site (given, or the copy among the artifacts), never read from intent.json.
+ */
 export function verifyPlan(
   artifacts: readonly Artifact[],
-  opts: { readonly strict?: boolean; readonly provenance?: Provenance; readonly asOf?: string } = {},
+  opts: { readonly strict?: boolean; readonly provenance?: Provenance; readonly asOf?: string; readonly site?: Site } = {},
 ): { readonly report: Report; readonly files: readonly Artifact[] } {
-  const report = verifyArtifacts(artifacts, undefined, { strict: opts.strict, provenance: opts.provenance, asOf: opts.asOf });
+  const inputs = opts.site ? inputsFromSite(opts.site, "the site file") : deriveInputs(new Map(artifacts.map((a) => [a.path, a.content])));
+  const report = verifyArtifacts(artifacts, undefined, { strict: opts.strict, provenance: opts.provenance, asOf: opts.asOf, inputs });
   return { report, files: renderReport(report) };
 }
 

@@ -5,6 +5,7 @@ import { VerifyInputError, verifyArtifacts, type LabSection, type Report } from 
 import { readArtifacts, sha256, writeOutAtomic } from "./output.js";
 import { PALISADE_VERSION } from "./package-root.js";
 import { provenanceOf } from "./provenance.js";
+import { deriveInputs } from "./trusted-inputs.js";
 
 export interface VerifyDirOptions {
   readonly strict?: boolean;
@@ -12,6 +13,8 @@ export interface VerifyDirOptions {
   readonly date?: string;
   /** The day exceptions' expiry is judged against. @default the run date, else today (UTC) */
   readonly asOf?: string;
+  /** The site to recompute the intent from. @default the directory's inputs/site.yaml */
+  readonly siteFile?: string;
 }
 
 /** Files `palisade lab` adds to `report/`: observations of these artifacts, kept when the report is rewritten. */
@@ -19,7 +22,9 @@ export const LAB_REPORT_FILES = ["lab.json", "lab-observed.json"] as const;
 
 /**
  * Verifies an artifact directory from its files alone (the report of an earlier run is not an
- * input), adding what the lab observed on the same artifacts when it has run.
+ * input), adding what the lab observed on the same artifacts when it has run. The intent is
+ * recomputed from the site (`siteFile`, else the directory's inputs/site.yaml), never trusted
+ * from intent.json.
  */
 export function verifyOutDir(dir: string, opts: VerifyDirOptions = {}): Report {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new VerifyInputError(`${dir} is not a directory; run palisade plan --out ${dir} first`);
@@ -27,6 +32,7 @@ export function verifyOutDir(dir: string, opts: VerifyDirOptions = {}): Report {
   const manifest = files.find((a) => a.path === "manifest.json")?.content;
   return verifyArtifacts(files, undefined, {
     strict: opts.strict,
+    inputs: deriveInputs(new Map(files.map((a) => [a.path, a.content])), opts.siteFile),
     lab: labObservations(dir),
     provenance: provenanceOf(manifest, dir, opts.date, PALISADE_VERSION),
     asOf: opts.asOf ?? opts.date ?? todayUtc(),

@@ -74,15 +74,20 @@ const SELF = [rule("auth/token/lookup-self", "read"), rule("auth/token/renew-sel
 
 const byPath = (a: PolicyRule, b: PolicyRule) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
-/** The least-privilege policy of one identity, by its kind, sorted by path. */
-function policyOf(identity: OpenbaoIdentity): ServicePolicy {
+/**
+ * The least-privilege policy of one identity, by its kind, sorted by path. An app identity reads
+ * the credentials of the site's tenants by exact path, one rule each: a glob
+ * (`database/creds/tenant-*`) would also reach the role of any tenant added to OpenBao later,
+ * outside the site.
+ */
+function policyOf(site: Site, identity: OpenbaoIdentity): ServicePolicy {
   if (identity.kind === "app") {
     return {
       name: identity.name,
       description: `The ${identity.name} identity (service ${identity.service}): reads its own KV secrets and per-tenant database credentials. Cannot define roles or connections.`,
       rules: [
         rule(`${MOUNTS.kv}/data/${identity.name}/*`, "read"),
-        rule(`${MOUNTS.database}/creds/tenant-*`, "read"),
+        ...site.tenants.map((t) => rule(`${MOUNTS.database}/creds/${openbaoTenantName(t.id)}`, "read")),
         rule("sys/leases/renew", "update"),
         ...SELF,
       ].sort(byPath),
@@ -101,7 +106,7 @@ function policyOf(identity: OpenbaoIdentity): ServicePolicy {
 
 /** Least-privilege policies, one per declared identity (`openbao.identities`), sorted by name. */
 export function servicePolicies(site: Site): ServicePolicy[] {
-  return site.openbao.identities.map(policyOf).sort((a, b) => (a.name < b.name ? -1 : 1));
+  return site.openbao.identities.map((i) => policyOf(site, i)).sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
 /**

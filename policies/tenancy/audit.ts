@@ -1,5 +1,6 @@
 import { queryJson, type PsqlClient } from "./psql.js";
 import { REGISTRY_TABLE, TENANT_SETTING, qualified } from "./names.js";
+import { parseExpression, type PgNode } from "./pg-parser.js";
 
 /*
  * `palisade audit-db`: inspects a live server and reports every object that weakens tenant
@@ -181,26 +182,62 @@ export interface DatabaseFacts {
 // ---------------------------------------------------------------------------------------------
 // Judging
 
-const SETTING = TENANT_SETTING.replace(".", "\\.");
-/** `tenant_id = <current_setting('app.tenant_id' ...)>`, either way round, casts allowed. */
-const TENANT_EQ = new RegExp(
-  [
-    `\\btenant_id\\b\\)?(::[a-z ]+)?\\s*=\\s*\\(*\\s*(nullif\\s*\\(\\s*)?\\(*\\s*current_setting\\s*\\(\\s*'${SETTING}'`,
-    `current_setting\\s*\\(\\s*'${SETTING}'[^=]*=\\s*\\(*\\s*tenant_id\\b`,
-  ].join("|"),
-  "i",
-);
+/** Strips casts: `x::text` is x for the comparison's meaning. */
+function uncast(n: PgNode | undefined): PgNode | undefined {
+  let cur = n;
+  while (cur?.TypeCast) cur = cur.TypeCast.arg as PgNode;
+  return cur;
+}
+
+const funcName = (f: PgNode): string => {
+  const parts = (f.funcname ?? []).map((x: PgNode) => String(x.String?.sval));
+  return parts.length === 2 && parts[0] === "pg_catalog" ? parts[1]! : parts.length === 1 ? parts[0]! : parts.join(".");
+};
+
+/** current_setting('app.tenant_id' [, missing_ok]), or NULLIF(<that>, …) (NULL never equals anything). */
+function isTenantSetting(n: PgNode | undefined): boolean {
+  const nullif = uncast(n)?.A_Expr as PgNode | undefined;
+  if (nullif?.kind === "AEXPR_NULLIF") return isTenantSetting(nullif.lexpr);
+  const f = uncast(n)?.FuncCall as PgNode | undefined;
+  if (!f) return false;
+  const name = funcName(f);
+  const args = (f.args ?? []) as PgNode[];
+  if (name === "nullif") return args.length === 2 && isTenantSetting(args[0]);
+  if (name !== "current_setting" || args.length < 1 || args.length > 2) return false;
+  return uncast(args[0])?.A_Const?.sval?.sval === TENANT_SETTING;
+}
+
+const isTenantColumn = (n: PgNode | undefined): boolean => {
+  const fields = (uncast(n)?.ColumnRef?.fields ?? []) as PgNode[];
+  return fields.length === 1 && fields[0]?.String?.sval === "tenant_id";
+};
 
 /**
- * True when a policy expression only admits rows of the transaction's tenant: it compares
- * tenant_id with current_setting('app.tenant_id' …) and has no OR that could widen it.
- * (A syntactic judgement on PostgreSQL's own deparse of the expression.)
+ * The one definition of "this expression admits only the transaction's tenant", on PostgreSQL's
+ * own parse tree: `tenant_id = current_setting('app.tenant_id' …)` (either way round, casts and
+ * NULLIF allowed), or an AND with such a comparison among its terms (AND only narrows). OR, NOT,
+ * CASE, COALESCE, functions of the comparison: all not scoped. Both the live audit (on
+ * pg_get_expr's text) and the verifier (on the rendered SQL's text) judge through it.
  */
+export function isTenantScopedNode(node: PgNode | undefined): boolean {
+  const n = uncast(node);
+  if (!n) return false;
+  if (n.BoolExpr) return n.BoolExpr.boolop === "AND_EXPR" && (n.BoolExpr.args as PgNode[]).some(isTenantScopedNode);
+  const e = n.A_Expr as PgNode | undefined;
+  if (!e || e.kind !== "AEXPR_OP") return false;
+  const op = (e.name ?? []).map((x: PgNode) => String(x.String?.sval));
+  if (!(op.length === 1 || (op.length === 2 && op[0] === "pg_catalog")) || op[op.length - 1] !== "=") return false;
+  return (isTenantColumn(e.lexpr) && isTenantSetting(e.rexpr)) || (isTenantSetting(e.lexpr) && isTenantColumn(e.rexpr));
+}
+
+/** True when a policy expression (SQL text) only admits rows of the transaction's tenant; text that does not parse is not. */
 export function isTenantScoped(expression: string | null): boolean {
   if (expression === null) return false;
-  const e = expression.replace(/\s+/g, " ");
-  if (/\bor\b/i.test(e.replace(/'(?:[^']|'')*'/g, "''"))) return false;
-  return TENANT_EQ.test(e);
+  try {
+    return isTenantScopedNode(parseExpression(expression));
+  } catch {
+    return false;
+  }
 }
 
 const CMD_NAMES: Record<string, string> = { "*": "ALL", r: "SELECT", a: "INSERT", w: "UPDATE", d: "DELETE" };

@@ -73,7 +73,11 @@ export type FindingKind =
   | "tenant-isolation"
   | "lab-mismatch"
   | "declared-not-rendered"
-  | "exception-expired";
+  | "exception-expired"
+  | "intent-tampered"
+  | "open-relay"
+  | "openbao-policy"
+  | "openbao-role";
 
 export interface Finding {
   /** Stable id: kind + subject. */

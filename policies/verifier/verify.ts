@@ -14,6 +14,9 @@ import { checkTenantIsolation } from "./tenancy.js";
 import { declaredExceptions, governExceptions } from "./exceptions.js";
 import { lineOfConstruct } from "./locate.js";
 import { checkDeclaredRendered } from "./declared-rendered.js";
+import { compareIntent, inputFindings, type TrustedInputs, type UntrustedInputs } from "./trusted-inputs.js";
+import { checkMailRelay } from "./postfix.js";
+import { checkOpenBao } from "./openbao.js";
 
 /*
  * The verifier's entry point: artifacts in, Report out. It reads only the artifacts (and the
@@ -36,6 +39,13 @@ export interface VerifyOptions extends CheckOptions {
   readonly provenance?: Provenance;
   /** The day (YYYY-MM-DD) declared exceptions' expiry is judged against. @default - expiry not judged */
   readonly asOf?: string;
+  /**
+   * The site the artifacts were planned from and the intent recomputed from it (stacks/ derives
+   * them). Given, the intent and the tenants come from it and intent.json is only compared with
+   * it; untrusted (no site anywhere), the run fails. @default - the caller trusts intent.json
+   * (library use; `palisade plan` and `palisade verify` always pass inputs)
+   */
+  readonly inputs?: TrustedInputs | UntrustedInputs;
 }
 
 /** Every peer of the site model with the addresses the artifacts give it, sorted by id. */
@@ -67,6 +77,11 @@ function labFindings(lab: LabSection | undefined): Finding[] {
     if (!d.pass) out.push({ id: `lab-drill:${name}`, kind: "lab-mismatch", severity: "violation", subject: `drill ${name}`, message: `the ${name} drill failed: ${d.notes.join("; ") || "see report/lab.json"}`, artifact: "report/lab.json" });
   }
   return out;
+}
+
+/** Who may relay through the edge's Postfix without authentication: loopback (implied) and the tunnel. */
+function mailContext(site: TrustedInputs["site"]) {
+  return { trusted: [site.tunnel.subnet, site.tunnel.subnet6], ownDomain: site.site.domain };
 }
 
 /** The artifacts were unreadable as a whole (no engine output, no intent): exit 2, not 1. */
@@ -126,7 +141,8 @@ export function siteModelOf(artifacts: readonly Artifact[] | ReadonlyMap<string,
 export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<string, string>, intentArg?: Intent, opts: VerifyOptions = {}): Report {
   const files = filesOf(artifacts);
   const pendingIsViolation = opts.pendingIsViolation ?? PENDING_IS_VIOLATION;
-  let intent = intentArg;
+  const trusted = opts.inputs && !("reason" in opts.inputs) ? opts.inputs : undefined;
+  let intent = intentArg ?? trusted?.intent;
   if (!intent) {
     const text = files.get(INTENT_PATH);
     if (text === undefined) throw new VerifyInputError(`${INTENT_PATH} is missing: the declared intent is an artifact of plan; run palisade plan first`);
@@ -136,7 +152,8 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
       throw new VerifyInputError((e as Error).message);
     }
   }
-  const bad: Finding[] = [];
+  const bad: Finding[] = opts.inputs ? inputFindings(opts.inputs) : [];
+  if (trusted && !intentArg) bad.push(...compareIntent(files.get(INTENT_PATH), trusted.intent, trusted.source));
   const models = readModels(files, bad);
   if (models.length === 0) throw new VerifyInputError("no engine output found (cdktf/stacks/*/cdk.tf.json or pulumi/*.json): nothing to verify");
 
@@ -177,6 +194,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
   const governed = governExceptions(declaredExceptions(primary.model).map(located), intent.exceptions ?? [], opts.asOf);
   findings.push(...nftHostFindings(files, primary.site, probePorts(primary.site)));
   findings.push(...tenancy.findings, ...checkDeclaredRendered(files, intent, primary.model), ...labFindings(opts.lab), ...governed.findings);
+  if (trusted) findings.push(...checkMailRelay(files, mailContext(trusted.site)), ...checkOpenBao(files, trusted.site));
   findings.sort((a, b) => compareText(a.kind, b.kind) || compareText(a.subject, b.subject) || compareText(a.id, b.id));
 
   findings.splice(0, findings.length, ...findings.map(located));

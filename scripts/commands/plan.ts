@@ -63,7 +63,7 @@ export const plan: Command = {
     const artifacts = [...result.artifacts];
     const manifest = manifestArtifact(siteText, artifacts, engine);
     const provenance = provenanceOf(manifest.content, outDir, date, PALISADE_VERSION);
-    let verification = verifyPlan([...artifacts, manifest], { strict: values.strict === true, provenance, asOf: date ?? todayUtc() });
+    let verification = verifyPlan([...artifacts, manifest], { strict: values.strict === true, provenance, asOf: date ?? todayUtc(), site });
     let diffMarkdown: string | undefined;
     if (values.base) {
       // The diff is part of this run's report: report/diff.md, and a section of index.html.

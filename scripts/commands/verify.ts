@@ -5,14 +5,19 @@ import { verdictLine } from "../../stacks/plan.js";
 import { VerifyInputError, type Report } from "../../policies/verifier/index.js";
 import { parseOptions, printHelp, UsageError, type Command } from "../cli-util.js";
 
-const HELP = `palisade verify [--out D] [--strict] [--date YYYY-MM-DD]
+const HELP = `palisade verify [--out D] [--site F] [--strict] [--date YYYY-MM-DD]
 
 Re-derives who reaches whom from the artifacts already in D (Terraform JSON, the Pulumi capture,
-the hosts' nftables, WireGuard and HAProxy files), checks it against D/intent.json and the
-guardrails, and rewrites D/report/. Reads nothing else: not the site file, not the Topology.
+the hosts' nftables, WireGuard, HAProxy and Postfix files, the tenancy SQL), checks it against the
+intent and the guardrails, and rewrites D/report/. The intent (flows, must-never pairs, the
+platform-wide rules) is recomputed from the site the artifacts were planned from (F, else
+D/inputs/site.yaml, whose sha256 must be the one D/manifest.json records); D/intent.json is only
+compared with it, and any difference is a violation.
 
 Options:
   --out D      the artifact directory (default: out/)
+  --site F     the site file to recompute the intent from (default: D/inputs/site.yaml); in CI,
+               the reviewed site file of the repository
   --strict     advisory guardrails marked strict (image digests) fail too
   --date D     the run date written into the report, and the day exceptions expire against
                (default: SOURCE_DATE_EPOCH when set; otherwise no date in the report, and
@@ -36,10 +41,10 @@ export const verify: Command = {
   name: "verify",
   help: HELP,
   async run(argv) {
-    const { values } = parseOptions("verify", argv, { out: { type: "string" }, strict: { type: "boolean" }, date: { type: "string" } });
+    const { values } = parseOptions("verify", argv, { out: { type: "string" }, site: { type: "string" }, strict: { type: "boolean" }, date: { type: "string" } });
     if (values.help) return printHelp(HELP);
     const dir = (values.out as string | undefined) ?? "out";
-    const report = verifyDir(dir, { strict: values.strict === true, date: dateOption("verify", values.date as string | undefined) });
+    const report = verifyDir(dir, { strict: values.strict === true, date: dateOption("verify", values.date as string | undefined), siteFile: values.site as string | undefined });
     writeReportDir(dir, report);
     console.log(verdictLine(report));
     for (const f of report.findings.filter((x) => x.severity === "violation")) console.log(`  violation: [${f.kind}] ${f.subject}: ${f.message}`);

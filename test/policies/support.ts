@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { readArtifacts } from "../../stacks/output.js";
 import { verifyArtifacts, type Report } from "../../policies/verifier/index.js";
 import { tempDir } from "../helpers/paths.js";
+import { deriveInputs } from "../../stacks/trusted-inputs.js";
 
 /** A writable copy of a planned output directory (without its report). */
 export function copyOut(from: string, prefix = "mut"): string {
@@ -33,9 +34,10 @@ export function editJson(dir: string, path: string, edit: (json: Json) => void):
 export const tfContainer = (json: Json, name: string): Json => json.resource.docker_container[`container_${name.replace(/-/g, "_")}`];
 export const pulumiContainer = (json: Json, name: string): Json => json.resources.find((r: Json) => r.type === "docker:index/container:Container" && r.inputs.name === name).inputs;
 
-/** Verifies a directory in-process (the same function `palisade verify` runs). */
+/** Verifies a directory in-process (the same function `palisade verify` runs: the intent recomputed from the site). */
 export function verifyDirInProcess(dir: string, opts: { pendingIsViolation?: boolean } = {}): Report {
-  return verifyArtifacts(readArtifacts(dir).filter((a) => !a.path.startsWith("report/")), undefined, opts);
+  const files = readArtifacts(dir).filter((a) => !a.path.startsWith("report/"));
+  return verifyArtifacts(files, undefined, { ...opts, inputs: deriveInputs(new Map(files.map((a) => [a.path, a.content]))) });
 }
 
 /** Every finding and guardrail of a report as one searchable line each. */
