@@ -16,9 +16,18 @@ describe("palisade verify and palisade diff", () => {
     expect(r.stderr).toContain(missing);
   });
 
-  it("GIVEN a directory without intent.json WHEN verified THEN it exits 2 and says so", async () => {
+  it("GIVEN a directory without intent.json WHEN verified THEN the intent is recomputed from the site and the missing file is a violation (exit 1)", async () => {
     const dir = copyOut(planned.dir);
     rmSync(join(dir, "intent.json"));
+    const r = await runCli(["verify", "--out", dir]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/intent-tampered.*intent\.json is missing/);
+  });
+
+  it("GIVEN a directory without intent.json and without the site WHEN verified THEN it exits 2 and says so", async () => {
+    const dir = copyOut(planned.dir);
+    rmSync(join(dir, "intent.json"));
+    rmSync(join(dir, "inputs"), { recursive: true });
     const r = await runCli(["verify", "--out", dir]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("intent.json");
