@@ -20,7 +20,10 @@ export type FindingKind =
   | "view-without-security-invoker"
   | "materialized-view-over-tenant-table"
   | "security-definer-without-search-path"
-  | "database-connect-public";
+  | "database-connect-public"
+  | "table-granted-to-public"
+  | "app-role-crosses-tenants"
+  | "database-connect-other-tenant";
 
 export interface Finding {
   readonly kind: FindingKind;
@@ -61,7 +64,8 @@ SELECT json_build_object(
       'name', d.datname,
       'allowConn', d.datallowconn,
       'publicConnect', (d.datacl IS NULL OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(d.datacl) a WHERE a.grantee = 0 AND a.privilege_type = 'CONNECT')),
-      'canConnect', pg_catalog.has_database_privilege(d.datname, 'CONNECT')
+      'canConnect', pg_catalog.has_database_privilege(d.datname, 'CONNECT'),
+      'connectRoles', CASE WHEN d.datacl IS NULL THEN ARRAY[pg_catalog.pg_get_userbyid(d.datdba)]::text[] ELSE ARRAY(SELECT DISTINCT pg_catalog.pg_get_userbyid(a.grantee) FROM pg_catalog.aclexplode(d.datacl) a WHERE a.grantee <> 0 AND a.privilege_type = 'CONNECT' ORDER BY 1) END
     ) ORDER BY d.datname), '[]') FROM pg_catalog.pg_database d WHERE NOT d.datistemplate)
 );
 `;
@@ -81,7 +85,8 @@ SELECT json_build_object(
   'hasRegistry', to_regclass('${REGISTRY_TABLE}') IS NOT NULL,
   'tables', (SELECT coalesce(json_agg(json_build_object(
       'name', format('%I.%I', t.nspname, t.relname), 'owner', pg_catalog.pg_get_userbyid(t.relowner),
-      'rls', t.relrowsecurity, 'forced', t.relforcerowsecurity
+      'rls', t.relrowsecurity, 'forced', t.relforcerowsecurity,
+      'publicGrant', EXISTS (SELECT 1 FROM pg_catalog.aclexplode(t.relacl) a WHERE a.grantee = 0)
     ) ORDER BY t.nspname, t.relname), '[]') FROM tenant_tables t),
   'policies', (SELECT coalesce(json_agg(json_build_object(
       'table', format('%I.%I', t.nspname, t.relname), 'name', p.polname, 'permissive', p.polpermissive,
@@ -148,6 +153,8 @@ export interface DatabaseListing {
   readonly allowConn: boolean;
   readonly publicConnect: boolean;
   readonly canConnect: boolean;
+  /** Roles granted CONNECT by name (PUBLIC aside); the owner alone while the ACL is the default. @default - not known (older facts) */
+  readonly connectRoles?: readonly string[];
 }
 
 export interface ClusterFacts {
@@ -169,7 +176,7 @@ export interface PolicyFacts {
 export interface DatabaseFacts {
   readonly database: string;
   readonly hasRegistry: boolean;
-  readonly tables: readonly { name: string; owner: string; rls: boolean; forced: boolean }[];
+  readonly tables: readonly { name: string; owner: string; rls: boolean; forced: boolean; publicGrant?: boolean }[];
   readonly policies: readonly PolicyFacts[];
   readonly grantees: readonly string[] | null;
   readonly views: readonly { name: string; kind: string; owner: string; securityInvoker: boolean; bases: readonly string[] }[];
@@ -360,6 +367,19 @@ export function judge(cluster: ClusterFacts, dbs: readonly DatabaseFacts[], opts
     }
   }
 
+  for (const db of dbs) {
+    for (const t of db.tables) {
+      if (!t.publicGrant) continue;
+      findings.push({
+        kind: "table-granted-to-public",
+        database: db.database,
+        object: t.name,
+        detail: `tenant table grants privileges to PUBLIC: every role of the cluster gets them, and only the policies stand between it and every tenant's rows`,
+        fix: `REVOKE ALL ON ${t.name} FROM PUBLIC; and grant the tenant's app role only`,
+      });
+    }
+  }
+
   // App roles.
   const roles = new Map(cluster.roles.map((r) => [r.name, r]));
   const appRoles = opts.appRoles && opts.appRoles.length > 0 ? [...opts.appRoles] : [...new Set(dbs.flatMap((d) => d.grantees ?? []))];
@@ -400,6 +420,39 @@ export function judge(cluster: ClusterFacts, dbs: readonly DatabaseFacts[], opts
           fix: `ALTER TABLE ${o.name} OWNER TO <the schema owner role>; the app role must own nothing`,
         });
       }
+    }
+  }
+  // Across tenants: the databases each role holds tenant-table grants in.
+  const grantDbs = new Map<string, Set<string>>();
+  for (const db of dbs) for (const g of db.grantees ?? []) grantDbs.set(g, (grantDbs.get(g) ?? new Set()).add(db.database));
+  const reachOf = (name: string) => {
+    const r = roles.get(name);
+    return r && r.memberOf.length > 0 ? r.memberOf : [name];
+  };
+  for (const name of appRoles) {
+    const role = roles.get(name);
+    if (!role || reachOf(name).some((m) => roles.get(m)?.superuser)) continue;
+    const reached = [...new Set(reachOf(name).flatMap((m) => [...(grantDbs.get(m) ?? [])]))].sort();
+    if (reached.length > 1) {
+      findings.push({
+        kind: "app-role-crosses-tenants",
+        object: name,
+        detail: `app role ${name} can SET ROLE to roles holding tenant tables in ${reached.join(" and ")}: one tenant's login reaches another tenant's database`,
+        fix: `REVOKE the membership that joins them (GRANT <role> TO <role>); each login is a member of its own tenant's app role only`,
+      });
+    }
+    const own = new Set(grantDbs.get(name) ?? []);
+    for (const d of cluster.databases) {
+      if (!dedicated.has(d.name) || own.has(d.name) || d.connectRoles === undefined || own.size === 0) continue;
+      const via = reachOf(name).filter((m) => d.connectRoles!.includes(m));
+      if (via.length === 0) continue;
+      findings.push({
+        kind: "database-connect-other-tenant",
+        object: d.name,
+        database: d.name,
+        detail: `app role ${name} (tenant tables in ${[...own].sort().join(", ")}) may CONNECT to ${d.name}${via.includes(name) ? "" : ` through ${via.join(", ")}`}: another tenant's database`,
+        fix: `REVOKE CONNECT ON DATABASE ${d.name} FROM ${via.join(", ")};`,
+      });
     }
   }
   return { findings: sortFindings(findings), appRoles };

@@ -17,6 +17,7 @@ import { checkDeclaredRendered } from "./declared-rendered.js";
 import { compareIntent, inputFindings, type TrustedInputs, type UntrustedInputs } from "./trusted-inputs.js";
 import { checkMailRelay } from "./postfix.js";
 import { checkOpenBao } from "./openbao.js";
+import { checkTenancyEffect } from "./tenancy-effect.js";
 
 /*
  * The verifier's entry point: artifacts in, Report out. It reads only the artifacts (and the
@@ -194,7 +195,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
   const governed = governExceptions(declaredExceptions(primary.model).map(located), intent.exceptions ?? [], opts.asOf);
   findings.push(...nftHostFindings(files, primary.site, probePorts(primary.site)));
   findings.push(...tenancy.findings, ...checkDeclaredRendered(files, intent, primary.model), ...labFindings(opts.lab), ...governed.findings);
-  if (trusted) findings.push(...checkMailRelay(files, mailContext(trusted.site)), ...checkOpenBao(files, trusted.site));
+  if (trusted) findings.push(...checkMailRelay(files, mailContext(trusted.site)), ...checkOpenBao(files, trusted.site), ...checkTenancyEffect(files, trusted.site));
   findings.sort((a, b) => compareText(a.kind, b.kind) || compareText(a.subject, b.subject) || compareText(a.id, b.id));
 
   findings.splice(0, findings.length, ...findings.map(located));
