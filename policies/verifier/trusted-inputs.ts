@@ -58,20 +58,24 @@ export function compareIntent(text: string | undefined, expected: Intent, source
   }
   const out: Finding[] = [];
   const section = (name: string) => lineOf(text, [`"${name}"`]);
-  const diff = <T extends object>(name: "flows" | "nevers" | "peers", label: (x: T) => string, needles: (x: T) => string[]) => {
-    const have = new Map((declared[name] as unknown as T[]).map((x) => [key(x), x]));
-    const want = new Map((expected[name] as unknown as T[]).map((x) => [key(x), x]));
+  const noun = { nevers: ["the must-never pair", "a must-never pair"], flows: ["the flow", "an allowed flow"], peers: ["the peer", "a peer"], exceptions: ["the exception", "an exception"] } as const;
+  const diff = <T extends object>(name: "flows" | "nevers" | "peers" | "exceptions", label: (x: T) => string, needles: (x: T) => string[]) => {
+    const have = new Map(((declared[name] ?? []) as unknown as T[]).map((x) => [key(x), x]));
+    const want = new Map(((expected[name] ?? []) as unknown as T[]).map((x) => [key(x), x]));
     for (const [k, x] of want) {
-      if (!have.has(k)) out.push(finding(`${name}: ${label(x)}`, `${INTENT_PATH} lacks ${name === "nevers" ? "the must-never pair" : name === "flows" ? "the flow" : "the peer"} ${label(x)} that ${source} declares: editing the intent does not change what must hold`, section(name)));
+      if (!have.has(k)) out.push(finding(`${name}: ${label(x)}`, `${INTENT_PATH} lacks ${noun[name][0]} ${label(x)} that ${source} declares: editing the intent does not change what must hold`, section(name)));
     }
     for (const [k, x] of have) {
-      if (!want.has(k)) out.push(finding(`${name}: +${label(x)}`, `${INTENT_PATH} has ${name === "nevers" ? "a must-never pair" : name === "flows" ? "an allowed flow" : "a peer"} ${label(x)} that ${source} does not declare (or declares differently)`, lineOf(text, needles(x)) ?? section(name)));
+      if (!want.has(k)) out.push(finding(`${name}: +${label(x)}`, `${INTENT_PATH} has ${noun[name][1]} ${label(x)} that ${source} does not declare (or declares differently)`, lineOf(text, needles(x)) ?? section(name)));
     }
   };
   type F = { from: string; to: string; port?: string; reason: string };
   diff<F>("nevers", (n) => `${n.from} => ${n.to}`, (n) => [`"from": ${JSON.stringify(n.from)}`, `"to": ${JSON.stringify(n.to)}`]);
   diff<F>("flows", (f) => `${f.from} => ${f.to} : ${f.port}`, (f) => [`"from": ${JSON.stringify(f.from)}`, `"port": ${JSON.stringify(f.port)}`]);
   diff<{ id: string }>("peers", (p) => p.id, (p) => [`"id": ${JSON.stringify(p.id)}`]);
+  // Governance (owner, ticket, expiry) is the site's: an expiry moved in intent.json is tampering.
+  type E = { service: string; kind: string; capability?: string; expires: string };
+  diff<E>("exceptions", (e) => `${e.service} ${e.kind}${e.capability ? ` ${e.capability}` : ""} (expires ${e.expires})`, (e) => [`"service": ${JSON.stringify(e.service)}`, `"expires": ${JSON.stringify(e.expires)}`]);
   if (declared.version !== expected.version) out.push(finding("version", `${INTENT_PATH} version ${declared.version} differs from ${expected.version}`, lineOf(text, ['"version"'])));
   return out;
 }

@@ -80,7 +80,20 @@ describe("palisade diff compares everything the report states", () => {
     expect(md).toContain(`+ ${ex.host}/${ex.subject} ${ex.detail}: reason: reworded`);
   });
 
-  it("GIVEN an exception's expiry moved in intent.json WHEN diffed THEN its governance differs", () => {
+  it("GIVEN an exception's expiry moved in the site WHEN planned and diffed THEN its governance differs", async () => {
+    const text = readFileSync(REFERENCE_SITE, "utf8");
+    const moved = text.replace(/expires: "\d{4}-\d{2}-\d{2}"/, 'expires: "2099-01-01"');
+    if (moved === text) return; // a site without governance entries has nothing to move
+    const dir = tempDir("diff-expiry");
+    const site = join(dir, "site.yaml");
+    writeFileSync(site, moved);
+    const out = join(dir, "out");
+    expect((await runCli(["plan", "--site", site, "--out", out])).code).toBe(0);
+    expect(sectionsOf(out)).toContain("exceptions");
+    expect(markdownOf(out)).toMatch(/^\+ .*expires 2099-01-01/m);
+  });
+
+  it("GIVEN an exception's expiry moved in intent.json only WHEN verified THEN it is tampering, and the site's expiry still governs", () => {
     const dir = copyOut(planned.dir);
     let moved = false;
     editJson(dir, "intent.json", (j) => {
@@ -89,9 +102,10 @@ describe("palisade diff compares everything the report states", () => {
         moved = true;
       }
     });
-    if (!moved) return; // a site without governance entries has nothing to move
-    expect(sectionsOf(dir)).toContain("exceptions");
-    expect(markdownOf(dir)).toMatch(/^\+ .*expires 2099-01-01/m);
+    if (!moved) return;
+    const report = verifyDirInProcess(dir);
+    expect(report.findings.some((f) => f.kind === "intent-tampered" && /exception/.test(f.message) && f.artifact === "intent.json")).toBe(true);
+    expect(sectionsOf(dir)).not.toContain("exceptions");
   });
 
   it("GIVEN a port opened in a firewall WHEN diffed THEN flows, exposure, findings and counts differ", () => {

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { siteSchema } from "../../core/index.js";
-import { runCli } from "../helpers/cli.js";
+import { REFERENCE_SITE, runCli } from "../helpers/cli.js";
+import { tempDir } from "../helpers/paths.js";
 import { planOnce } from "../helpers/plan-once.js";
 import { copyOut, editJson } from "./support.js";
 
@@ -17,16 +18,21 @@ const planned = await planOnce();
 const manifest = planned.text("manifest.json");
 const FORMATS = ["report/report.json", "report/index.html", "report/segmentation.md", "report/findings.sarif", "report/junit.xml", "report/provenance.json"];
 
-/** A copy of the plan whose first governance entry (if any) expires on `day`. */
-function withExpiry(day: string): string | undefined {
-  const dir = copyOut(planned.dir, "expiry");
-  let set = false;
-  editJson(dir, "intent.json", (j) => {
-    if (!j.exceptions?.length) j.exceptions = [];
-    set = j.exceptions.length > 0;
-    if (set) j.exceptions[0].expires = day;
-  });
-  return set ? dir : undefined;
+/**
+ * A plan of the reference site whose first governance entry (if any) expires on `day`. The site is
+ * edited, not intent.json: the verifier recomputes the intent (exceptions included) from the site.
+ */
+async function withExpiry(day: string): Promise<string | undefined> {
+  const text = readFileSync(REFERENCE_SITE, "utf8");
+  const moved = text.replace(/expires: "\d{4}-\d{2}-\d{2}"/, `expires: "${day}"`);
+  if (moved === text) return undefined; // a site without governance entries has nothing to move
+  const root = tempDir("expiry");
+  const site = join(root, "palisade.yaml");
+  writeFileSync(site, moved);
+  const out = join(root, "out");
+  const r = await runCli(["plan", "--site", site, "--out", out, "--date", day]);
+  if (r.code !== 0) throw new Error(`plan of the moved expiry failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  return out;
 }
 
 describe("provenance", () => {
@@ -106,7 +112,7 @@ describe("exceptions with governance", () => {
   });
 
   it("GIVEN an exception that expired the day before --date WHEN verified THEN the run fails with exception-expired; on its last day it passes", async () => {
-    const dir = withExpiry("2026-05-31");
+    const dir = await withExpiry("2026-05-31");
     if (!dir) return;
     const after = await runCli(["verify", "--out", dir, "--date", "2026-06-01"]);
     expect(after.code).toBe(1);
@@ -116,7 +122,7 @@ describe("exceptions with governance", () => {
   });
 
   it("GIVEN an exception that expired long ago and no date given WHEN verified THEN today's date judges it and the run fails", async () => {
-    const dir = withExpiry("2000-01-01");
+    const dir = await withExpiry("2000-01-01");
     if (!dir) return;
     const r = await runCli(["verify", "--out", dir]);
     expect(r.code).toBe(1);
