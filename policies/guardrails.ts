@@ -111,6 +111,16 @@ function containerChecks(c: DockerContainerModel, host: string, artifact: string
 }
 
 /** Hardening and exposure guardrails over one engine's Docker model. */
+/**
+ * A value that names a secret rather than holding one: a short lower-case word (`postgres`), or a
+ * kebab/snake identifier with a secret word as one of its segments (`gitea-db-password`,
+ * `api-approle-secret-id`), as the site file's `secrets:` maps and the engines' variables name them.
+ */
+function isSecretName(v: string): boolean {
+  if (/^[a-z_]+$/.test(v) && v.length < 24) return true;
+  return v.length < 64 && /^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)+$/.test(v) && /(?:^|[-_])(?:password|passwd|secret|token|key)(?:$|[-_])/.test(v);
+}
+
 export function dockerGuardrails(model: DockerModel, strict = false): GuardrailFinding[] {
   return model.hosts.flatMap((h) => h.containers.flatMap((c) => containerChecks(c, h.host, h.artifact, strict)));
 }
@@ -152,7 +162,7 @@ export function secretGuardrails(files: ReadonlyMap<string, string>): GuardrailF
         if (p.valueGroup !== undefined) {
           const v = (m[p.valueGroup] ?? "").trim();
           if (!v || PLACEHOLDER.test(v) || v.length < 6) continue;
-          if (p.kind === "password/secret/token value" && /^[a-z_]+$/.test(v) && v.length < 24) continue; // a name, not a value
+          if (p.kind === "password/secret/token value" && isSecretName(v)) continue; // a name, not a value
         }
         out.push(finding(GUARDRAILS.secretMaterial, path, `${p.kind} at ${path}:${idx + 1} (value not shown)`, path, p.kind, idx + 1));
         break;
