@@ -41,10 +41,10 @@ const MUTATIONS: readonly Mutation[] = [
   [3, "destination NAT from the edge's public port 2222 to the cloud's SSH", NFT_EDGE, append("table ip divert {\n\tchain pre {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\ttcp dport 2222 dnat to 10.77.0.2:22\n\t}\n}"), /unexpected-exposure 0\.0\.0\.0\/0 => cloud : tcp\/22 .*dnat to 10\.77\.0\.2:22/],
   [3, "a drop in a prerouting base chain for the edge's web traffic", NFT_EDGE, append("table inet pre {\n\tchain p {\n\t\ttype filter hook prerouting priority -5; policy accept;\n\t\ttcp dport 443 drop\n\t}\n}"), /broken-path .*: tcp\/443 /],
   // 4. Routing: every network of a multi-network container.
-  [4, "accept the frontend's second network (br-web) to postgres", NFT_CLOUD, atTop("forward", 'iifname "br-web" oifname "br-data" ip saddr 172.20.1.11 tcp dport 5432 accept'), /single-layer frontend => postgres .*routed from cloud-web to cloud-data.*opened by nftables:cloud/],
-  [4, "accept gitea's second network (br-gitdb) to OpenBao", NFT_CLOUD, atTop("forward", 'iifname "br-gitdb" oifname "br-secrets" ip saddr 172.20.9.10 tcp dport 8200 accept'), /single-layer gitea => openbao .*routed from cloud-gitdb to cloud-secrets/],
-  [4, "let the ingress's internal network br-web out to the internet", NFT_CLOUD, atTop("forward", 'iifname "br-web" oifname "fiber0" ip saddr 172.20.1.10 accept'), /single-layer ingress => internet .*cloud-web/],
-  [4, "let OpenBao's second network (br-secrets) out through the cellular uplink", NFT_CLOUD, atTop("forward", 'iifname "br-secrets" oifname "wwan0" accept'), /single-layer openbao => internet .*cloud-secrets/],
+  [4, "accept the frontend's second network (br-frontend) to postgres", NFT_CLOUD, atTop("forward", 'iifname "br-frontend" oifname "br-postgres" ip saddr 172.20.192.11 tcp dport 5432 accept'), /single-layer frontend => postgres .*routed from cloud-frontend to cloud-postgres.*opened by nftables:cloud/],
+  [4, "accept gitea's second network (br-gitea-db) to OpenBao", NFT_CLOUD, atTop("forward", 'iifname "br-gitea-db" oifname "br-openbao" ip saddr 172.20.224.10 tcp dport 8200 accept'), /single-layer gitea => openbao .*routed from cloud-gitea-db to cloud-openbao/],
+  [4, "let the ingress's internal network br-frontend out to the internet", NFT_CLOUD, atTop("forward", 'iifname "br-frontend" oifname "fiber0" ip saddr 172.20.192.10 accept'), /single-layer ingress => internet .*cloud-frontend/],
+  [4, "let OpenBao's second network (br-postgres) out through the cellular uplink", NFT_CLOUD, atTop("forward", 'iifname "br-postgres" oifname "wwan0" accept'), /single-layer openbao => internet .*cloud-postgres/],
 ];
 
 /** The accept in an earlier base chain continues to the next one (the edge's, which drops): no finding. */
