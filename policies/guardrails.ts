@@ -1,7 +1,8 @@
 import type { DockerContainerModel, DockerModel } from "./verifier/docker-model.js";
 import type { GuardrailFinding } from "./verifier/report-model.js";
 import { parseRange } from "./verifier/addr.js";
-import { parseWireguard } from "./verifier/wireguard.js";
+import { parseWireguard, prefixOwners } from "./verifier/wireguard.js";
+import { capabilityReason, DANGEROUS_CAPABILITIES, networkModeProblem, normalizeCapability, runsAsRoot, securityOpts, sensitiveBind } from "./verifier/docker-semantics.js";
 
 /*
  * Guardrails over the artifacts: container hardening, exposure and secrets. Each rule has an
@@ -24,9 +25,17 @@ export const GUARDRAILS = {
     id: "host-namespace",
     level: "mandatory",
     source: "CIS Docker Benchmark 5.9, 5.15, 5.16",
-    rationale: "sharing the host's network, PID or IPC namespace removes the container's isolation; only declared exceptions (label palisade.host-network-reason) may",
+    rationale: "sharing the host's network, PID, IPC, user or cgroup namespace (or another container's network) removes the container's isolation; only the host network may be a declared exception (label palisade.host-network-reason), and it excuses nothing else",
   },
   sensitiveMount: { id: "sensitive-mount", level: "mandatory", source: "CIS Docker Benchmark 5.5, 5.31", rationale: "mounting docker.sock or a system directory hands the container the host" },
+  devices: { id: "devices", level: "mandatory", source: "CIS Docker Benchmark 5.17", rationale: "a host device passed into a container bypasses its confinement (a disk, /dev/mem, /dev/kmsg...)" },
+  capabilityReason: {
+    id: "capability-reason",
+    level: "mandatory",
+    source: "CIS Docker Benchmark 5.3",
+    rationale: "every capability added back after cap_drop ALL says why (label palisade.cap.<CAP>); the dangerous ones (SYS_ADMIN, NET_ADMIN, SYS_PTRACE, SYS_MODULE, DAC_READ_SEARCH, NET_RAW, SYS_RAWIO, SYS_TIME, MKNOD...) are listed among the exceptions for review; ALL never",
+  },
+  unconfined: { id: "unconfined", level: "mandatory", source: "CIS Docker Benchmark 5.1, 5.2, 5.21", rationale: "seccomp, AppArmor and SELinux confinement stay on (no `unconfined`, no `label=disable`, no unmasked system paths)" },
   capDropAll: { id: "cap-drop-all", level: "mandatory", source: "CIS Docker Benchmark 5.3", rationale: "containers start from no capability and add back only what they need, each with its reason" },
   noNewPrivileges: { id: "no-new-privileges", level: "mandatory", source: "CIS Docker Benchmark 5.25", rationale: "setuid binaries must not regain privileges inside the container" },
   readOnlyRootfs: { id: "read-only-rootfs", level: "mandatory", source: "CIS Docker Benchmark 5.12", rationale: "a read-only root filesystem keeps an intruder from changing the image; writable paths are explicit tmpfs or volumes" },
@@ -52,6 +61,12 @@ export const GUARDRAILS = {
     source: "docs/architecture.md (the tunnel carries the two hosts' traffic only; the edge reaches the cloud only at the ingress ports)",
     rationale: "a site-to-site peer's AllowedIPs are host routes inside the tunnel's own subnet; anything wider routes (and accepts) whole networks through the tunnel",
   },
+  wireguardPeers: {
+    id: "wireguard-peers",
+    level: "mandatory",
+    source: "wg(8) cryptokey routing",
+    rationale: "each peer of a tunnel is one of the other hosts, and each address belongs to one peer: a prefix claimed twice is routed to the last peer that claims it",
+  },
   secretMaterial: {
     id: "secret-material",
     level: "mandatory",
@@ -66,8 +81,6 @@ export const GUARDRAILS = {
   },
 } as const satisfies Record<string, GuardrailRule>;
 
-const SENSITIVE_PATHS = new Set(["/", "/etc", "/proc", "/sys", "/root", "/var/run/docker.sock", "/run/docker.sock", "/var/run", "/run", "/boot", "/dev", "/var/lib/docker"]);
-
 function finding(rule: GuardrailRule, subject: string, message: string, artifact: string, construct?: string, line?: number, strict = false): GuardrailFinding {
   const level = rule.strictMandatory && strict ? "mandatory" : rule.level;
   return { rule: rule.id, level, subject, message, rationale: rule.rationale, source: rule.source, artifact, ...(line ? { line } : {}), ...(construct ? { construct } : {}) };
@@ -77,36 +90,53 @@ function containerChecks(c: DockerContainerModel, host: string, artifact: string
   const out: GuardrailFinding[] = [];
   const subject = `${host}/${c.service}`;
   const at = (field: string) => `${c.construct} ${field}`;
+  /** The line of a field in the artifact (Terraform's name), else of the container. */
+  const ln = (field: string) => c.lineOf(field);
+  const add = (rule: GuardrailRule, message: string, field: string, construct = field, strictLevel = false) => out.push(finding(rule, subject, message, artifact, at(construct), ln(field), strictLevel));
   const G = GUARDRAILS;
-  if (c.privileged) out.push(finding(G.privileged, subject, `${c.name} is privileged`, artifact, at("privileged")));
+  if (c.privileged) add(G.privileged, `${c.name} is privileged`, "privileged");
   const reason = c.labels["palisade.host-network-reason"];
-  for (const [field, mode] of [["network_mode", c.networkMode], ["pid_mode", c.pidMode], ["ipc_mode", c.ipcMode]] as const) {
-    if (mode === "host" && !reason) out.push(finding(G.hostNamespace, subject, `${c.name} uses the host's ${field.replace("_mode", "")} namespace without a palisade.host-network-reason label`, artifact, at(field)));
+  if (c.networkMode === "host" && !reason) add(G.hostNamespace, `${c.name} uses the host's network namespace without a palisade.host-network-reason label`, "network_mode");
+  // The host-network exception excuses the network namespace only.
+  for (const [field, mode] of [["pid_mode", c.pidMode], ["ipc_mode", c.ipcMode], ["userns_mode", c.usernsMode], ["cgroupns_mode", c.cgroupnsMode]] as const) {
+    if (mode === "host") add(G.hostNamespace, `${c.name} uses the host's ${field.replace("_mode", "")} namespace (${field} = "host"): no exception covers it`, field);
   }
+  const netProblem = networkModeProblem(c);
+  if (netProblem) add(G.hostNamespace, `${c.name}: ${netProblem}`, "network_mode");
   for (const m of c.mounts) {
-    const src = m.source.replace(/\/+$/, "") || "/";
-    if (m.type === "bind" && (SENSITIVE_PATHS.has(src) || src.endsWith("docker.sock"))) {
-      out.push(finding(G.sensitiveMount, subject, `${c.name} mounts ${m.source} at ${m.target}${m.readOnly ? " (read-only)" : ""}`, artifact, at(`mounts ${m.source}`)));
-    }
+    const why = m.type === "bind" ? sensitiveBind(m.source) : undefined;
+    if (why) add(G.sensitiveMount, `${c.name} mounts ${m.source} at ${m.target}${m.readOnly ? " (read-only)" : ""}: ${why}`, c.lineOf("mounts") === c.lineOf("") ? "volumes" : "mounts", `mounts ${m.source}`);
   }
-  if (!c.capDrop.map((x) => x.toUpperCase()).includes("ALL")) out.push(finding(G.capDropAll, subject, `${c.name} does not drop ALL capabilities (drops: ${c.capDrop.join(", ") || "none"})`, artifact, at("capabilities.drop")));
-  if (!c.securityOpts.some((o) => /^no-new-privileges(:true|=true)?$/.test(o))) out.push(finding(G.noNewPrivileges, subject, `${c.name} has no no-new-privileges security option`, artifact, at("security_opts")));
-  if (!c.readOnly) out.push(finding(G.readOnlyRootfs, subject, `${c.name} has a writable root filesystem`, artifact, at("read_only")));
+  for (const d of c.devices) add(G.devices, `${c.name} is given host device ${d}`, "devices", `devices ${d}`);
+  if (!c.capDrop.map(normalizeCapability).includes("ALL")) add(G.capDropAll, `${c.name} does not drop ALL capabilities (drops: ${c.capDrop.join(", ") || "none"})`, "capabilities", "capabilities.drop");
+  for (const cap of c.capAdd) {
+    const n = normalizeCapability(cap);
+    const dangerous = DANGEROUS_CAPABILITIES.has(n);
+    if (n === "ALL") add(G.capabilityReason, `${c.name} adds ALL capabilities: no reason can declare that`, "capabilities", `capabilities.add ${cap}`);
+    else if (!capabilityReason(c, cap)) add(G.capabilityReason, `${c.name} adds ${dangerous ? "the dangerous capability " : ""}${n} without a palisade.cap.${n} label saying why`, "capabilities", `capabilities.add ${cap}`);
+  }
+  const sec = securityOpts(c);
+  for (const o of sec.unconfined) add(G.unconfined, `${c.name} turns a confinement off: security_opts ${o}`, "security_opts", `security_opts ${o}`);
+  for (const o of sec.unknown) add(G.unconfined, `${c.name} has security_opts ${o}, which the verifier does not model (a profile it cannot read, or a value Docker refuses)`, "security_opts", `security_opts ${o}`);
+  if (!sec.noNewPrivileges) {
+    const set = c.securityOpts.some((o) => o.trim().startsWith("no-new-privileges"));
+    add(G.noNewPrivileges, set ? `${c.name} sets no-new-privileges, then turns it off later in security_opts (${c.securityOpts.join(", ")}): the last entry wins` : `${c.name} has no no-new-privileges security option`, "security_opts");
+  }
+  if (!c.readOnly) add(G.readOnlyRootfs, `${c.name} has a writable root filesystem`, "read_only");
   const user = c.user.trim();
-  const isRoot = user === "" || user === "root" || user === "0" || /^(0|root)(:|$)/.test(user);
-  if (isRoot && !c.labels["palisade.root-reason"]) {
-    out.push(finding(G.nonRootUser, subject, user ? `${c.name} runs as ${user} without a palisade.root-reason label` : `${c.name} sets no user (the image's default, often root)`, artifact, at("user")));
+  if (runsAsRoot(c) && !c.labels["palisade.root-reason"]) {
+    add(G.nonRootUser, user ? `${c.name} runs as ${user} (uid 0) without a palisade.root-reason label` : `${c.name} sets no user (the image's default, often root)`, "user");
   }
-  if (!(c.memory > 0)) out.push(finding(G.memoryLimit, subject, `${c.name} has no memory limit`, artifact, at("memory")));
+  if (!(c.memory > 0)) add(G.memoryLimit, `${c.name} has no memory limit`, "memory");
   const nproc = c.ulimits.find((u) => u.name === "nproc");
-  if (!nproc || !(nproc.soft > 0) || !(nproc.hard > 0)) out.push(finding(G.pidsLimit, subject, `${c.name} has no ulimit nproc (soft and hard)`, artifact, at("ulimit")));
-  if (!c.hasHealthcheck) out.push(finding(G.healthcheck, subject, `${c.name} has no health check`, artifact, at("healthcheck")));
+  if (!nproc || !(nproc.soft > 0) || !(nproc.hard > 0)) add(G.pidsLimit, `${c.name} has no ulimit nproc (soft and hard)`, "ulimit");
+  if (!c.hasHealthcheck) add(G.healthcheck, `${c.name} has no health check`, "healthcheck");
   for (const p of c.ports) {
     if (p.ip === "" || p.ip === "0.0.0.0" || p.ip === "::" || p.ip === "[::]") {
-      out.push(finding(G.publishedWildcard, subject, `${c.name} publishes ${p.protocol}/${p.external} on ${p.ip || "every address (no ip)"}`, artifact, at(`ports ${p.ip || "*"}:${p.external}`)));
+      add(G.publishedWildcard, `${c.name} publishes ${p.protocol}/${p.external} on ${p.ip || "every address (no ip)"}`, "ports", `ports ${p.ip || "*"}:${p.external}`);
     }
   }
-  if (!/@sha256:[a-f0-9]{64}$/.test(c.image)) out.push(finding(G.imageDigest, subject, `${c.name} uses image ${c.image} without a digest`, artifact, at("image"), undefined, strict));
+  if (!/@sha256:[a-f0-9]{64}$/.test(c.image)) add(G.imageDigest, `${c.name} uses image ${c.image} without a digest`, "image", "image", strict);
   return out;
 }
 
@@ -127,7 +157,7 @@ export function dockerGuardrails(model: DockerModel, strict = false): GuardrailF
 
 // ---------- secrets ----------
 
-const PLACEHOLDER = /^(\$\{[^}]*\}|\[secret\]|\$[A-Za-z_]\w*|%\{?\w+\}?|<[^>]*>|\*+|REDACTED|redacted|null|none|true|false|file:.*|\/.*|@.*)$/;
+const PLACEHOLDER = /^(\{\{[^}]*\}\}|\$\{[^}]*\}|\[secret\]|\$[A-Za-z_]\w*|%\{?\w+\}?|<[^>]*>|\*+|REDACTED|redacted|null|none|true|false|file:.*|\/.*|@.*)$/;
 
 interface SecretPattern {
   readonly kind: string;
@@ -143,8 +173,16 @@ const SECRET_PATTERNS: readonly SecretPattern[] = [
   { kind: "password/secret/token value", re: /(?:^|[^A-Za-z0-9])(?:[A-Za-z0-9]*_)?(password|passwd|pass|secret|token|api[_-]?key|secret[_-]?key|access[_-]?key)["']?\s*[:=]\s*["']?([^\s"',;}{]+)/i, valueGroup: 2 },
   { kind: "AWS access key id", re: /\b(AKIA|ASIA)[0-9A-Z]{16}\b/ },
   { kind: "AWS secret access key", re: /aws_secret_access_key["']?\s*[:=]\s*["']?[A-Za-z0-9/+=]{40}/i },
-  { kind: "token", re: /\b(gh[pousr]_[A-Za-z0-9]{36,}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{20,})\b/ },
+  { kind: "token", re: /\b(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|[sr]k_live_[A-Za-z0-9]{20,}|AIza[0-9A-Za-z_-]{35}|npm_[A-Za-z0-9]{36}|sk-(?:proj-)?[A-Za-z0-9_-]{32,}|(?:hv[sbr]|s)\.[A-Za-z0-9_-]{24,})\b/ },
+  { kind: "JSON web token", re: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/ },
+  { kind: "Slack webhook", re: /hooks\.slack\.com\/services\/T[A-Za-z0-9]+\/B[A-Za-z0-9]+\/[A-Za-z0-9]+/ },
+  { kind: "password in a URL", re: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@"'<>]*:([^\s@/"'<>]+)@/i, valueGroup: 1 },
+  { kind: "credential in an HTTP header", re: /\b(?:authorization["']?\s*[:=]\s*["']?(?:bearer|basic|token)|x-(?:vault|bao)-token["']?\s*[:=])\s*["']?([A-Za-z0-9._~+/=-]{12,})/i, valueGroup: 1 },
+  { kind: "WireGuard key in a key position (private-key, PresharedKey)", re: /(?:private|preshared)[-_ ]?key\b[^\n]*?([A-Za-z0-9+/]{42}[AEIMQUYcgkosw480]=)/i },
 ];
+
+/** A WireGuard-format key (32 bytes, base64). */
+const WG_KEY = /(^|[^A-Za-z0-9+/])([A-Za-z0-9+/]{42}[AEIMQUYcgkosw480]=)/;
 
 /**
  * Scans every artifact's text for secret material. Messages name the file, line and kind only:
@@ -155,9 +193,12 @@ export function secretGuardrails(files: ReadonlyMap<string, string>): GuardrailF
   for (const [path, text] of [...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (path.startsWith("report/")) continue;
     const lines = text.split("\n");
-    lines.forEach((line, idx) => {
+    const wgConf = /\/wireguard\/[^/]+\.conf$/.test(path);
+    lines.forEach((physical, idx) => {
+      // Text embedded in JSON strings (a file's content, a command) has its own lines: `\n` escapes.
+      const segments = physical.includes("\\n") ? [physical, ...physical.split("\\n")] : [physical];
       for (const p of SECRET_PATTERNS) {
-        const m = p.re.exec(line);
+        const m = segments.map((seg) => p.re.exec(seg)).find((x) => x);
         if (!m) continue;
         if (p.valueGroup !== undefined) {
           const v = (m[p.valueGroup] ?? "").trim();
@@ -165,7 +206,11 @@ export function secretGuardrails(files: ReadonlyMap<string, string>): GuardrailF
           if (p.kind === "password/secret/token value" && isSecretName(v)) continue; // a name, not a value
         }
         out.push(finding(GUARDRAILS.secretMaterial, path, `${p.kind} at ${path}:${idx + 1} (value not shown)`, path, p.kind, idx + 1));
-        break;
+        return;
+      }
+      // In a wg config, any key that is not a peer's public key is a private or preshared one.
+      if (wgConf && WG_KEY.test(physical.replace(/#.*$/, "")) && !/^\s*PublicKey\s*=/i.test(physical)) {
+        out.push(finding(GUARDRAILS.secretMaterial, path, `WireGuard key outside a PublicKey line at ${path}:${idx + 1} (value not shown)`, path, "WireGuard key", idx + 1));
       }
     });
     if (path.endsWith("cdk.tf.json")) {
@@ -194,12 +239,32 @@ export function sortGuardrails(list: readonly GuardrailFinding[]): GuardrailFind
     });
 }
 
-/** WireGuard configs: every peer's AllowedIPs are host routes (/32, /128) inside the interface's own subnets. */
+/**
+ * WireGuard configs: every peer's AllowedIPs are host routes (/32, /128) inside the interface's own
+ * subnets; each peer is one of the other hosts (its AllowedIPs are that host's tunnel addresses),
+ * and no prefix is claimed by two peers (wg gives it to the last one, silently).
+ */
 export function wireguardGuardrails(files: ReadonlyMap<string, string>): GuardrailFinding[] {
   const out: GuardrailFinding[] = [];
-  for (const [path, text] of [...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (!/^hosts\/[^/]+\/wireguard\/[^/]+\.conf$/.test(path)) continue;
-    const cfg = parseWireguard(path, text);
+  const configs = [...files.entries()]
+    .filter(([path]) => /^hosts\/[^/]+\/wireguard\/[^/]+\.conf$/.test(path))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([path, text]) => ({ path, host: path.split("/")[1]!, cfg: parseWireguard(path, text) }));
+  for (const { path, host, cfg } of configs) {
+    const others = configs.filter((c) => c.host !== host).map((c) => ({ host: c.host, ips: c.cfg.addresses.map((a) => a.split("/")[0]!) }));
+    for (const peer of cfg.peers) {
+      const hostsClaimed = others.filter((o) => o.ips.some((ip) => peer.ranges.some((r) => { const x = parseRange(ip); return !!x && x.v === r.v && r.lo <= x.lo && x.hi <= r.hi; })));
+      if (others.length && hostsClaimed.length === 0) {
+        out.push(finding(GUARDRAILS.wireguardPeers, path, `${path}: the [Peer] at line ${peer.line} (${peer.publicKey.slice(0, 8)}…) is none of the other hosts (${others.map((o) => `${o.host} ${o.ips.join(", ")}`).join("; ")}): an extra peer`, path, `[Peer] AllowedIPs = ${peer.allowedIps.join(", ")}`, peer.line));
+      }
+    }
+    for (const p of prefixOwners(cfg)) {
+      if (p.claims.length < 2) continue;
+      const last = p.claims[p.claims.length - 1]!;
+      out.push(finding(GUARDRAILS.wireguardPeers, path, `${path}: ${p.claims.length} peers claim the same AllowedIPs prefix (lines ${p.claims.map((c) => c.line).join(", ")}); wg routes it to the last one, at line ${last.line}`, path, `[Peer] AllowedIPs = ${last.allowedIps.join(", ")}`, last.line));
+    }
+  }
+  for (const { path, cfg } of configs) {
     const subnets = cfg.addresses.map((a) => parseRange(a)).filter((r): r is NonNullable<typeof r> => !!r);
     for (const peer of cfg.peers) {
       for (const allowed of peer.allowedIps) {

@@ -16,15 +16,7 @@ export interface SecretsStackSpec {
 export const OPENBAO_ADDRESS_VARIABLE = "openbao_address";
 export const OPENBAO_DEFAULT_ADDRESS = "https://127.0.0.1:8200";
 
-/** Pulumi type tokens of the Vault provider for the Terraform resource types the spec uses. */
-export const VAULT_TYPE_TOKENS: Readonly<Record<string, string>> = {
-  vault_mount: "vault:index/mount:Mount",
-  vault_policy: "vault:index/policy:Policy",
-  vault_auth_backend: "vault:index/authBackend:AuthBackend",
-  vault_approle_auth_backend_role: "vault:appRole/authBackendRole:AuthBackendRole",
-  vault_database_secret_backend_connection: "vault:database/secretBackendConnection:SecretBackendConnection",
-  vault_database_secret_backend_role: "vault:database/secretBackendRole:SecretBackendRole",
-};
+export { VAULT_TYPE_TOKENS } from "../policies/verifier/parity.js";
 
 export function secretsStackSpec(site: Site): SecretsStackSpec {
   return { name: "secrets", resources: secretsStackResources(site), variables: secretsStackVariables(site).map((v) => v.name) };

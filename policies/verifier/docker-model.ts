@@ -67,6 +67,19 @@ export interface DockerContainerModel {
   readonly hasHealthcheck: boolean;
   readonly mounts: readonly DockerMount[];
   readonly env: readonly string[];
+  /** Host devices passed in (`devices`): host path -> container path. */
+  readonly devices: readonly string[];
+  readonly usernsMode: string;
+  readonly cgroupnsMode: string;
+  readonly construct: string;
+  /** Line of a field in the artifact (Terraform's field names), else of the resource itself ("" asks for that). */
+  readonly lineOf: (field: string) => number;
+}
+
+/** Something in an engine's artifact the verifier does not understand or refuses (see docker-schema.ts). */
+export interface DockerArtifactProblem {
+  readonly line: number;
+  readonly message: string;
   readonly construct: string;
 }
 
@@ -77,6 +90,7 @@ export interface DockerHostModel {
   readonly artifact: string;
   readonly networks: readonly DockerNetworkModel[];
   readonly containers: readonly DockerContainerModel[];
+  readonly problems: readonly DockerArtifactProblem[];
 }
 
 export interface DockerModel {
@@ -153,7 +167,11 @@ export interface ContainerFields {
   readonly volumes: readonly { readonly hostPath: unknown; readonly volumeName: unknown; readonly containerPath: unknown; readonly readOnly: unknown }[];
   /** `KEY=value` entries, stringified by the reader. */
   readonly env: readonly string[];
+  readonly devices: readonly { readonly hostPath: unknown; readonly containerPath: unknown }[];
+  readonly usernsMode: unknown;
+  readonly cgroupnsMode: unknown;
   readonly construct: string;
+  readonly lineOf: (field: string) => number;
 }
 
 export function networkModel(n: NetworkFields): DockerNetworkModel {
@@ -179,7 +197,8 @@ export function containerModel(c: ContainerFields): DockerContainerModel {
     service: labels["palisade.service"] ?? c.name,
     image: c.image,
     networkMode: str(c.networkMode, "bridge"),
-    networks: c.networks.map((n) => ({ network: n.name, ipv4: str(n.ipv4), aliases: arr<string>(n.aliases).map(String) })),
+    // An attachment without an address cannot be placed (docker-schema.ts reports it): left out, never guessed.
+    networks: c.networks.filter((n) => str(n.ipv4) !== "").map((n) => ({ network: n.name, ipv4: str(n.ipv4), aliases: arr<string>(n.aliases).map(String) })),
     ports: arr<Record<string, unknown>>(c.ports).map((p) => ({ ip: str(p.ip), external: num(p.external) || num(p.internal), internal: num(p.internal), protocol: str(p.protocol, "tcp") === "udp" ? "udp" : "tcp" })),
     listens: listensOf(labels),
     labels,
@@ -199,15 +218,19 @@ export function containerModel(c: ContainerFields): DockerContainerModel {
       ...c.volumes.map((v) => ({ type: v.hostPath ? "bind" : "volume", source: str(v.hostPath ?? v.volumeName), target: str(v.containerPath), readOnly: bool(v.readOnly) })),
     ],
     env: c.env,
+    devices: c.devices.map((d) => `${str(d.hostPath)}:${str(d.containerPath, str(d.hostPath))}`),
+    usernsMode: str(c.usernsMode),
+    cgroupnsMode: str(c.cgroupnsMode),
     construct: c.construct,
+    lineOf: c.lineOf,
   };
 }
 
 /** One stack's model, networks and containers sorted by name. */
-export function hostModel(host: string, engine: DockerHostModel["engine"], artifact: string, networks: DockerNetworkModel[], containers: DockerContainerModel[]): DockerHostModel {
+export function hostModel(host: string, engine: DockerHostModel["engine"], artifact: string, networks: DockerNetworkModel[], containers: DockerContainerModel[], problems: DockerArtifactProblem[] = []): DockerHostModel {
   networks.sort((a, b) => a.name.localeCompare(b.name));
   containers.sort((a, b) => a.name.localeCompare(b.name));
-  return { host, engine, artifact, networks, containers };
+  return { host, engine, artifact, networks, containers, problems };
 }
 
 /** One difference between two engines' models of the same stack. */
@@ -220,8 +243,9 @@ export interface ModelDifference {
 }
 
 function comparable(c: DockerContainerModel): Record<string, unknown> {
-  const { construct: _c, ...rest } = c;
+  const { construct: _c, lineOf: _l, ...rest } = c;
   void _c;
+  void _l;
   return {
     ...rest,
     networks: [...rest.networks].map((n) => ({ ...n, aliases: [...n.aliases].sort() })).sort((x, y) => x.network.localeCompare(y.network)),

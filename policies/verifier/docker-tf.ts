@@ -1,19 +1,46 @@
-import { arr, containerModel, hostModel, networkModel, str, type DockerHostModel } from "./docker-model.js";
+import { arr, containerModel, hostModel, networkModel, str, type DockerArtifactProblem, type DockerHostModel } from "./docker-model.js";
+import { resourceProblems, TF_KUBERNETES, TF_OTHER_STACK_TYPES, TF_TYPES } from "./docker-schema.js";
+import { parseJsonWithLines } from "./json-lines.js";
 
 /*
  * Reads a cdktf-synthesized stack (`cdktf/stacks/<stack>/cdk.tf.json`) into the Docker model.
  * Terraform references (`${docker_network.X.name}`, `${docker_image.Y.image_id}`) are resolved
  * against the same file; an unresolvable reference stays as written (and then matches nothing).
  * This reader picks out the provider's snake_case fields; `networkModel`/`containerModel` (shared
- * with the Pulumi reader) build the model.
+ * with the Pulumi reader) build the model. What docker-schema.ts does not know (a resource type, a
+ * field, a provisioner, a data source or module) is a problem with its line.
  */
 
 type Json = Record<string, unknown>;
 
+const TOP_LEVEL = new Set(["//", "provider", "resource", "terraform", "variable", "output", "locals"]);
+
+/** The line of a resource's field (or of the resource when it has no such field). */
+function fieldLine(lineOf: (p: readonly (string | number)[]) => number, base: readonly (string | number)[], raw: Json): (field: string) => number {
+  return (field) => lineOf(field && field in raw ? [...base, field] : base);
+}
+
 export function dockerFromTerraform(path: string, text: string): DockerHostModel {
   const host = /cdktf\/stacks\/([^/]+)\/cdk\.tf\.json$/.exec(path)?.[1] ?? path;
-  const doc = JSON.parse(text) as { resource?: Record<string, Record<string, Json>> };
+  const located = parseJsonWithLines(text);
+  const doc = (located.value ?? {}) as { resource?: Record<string, Record<string, Json>> } & Json;
+  const problems: DockerArtifactProblem[] = [];
+  const problem = (pointer: readonly (string | number)[], message: string) => problems.push({ line: located.lineOf(pointer), message, construct: pointer.join(".") });
+  if (typeof doc !== "object" || Array.isArray(doc)) problem([], "the file is not a JSON object");
+  for (const k of Object.keys(doc)) {
+    if (!TOP_LEVEL.has(k)) problem([k], `top-level ${k} is not modelled (data sources and modules run or read what the verifier cannot see): refused`);
+  }
   const res = doc.resource ?? {};
+  const dockerStack = !!(res.docker_container || res.docker_network);
+  for (const [type, byId] of Object.entries(res)) {
+    if (TF_KUBERNETES.test(type) && !dockerStack) continue;
+    for (const [id, raw] of Object.entries(byId ?? {})) {
+      const what = `${type}.${id}`;
+      if (TF_TYPES.has(type)) for (const p of resourceProblems(type, raw, ["resource", type, id], what)) problem(p.pointer, p.message);
+      else if (!TF_OTHER_STACK_TYPES.test(type)) problem(["resource", type, id], `resource type ${type} is not modelled by the verifier: refused`);
+      else if (raw && typeof raw === "object" && ("provisioner" in raw || "connection" in raw)) problem(["resource", type, id], `${what} has a provisioner: refused`);
+    }
+  }
   const resolve = (v: unknown): string => {
     const s = str(v);
     const m = /^\$\{(docker_[a-z_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}$/.exec(s);
@@ -57,8 +84,12 @@ export function dockerFromTerraform(path: string, text: string): DockerHostModel
       mounts: arr<Json>(c.mounts).map((m) => ({ type: m.type, source: m.source, target: m.target, readOnly: m.read_only })),
       volumes: arr<Json>(c.volumes).map((v) => ({ hostPath: v.host_path, volumeName: v.volume_name, containerPath: v.container_path, readOnly: v.read_only })),
       env: arr<string>(c.env).map(String),
+      devices: arr<Json>(c.devices).map((d) => ({ hostPath: d.host_path, containerPath: d.container_path })),
+      usernsMode: c.userns_mode,
+      cgroupnsMode: c.cgroupns_mode,
       construct: `docker_container.${id}`,
+      lineOf: fieldLine(located.lineOf, ["resource", "docker_container", id], c),
     });
   });
-  return hostModel(host, "cdktf", path, networks, containers);
+  return hostModel(host, "cdktf", path, networks, containers, problems);
 }

@@ -2,6 +2,7 @@ import { GUARDRAILS } from "../guardrails.js";
 import type { IntentException } from "../intent.js";
 import type { DockerModel } from "./docker-model.js";
 import type { Finding, GuardrailFinding } from "./report-model.js";
+import { capabilityReason, DANGEROUS_CAPABILITIES, normalizeCapability, runsAsRoot } from "./docker-semantics.js";
 
 /**
  * The hardening exceptions a site declares, read back from the engine output: host networking,
@@ -32,8 +33,12 @@ export function declaredExceptions(model: DockerModel): ExceptionRecord[] {
       // The construct names the field, so that the citation is the setting's own line.
       const base = (field: string) => ({ host: h.host, subject: c.service, artifact: h.artifact, construct: `${c.construct} ${field}` });
       if (c.networkMode === "host") out.push({ ...base("network_mode"), kind: "host-network", detail: "network_mode host", reason: c.labels["palisade.host-network-reason"] ?? NO_REASON });
-      if (/^(root|0)(:|$)/.test(c.user)) out.push({ ...base("user"), kind: "root-user", detail: `user ${c.user}`, reason: c.labels["palisade.root-reason"] ?? NO_REASON });
-      for (const cap of c.capAdd) out.push({ ...base("capabilities"), kind: "capability", detail: `cap_add ${cap}`, reason: c.labels[`palisade.cap.${cap}`] ?? NO_REASON });
+      if (runsAsRoot(c)) out.push({ ...base("user"), kind: "root-user", detail: `user ${c.user || "(image default)"}`, reason: c.labels["palisade.root-reason"] ?? NO_REASON });
+      // Every added capability, in Docker's spelling-insensitive reading; the dangerous ones marked.
+      for (const cap of c.capAdd) {
+        const n = normalizeCapability(cap);
+        out.push({ ...base("capabilities"), kind: "capability", detail: `cap_add ${n}${DANGEROUS_CAPABILITIES.has(n) ? " (dangerous)" : ""}`, reason: capabilityReason(c, cap) ?? NO_REASON });
+      }
     }
     for (const n of h.networks) {
       if (!n.internal) {

@@ -4,7 +4,8 @@ import { INTENT_PATH, parseIntent, type Intent } from "../intent.js";
 import { checkSegmentation, probePorts, type CheckOptions } from "./checks.js";
 import { nftHostFindings } from "./nft-host-checks.js";
 import { NFT_PROVEN_SEMANTICS } from "./nftables.js";
-import { diffDockerModels, type DockerHostModel, type DockerModel } from "./docker-model.js";
+import type { DockerHostModel, DockerModel } from "./docker-model.js";
+import { engineParity, formatDifference } from "./parity.js";
 import { dockerFromPulumi } from "./docker-pulumi.js";
 import { dockerFromTerraform } from "./docker-tf.js";
 import { compareText } from "./layers.js";
@@ -18,6 +19,8 @@ import { compareIntent, inputFindings, type TrustedInputs, type UntrustedInputs 
 import { checkMailRelay } from "./postfix.js";
 import { checkOpenBao } from "./openbao.js";
 import { checkTenancyEffect } from "./tenancy-effect.js";
+import { daemonFindings, malformedJsonFindings, wireguardFileFindings } from "./daemon-findings.js";
+import { JsonSyntaxError, parseJsonWithLines, type LocatedJson } from "./json-lines.js";
 
 /*
  * The verifier's entry point: artifacts in, Report out. It reads only the artifacts (and the
@@ -106,11 +109,16 @@ function readModels(files: ReadonlyMap<string, string>, bad: Finding[]): DockerM
       if (/^cdktf\/stacks\/[^/]+\/cdk\.tf\.json$/.test(path)) cdktf.push(dockerFromTerraform(path, text));
       else if (/^pulumi\/[^/]+\.json$/.test(path)) pulumi.push(dockerFromPulumi(path, text));
     } catch (e) {
-      bad.push({ id: `bad-artifact:${path}`, kind: "bad-artifact", severity: "violation", subject: path, message: `cannot read: ${(e as Error).message}`, artifact: path });
+      const line = e instanceof JsonSyntaxError ? e.line : undefined;
+      bad.push({ id: `bad-artifact:${path}`, kind: "bad-artifact", severity: "violation", subject: path, message: `cannot read: ${(e as Error).message}`, artifact: path, ...(line ? { line } : {}) });
     }
   }
   // Stacks without Docker resources (e.g. the secrets stack) are no host.
   const docker = (h: DockerHostModel) => h.containers.length > 0 || h.networks.length > 0;
+  // Their problems (a provisioner, a type the verifier does not model) still count.
+  for (const h of [...cdktf, ...pulumi].filter((x) => !docker(x))) {
+    for (const p of h.problems) bad.push({ id: `bad-artifact:${h.artifact}:${p.line}`, kind: "bad-artifact", severity: "violation", subject: `${h.artifact}:${p.line}`, message: `not understood, so not verified: ${p.message}`, artifact: h.artifact, line: p.line, construct: p.construct });
+  }
   cdktf.splice(0, cdktf.length, ...cdktf.filter(docker));
   pulumi.splice(0, pulumi.length, ...pulumi.filter(docker));
   const out: DockerModel[] = [];
@@ -136,6 +144,49 @@ export function siteModelOf(artifacts: readonly Artifact[] | ReadonlyMap<string,
   const models = readModels(files, []);
   if (models.length === 0) throw new VerifyInputError("no engine output found (cdktf/stacks/*/cdk.tf.json or pulumi/*.json): nothing to verify");
   return { site: buildSiteModel(files, models[0]!, intent.peers), intent };
+}
+
+/**
+ * Engine drift: every field of every resource of each stack both engines rendered, compared
+ * raw (stacks' parity form, policies/verifier/parity.ts), not only what the model reads.
+ */
+function driftFindings(files: ReadonlyMap<string, string>): Finding[] {
+  const out: Finding[] = [];
+  for (const [path, text] of [...files.entries()].sort(([a], [b]) => compareText(a, b))) {
+    const stack = /^cdktf\/stacks\/([^/]+)\/cdk\.tf\.json$/.exec(path)?.[1];
+    const puPath = `pulumi/${stack}.json`;
+    const puText = stack ? files.get(puPath) : undefined;
+    if (!stack || puText === undefined) continue;
+    let tf: unknown;
+    let pu: LocatedJson;
+    try {
+      tf = JSON.parse(text);
+      pu = parseJsonWithLines(puText);
+    } catch {
+      continue; // reported as bad-artifact by the readers
+    }
+    const resources = ((pu.value as { resources?: { type?: string; inputs?: { name?: string } & Record<string, unknown> }[] }).resources ?? []);
+    for (const d of engineParity(tf, pu.value)) {
+      // The Pulumi resource of that kind and name, and the field's line when it has one there.
+      const [kind, ...rest] = d.resource.split(" ");
+      const type = { container: "container:Container", network: "network:Network", volume: "volume:Volume", image: "remoteImage:RemoteImage" }[kind!];
+      const i = resources.findIndex((r) => !!type && r.type === `docker:index/${type}` && r.inputs?.name === rest.join(" "));
+      const field = d.field.replace(/^other\./, "");
+      const key = i >= 0 ? Object.keys(resources[i]!.inputs ?? {}).find((k) => k === field || k === `${field}s` || (field === "networks" && k === "networksAdvanced") || (field.startsWith("cap") && k === "capabilities")) : undefined;
+      const at = i >= 0 ? pu.lineOf(key ? ["resources", i, "inputs", key] : ["resources", i, "type"]) : -1;
+      out.push({
+        id: `engine-drift:${stack}/${d.resource}/${d.field}`,
+        kind: "engine-drift",
+        severity: "violation",
+        subject: `${stack} ${d.resource}`,
+        message: `cdktf and pulumi differ: ${formatDifference(d)}`,
+        artifact: puPath,
+        ...(at > 0 ? { line: at } : {}),
+        construct: `${d.resource} ${d.field}`,
+      });
+    }
+  }
+  return out;
 }
 
 /** Verifies a set of artifacts against the intent (from `intent.json` when not given). */
@@ -172,19 +223,8 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
         ids.add(f.id);
       }
     }
-    for (const d of diffDockerModels(primary.model, other.model)) {
-      const artifact = other.model.hosts.find((h) => h.host === d.host)?.artifact;
-      findings.push({
-        id: `engine-drift:${d.host}/${d.subject}/${d.field}`,
-        kind: "engine-drift",
-        severity: "violation",
-        subject: `${d.host} ${d.subject}`,
-        message: `${primary.model.engine} and ${other.model.engine} differ on ${d.subject} ${d.field}: ${primary.model.engine}=${d.a} ${other.model.engine}=${d.b}`,
-        artifact,
-        construct: `${d.subject} ${d.field}`,
-      });
-    }
   }
+  findings.push(...driftFindings(files));
   const located = <T extends { artifact?: string; line?: number; construct?: string }>(x: T): T => {
     if (x.line || !x.artifact || !x.construct || !x.artifact.endsWith(".json")) return x;
     const text = files.get(x.artifact);
@@ -196,6 +236,11 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
   findings.push(...nftHostFindings(files, primary.site, probePorts(primary.site)));
   findings.push(...tenancy.findings, ...checkDeclaredRendered(files, intent, primary.model), ...labFindings(opts.lab), ...governed.findings);
   if (trusted) findings.push(...checkMailRelay(files, mailContext(trusted.site)), ...checkOpenBao(files, trusted.site), ...checkTenancyEffect(files, trusted.site));
+  for (const f of [...results.flatMap((r) => daemonFindings(r.site, intent!.peers)), ...malformedJsonFindings(files), ...wireguardFileFindings(files)]) {
+    if (ids.has(f.id)) continue;
+    findings.push(f);
+    ids.add(f.id);
+  }
   findings.sort((a, b) => compareText(a.kind, b.kind) || compareText(a.subject, b.subject) || compareText(a.id, b.id));
 
   findings.splice(0, findings.length, ...findings.map(located));

@@ -1,10 +1,19 @@
 import { parseRange, specInRanges, type AddrRange, type AddrSpec } from "./addr.js";
 
 /*
- * WireGuard configuration (wg-quick format). What the verifier needs: the interface's addresses
- * and listen port, and each peer's AllowedIPs, which are both the outbound routing table
- * (cryptokey routing: a packet goes to the peer whose AllowedIPs hold its destination) and the
- * inbound source filter (a packet from the peer is dropped unless its source is in them).
+ * WireGuard configuration as wg-quick and `wg setconf` read it. What the verifier needs: the
+ * interface's addresses and listen port, and each peer's AllowedIPs, which are both the outbound
+ * routing table (cryptokey routing: a packet goes to the peer holding the most specific prefix
+ * for its destination; a prefix two peers claim belongs to the last one, as `wg` moves it) and
+ * the inbound source filter (a packet from a peer is dropped unless its source routes back to
+ * that same peer).
+ *
+ * Read as wg reads it: keys and section names are case-insensitive, `#` starts a comment, a key
+ * may repeat (AllowedIPs and Address add up, the others: the last wins). A key wg does not know,
+ * a line that is not `Key = value`, a peer without a public key, two peers with one key, and any
+ * PreUp/PostUp/PreDown/PostDown command other than loading the private key from a file are
+ * problems: wg-quick runs those commands as root in bash, and one that touches the firewall or
+ * the routes would change what the verifier computes.
  */
 
 export interface WgPeer {
@@ -17,51 +26,95 @@ export interface WgPeer {
   readonly allowedIpsLine?: number;
 }
 
+export interface WgProblem {
+  readonly line: number;
+  readonly message: string;
+}
+
 export interface WgConfig {
   readonly path: string;
   /** Interface name from the file name (`wg-edge.conf` → `wg-edge`); the host's tunnel device. */
   readonly name: string;
   readonly addresses: readonly string[];
   readonly listenPort?: number;
-  /** Lines that hold a private key: a finding of the secrets guardrail, recorded here too. */
+  /** Lines that hold a private or preshared key: a finding of the secrets guardrail, recorded here too. */
   readonly privateKeyLines: readonly number[];
   readonly peers: readonly WgPeer[];
+  readonly problems: readonly WgProblem[];
 }
+
+const INTERFACE_KEYS = new Set(["address", "dns", "mtu", "table", "preup", "postup", "predown", "postdown", "saveconfig", "privatekey", "listenport", "fwmark"]);
+const PEER_KEYS = new Set(["publickey", "presharedkey", "allowedips", "endpoint", "persistentkeepalive"]);
+const KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw480]=$/;
+/** The one hook command the renderer writes: load the private key from a root-only file. */
+const KEY_FROM_FILE = /^wg set %i private-key \/etc\/palisade\/secrets\/[A-Za-z0-9._-]+\.key$/;
 
 export function parseWireguard(path: string, text: string): WgConfig {
   const addresses: string[] = [];
   let listenPort: number | undefined;
   const privateKeyLines: number[] = [];
+  const problems: WgProblem[] = [];
   const peers: { publicKey: string; allowedIps: string[]; endpoint?: string; line: number; allowedIpsLine?: number }[] = [];
   let section = "";
+  let interfaces = 0;
   text.split("\n").forEach((raw, idx) => {
-    const line = raw.replace(/[#;].*$/, "").trim();
+    const n = idx + 1;
+    const problem = (message: string) => problems.push({ line: n, message });
+    const line = raw.replace(/#.*$/, "").trim();
     if (!line) return;
-    const sec = /^\[(\w+)\]$/.exec(line);
+    const sec = /^\[\s*(\w+)\s*\]$/.exec(line);
     if (sec) {
       section = sec[1]!.toLowerCase();
-      if (section === "peer") peers.push({ publicKey: "", allowedIps: [], line: idx + 1 });
+      if (section === "peer") peers.push({ publicKey: "", allowedIps: [], line: n });
+      else if (section === "interface") interfaces++;
+      else problem(`section [${sec[1]}] is not a WireGuard section`);
       return;
     }
     const kv = /^([A-Za-z]+)\s*=\s*(.*)$/.exec(line);
-    if (!kv) return;
+    if (!kv) return problem(`not a Key = value line: ${line.slice(0, 40)}`);
     const key = kv[1]!.toLowerCase();
     const value = kv[2]!.trim();
     const list = value.split(",").map((s) => s.trim()).filter(Boolean);
     if (section === "interface") {
-      if (key === "address") addresses.push(...list);
-      if (key === "listenport") listenPort = Number(value);
-      if (key === "privatekey") privateKeyLines.push(idx + 1);
+      if (!INTERFACE_KEYS.has(key)) return problem(`${kv[1]} is not a key of [Interface] (wg refuses the file)`);
+      if (key === "address") {
+        for (const a of list) if (!parseRange(a)) problem(`Address ${a} is not an address`);
+        addresses.push(...list);
+      }
+      if (key === "listenport") {
+        if (!/^\d+$/.test(value) || Number(value) > 65535) problem(`ListenPort ${value} is not a port`);
+        listenPort = Number(value);
+      }
+      if (key === "privatekey") privateKeyLines.push(n);
+      if (key === "table" && value.toLowerCase() !== "auto") problem(`Table = ${value}: routes other than wg-quick's own for the AllowedIPs are not modelled`);
+      if (key === "fwmark" && value !== "0" && value.toLowerCase() !== "off") problem(`FwMark = ${value}: policy routing by mark is not modelled`);
+      if (key === "saveconfig" && value.toLowerCase() === "true") problem("SaveConfig = true: wg-quick writes the running state back over this file, which is then no longer the one verified");
+      if (["preup", "postup", "predown", "postdown"].includes(key) && !KEY_FROM_FILE.test(value)) {
+        problem(`${kv[1]} runs a command as root that this verifier does not model (only \`wg set %i private-key /etc/palisade/secrets/<name>.key\` is read): it could change the firewall, the routes or the peers`);
+      }
     } else if (section === "peer") {
+      if (!PEER_KEYS.has(key)) return problem(`${kv[1]} is not a key of [Peer] (wg refuses the file)`);
       const peer = peers[peers.length - 1]!;
-      if (key === "publickey") peer.publicKey = value;
+      if (key === "publickey") {
+        if (!KEY.test(value)) problem("PublicKey is not a WireGuard key (44 characters of base64)");
+        peer.publicKey = value;
+      }
+      if (key === "presharedkey") privateKeyLines.push(n);
       if (key === "allowedips") {
+        for (const a of list) if (!parseRange(a) || a.includes("-")) problem(`AllowedIPs ${a} is not a CIDR`);
         peer.allowedIps.push(...list);
-        peer.allowedIpsLine ??= idx + 1;
+        peer.allowedIpsLine ??= n;
       }
       if (key === "endpoint") peer.endpoint = value;
-    }
+    } else problem(`${kv[1]} before any [Interface] or [Peer] section`);
   });
+  if (interfaces !== 1) problems.push({ line: 1, message: `${interfaces} [Interface] sections (wg-quick takes exactly one)` });
+  const seen = new Map<string, number>();
+  for (const p of peers) {
+    if (!p.publicKey) problems.push({ line: p.line, message: "a [Peer] without a PublicKey (wg refuses the file)" });
+    else if (seen.has(p.publicKey)) problems.push({ line: p.line, message: `this [Peer] repeats the PublicKey of the peer at line ${seen.get(p.publicKey)}: wg merges them and the later AllowedIPs replace the earlier` });
+    else seen.set(p.publicKey, p.line);
+  }
   const name = /([^/]+)\.conf$/.exec(path)?.[1] ?? "wg0";
   return {
     path,
@@ -69,13 +122,39 @@ export function parseWireguard(path: string, text: string): WgConfig {
     addresses,
     listenPort,
     privateKeyLines,
+    problems,
     peers: peers.map((p) => ({ ...p, ranges: p.allowedIps.map(parseRange).filter((r): r is AddrRange => !!r) })),
   };
 }
 
-/** The peer a packet to `daddr` is routed to (cryptokey routing), or undefined. */
+/**
+ * Cryptokey routing: for each prefix the peer that holds it (a prefix claimed again moves to the
+ * later peer), and each prefix's claims in order (for the findings).
+ */
+export function prefixOwners(cfg: WgConfig): { range: AddrRange; owner: WgPeer; claims: WgPeer[] }[] {
+  const byPrefix = new Map<string, { range: AddrRange; owner: WgPeer; claims: WgPeer[] }>();
+  for (const peer of cfg.peers) {
+    for (const r of peer.ranges) {
+      const key = `${r.v}|${r.lo}|${r.hi}`;
+      const cur = byPrefix.get(key);
+      if (cur) {
+        cur.owner = peer;
+        if (!cur.claims.includes(peer)) cur.claims.push(peer);
+      } else byPrefix.set(key, { range: r, owner: peer, claims: [peer] });
+    }
+  }
+  return [...byPrefix.values()];
+}
+
+/** The peer a packet to `daddr` is routed to (the most specific prefix holding it), or undefined. */
 export function peerFor(cfg: WgConfig, daddr: AddrSpec): WgPeer | undefined {
-  return cfg.peers.find((p) => specInRanges(daddr, p.ranges));
+  let best: { size: bigint; owner: WgPeer } | undefined;
+  for (const p of prefixOwners(cfg)) {
+    if (!specInRanges(daddr, [p.range])) continue;
+    const size = p.range.hi - p.range.lo;
+    if (!best || size < best.size) best = { size, owner: p.owner };
+  }
+  return best?.owner;
 }
 
 /** The tunnel addresses of the interface, without prefix. */

@@ -107,7 +107,7 @@ describe("engine parity: cdktf and Pulumi declare the same Docker resources", ()
       const pu = puCopy("cloud");
       pu.resources.push({ type: "docker:index/volume:Volume", name: "volume-extra", inputs: { name: "extra" } });
       const diffs = engineParity(plan.tf("cloud"), pu);
-      expect(diffs).toEqual([{ resource: "volume extra", field: "(presence)", cdktf: undefined, pulumi: { driver: "(default)" } }]);
+      expect(diffs).toEqual([{ resource: "volume extra", field: "(presence)", cdktf: undefined, pulumi: { driver: "(default)", labels: {} } }]);
       expect(formatDifference(diffs[0]!)).toBe("volume extra: declared only by pulumi");
     });
 

@@ -1,0 +1,109 @@
+import { routeRequest, type HaproxyConfig, type HaproxyRequest } from "./haproxy.js";
+import type { Finding } from "./report-model.js";
+import type { SiteModel } from "./site-model.js";
+import type { IntentPeer } from "../intent.js";
+import { JsonSyntaxError, parseJsonWithLines } from "./json-lines.js";
+import { parseWireguard } from "./wireguard.js";
+
+/*
+ * Findings from the engines' artifacts and the daemons' own configs, read as each daemon reads them: what the parsers do not
+ * understand (the verifier fails rather than guess), and where a request for a name the proxy does
+ * not serve lands (it must never reach an application).
+ */
+
+/** Names no site serves; `.invalid` is reserved (RFC 2606). */
+const UNKNOWN_NAMES = ["unknown.invalid", "UNKNOWN.INVALID"];
+const PROBE_PATHS = ["/", "/index.html", "/api", "/api/", "/admin"];
+
+function notUnderstood(path: string, layer: string, line: number, message: string, text: string): Finding {
+  return { id: `bad-artifact:${path}:${line}`, kind: "bad-artifact", severity: "violation", subject: `${path}:${line}`, message: `not understood, so not verified: ${message}`, layer, artifact: path, line, construct: text };
+}
+
+/** Requests a stranger sends for a name the proxy does not know: every source the config names, with and without PROXY header. */
+function strangerRequests(cfg: HaproxyConfig, port: number, ssl: boolean, mode: "tcp" | "http"): HaproxyRequest[] {
+  const named = cfg.frontends.flatMap((f) => f.rules.flatMap((r) => [...r.text.matchAll(/\bsrc\s+([0-9a-fA-F.:]+)/g)].map((m) => m[1]!)));
+  const srcs = [...new Set([...named, "192.0.2.1"])];
+  const out: HaproxyRequest[] = [];
+  for (const src of srcs) {
+    for (const proxyHeader of [false, true]) {
+      if (mode === "tcp") {
+        for (const sni of [...UNKNOWN_NAMES, null]) out.push({ port, src, proxyHeader, sni });
+      } else {
+        for (const host of UNKNOWN_NAMES) for (const path of PROBE_PATHS) out.push({ port, src, proxyHeader, host, path, ...(ssl ? { sni: host } : {}) });
+      }
+    }
+  }
+  return out;
+}
+
+export function daemonFindings(m: SiteModel, peers: readonly IntentPeer[]): Finding[] {
+  const out: Finding[] = [];
+  const services = new Set(peers.filter((p) => p.kind === "service").map((p) => p.id));
+  for (const h of m.docker.hosts) {
+    for (const p of h.problems) out.push(notUnderstood(h.artifact, `docker:${h.host}`, p.line, p.message, p.construct));
+    for (const c of h.containers) {
+      if (services.has(c.service)) continue;
+      out.push({ id: `unknown-peer:${h.artifact}:${c.name}`, kind: "unknown-peer", severity: "violation", subject: `${h.host}/${c.service}`, message: `container ${c.name} (service ${c.service}) is in ${h.artifact} but the intent knows no such service: nothing says what it may reach`, layer: `docker:${h.host}`, artifact: h.artifact, line: c.lineOf(""), construct: c.construct });
+    }
+  }
+  for (const proxy of m.proxies) {
+    const cfg = proxy.config;
+    if (!cfg) continue;
+    for (const p of cfg.problems) out.push(notUnderstood(proxy.path, proxy.layer, p.line, p.message, p.text));
+    for (const fe of cfg.frontends) {
+      for (const port of [...new Set(fe.binds.map((b) => b.port))]) {
+        const ssl = fe.binds.some((b) => b.port === port && b.ssl);
+        for (const req of strangerRequests(cfg, port, ssl, fe.mode)) {
+          const o = routeRequest(cfg, fe, req);
+          if (o.kind !== "server") continue;
+          const be = cfg.backends.find((b) => b.name === o.backend);
+          const what = req.sni !== undefined && req.host === undefined ? `SNI ${req.sni ?? "(none)"}` : `Host ${req.host} path ${req.path}`;
+          out.push({
+            id: `unexpected-route:${proxy.path}:${fe.name}:${port}:unknown-name`,
+            kind: "unexpected-route",
+            severity: "violation",
+            subject: `${proxy.node} ${fe.name} :${port} unknown name`,
+            message: `a request for a name this proxy does not serve (${what}, from ${req.src}) lands on backend ${o.backend} (${be?.servers.map((s) => `${s.host}:${s.port}`).join(", ")}): an unknown name must be refused, never fall back to an application`,
+            layer: proxy.layer,
+            artifact: proxy.path,
+            line: o.line,
+            construct: `frontend ${fe.name} -> backend ${o.backend}`,
+          });
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Every JSON file the hosts read (failover.json, tenants.json, OpenBao's roles...) must be JSON: else a finding with its line. */
+export function malformedJsonFindings(files: ReadonlyMap<string, string>): Finding[] {
+  const out: Finding[] = [];
+  for (const [path, text] of [...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (!/^hosts\/.*\.json$/.test(path)) continue;
+    try {
+      parseJsonWithLines(text);
+    } catch (e) {
+      if (!(e instanceof JsonSyntaxError)) throw e;
+      out.push({ id: `bad-artifact:${path}`, kind: "bad-artifact", severity: "violation", subject: path, message: `cannot read ${path}: ${e.message}`, artifact: path, line: e.line });
+    }
+  }
+  return out;
+}
+
+/** Every WireGuard config of every host, as wg reads it; a host has one tunnel interface, a second one is not modelled. */
+export function wireguardFileFindings(files: ReadonlyMap<string, string>): Finding[] {
+  const out: Finding[] = [];
+  const perHost = new Map<string, string[]>();
+  for (const [path, text] of [...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const host = /^hosts\/([^/]+)\/wireguard\/[^/]+\.conf$/.exec(path)?.[1];
+    if (!host) continue;
+    perHost.set(host, [...(perHost.get(host) ?? []), path]);
+    for (const p of parseWireguard(path, text).problems) out.push(notUnderstood(path, "wireguard", p.line, p.message, `line ${p.line}`));
+  }
+  for (const [host, paths] of perHost) {
+    for (const extra of paths.slice(1)) out.push(notUnderstood(extra, "wireguard", 1, `a second WireGuard interface on ${host} (besides ${paths[0]}) is not modelled: its peers would route around what the verifier computes`, extra));
+  }
+  return out;
+}
