@@ -58,7 +58,7 @@ describe("palisade diff compares everything the report states", () => {
       });
     }
     expect(sectionsOf(dir)).toContain("exceptions");
-    expect(markdownOf(dir)).toMatch(/^\+ cloud\/\S+ cap_add SYS_ADMIN: reason: mounts a FUSE file system/m);
+    expect(markdownOf(dir)).toMatch(/^\+ cloud\/\S+ cap_add SYS_ADMIN \(dangerous\): reason: mounts a FUSE file system/m);
   });
 
   it("GIVEN an exception's reason label reworded WHEN diffed THEN the change shows before and after", () => {
