@@ -10,7 +10,8 @@ fi
 PACKAGES=(nftables wireguard-tools wireguard-go haproxy knot knot-dnsutils knot-dnssecutils fail2ban
   python3-pyinotify postfix dovecot-core dovecot-imapd rspamd shellcheck lego pebble curl iproute2
   conntrack openssl chromium util-linux
-  postgresql-15 ca-certificates)
+  postgresql-15 ca-certificates
+  docker.io containerd runc busybox-static)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

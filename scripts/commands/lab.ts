@@ -7,21 +7,28 @@ import { writeLabReport } from "../../stacks/lab/report.js";
 import { UsageError, parseOptions, type Command, printHelp } from "../cli-util.js";
 import { plan } from "./plan.js";
 
-const HELP = `palisade lab up|probe|drill NAME|down [--out D] [--site F] [--json]
+const HELP = `palisade lab up|probe|drill NAME|down [--out D] [--site F] [--engine E] [--json]
 
 The planned platform in network namespaces, with the real daemons and the rendered configs
 (nftables, WireGuard, HAProxy, Knot, fail2ban, pebble + lego, PostgreSQL, the failover agent).
+The cloud host is a real Docker host: dockerd (Debian's docker.io) in the cloud namespace, the
+rendered cloud stack applied to it from the artifacts by the lab's applier, a stand-in for
+terraform apply / pulumi up (neither can run here), on images the lab builds from the host's
+binaries (HAProxy, PostgreSQL 15) and busybox-static stand-ins.
 Needs root. Only addresses the lab assigns inside its own namespaces; no route off the machine.
 
   up             render out/ into namespaces (plans first when out/ is missing); idempotent
   probe          every source x destination x declared port; observed vs expected matrix
                  (out/report/lab-observed.json, out/report/lab.json)
-  drill NAME     ${"fiber-cut | brute-force | port-scan | dns | acme"}
+  drill NAME     ${"fiber-cut | brute-force | port-scan | dns | acme |"}
+                 ${"container-restart | dockerd-restart"} (the cloud's Docker engine)
   down           remove every namespace, process and socket the lab recorded (also after a crash)
 
 Options:
   --out D        the planned output directory (default: out/)
   --site F       the site file (default: palisade.yaml)
+  --engine E     up: apply the cloud stack from cdktf's cdk.tf.json (cdktf, the default) or
+                 from the Pulumi capture (pulumi)
   --json         print one JSON object as the last line: { pass, figures, ... }
   -h, --help     this text
 
@@ -36,12 +43,14 @@ export const lab: Command = {
   name: "lab",
   help: HELP,
   async run(argv) {
-    const { values, positionals } = parseOptions("lab", argv, { out: { type: "string" }, site: { type: "string" }, json: { type: "boolean" } }, true);
+    const { values, positionals } = parseOptions("lab", argv, { out: { type: "string" }, site: { type: "string" }, engine: { type: "string" }, json: { type: "boolean" } }, true);
     if (values.help) return printHelp(HELP);
     const json = values.json === true;
     const outDir = (values.out as string | undefined) ?? "out";
     const siteFile = (values.site as string | undefined) ?? "palisade.yaml";
     const [action, name] = positionals;
+    const engine = (values.engine as string | undefined) ?? "cdktf";
+    if (engine !== "cdktf" && engine !== "pulumi") throw new UsageError(`palisade lab: --engine ${engine}: expected cdktf (cdk.tf.json) or pulumi (the Pulumi capture)`);
     const needRoot = () => {
       if (process.getuid?.() !== 0) throw new UsageError("palisade lab: needs root (network namespaces, nftables, daemons); run it as root");
     };
@@ -55,7 +64,7 @@ export const lab: Command = {
           if (code === 2) return 2;
         }
         try {
-          const r = await labUp({ outDir, siteFile, progress });
+          const r = await labUp({ outDir, siteFile, progress, engine });
           return emit(json, { pass: true, figures: { up_s: r.seconds, already_up: r.alreadyUp, processes: r.record.daemons.length, namespaces: r.record.namespaces.length, timings: r.record.timings }, skipped: r.record.skipped, warnings: r.record.warnings });
         } catch (e) {
           console.error(`lab up failed: ${(e as Error).message}`);
@@ -73,7 +82,7 @@ export const lab: Command = {
         const rec = readRecord();
         if (!rec?.complete) throw new UsageError("palisade lab probe: the lab is not up (palisade lab up)");
         const r = await labProbe(rec, progress);
-        writeLabReport(rec.outDir, { probe: r });
+        writeLabReport(rec.outDir, { probe: r, docker: rec.docker });
         return emit(json, { pass: r.incorrect === 0, figures: { correct: r.correct, incorrect: r.incorrect, probes: r.probes, probe_s: r.seconds }, expectedFrom: r.expectedFrom, mismatches: r.mismatches.map((m) => m.line + (m.expected ? " (expected, not observed)" : " (observed, not expected)")) });
       }
       case "drill": {
@@ -82,7 +91,7 @@ export const lab: Command = {
         const rec = readRecord();
         if (!rec?.complete) throw new UsageError("palisade lab drill: the lab is not up (palisade lab up)");
         const r = await runDrill(rec, name as DrillName, progress);
-        writeLabReport(rec.outDir, { drill: r });
+        writeLabReport(rec.outDir, { drill: r, docker: rec.docker });
         return emit(json, { pass: r.pass, figures: r.figures, drill: r.name, notes: r.notes });
       }
       default:

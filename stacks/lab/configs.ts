@@ -4,12 +4,6 @@
  * public keys (the site's private keys never exist here). Everything else runs as rendered.
  * Each function is pure and says what it changes.
  */
-import { INGRESS_PATHS } from "../../cluster/index.js";
-
-/** The ingress HAProxy config with its certificate directory and admin socket moved to the lab's run dir. */
-export function labIngressConfig(cfg: string, certDir: string, adminSocket: string): string {
-  return cfg.replaceAll(`${INGRESS_PATHS.certDir}/`, `${certDir}/`).replaceAll(INGRESS_PATHS.adminSocket, adminSocket);
-}
 
 /**
  * The edge HAProxy config with its admin socket moved to the lab's run dir and syslog (`/dev/log`,

@@ -11,8 +11,10 @@ import { execAsync, mustAsync, sleep } from "./proc.js";
 import { PROBER_JS } from "./private/scripts.js";
 import { expectedFlows, expectedWithSubsets, httpsThroughEdge } from "./probe.js";
 import { jailLogPath, watchedLog, type LabRecord, type Progress } from "./up.js";
+import { INGRESS_PATHS } from "../../cluster/index.js";
+import { containerRestart, dockerdRestart } from "./engine-drills.js";
 
-export const DRILLS = ["fiber-cut", "brute-force", "port-scan", "dns", "acme"] as const;
+export const DRILLS = ["fiber-cut", "brute-force", "port-scan", "dns", "acme", "container-restart", "dockerd-restart"] as const;
 export type DrillName = (typeof DRILLS)[number];
 
 export interface DrillResult {
@@ -35,6 +37,10 @@ export async function runDrill(rec: LabRecord, name: DrillName, progress: Progre
       return dnsDrill(rec, progress);
     case "acme":
       return acmeDrill(rec, progress);
+    case "container-restart":
+      return containerRestart(rec, progress);
+    case "dockerd-restart":
+      return dockerdRestart(rec, progress);
   }
 }
 
@@ -414,10 +420,11 @@ async function acmeDrill(rec: LabRecord, progress: Progress): Promise<DrillResul
   }
   // The deploy hook's job, done over the same admin socket: set + commit the new certificate.
   const pem = readFileSync(crt, "utf8") + readFileSync(key, "utf8");
-  const certPath = join(rec.runDir, "ingress", "certs", `${domain}.pem`);
+  // The path as the ingress container sees it; the file itself is in the certificates volume.
+  const certPath = `${INGRESS_PATHS.certDir}/${domain}.pem`;
   const set = await adminSocket(admin, `set ssl cert ${certPath} <<\n${pem.trimEnd()}\n\n`);
   const commit = await adminSocket(admin, `commit ssl cert ${certPath}\n`);
-  writeFileSync(certPath, pem);
+  if (rec.files.ingressCertsDir) writeFileSync(join(rec.files.ingressCertsDir, `${domain}.pem`), pem, { mode: 0o600 });
   // The client checks the served certificate against pebble's root (from its management port).
   const root = await execAsync(["ip", "netns", "exec", l.ns.inet, "curl", "-sS", "--cacert", rec.files.labCa!, `https://${l.internet.ca}:15000/roots/0`]);
   const rootFile = join(rec.runDir, "ca", "pebble-root.pem");

@@ -27,11 +27,10 @@ export interface LabUplink {
 }
 
 export interface LabContainerPlan extends LabContainer {
+  /** The name the lab gives the container's network namespace (`ip netns attach`, once dockerd started it). */
   readonly ns: string;
-  /** Per attached network: the host-side veth name on the bridge and the container-side name. */
-  readonly links: readonly { readonly network: string; readonly bridge: string; readonly hostIf: string; readonly ctIf: string; readonly ipv4: string; readonly prefix: number }[];
-  /** Docker's default route: the gateway of the first non-internal network, or none. */
-  readonly defaultGateway: string | null;
+  /** Per attached network, in artifact order: its bridge and the container's address. */
+  readonly links: readonly { readonly network: string; readonly bridge: string; readonly ipv4: string; readonly prefix: number }[];
 }
 
 export interface LabLayout {
@@ -105,14 +104,13 @@ export function labLayout(site: Site, stack: CloudStack, uplinks: readonly Uplin
   });
 
   const netByName = new Map(stack.networks.map((n) => [n.name, n]));
-  const containers: LabContainerPlan[] = stack.containers.map((c, ci) => {
-    const links = c.networks.map((n, ni) => {
+  const containers: LabContainerPlan[] = stack.containers.map((c) => {
+    const links = c.networks.map((n) => {
       const net = netByName.get(n.network);
       if (!net) throw new Error(`container ${c.name} joins ${n.network}, which the cloud stack does not declare`);
-      return { network: net.name, bridge: net.bridge, hostIf: `vc${ci}n${ni}`, ctIf: `eth${ni}`, ipv4: n.ipv4, prefix: Number(net.subnet.split("/")[1]) };
+      return { network: net.name, bridge: net.bridge, ipv4: n.ipv4, prefix: Number(net.subnet.split("/")[1]) };
     });
-    const firstOpen = c.networks.map((n) => netByName.get(n.network)!).find((n) => !n.internal);
-    return { ...c, ns: `${LAB_PREFIX}-c-${c.service}`, links, defaultGateway: firstOpen?.gateway ?? null };
+    return { ...c, ns: `${LAB_PREFIX}-c-${c.service}`, links };
   });
 
   const tun = tunnelAddresses(site);

@@ -53,6 +53,11 @@ export interface DaemonOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** File that receives stdout and stderr. @default - piped (read them from the ChildProcess) */
   readonly logFile?: string;
+  /**
+   * Enter only the network namespace (`nsenter --net=`), keeping the host's mounts: `ip netns exec`
+   * remounts /sys, which hides the cgroup hierarchy dockerd needs. @default false
+   */
+  readonly netOnly?: boolean;
 }
 
 export interface WireguardOptions {
@@ -161,7 +166,7 @@ export class NetnsLab {
   spawnDaemon(ns: string, argv: readonly string[], opts: DaemonOptions): ChildProcess {
     let fd: number | undefined;
     if (opts.logFile) fd = openSync(opts.logFile, "a");
-    const child = spawn("ip", ["netns", "exec", ns, ...argv], {
+    const child = spawn(opts.netOnly ? "nsenter" : "ip", opts.netOnly ? [`--net=/run/netns/${ns}`, "--", ...argv] : ["netns", "exec", ns, ...argv], {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
       stdio: fd === undefined ? ["ignore", "pipe", "pipe"] : ["ignore", fd, fd],

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ProbeResult } from "./probe.js";
 import type { DrillResult } from "./drills.js";
+import type { LabDocker } from "./docker/cloud.js";
 import { manifestDigest, verifyOutDir, writeReportDir } from "../verify-dir.js";
 
 export interface LabReport {
@@ -23,9 +24,15 @@ export interface LabReport {
     readonly checks: readonly { name: string; pass: boolean; detail: string }[];
   };
   drills: Record<string, { pass: boolean; figures: Record<string, unknown>; targets: Record<string, string>; notes: readonly string[] }>;
+  /**
+   * The cloud's Docker engine the lab ran: which artifact the applier (a stand-in for terraform
+   * apply / pulumi up) applied, the images it built, and every lab-only change to what the
+   * artifacts say, with its reason. @default - absent (a lab without the engine section)
+   */
+  engine?: { readonly applier: string; readonly artifact: string; readonly images: readonly { ref: string; kind: string }[]; readonly rewrites: readonly string[] };
 }
 
-export function writeLabReport(outDir: string, part: { probe?: ProbeResult; drill?: DrillResult }): string {
+export function writeLabReport(outDir: string, part: { probe?: ProbeResult; drill?: DrillResult; docker?: LabDocker }): string {
   const dir = join(outDir, "report");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, "lab.json");
@@ -42,6 +49,15 @@ export function writeLabReport(outDir: string, part: { probe?: ProbeResult; dril
     const p = part.probe;
     report.probe = { expectedFrom: p.expectedFrom, correct: p.correct, incorrect: p.incorrect, expected: p.expected, observed: p.observed, mismatches: p.mismatches, checks: p.checks };
     writeFileSync(join(dir, "lab-observed.json"), `${JSON.stringify({ version: 1, flows: p.observed, attempts: p.attempts }, null, 2)}\n`);
+  }
+  if (part.docker) {
+    const d = part.docker;
+    report.engine = {
+      applier: `the lab's applier, a stand-in for ${d.engine === "cdktf" ? "terraform apply" : "pulumi up"} (Docker Engine API, the kreuzwerker provider's order)`,
+      artifact: d.artifact,
+      images: d.images.map((i) => ({ ref: i.ref, kind: i.kind })),
+      rewrites: d.rewrites,
+    };
   }
   if (part.drill) {
     const d = part.drill;

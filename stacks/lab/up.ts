@@ -3,14 +3,15 @@
  * daemons. Reads only the artifacts in `out/` (plus the site file for the lab's own addresses).
  *
  * Namespaces: the internet (client, attacker, admin, the ACME CA, scanners), one per ISP, the edge,
- * the cloud host, one per cloud container. One Linux bridge per Docker network in the cloud
- * namespace, named as the artifacts name it, with Docker's semantics added in a separate table
- * (`inet lab_docker`: no routing between networks, internal networks without egress, published
- * ports DNAT'ed, masquerade for non-internal networks). The rendered rulesets are loaded unchanged
- * with `nft -f` in the hosts' namespaces.
+ * the cloud host. The cloud host is a real Docker host: dockerd (Debian's docker.io) runs in its
+ * namespace beside the rendered nftables.conf, WireGuard and the failover agent, and the rendered
+ * cloud stack is applied to it from the artifacts (docker/apply.ts, the stand-in for terraform
+ * apply / pulumi up); each container's network namespace is then named (`ip netns attach`) so
+ * probes and drills enter it. The rendered rulesets are loaded unchanged with `nft -f`.
  *
  * State: `.palisade/lab/state.json` (netns.ts: namespaces, PIDs, WireGuard interfaces) and
- * `.palisade/lab/lab.json` (layout, run dir, sockets, namespace inodes, host sysctls changed),
+ * `.palisade/lab/lab.json` (layout, run dir, sockets, namespace inodes, host sysctls changed, the
+ * Docker engine's roots, PID and containers),
  * written before anything is created, so `down` removes everything even after a crash or an
  * interrupted `up`.
  *
@@ -19,16 +20,21 @@
  * /dev/kmsg is readable) so the edge's "palisade-drop: " lines reach its kern.log, and `down`
  * writes the previous value back.
  */
-import { chmodSync, closeSync, cpSync, existsSync, openSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, cpSync, existsSync, openSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { loadSite } from "../../core/index.js";
 import { cleanupFromStateFile, NetnsLab, wgQuickStrip } from "./netns.js";
 import { findHostArtifacts, readCloudStack, type HostArtifacts } from "./artifacts.js";
 import { labLayout, layoutNamespaces, type LabLayout } from "./layout.js";
 import { alive, execAsync, ipBatch, listening, mustAsync, netnsInode, pidsInNetns, sleep, waitFor } from "./proc.js";
-import { labEdgeHaproxyConfig, labFail2banJail, labFail2banLocal, labFailoverConfig, labIngressConfig, labKnotConfig, labWireguardConf, wgQuickAddresses, wgQuickMtu } from "./configs.js";
+import { labEdgeHaproxyConfig, labFail2banJail, labFail2banLocal, labFailoverConfig, labKnotConfig, labWireguardConf, wgQuickAddresses, wgQuickMtu } from "./configs.js";
+import { applyStack, attachNetns, prepareImages, readApplyPlan, startEngine, stopEngine, type LabDocker, type LabEngine } from "./docker/cloud.js";
+import { imageKind } from "./docker/images.js";
+import { DockerApi } from "./docker/engine.js";
+import type { ApplyPlan } from "./docker/apply.js";
+import { INGRESS_PATHS } from "../../cluster/index.js";
 import { KMSG_RELAY_PY, STANDINS_PY } from "./private/scripts.js";
 import { EDGE_DROP_LOG_PREFIX } from "../../edge/index.js";
 
@@ -74,6 +80,8 @@ export interface LabRecord {
    * @default - none (records written before this field existed)
    */
   readonly sysctls?: Record<string, string>;
+  /** The cloud's Docker engine: roots, PID, containers, lab-only rewrites. @default - none (an older record) */
+  docker?: LabDocker;
   complete: boolean;
 }
 
@@ -81,6 +89,11 @@ export type Progress = (line: string) => void;
 
 function saveRecord(paths: LabPaths, rec: LabRecord): void {
   writeFileSync(paths.labFile, `${JSON.stringify(rec, null, 2)}\n`);
+}
+
+/** Saves a lab record where `up` wrote it (drills that change the lab: new PIDs, re-attached namespaces). */
+export function saveLabRecord(rec: LabRecord): void {
+  saveRecord(labPaths(rec.root), rec);
 }
 
 export function readRecord(paths = labPaths()): LabRecord | null {
@@ -109,6 +122,8 @@ export async function labDown(paths = labPaths(), progress: Progress = () => {})
     const ino = netnsInode(ns);
     if (ino !== null && (rec?.inodes[ns] === undefined || rec.inodes[ns] === ino)) inodes.add(ino);
   }
+  // The Docker engine first: its containers (killed through the API), then dockerd by its PID.
+  const engineDone = await stopEngine(rec?.docker);
   for (const pid of pidsInNetns(inodes)) pids.add(pid);
   let killed = 0;
   for (const pid of pids) {
@@ -146,7 +161,7 @@ export async function labDown(paths = labPaths(), progress: Progress = () => {})
   if (rec?.runDir && rec.runDir.startsWith(tmpdir()) && existsSync(rec.runDir)) rmSync(rec.runDir, { recursive: true, force: true });
   rmSync(paths.labFile, { force: true });
   rmSync(paths.stateFile, { force: true });
-  progress(`down: ${killed} process(es) stopped, ${removed.length} namespace(s) removed${restored.length ? `, ${restored.join(", ")} restored` : ""}`);
+  progress(`down: ${[...engineDone, `${killed} process(es) stopped`].join(", ")}, ${removed.length} namespace(s) removed${restored.length ? `, ${restored.join(", ")} restored` : ""}`);
   return { removedNamespaces: removed, killed };
 }
 
@@ -155,6 +170,8 @@ export interface UpOptions {
   readonly siteFile: string;
   readonly root?: string;
   readonly progress?: Progress;
+  /** Which engine's artifact the applier reads. @default "cdktf" */
+  readonly engine?: LabEngine;
 }
 
 export interface UpResult {
@@ -184,6 +201,9 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
   const site = loadSite(resolve(root, opts.siteFile));
   const stack = readCloudStack(outDir);
   const art = findHostArtifacts(outDir);
+  // Read (and refused, field by field) before anything is created.
+  const engine = opts.engine ?? "cdktf";
+  const plan = readApplyPlan(outDir, engine);
   const layout = labLayout(site, stack, site.cloud.uplinks.map((u) => ({ id: u.id, interface: u.interface, address: u.address, gateway: u.gateway })));
   const runDir = mkdtempSync(join(tmpdir(), "palisade-lab-"));
   chmodSync(runDir, 0o755);
@@ -222,10 +242,13 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
     }
     // Work that needs no namespace starts at once, in parallel.
     const prep = prepareFiles(rec, art);
-    const pg = art.tenancySql.length > 0 || stack.containers.some((c) => c.service === "postgres") ? initPostgres(runDir, root) : null;
+    const images = prepareImages(plan, join(root, ".palisade", "lab-cache", "images"));
+    images.catch(() => {});
+    const containerNs = new Set(layout.containers.map((c) => c.ns));
 
-    progress(`up: ${rec.namespaces.length} namespaces`);
+    progress(`up: ${rec.namespaces.length - containerNs.size} namespaces (and ${containerNs.size} named container namespaces later)`);
     for (const ns of rec.namespaces) {
+      if (containerNs.has(ns)) continue;
       lab.addNamespace(ns);
       rec.inodes[ns] = netnsInode(ns)!;
     }
@@ -236,18 +259,17 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
     progress("up: links, bridges and routes in place");
 
     await prep;
-    // Docker's semantics, then the rendered rulesets, before any daemon talks.
-    await mustAsync(["ip", "netns", "exec", layout.ns.cloud, "nft", "-f", rec.files.dockerNft!]);
+    // The rendered rulesets before any daemon talks (on a host, nftables.service starts before docker).
     if (art.cloudNft) await mustAsync(["ip", "netns", "exec", layout.ns.cloud, "nft", "-f", art.cloudNft]);
     else rec.skipped["nftables:cloud"] = "hosts/cloud/nftables.conf not rendered";
     if (art.edgeNft) await mustAsync(["ip", "netns", "exec", layout.ns.edge, "nft", "-f", art.edgeNft]);
     else rec.skipped["nftables:edge"] = "hosts/edge/nftables.conf not rendered";
     mark("nftables");
-    progress(`up: nftables loaded (edge: ${art.edgeNft ? "rendered ruleset" : "none"}, cloud: ${art.cloudNft ? "rendered ruleset" : "none"}, docker semantics)`);
+    progress(`up: nftables loaded (edge: ${art.edgeNft ? "rendered ruleset" : "none"}, cloud: ${art.cloudNft ? "rendered ruleset" : "none"})`);
 
-    const spawn = (ns: string, name: string, argv: readonly string[], env?: NodeJS.ProcessEnv, cwd?: string, logFile?: string): ChildProcess => {
+    const spawn = (ns: string, name: string, argv: readonly string[], env?: NodeJS.ProcessEnv, cwd?: string, logFile?: string, netOnly = false): ChildProcess => {
       const log = logFile ?? join(runDir, "logs", `${name.replace(/[^a-z0-9.-]+/gi, "_")}.log`);
-      const child = lab.spawnDaemon(ns, argv, { name, logFile: log, env: env ?? process.env, cwd });
+      const child = lab.spawnDaemon(ns, argv, { name, logFile: log, env: env ?? process.env, cwd, netOnly });
       child.unref();
       rec.daemons.push({ name, ns, pid: child.pid!, log });
       saveRecord(paths, rec);
@@ -261,7 +283,59 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
     });
 
     // Daemons that do not depend on the tunnel start now, in parallel.
-    const ready: Promise<unknown>[] = [tunnel];
+    // The cloud's Docker engine: dockerd now, the images as soon as they are built, the stack once
+    // the tunnel address (where ports are published) exists.
+    const engineUp = startEngine({
+      runDir,
+      outDir,
+      cloudNs: layout.ns.cloud,
+      engine,
+      plan,
+      images,
+      spawn: (ns, name, argv, logFile) => {
+        const child = spawn(ns, name, argv, undefined, undefined, logFile, true);
+        return { pid: child.pid!, exitCode: () => child.exitCode };
+      },
+      save: (d) => {
+        rec.docker = d;
+        saveRecord(paths, rec);
+      },
+    }).then((r) => {
+      mark("dockerd");
+      progress(`up: dockerd ready in the cloud namespace; ${r.docker.images.length} image(s) imported (${r.docker.images.filter((i) => i.cached).length} from the cache)`);
+      return r;
+    });
+    const stackUp = engineUp.then(async ({ api, docker }) => {
+      const notApplied = new Map<string, string>();
+      for (const c of plan.containers) {
+        if (c.networkMode === "host") notApplied.set(c.name, "network_mode host: the lab runs it as a process in the cloud namespace (its image is not buildable here)");
+      }
+      await applyStack({
+        api,
+        docker,
+        plan,
+        outDir,
+        runDir,
+        notApplied,
+        publishedReady: tunnel,
+        save: () => saveRecord(paths, rec),
+        seed: async (volumes) => seedIngressCerts(rec, plan, volumes),
+      });
+      mark("applied");
+      // Each container's network namespace gets the layout's name, for probes and drills.
+      for (const [name, c] of Object.entries(docker.containers)) {
+        const lc = layout.containers.find((x) => x.name === name);
+        if (!lc) continue;
+        c.ns = lc.ns;
+        rec.inodes[lc.ns] = await attachNetns(lc.ns, c.pid);
+      }
+      saveRecord(paths, rec);
+      progress(`up: ${plan.source} applied to dockerd (${Object.keys(docker.containers).length} containers; the applier stands in for ${engine === "cdktf" ? "terraform apply" : "pulumi up"})`);
+      await waitContainersListening(rec, plan, docker);
+      mark("ready:containers");
+    });
+
+    const ready: Promise<unknown>[] = [tunnel, stackUp];
     const waitListen = (name: string, child: ChildProcess, proto: "tcp" | "udp", port: number, timeoutMs = 8000) =>
       waitFor(`${name} listening on ${proto}/${port}`, () => {
         if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}; see ${rec.daemons.find((d) => d.pid === child.pid)?.log}`);
@@ -271,15 +345,10 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
         return ms;
       });
 
-    // Stand-ins for the services the lab does not run for real (and the edge's sshd and mail
-    // ports: the lab does not start Postfix): one process that opens sockets in every namespace.
+    // Stand-ins for what the lab does not run for real outside Docker (the edge's sshd and mail
+    // ports: the lab does not start Postfix; the ISPs' resolvers): one process, sockets in every namespace.
     {
       const spec: Record<string, Record<string, string[]>> = {};
-      for (const c of layout.containers) {
-        if (["ingress", "acme"].includes(c.service) || (c.service === "postgres" && pg)) continue;
-        const ports = c.listens.filter((p) => p.startsWith("tcp/"));
-        if (ports.length > 0) spec[c.ns] = { [c.service]: ports };
-      }
       // The ISPs' resolvers (the cloud's DNS servers) answer on their gateway address.
       for (const u of layout.uplinks) spec[u.ns] = { [`resolver ${u.id}`]: [`udp/53@${u.gateway}`, "tcp/53"] };
       spec[layout.ns.edge] = { "edge:sshd": ["tcp/22"], "edge-mail": ["tcp/25", "tcp/465", "tcp/587", "tcp/993"] };
@@ -306,18 +375,6 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
       ready.push(waitListen("edge haproxy", child, "tcp", 443));
     } else rec.skipped["haproxy:edge"] = "hosts/edge/haproxy/haproxy.cfg not rendered";
 
-    // Ingress HAProxy (TLS, routing), certificates from the lab CA until the acme drill replaces them.
-    const ingress = layout.containers.find((c) => c.service === "ingress");
-    if (art.ingressHaproxy && ingress) {
-      const cfg = join(runDir, "ingress", "haproxy.cfg");
-      const admin = join(runDir, "ingress", "admin.sock");
-      writeFileSync(cfg, labIngressConfig(readFileSync(art.ingressHaproxy, "utf8"), join(runDir, "ingress", "certs"), admin));
-      rec.sockets["ingress-admin"] = admin;
-      rec.sockets["ingress-master"] = join(runDir, "ingress", "master.sock");
-      const child = spawn(ingress.ns, "haproxy ingress", ["haproxy", "-W", "-db", "-S", rec.sockets["ingress-master"], "-f", cfg]);
-      ready.push(waitListen("ingress haproxy", child, "tcp", 443));
-    } else rec.skipped["haproxy:ingress"] = "hosts/cloud/ingress/haproxy.cfg not rendered";
-
     // Knot with the rendered zone.
     if (art.knotDir) ready.push(startKnot(rec, art.knotDir, spawn, waitListen));
     else rec.skipped["knot"] = "hosts/edge/knot/knot.conf not rendered";
@@ -335,26 +392,6 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
         { ...process.env, PEBBLE_VA_NOSLEEP: "1", PEBBLE_WFE_NONCEREJECT: "0", PEBBLE_AUTHZREUSE: "0" },
       );
       ready.push(waitListen("pebble", child, "tcp", 443));
-    }
-
-    // PostgreSQL with the tenancy SQL.
-    const pgCt = layout.containers.find((c) => c.service === "postgres");
-    if (pg && pgCt) {
-      ready.push(
-        pg.then(async (dataDir) => {
-          const sockDir = join(runDir, "pg-sock");
-          mkdirSync(sockDir, { recursive: true });
-          chmodSync(sockDir, 0o777);
-          const child = spawn(pgCt.ns, "postgres", ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "/usr/lib/postgresql/15/bin/postgres", "-D", dataDir, "-k", sockDir, "-p", "5432", "-c", "listen_addresses=*", "-c", "fsync=off"]);
-          rec.sockets["postgres"] = join(sockDir, ".s.PGSQL.5432");
-          await waitListen("postgres", child, "tcp", 5432);
-          for (const sql of art.tenancySql) {
-            const r = await execAsync(["runuser", "-u", "postgres", "--", "psql", "-X", "-h", sockDir, "-p", "5432", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q", "-f", sql]);
-            if (r.code !== 0) rec.warnings.push(`tenancy SQL ${sql}: ${r.stderr.trim().split("\n").slice(-2).join(" ")}`);
-          }
-          if (art.tenancySql.length === 0) rec.skipped["tenancy-sql"] = "hosts/cloud/postgres/*.sql not rendered";
-        }),
-      );
     }
 
     // The failover agent, once the tunnel exists (it nudges wg-cloud).
@@ -398,10 +435,8 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
 /** Config files, keys and certificates the daemons need; none of it needs a namespace. */
 async function prepareFiles(rec: LabRecord, art: HostArtifacts): Promise<void> {
   const { runDir, layout } = rec;
-  for (const d of ["logs", "edge", "cloud", "ingress", "ingress/certs", "ca", "pebble", "acme"]) mkdirSync(join(runDir, d), { recursive: true });
+  for (const d of ["logs", "edge", "cloud", "ca", "pebble", "acme"]) mkdirSync(join(runDir, d), { recursive: true });
   const ca = join(runDir, "ca");
-  rec.files.dockerNft = join(runDir, "cloud", "docker.nft");
-  writeFileSync(rec.files.dockerNft, dockerSemantics(layout));
   // The lab CA signs the ingress's initial certificates and pebble's listener certificate.
   await mustAsync(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", join(ca, "ca.key"), "-out", join(ca, "ca.pem"), "-subj", "/CN=palisade lab CA", "-days", "2"]);
   rec.files.labCa = join(ca, "ca.pem");
@@ -412,13 +447,10 @@ async function prepareFiles(rec: LabRecord, art: HostArtifacts): Promise<void> {
     await mustAsync(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", keyOut, "-out", csr, "-subj", `/CN=${name}`]);
     await mustAsync(["openssl", "x509", "-req", "-in", csr, "-CA", join(ca, "ca.pem"), "-CAkey", join(ca, "ca.key"), "-CAcreateserial", "-out", certOut, "-days", "2", "-extfile", ext]);
   };
-  const certDir = join(runDir, "ingress", "certs");
   const hosts = [layout.names.app, layout.names.git, layout.names.blog];
-  // Sequential: -CAcreateserial writes one serial file.
-  for (const h of hosts) {
-    await leaf(h, [`DNS:${h}`], join(ca, `${h}.crt`), join(ca, `${h}.key`));
-    writeFileSync(join(certDir, `${h}.pem`), readFileSync(join(ca, `${h}.crt`), "utf8") + readFileSync(join(ca, `${h}.key`), "utf8"));
-  }
+  // Sequential: -CAcreateserial writes one serial file. The ingress's volume gets them before it starts.
+  for (const h of hosts) await leaf(h, [`DNS:${h}`], join(ca, `${h}.crt`), join(ca, `${h}.key`));
+  rec.files.ingressHosts = hosts.join(",");
   await leaf("pebble", [`IP:${layout.internet.ca}`, "DNS:pebble"], join(ca, "pebble.crt"), join(ca, "pebble.key"));
   rec.files.pebbleConfig = join(runDir, "pebble", "pebble.json");
   writeFileSync(
@@ -450,72 +482,53 @@ async function prepareFiles(rec: LabRecord, art: HostArtifacts): Promise<void> {
 }
 
 /**
- * A fresh PostgreSQL data directory, owned by postgres (the binaries refuse root). `initdb` runs
- * once into `.palisade/lab-cache/` and each `up` copies that template (initdb costs ~1 s of CPU).
+ * The ingress's initial certificates (signed by the lab CA until the acme drill replaces them) in
+ * the volume the ingress container mounts at its certificate directory, owned by its user.
  */
-async function initPostgres(runDir: string, root: string): Promise<string> {
-  const dir = join(runDir, "pgdata");
-  const cache = join(root, ".palisade", "lab-cache", "pg15");
-  if (!existsSync(join(cache, "PG_VERSION"))) {
-    const tmp = mkdtempSync(join(tmpdir(), "palisade-initdb-"));
-    chmodSync(tmp, 0o755);
-    const data = join(tmp, "data");
-    mkdirSync(data);
-    await mustAsync(["chown", "postgres:postgres", data]);
-    await mustAsync(["runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/initdb", "-D", data, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "-E", "UTF8", "--locale=C"]);
-    mkdirSync(join(cache, ".."), { recursive: true });
-    rmSync(cache, { recursive: true, force: true });
-    await mustAsync(["cp", "-a", data, cache]);
-    rmSync(tmp, { recursive: true, force: true });
+async function seedIngressCerts(rec: LabRecord, plan: ApplyPlan, volumes: Record<string, string>): Promise<void> {
+  const ingress = plan.containers.find((c) => imageKind(c.image) === "haproxy");
+  if (!ingress) return;
+  const certs = ingress.mounts.find((m) => m.type === "volume" && m.target === INGRESS_PATHS.certDir);
+  const runtime = ingress.mounts.find((m) => m.type === "volume" && m.target === dirname(INGRESS_PATHS.adminSocket));
+  const [uid, gid] = String((ingress.create as { User?: string }).User ?? "0:0").split(":").map((x) => Number(x) || 0);
+  if (certs) {
+    const dir = volumes[certs.source]!;
+    for (const h of rec.files.ingressHosts!.split(",")) {
+      const file = join(dir, `${h}.pem`);
+      writeFileSync(file, readFileSync(join(rec.runDir, "ca", `${h}.crt`), "utf8") + readFileSync(join(rec.runDir, "ca", `${h}.key`), "utf8"), { mode: 0o600 });
+      chownSync(file, uid!, gid!);
+    }
+    rec.files.ingressCertsDir = dir;
+  } else rec.warnings.push(`the ingress container mounts no volume at ${INGRESS_PATHS.certDir}: it starts without the lab's certificates`);
+  if (runtime) {
+    rec.sockets["ingress-admin"] = join(volumes[runtime.source]!, basename(INGRESS_PATHS.adminSocket));
+    rec.sockets["ingress-master"] = join(volumes[runtime.source]!, "master.sock");
   }
-  await mustAsync(["cp", "-a", cache, dir]);
-  return dir;
 }
 
-/** Docker's network semantics for the lab's bridges, as its own table (the rendered ruleset stays untouched). */
-export function dockerSemantics(l: LabLayout): string {
-  const nets = l.stack.networks;
-  const forward: string[] = [];
-  for (const n of nets) {
-    if (n.internal) {
-      forward.push(`iifname "${n.bridge}" oifname != "${n.bridge}" drop comment "internal network ${n.name}: no egress"`);
-      forward.push(`oifname "${n.bridge}" iifname != "${n.bridge}" drop comment "internal network ${n.name}: no ingress from outside"`);
-    }
-  }
-  for (const a of nets) for (const b of nets) if (a !== b) forward.push(`iifname "${a.bridge}" oifname "${b.bridge}" drop comment "isolation: ${a.name} -/-> ${b.name}"`);
-  const dnat: string[] = [];
-  for (const c of l.containers) {
-    const open = c.links.find((k) => !nets.find((n) => n.name === k.network)!.internal) ?? c.links[0];
-    for (const p of c.ports) {
-      if (!open) continue;
-      dnat.push(`ip daddr ${p.ip} ${p.protocol} dport ${p.external} dnat ip to ${open.ipv4}:${p.internal} comment "published ${c.name} ${p.ip}:${p.external}"`);
-    }
-  }
-  const masq = nets.filter((n) => !n.internal).map((n) => `ip saddr ${n.subnet} oifname != "${n.bridge}" masquerade comment "egress of ${n.name}"`);
-  return [
-    "# palisade lab: Docker's semantics for the bridges (what dockerd would program); the rendered ruleset is loaded separately.",
-    "table inet lab_docker",
-    "delete table inet lab_docker",
-    "table inet lab_docker {",
-    "\tchain forward {",
-    "\t\ttype filter hook forward priority filter - 1; policy accept;",
-    ...forward.map((r) => `\t\t${r}`),
-    "\t}",
-    "\tchain prerouting {",
-    "\t\ttype nat hook prerouting priority dstnat; policy accept;",
-    ...dnat.map((r) => `\t\t${r}`),
-    "\t}",
-    "\tchain output {",
-    "\t\ttype nat hook output priority -100; policy accept;",
-    ...dnat.map((r) => `\t\t${r}`),
-    "\t}",
-    "\tchain postrouting {",
-    "\t\ttype nat hook postrouting priority srcnat; policy accept;",
-    ...masq.map((r) => `\t\t${r}`),
-    "\t}",
-    "}",
-    "",
-  ].join("\n");
+/**
+ * Waits until every applied container listens on its declared TCP ports (PostgreSQL only after
+ * its init hook ran). A container that does not is a warning with its log's tail, not a failure:
+ * the probe then shows what it does not answer.
+ */
+async function waitContainersListening(rec: LabRecord, plan: ApplyPlan, docker: LabDocker): Promise<void> {
+  const api = new DockerApi(docker.paths.socket);
+  await Promise.all(
+    Object.entries(docker.containers).map(async ([name, c]) => {
+      const spec = plan.containers.find((x) => x.name === name)!;
+      if (imageKind(spec.image) === "idle") return;
+      const ports = (spec.labels["palisade.listens"] ?? "").split(",").filter((p) => p.startsWith("tcp/")).map((p) => Number(p.slice(4)));
+      try {
+        await waitFor(`${name} listening on tcp/${ports.join(",")}`, async () => ports.every((p) => listening(c.pid, "tcp", p)), 15_000, 25);
+      } catch (e) {
+        const info = await api.inspectContainer(c.id).catch(() => null);
+        const logs = await api.call<string>("GET", `/containers/${c.id}/logs?stdout=1&stderr=1&tail=5`).catch(() => "");
+        // eslint-disable-next-line no-control-regex
+        const text = String(logs).replace(/[\x00-\x08]/g, "").trim().split("\n").slice(-3).join(" | ");
+        rec.warnings.push(`${(e as Error).message} (container ${info?.State.Status ?? "?"}, exit ${info?.State.ExitCode ?? "?"}; log: ${text})`);
+      }
+    }),
+  );
 }
 
 /** Links, addresses, bridges, routes and forwarding, batched per namespace. */
@@ -529,8 +542,6 @@ async function wireNetwork(l: LabLayout): Promise<void> {
     create.push([inet, `link add ${u.ifInet} type veth peer name wan0 netns ${u.ns}`]);
     create.push([u.ns, `link add cpe0 type veth peer name ${u.iface} netns ${cloud}`]);
   }
-  for (const n of l.stack.networks) create.push([cloud, `link add ${n.bridge} type bridge`]);
-  for (const c of l.containers) for (const k of c.links) create.push([cloud, `link add ${k.hostIf} type veth peer name ${k.ctIf} netns ${c.ns}`]);
   const byNs = new Map<string, string[]>();
   for (const [ns, line] of create) byNs.set(ns, [...(byNs.get(ns) ?? []), line]);
   // Order matters only for the cloud/isp veths (the isp creates them into the cloud).
@@ -556,29 +567,16 @@ async function wireNetwork(l: LabLayout): Promise<void> {
   add(edge, `addr add ${l.edge.ipv6}/64 dev eth0 nodad`);
   add(edge, "link set eth0 up");
   add(edge, `route add default via ${l.edge.router4}`);
-  // Cloud host: uplinks, bridges with Docker's gateway address, the route to the edge via the primary.
+  // Cloud host: uplinks and the route to the edge via the primary (dockerd makes the bridges).
   for (const u of l.uplinks) {
     add(cloud, `addr add ${u.cidr} dev ${u.iface}`);
     add(cloud, `link set ${u.iface} up`);
-  }
-  for (const n of l.stack.networks) {
-    add(cloud, `addr add ${n.gateway}/${n.subnet.split("/")[1]} dev ${n.bridge}`);
-    add(cloud, `link set ${n.bridge} up`);
-  }
-  for (const c of l.containers) {
-    for (const k of c.links) {
-      add(cloud, `link set ${k.hostIf} master ${k.bridge}`);
-      add(cloud, `link set ${k.hostIf} up`);
-      add(c.ns, `addr add ${k.ipv4}/${k.prefix} dev ${k.ctIf}`);
-      add(c.ns, `link set ${k.ctIf} up`);
-    }
-    if (c.defaultGateway) add(c.ns, `route add default via ${c.defaultGateway}`);
   }
   const primary = l.uplinks[0]!;
   add(cloud, `route add ${l.edge.ipv4}/32 via ${primary.gateway} dev ${primary.iface}`);
   add(cloud, `route add default via ${primary.gateway} dev ${primary.iface}`);
   await Promise.all([...batches].map(([ns, lines]) => ipBatch(ns, lines)));
-  // Forwarding where the lab routes: the internet, the ISPs, the cloud host (Docker sets it there).
+  // Forwarding where the lab routes: the internet, the ISPs, the cloud host (dockerd sets it there too).
   await Promise.all(
     [inet, cloud, ...l.uplinks.map((u) => u.ns)].map((ns) =>
       mustAsync(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]),
@@ -655,7 +653,7 @@ export function jailLogPath(f2bDir: string, filter: RegExp): string | null {
   return null;
 }
 
-type SpawnFn = (ns: string, name: string, argv: readonly string[], env?: NodeJS.ProcessEnv, cwd?: string, logFile?: string) => ChildProcess;
+type SpawnFn = (ns: string, name: string, argv: readonly string[], env?: NodeJS.ProcessEnv, cwd?: string, logFile?: string, netOnly?: boolean) => ChildProcess;
 type WaitListenFn = (name: string, child: ChildProcess, proto: "tcp" | "udp", port: number, timeoutMs?: number) => Promise<number>;
 
 async function startKnot(rec: LabRecord, knotDir: string, spawn: SpawnFn, waitListen: WaitListenFn): Promise<void> {

@@ -1,5 +1,5 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { labDown, labPaths, labUp, NETNS_KERNEL_LOG_SYSCTL, readRecord, readSysctl, type LabRecord } from "../../stacks/lab/up.js";
 import { labProbe } from "../../stacks/lab/probe.js";
@@ -8,15 +8,22 @@ import { layoutNamespaces } from "../../stacks/lab/layout.js";
 import { describeRoot } from "../helpers/root.js";
 import { tempDir } from "../helpers/paths.js";
 import { requireTool } from "../helpers/tools.js";
+import { DockerApi, mountsUnder } from "../../stacks/lab/docker/engine.js";
 
 // A fresh plan of the current code, never a stale out/ left in the checkout.
 const OUT = tempDir("lab-out");
-const tools = ["nft", "wireguard-go", "wg", "haproxy", "knotd", "kdig", "fail2ban-server", "pebble", "lego", "conntrack"].map((t) => requireTool(t));
+const tools = ["nft", "wireguard-go", "wg", "haproxy", "knotd", "kdig", "fail2ban-server", "pebble", "lego", "conntrack", "dockerd", "busybox"].map((t) => requireTool(t));
 const missing = tools.filter((t) => !t.path).map((t) => t.skipReason);
 
-describeRoot("the lab: the planned platform in namespaces with real daemons", () => {
+/** Host-wide sysctls the lab (or dockerd) could touch: each must read the same after `down`. */
+const HOST_SYSCTLS = ["net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding", "net/bridge/bridge-nf-call-iptables", "net/bridge/bridge-nf-call-ip6tables", "net/netfilter/nf_log_all_netns"];
+const readHostSysctls = () => Object.fromEntries(HOST_SYSCTLS.map((k) => [k, existsSync(`/proc/sys/${k}`) ? readFileSync(`/proc/sys/${k}`, "utf8").trim() : null]));
+
+describeRoot("the lab: the planned platform in namespaces with real daemons, the cloud on a real dockerd", () => {
   let rec: LabRecord;
   let kernelLogBefore: string | null = null;
+  let sysctlsBefore: Record<string, string | null> = {};
+  let dockerKeyBefore = false;
   // One port scan (~30 s) serves the open-set test and the portscan-jail test.
   let scan: Promise<DrillResult> | undefined;
   const portScan = () => (scan ??= runDrill(rec, "port-scan"));
@@ -26,8 +33,10 @@ describeRoot("the lab: the planned platform in namespaces with real daemons", ()
     execFileSync(process.execPath, ["--import", "tsx", "scripts/palisade.ts", "plan", "--out", OUT], { stdio: "ignore" });
     await labDown();
     kernelLogBefore = readSysctl(NETNS_KERNEL_LOG_SYSCTL);
+    sysctlsBefore = readHostSysctls();
+    dockerKeyBefore = existsSync("/etc/docker/key.json");
     rec = (await labUp({ outDir: OUT, siteFile: "palisade.yaml" })).record;
-  }, 60_000);
+  }, 240_000);
 
   afterAll(async () => {
     await labDown();
@@ -38,6 +47,23 @@ describeRoot("the lab: the planned platform in namespaces with real daemons", ()
     expect(rec.daemons.length).toBeGreaterThan(5);
     const again = await labUp({ outDir: OUT, siteFile: "palisade.yaml" });
     expect(again.alreadyUp).toBe(true);
+  }, 30_000);
+
+  it.skipIf(missing.length > 0)("GIVEN the cloud stack applied from cdk.tf.json WHEN dockerd is asked THEN every bridge-mode container of the artifact runs, on its addresses, its namespace named for the probes", async () => {
+    const d = rec.docker!;
+    expect(d.engine).toBe("cdktf");
+    const api = new DockerApi(d.paths.socket);
+    expect(Object.keys(d.containers).length).toBe(rec.layout.containers.length);
+    for (const c of rec.layout.containers) {
+      const info = await api.inspectContainer(c.name);
+      expect(info.State.Running).toBe(true);
+      const addrs = Object.values(info.NetworkSettings.Networks).map((n) => n.IPAddress).sort();
+      expect(addrs).toEqual(c.links.map((k) => k.ipv4).sort());
+      // Left the default bridge, as the kreuzwerker provider does.
+      expect(Object.keys(info.NetworkSettings.Networks)).not.toContain("bridge");
+      expect(rec.inodes[c.ns]).toBeGreaterThan(0);
+    }
+    expect(rec.warnings).toEqual([]);
   }, 30_000);
 
   it.skipIf(missing.length > 0)("GIVEN the lab WHEN every source tries every declared port THEN the observed matrix equals the verifier's (0 incorrect)", async () => {
@@ -93,10 +119,28 @@ describeRoot("the lab: the planned platform in namespaces with real daemons", ()
     expect(r.pass).toBe(true);
   }, 90_000);
 
-  it.skipIf(missing.length > 0)("GIVEN the lab WHEN it is taken down THEN no namespace, process or WireGuard socket of it remains", async () => {
+  it.skipIf(missing.length > 0)("GIVEN a container killed WHEN its restart policy brings it back THEN its flows come back and nothing else opens (the whole matrix probed again)", async () => {
+    const r = await runDrill(rec, "container-restart");
+    expect(r.notes).toEqual([]);
+    expect(r.figures.back_s).not.toBeNull();
+    expect(r.pass).toBe(true);
+  }, 120_000);
+
+  it.skipIf(missing.length > 0)("GIVEN dockerd stopped and started again WHEN its containers come back THEN the rendered firewall still holds and the matrix equals the verifier's", async () => {
+    const r = await runDrill(rec, "dockerd-restart");
+    expect(r.notes).toEqual([]);
+    expect(r.figures.firewall_holds).toBe(true);
+    expect(r.pass).toBe(true);
+  }, 180_000);
+
+  it.skipIf(missing.length > 0)("GIVEN the lab WHEN it is taken down THEN no namespace, process, WireGuard socket, dockerd root or mount of it remains and every host sysctl reads as before", async () => {
     const namespaces = layoutNamespaces(rec.layout);
-    const pids = rec.daemons.map((d) => d.pid);
+    const pids = [...rec.daemons.map((d) => d.pid), ...Object.values(rec.docker!.containers).map((c) => c.pid)];
     await labDown();
+    expect(existsSync(rec.docker!.paths.dataRoot)).toBe(false);
+    expect(mountsUnder(rec.runDir)).toEqual([]);
+    expect(existsSync("/etc/docker/key.json")).toBe(dockerKeyBefore);
+    expect(readHostSysctls()).toEqual(sysctlsBefore);
     const left = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
     for (const ns of namespaces) expect(left).not.toMatch(new RegExp(`^${ns}\\b`, "m"));
     for (const pid of pids) expect(existsSync(`/proc/${pid}`) && !/\) Z /.test(execFileSync("cat", [`/proc/${pid}/stat`], { encoding: "utf8" }))).toBe(false);
@@ -107,4 +151,55 @@ describeRoot("the lab: the planned platform in namespaces with real daemons", ()
     expect(existsSync(rec.runDir)).toBe(false);
     expect(readSysctl(NETNS_KERNEL_LOG_SYSCTL)).toBe(kernelLogBefore);
   }, 30_000);
+});
+
+describeRoot("the lab: the cloud stack applied from the Pulumi capture", () => {
+  beforeAll(async () => {
+    if (missing.length) return;
+    if (!existsSync(`${OUT}/pulumi/cloud.json`)) execFileSync(process.execPath, ["--import", "tsx", "scripts/palisade.ts", "plan", "--out", OUT], { stdio: "ignore" });
+    await labDown();
+  }, 60_000);
+  afterAll(async () => {
+    await labDown();
+  }, 30_000);
+
+  it.skipIf(missing.length > 0)("GIVEN the Pulumi capture WHEN applied to dockerd and probed THEN the observed matrix equals the verifier's (0 incorrect)", async () => {
+    const rec = (await labUp({ outDir: OUT, siteFile: "palisade.yaml", engine: "pulumi" })).record;
+    expect(rec.docker!.engine).toBe("pulumi");
+    expect(rec.docker!.artifact).toBe("pulumi/cloud.json");
+    const r = await labProbe(rec);
+    expect(r.mismatches.map((m) => m.line)).toEqual([]);
+    expect(r.correct).toBeGreaterThan(100);
+  }, 240_000);
+});
+
+describeRoot("the lab: a crash in the middle of up", () => {
+  it.skipIf(missing.length > 0)("GIVEN `lab up` killed once dockerd runs WHEN `lab down` runs THEN dockerd, its containers, namespaces, mounts and run directory are gone", async () => {
+    if (!existsSync(`${OUT}/cdktf/stacks/cloud/cdk.tf.json`)) execFileSync(process.execPath, ["--import", "tsx", "scripts/palisade.ts", "plan", "--out", OUT], { stdio: "ignore" });
+    await labDown();
+    const child = spawn(process.execPath, ["--import", "tsx", "scripts/palisade.ts", "lab", "up", "--out", OUT], { stdio: "ignore" });
+    let mid: LabRecord | null = null;
+    const t0 = Date.now();
+    while (Date.now() - t0 < 120_000) {
+      try {
+        mid = readRecord(labPaths());
+      } catch {
+        mid = null; // caught mid-write
+      }
+      if (mid?.docker && Object.keys(mid.docker.containers).length > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    expect(mid?.docker).toBeDefined();
+    expect(mid!.complete).toBe(false);
+    await labDown();
+    const crashed = mid!;
+    const left = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
+    for (const ns of layoutNamespaces(crashed.layout)) expect(left).not.toMatch(new RegExp(`^${ns}\\b`, "m"));
+    expect(existsSync(`/proc/${crashed.docker!.pid}`) && !/\) Z /.test(readFileSync(`/proc/${crashed.docker!.pid}/stat`, "utf8"))).toBe(false);
+    expect(mountsUnder(crashed.runDir)).toEqual([]);
+    expect(existsSync(crashed.runDir)).toBe(false);
+    expect(readRecord(labPaths())).toBeNull();
+  }, 240_000);
 });

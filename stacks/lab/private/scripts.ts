@@ -1,32 +1,9 @@
 /**
  * Plain-JavaScript programs the lab runs inside namespaces with `node -e` (no tsx start-up cost):
- * a stand-in listener for services the lab does not run for real, and the prober that tries many
- * connections from one namespace in parallel and prints the results as one JSON line. Two small
- * Python ones (`python3 -c`): all stand-ins in one process, and the edge's kernel-log relay.
+ * the prober that tries many connections from one namespace in parallel and prints the results as
+ * one JSON line. Two small Python ones (`python3 -c`): the stand-ins outside Docker in one
+ * process, and the edge's kernel-log relay.
  */
-
-/**
- * Stand-in: `node -e STANDIN NAME tcp/3000 tcp/8080 …`. Listens on every address; answers any
- * request with a small HTTP 200 naming the service (good enough for HAProxy's checks and curl).
- */
-export const STANDIN_JS = String.raw`
-const net = require("net");
-const [name, ...ports] = process.argv.slice(1);
-for (const p of ports) {
-  const port = Number(p.split("/")[1]);
-  const srv = net.createServer((s) => {
-    s.on("error", () => {});
-    s.once("data", () => {
-      const body = "palisade-lab stand-in: " + name + "\n";
-      s.end("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + body.length + "\r\nConnection: close\r\n\r\n" + body);
-    });
-    s.setTimeout(5000, () => s.destroy());
-  });
-  srv.on("error", (e) => { console.error(name + ": " + p + ": " + e.message); process.exit(1); });
-  srv.listen({ port, host: "0.0.0.0", backlog: 1024 });
-}
-process.on("SIGTERM", () => process.exit(0));
-`;
 
 /**
  * Prober: `node -e PROBER` with a JSON job on stdin:
