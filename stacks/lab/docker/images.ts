@@ -257,10 +257,14 @@ async function recipe(spec: ImageSpec): Promise<Recipe> {
   }
 }
 
-/** Builds (or finds in the cache) the root filesystem tarball of each image. */
+/**
+ * Builds (or finds in the cache) the root filesystem tarball of each image. Tarballs of the
+ * host-binary kinds whose inputs changed (an upgraded package) are removed from the cache; stand-in
+ * tarballs (2 MB, one per platform's image) stay, so several platforms share one cache.
+ */
 export async function buildImages(specs: readonly ImageSpec[], cacheDir: string): Promise<BuiltImage[]> {
   mkdirSync(cacheDir, { recursive: true });
-  return Promise.all(
+  const built = await Promise.all(
     specs.map(async (spec) => {
       const r = await recipe(spec);
       const tar = join(cacheDir, `${spec.kind}-${r.key}.tar`);
@@ -277,6 +281,12 @@ export async function buildImages(specs: readonly ImageSpec[], cacheDir: string)
       return { ref: spec.ref, kind: spec.kind, tar, changes: r.changes, cached: false };
     }),
   );
+  const current = new Set(built.map((b) => b.tar));
+  for (const name of readdirSync(cacheDir)) {
+    const file = join(cacheDir, name);
+    if (/^(haproxy|postgres|idle)-[0-9a-f]{16}\.tar$/.test(name) && !current.has(file) && built.some((b) => name.startsWith(`${b.kind}-`))) rmSync(file, { force: true });
+  }
+  return built;
 }
 
 /** The tarball's bytes (for `POST /images/create?fromSrc=-`). */
