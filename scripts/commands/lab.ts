@@ -4,6 +4,7 @@ import { labDown, labUp, readRecord, labPaths } from "../../stacks/lab/up.js";
 import { labProbe } from "../../stacks/lab/probe.js";
 import { DRILLS, runDrill, type DrillName } from "../../stacks/lab/drills.js";
 import { writeLabReport } from "../../stacks/lab/report.js";
+import { ApplyError } from "../../stacks/lab/docker/apply.js";
 import { UsageError, parseOptions, type Command, printHelp } from "../cli-util.js";
 import { plan } from "./plan.js";
 
@@ -67,6 +68,11 @@ export const lab: Command = {
           const r = await labUp({ outDir, siteFile, progress, engine });
           return emit(json, { pass: true, figures: { up_s: r.seconds, already_up: r.alreadyUp, processes: r.record.daemons.length, namespaces: r.record.namespaces.length, timings: r.record.timings }, skipped: r.record.skipped, warnings: r.record.warnings });
         } catch (e) {
+          if (e instanceof ApplyError) {
+            // An artifact the applier refuses: bad input, nothing was created (it is read first).
+            console.error(`palisade lab up: ${e.message}`);
+            return 2;
+          }
           console.error(`lab up failed: ${(e as Error).message}`);
           console.error("what was created is recorded; run `palisade lab down` to remove it");
           return emit(json, { pass: false, figures: {}, error: (e as Error).message });

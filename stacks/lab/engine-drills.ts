@@ -1,7 +1,7 @@
 /**
  * Drills on the cloud's real Docker engine:
- * - `container-restart`: one container killed (SIGKILL through the API); its restart policy brings
- *   it back; then the whole matrix is probed again: its flows are back and nothing else opened.
+ * - `container-restart`: one container's process killed from the host (a crash); its restart policy
+ *   brings it back; then the whole matrix is probed again: its flows are back and nothing else opened.
  * - `dockerd-restart`: dockerd stopped by its PID (its containers stop with it) and started again
  *   with the same roots; the containers come back by their restart policy, the rendered cloud
  *   ruleset is still loaded, and the whole matrix probed again equals the verifier's.
@@ -62,11 +62,12 @@ export async function containerRestart(rec: LabRecord, progress: Progress): Prom
   if (!d) return { name: "container-restart", pass: false, figures: {}, targets: {}, notes: ["the lab has no Docker engine"] };
   const name = victim(rec);
   if (!name) return { name: "container-restart", pass: false, figures: {}, targets: {}, notes: ["no container applied"] };
-  const api = new DockerApi(d.paths.socket);
   const oldPid = d.containers[name]!.pid;
   const t0 = Date.now();
-  await api.call("POST", `/containers/${d.containers[name]!.id}/kill`);
-  progress(`container-restart: ${name} killed (SIGKILL); waiting for its restart policy`);
+  // A crash, not `docker kill`: the engine counts a kill through its API as a manual stop, which
+  // the restart policy (unless-stopped) then respects; a process that dies on its own is restarted.
+  process.kill(oldPid, "SIGKILL");
+  progress(`container-restart: ${name}'s PID ${oldPid} killed (SIGKILL, from the host); waiting for its restart policy`);
   const back = await untilBack(rec, name, oldPid, t0);
   if (back !== null) await reattach(rec, [name]);
   progress(`container-restart: ${name} ${back === null ? "not back within 30 s" : `back in ${secs(back)} s`}; probing the whole matrix`);
