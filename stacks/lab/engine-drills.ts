@@ -37,7 +37,8 @@ async function untilBack(rec: LabRecord, name: string, oldPid: number, since: nu
   const d = rec.docker!;
   const api = new DockerApi(d.paths.socket);
   const c = d.containers[name]!;
-  const ports = rec.layout.containers.find((x) => x.name === name)?.listens.filter((p) => p.startsWith("tcp/")).map((p) => Number(p.slice(4))) ?? [];
+  // An idle image (the ACME client's) listens on nothing until its drill runs lego there.
+  const ports = imageKind(c.image) === "idle" ? [] : (rec.layout.containers.find((x) => x.name === name)?.listens.filter((p) => p.startsWith("tcp/")).map((p) => Number(p.slice(4))) ?? []);
   try {
     await waitFor(`${name} running again`, async () => {
       const info = await api.inspectContainer(c.id).catch(() => null);
