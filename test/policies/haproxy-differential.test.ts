@@ -9,6 +9,7 @@ import type { HaproxyConfig, HaproxyRequest } from "../../policies/verifier/hapr
 import { expected, startLive } from "../helpers/haproxy-live.js";
 import { ROOT as REPO_ROOT, REFERENCE_SITE } from "../helpers/paths.js";
 import { requireTool } from "../helpers/tools.js";
+import { rng } from "../../scripts/nft-fuzz/generate.js";
 
 /*
  * Differential proof of the HAProxy evaluator (policies/verifier/haproxy.ts): the real haproxy
@@ -24,17 +25,6 @@ const openssl = requireTool("openssl");
 const PER_CONFIG = Number(process.env.HAPROXY_DIFF_N ?? 150);
 const GENERATED = Number(process.env.HAPROXY_DIFF_CONFIGS ?? 6);
 
-/** Deterministic PRNG (mulberry32), so a failure replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const pick = <T,>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 
 function sites(): { name: string; file: string }[] {
