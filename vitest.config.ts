@@ -1,13 +1,33 @@
 import { defineConfig } from "vitest/config";
 
+/*
+ * Two groups, run one after the other. The pure tests (artifacts in temporary directories, no shared
+ * host resource) run in parallel across the cores. The host tests share host resources (network
+ * namespaces, wireguard-go sockets, nft, dockerd, daemons on loopback ports, PostgreSQL clusters) and run
+ * one file at a time, after the pure ones, so that no namespace or port is contended: slower, never
+ * flaky. A new test file that makes a namespace, starts a daemon or binds a fixed port belongs in HOST.
+ */
+const HOST = [
+  "test/lab/**/*.test.ts",
+  "test/edge/firewall.test.ts",
+  "test/edge/mail.test.ts",
+  "test/edge/proxy.test.ts",
+  "test/ops/host-install.test.ts",
+  "test/policies/nft-differential.test.ts",
+  "test/policies/haproxy-differential.test.ts",
+  "test/tenancy/*.pg.test.ts",
+  "test/tunnel/failover-netns.test.ts",
+  "test/tunnel/render.test.ts",
+];
+
+const shared = { testTimeout: 60_000, hookTimeout: 120_000 };
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-    // Namespace and daemon tests share host resources (wireguard-go sockets, nft): one file at a time
-    // is slower but never flaky; pure tests are fast anyway.
-    fileParallelism: false,
     reporters: ["default", "./test/helpers/summary-reporter.ts"],
+    projects: [
+      { test: { ...shared, name: "pure", include: ["test/**/*.test.ts"], exclude: HOST, sequence: { groupOrder: 0 } } },
+      { test: { ...shared, name: "host", include: HOST, fileParallelism: false, sequence: { groupOrder: 1 } } },
+    ],
   },
 });
