@@ -137,7 +137,9 @@ export function declareCluster(t: Topology, cloud: Host, tunnelCloudIp: string):
     listens: [Port.VAULT],
     networks: on("openbao"),
     user: "100:1000",
-    capAdd: [{ cap: "IPC_LOCK", reason: "mlock keeps secrets out of swap" }],
+    // On Kubernetes the node runs without swap (the kubelet's default) and Pod Security restricted
+    // admits no IPC_LOCK: mlock is off there (policies/openbao/render.ts) and nothing is added back.
+    capAdd: t.site.cloud.engine === "kubernetes" ? [] : [{ cap: "IPC_LOCK", reason: "mlock keeps secrets out of swap" }],
     tmpfs: ["/tmp"],
     mounts: [
       { kind: "volume", source: "openbao-data", target: "/openbao/data", readOnly: false },

@@ -13,6 +13,7 @@ export {
   type SiteInput,
   type Tenant,
   type Uplink,
+  type CloudEngine,
   type ImageRef,
   type ServiceImageName,
   type DeclaredService,

@@ -212,6 +212,12 @@ export const siteSchema = z.strictObject({
     keepalive: z.number().int().min(1).max(600).default(25),
   }),
   cloud: z.strictObject({
+    /**
+     * What runs the private cloud's workloads: `docker` (one Docker host, `docker` below) or `kubernetes`
+     * (a cluster on the cloud host, deployed through the kubeconfig context `palisade-<site.name>`:
+     * namespaces, restricted Deployments, Services, NetworkPolicies). @default "docker"
+     */
+    engine: z.enum(["docker", "kubernetes"], { error: "expected docker or kubernetes" }).default("docker").describe("What runs the private cloud's workloads: `docker` (one Docker host, `docker` below) or `kubernetes` (a cluster on the cloud host, deployed through the kubeconfig context `palisade-<site.name>`: namespaces, restricted Deployments, Services, NetworkPolicies). default: \"docker\""),
     /** The Docker daemon of the private cloud, reached through the tunnel. */
     docker: sshUrl.describe("The Docker daemon of the private cloud, reached through the tunnel."),
     uplinks: z.array(uplinkSchema).length(2, "expected exactly two uplinks: fiber (primary) and cellular (backup)"),
@@ -272,6 +278,7 @@ export type SiteInput = z.input<typeof siteSchema>;
 export type Site = z.output<typeof siteSchema>;
 export type Tenant = Site["tenants"][number];
 export type Uplink = Site["cloud"]["uplinks"][number];
+export type CloudEngine = Site["cloud"]["engine"];
 export type ImageRef = z.output<typeof imageSchema>;
 export type ServiceImageName = keyof Site["images"];
 export type DeclaredService = Site["services"][string];

@@ -1,6 +1,7 @@
 import type { Artifact, Topology } from "../core/index.js";
 import { DOCKER_STACKS, stackSpec } from "./docker-spec.js";
 import { secretsStackSpec } from "./secrets-spec.js";
+import { cloudKubeSpec, isKubeStack } from "./kube-spec.js";
 
 export type EngineChoice = "cdktf" | "pulumi" | "both";
 
@@ -24,6 +25,12 @@ export async function renderEngines(t: Topology, engine: EngineChoice): Promise<
       import("./pulumi/secrets-program.js"),
     ]);
     for (const stack of DOCKER_STACKS) {
+      if (isKubeStack(t, stack)) {
+        const { KubeSiteComponent } = await import("./pulumi/kube-program.js");
+        const spec = cloudKubeSpec(t);
+        out.push(captureArtifact(stack, await capturePulumi({ name: spec.name, variables: [] }, () => new KubeSiteComponent(spec))));
+        continue;
+      }
       const spec = stackSpec(t, stack);
       out.push(captureArtifact(stack, await capturePulumi(spec, (config) => new DockerHostComponent(spec, config))));
     }

@@ -12,7 +12,8 @@ import { imageRef, secretVariable } from "./docker-spec.js";
  * - A namespace per service (its segment), with a Deployment, a Service and the namespace's policies.
  * - Deployments to Pod Security `restricted`: non-root, read-only root, every capability dropped (only
  *   NET_BIND_SERVICE may come back), no privilege escalation, seccomp RuntimeDefault, no service-account
- *   token; writable paths are memory emptyDirs; secrets are references to Secrets created out of band.
+ *   token; writable paths are memory emptyDirs; secrets are references to Secrets created out of band;
+ *   Docker volumes are PersistentVolumeClaims, host files ConfigMaps or Secrets, all created out of band.
  * - NetworkPolicies: in each namespace a default deny of ingress and egress, DNS egress to kube-dns, and
  *   for each declared flow one allow on each side (the source's egress, the destination's ingress).
  * - Published ports (the ingress on the tunnel address) become the Service's externalIPs.
@@ -33,6 +34,8 @@ export interface KubeStackSpec {
   readonly objects: readonly KubeObject[];
   /** Secrets the workloads reference (created out of band, never rendered), sorted. */
   readonly secretRefs: readonly string[];
+  /** Host-network services of the host: node agents that run on the node, not as pods (sorted). */
+  readonly nodeAgents: readonly string[];
 }
 
 /** A service the restricted profile cannot run, with the fix. */
@@ -44,6 +47,7 @@ export class KubeRenderError extends Error {
 }
 
 const NAME_LABEL = "kubernetes.io/metadata.name";
+const ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
 const KIND_ORDER = ["Namespace", "Service", "Deployment", "NetworkPolicy"];
 
 function portName(p: Port): string {
@@ -74,6 +78,38 @@ function rulePeers(peer: IPeer, hostId: string): Record<string, unknown>[] {
   return [];
 }
 
+const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 50);
+
+/**
+ * A Docker mount as a volume the restricted profile admits (it forbids hostPath): a named volume is
+ * the PersistentVolumeClaim of that name; a host path under /etc/palisade/secrets/ the Secret
+ * `palisade-<path>`, any other /etc/palisade/ path the ConfigMap `palisade-<path>` (a file is the
+ * key of its directory's ConfigMap, mounted by subPath). Claims, ConfigMaps and Secrets are created
+ * out of band from the rendered host files and `.palisade/secrets/`: no file content or secret
+ * enters the manifests.
+ */
+function mountVolume(m: { kind: "bind" | "volume"; source: string; target: string; readOnly: boolean }): { volume: Record<string, unknown>; mount: Record<string, unknown> } {
+  const readOnly = m.readOnly ? { readOnly: true } : {};
+  if (m.kind === "volume") {
+    const name = `pvc-${slug(m.source)}`;
+    return { volume: { name, persistentVolumeClaim: { claimName: m.source, ...readOnly } }, mount: { name, mountPath: m.target, ...readOnly } };
+  }
+  const rel = m.source.replace(/^\/etc\/palisade\//, "");
+  const file = /\.[a-z0-9]+$/i.test(rel) ? rel.split("/").pop()! : undefined;
+  const dir = file ? rel.slice(0, -file.length - 1) : rel;
+  const object = `palisade-${slug(dir)}`;
+  const secret = dir === "secrets" || dir.startsWith("secrets/");
+  const name = `${secret ? "secret" : "cm"}-${slug(dir)}`;
+  const volume = secret ? { name, secret: { secretName: object } } : { name, configMap: { name: object } };
+  return { volume, mount: { name, mountPath: m.target, ...(file ? { subPath: file } : {}), readOnly: true } };
+}
+
+/** A volume mounted at two paths (a directory and one of its files) is declared once. */
+function uniqueVolumes(volumes: Record<string, unknown>[]): Record<string, unknown>[] {
+  const byName = new Map(volumes.map((v) => [String(v.name), v] as const));
+  return [...byName.keys()].sort().map((k) => byName.get(k)!);
+}
+
 function uidGid(user: string): { uid: number; gid: number } | null {
   const m = /^(\d+)(?::(\d+))?$/.exec(user);
   return m ? { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) } : null;
@@ -88,9 +124,7 @@ function deployment(svc: Service, problems: string[]): KubeObject {
   for (const c of p.capAdd ?? []) {
     if (c.cap !== "NET_BIND_SERVICE") problems.push(`service ${svc.id}: capability ${c.cap}: restricted allows only NET_BIND_SERVICE back; drop it (${c.reason})`);
   }
-  for (const m of p.mounts ?? []) {
-    problems.push(`service ${svc.id}: ${m.kind} mount ${m.source} -> ${m.target}: host paths and Docker volumes are not rendered for Kubernetes; use a ConfigMap or a PersistentVolumeClaim`);
-  }
+  const mounted = (p.mounts ?? []).map(mountVolume);
   const tmpfs = [...(p.tmpfs ?? [])].sort();
   const volumeName = (i: number) => `tmp-${i}`;
   const env = [
@@ -124,10 +158,10 @@ function deployment(svc: Service, problems: string[]): KubeObject {
                 capabilities: { drop: ["ALL"], ...(p.capAdd?.some((c) => c.cap === "NET_BIND_SERVICE") ? { add: ["NET_BIND_SERVICE"] } : {}) },
               },
               resources: { limits: { memory: `${p.memoryMb}Mi` }, requests: { memory: `${p.memoryMb}Mi` } },
-              volumeMounts: tmpfs.map((mountPath, i) => ({ name: volumeName(i), mountPath })),
+              volumeMounts: [...tmpfs.map((mountPath, i) => ({ name: volumeName(i), mountPath })), ...mounted.map((m) => m.mount)],
             },
           ],
-          volumes: tmpfs.map((_, i) => ({ name: volumeName(i), emptyDir: { medium: "Memory", sizeLimit: "64Mi" } })),
+          volumes: [...tmpfs.map((_, i) => ({ name: volumeName(i), emptyDir: { medium: "Memory", sizeLimit: "64Mi" } })), ...uniqueVolumes(mounted.map((m) => m.volume))],
         },
       },
     },
@@ -150,10 +184,10 @@ function policy(namespace: string, name: string, spec: Record<string, unknown>):
 }
 
 /** One allow per flow and side; a flow whose far end has no address the cluster can name gets none. */
-function flowPolicies(flow: FlowIntent, hostId: string): KubeObject[] {
+function flowPolicies(flow: FlowIntent, hostId: string, pods: ReadonlySet<string>): KubeObject[] {
   const out: KubeObject[] = [];
   const port = [policyPort(flow.port)];
-  const local = (p: IPeer): p is Service => p instanceof Service && p.host.id === hostId;
+  const local = (p: IPeer): p is Service => p instanceof Service && p.host.id === hostId && pods.has(p.id);
   if (local(flow.from)) {
     const to = rulePeers(flow.to, hostId);
     if (to.length) {
@@ -180,9 +214,13 @@ function flowPolicies(flow: FlowIntent, hostId: string): KubeObject[] {
 export function kubeStackSpec(t: Topology, hostId: string, kubeContext: string): KubeStackSpec {
   const problems: string[] = [];
   const objects: KubeObject[] = [];
-  const services = t.servicesOn(hostId);
+  // Host-network services are the node's own agents (the uplink failover agent changes the node's
+  // routes): they run on the node, not as pods, so the cluster does not declare them.
+  const all = t.servicesOn(hostId);
+  const services = all.filter((s) => !s.props.hostNetwork);
   for (const svc of services) {
-    objects.push({ apiVersion: "v1", kind: "Namespace", metadata: { name: svc.id, labels: { [SERVICE_LABEL]: svc.id } } });
+    // The namespace enforces the profile the Deployments are written to: the API server refuses a pod that breaks it.
+    objects.push({ apiVersion: "v1", kind: "Namespace", metadata: { name: svc.id, labels: { [SERVICE_LABEL]: svc.id, [ENFORCE_LABEL]: "restricted" } } });
     objects.push(deployment(svc, problems), service(svc));
     objects.push(policy(svc.id, "default-deny", { podSelector: {}, policyTypes: ["Ingress", "Egress"] }));
     objects.push(
@@ -198,7 +236,8 @@ export function kubeStackSpec(t: Topology, hostId: string, kubeContext: string):
       }),
     );
   }
-  for (const flow of t.ledger.flows) objects.push(...flowPolicies(flow, hostId));
+  const pods = new Set(services.map((s) => s.id));
+  for (const flow of t.ledger.flows) objects.push(...flowPolicies(flow, hostId, pods));
   if (problems.length) throw new KubeRenderError(problems);
   const key = (o: KubeObject) => [KIND_ORDER.indexOf(o.kind), o.metadata.namespace ?? "", o.metadata.name] as const;
   objects.sort((a, b) => {
@@ -207,7 +246,23 @@ export function kubeStackSpec(t: Topology, hostId: string, kubeContext: string):
     return ka - kb || (na < nb ? -1 : na > nb ? 1 : 0) || (ma < mb ? -1 : ma > mb ? 1 : 0);
   });
   const secretRefs = [...new Set(services.flatMap((s) => Object.values(s.props.secretEnv ?? {})))].map(secretVariable).sort();
-  return { name: hostId, kubeContext, objects, secretRefs };
+  const nodeAgents = all.filter((s) => s.props.hostNetwork).map((s) => s.id).sort();
+  return { name: hostId, kubeContext, objects, secretRefs, nodeAgents };
+}
+
+/** The stack rendered as a Kubernetes cluster: the cloud, when its site chose `cloud.engine: kubernetes`. */
+export function isKubeStack(t: Topology, stack: string): boolean {
+  return stack === "cloud" && t.site.cloud.engine === "kubernetes";
+}
+
+/** The kubeconfig context both engines deploy a Kubernetes site to. */
+export function kubeContextOf(t: Topology): string {
+  return `palisade-${t.site.site.name}`;
+}
+
+/** The cloud's Kubernetes spec, for a site whose cloud engine is kubernetes. */
+export function cloudKubeSpec(t: Topology): KubeStackSpec {
+  return kubeStackSpec(t, "cloud", kubeContextOf(t));
 }
 
 /** Terraform/Pulumi-safe resource id of a manifest: `networkpolicy-api-default-deny`. */

@@ -25,7 +25,8 @@ export const AUDIT_DEVICES = [
 /**
  * The server configuration: TLS-only listener, file storage on the data volume, two declarative
  * file audit devices. mlock stays on (the container has IPC_LOCK), which is why the storage is
- * `file` rather than raft (raft's memory-mapped database and mlock do not mix).
+ * `file` rather than raft (raft's memory-mapped database and mlock do not mix). On a Kubernetes
+ * cloud it is off: the nodes run without swap and the restricted pod cannot hold IPC_LOCK.
  */
 export function renderServerConfig(site: Site): string {
   const port = Port.VAULT.number;
@@ -33,7 +34,7 @@ export function renderServerConfig(site: Site): string {
     `# OpenBao server configuration for site ${site.site.name}. Rendered by Palisade; do not edit.`,
     `# No secret in this file: the TLS key is read from ${OPENBAO_TLS.key} (mounted from /etc/palisade/secrets/openbao/).`,
     `ui            = false`,
-    `disable_mlock = false`,
+    `disable_mlock = ${site.cloud.engine === "kubernetes"}`,
     `api_addr      = ${q(`https://openbao:${port}`)}`,
     `log_level     = "info"`,
     ``,

@@ -5,13 +5,18 @@ import { App } from "cdktf";
 import type { Artifact, Topology } from "../../core/index.js";
 import { DOCKER_STACKS, stackSpec } from "../docker-spec.js";
 import { DockerHostStack } from "./docker-stack.js";
+import { KubeSiteStack } from "./kube-stack.js";
+import { cloudKubeSpec, isKubeStack } from "../kube-spec.js";
 import { SecretsStack } from "./secrets-stack.js";
 import { secretsStackSpec } from "../secrets-spec.js";
 
-/** Builds the cdktf App: one stack per Docker host. `cdktf synth` (main.ts) and `plan` share it. */
+/** Builds the cdktf App: one stack per Docker host, or the cloud's cluster when its engine is kubernetes. `cdktf synth` (main.ts) and `plan` share it. */
 export function buildCdktfApp(t: Topology, outdir: string): App {
   const app = new App({ outdir, skipValidation: false });
-  for (const host of DOCKER_STACKS) new DockerHostStack(app, stackSpec(t, host));
+  for (const host of DOCKER_STACKS) {
+    if (isKubeStack(t, host)) new KubeSiteStack(app, cloudKubeSpec(t));
+    else new DockerHostStack(app, stackSpec(t, host));
+  }
   new SecretsStack(app, secretsStackSpec(t.site));
   return app;
 }

@@ -9,7 +9,9 @@ import { App } from "cdktf";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Port, Topology, Zone, loadSite } from "../../core/index.js";
+import { Port, Topology, Zone, loadSite, parseSite } from "../../core/index.js";
+import { planArtifacts } from "../../stacks/plan.js";
+import { EXAMPLES_DIR } from "../helpers/examples.js";
 import { intentOf } from "../../policies/intent.js";
 import { checkKubeSegmentation, connectivity, formatList, kubeFromPulumi, kubeFromTerraform, kubeParity, manifestsFromPulumi, manifestsFromTerraform, K8sManifestError } from "../../policies/verifier/k8s/index.js";
 import { kubeStackSpec, KubeRenderError, type KubeStackSpec } from "../../stacks/kube-spec.js";
@@ -192,7 +194,7 @@ describe("a Kubernetes site rendered by both engines", async () => {
 });
 
 describe("the restricted profile refuses what it cannot run", () => {
-  it("the reference cloud (root, capabilities, host paths) is refused, each service with the fix", () => {
+  it("the reference cloud on Docker keeps OpenBao's IPC_LOCK, which restricted refuses with the fix; mounts and the host-network agent are mapped", () => {
     let error: unknown;
     try {
       kubeStackSpec(buildTopology(loadSite(REFERENCE_SITE)), "cloud", "ctx");
@@ -201,7 +203,42 @@ describe("the restricted profile refuses what it cannot run", () => {
     }
     expect(error).toBeInstanceOf(KubeRenderError);
     const problems = (error as KubeRenderError).problems;
-    expect(problems.some((p) => /^service openbao: capability IPC_LOCK: restricted allows only NET_BIND_SERVICE back/.test(p))).toBe(true);
-    expect(problems.some((p) => /bind mount \/etc\/palisade\/ingress -> .*use a ConfigMap/.test(p))).toBe(true);
+    expect(problems).toEqual([expect.stringMatching(/^service openbao: capability IPC_LOCK: restricted allows only NET_BIND_SERVICE back; drop it/)]);
+  });
+});
+
+describe("a site whose cloud engine is kubernetes", async () => {
+  // The smallest example with one field changed: the plan's cloud stack is the cluster, in both engines.
+  const text = readFileSync(join(EXAMPLES_DIR, "minimal.yaml"), "utf8").replace(/^cloud:\n/m, "cloud:\n  engine: kubernetes\n");
+  const site = parseSite(text, "minimal-on-kubernetes.yaml");
+  const { artifacts } = await planArtifacts(site, text, { engine: "both" });
+  const file = (path: string) => JSON.parse(artifacts.find((a) => a.path === path)!.content) as Json;
+
+  it("renders the cloud as kubernetes_manifest resources and typed Pulumi resources, no Docker container", () => {
+    const tf = file("cdktf/stacks/cloud/cdk.tf.json");
+    expect(Object.keys(tf.resource)).toEqual(["kubernetes_manifest"]);
+    expect(tf.provider.kubernetes[0].config_context).toBe("palisade-minimal");
+    const pu = file("pulumi/cloud.json");
+    expect(pu.resources.some((r: Json) => r.type.startsWith("docker:"))).toBe(false);
+    expect(kubeParity(manifestsFromTerraform("cdktf", tf), manifestsFromPulumi("pulumi", pu))).toEqual([]);
+  });
+
+  it("keeps the edge on Docker and the node agent off the cluster", () => {
+    expect(file("cdktf/stacks/edge/cdk.tf.json").resource.docker_container).toBeDefined();
+    const names = manifestsFromTerraform("cdktf", file("cdktf/stacks/cloud/cdk.tf.json")).map((m) => `${(m.value as Json).kind} ${(m.value as Json).metadata.name}`);
+    expect(names).toContain("Deployment openbao");
+    expect(names.some((n) => n.endsWith(" failover"))).toBe(false);
+  });
+
+  it("maps volumes to claims and host files to ConfigMaps or Secrets, never a hostPath", () => {
+    const objects = manifestsFromTerraform("cdktf", file("cdktf/stacks/cloud/cdk.tf.json")).map((m) => m.value as Json);
+    const bao = objects.find((o) => o.kind === "Deployment" && o.metadata.name === "openbao")!;
+    const volumes = bao.spec.template.spec.volumes as Json[];
+    expect(volumes).toContainEqual({ name: "pvc-openbao-data", persistentVolumeClaim: { claimName: "openbao-data" } });
+    expect(volumes).toContainEqual({ name: "cm-openbao", configMap: { name: "palisade-openbao" } });
+    expect(volumes).toContainEqual({ name: "secret-secrets-openbao", secret: { secretName: "palisade-secrets-openbao" } });
+    expect(JSON.stringify(objects)).not.toContain("hostPath");
+    expect(bao.spec.template.spec.containers[0].securityContext.capabilities).toEqual({ drop: ["ALL"] });
+    expect(artifacts.find((a) => a.path === "hosts/cloud/openbao/config.hcl")?.content).toMatch(/^disable_mlock = true$/m);
   });
 });
