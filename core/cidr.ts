@@ -53,6 +53,22 @@ export function hostInCidr6(cidr: string, n: number): string {
   return `${prefix}::${n.toString(16)}`;
 }
 
+/** Whether two IPv6 prefixes overlap (written with `::`, as the schema's cidrv6 accepts them). */
+export function cidr6Overlaps(a: string, b: string): boolean {
+  const expand = (cidr: string): { bits: bigint; len: number } => {
+    const [addr, len] = cidr.split("/") as [string, string];
+    const [head, tail] = addr.includes("::") ? (addr.split("::") as [string, string]) : [addr, ""];
+    const h = head ? head.split(":") : [];
+    const t = tail ? tail.split(":") : [];
+    const groups = [...h, ...Array(8 - h.length - t.length).fill("0"), ...t];
+    return { bits: groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g || "0", 16)), 0n), len: Number(len) };
+  };
+  const x = expand(a);
+  const y = expand(b);
+  const len = BigInt(Math.min(x.len, y.len));
+  return x.bits >> (128n - len) === y.bits >> (128n - len);
+}
+
 export function isIpv6(text: string): boolean {
   return text.includes(":");
 }

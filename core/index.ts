@@ -10,6 +10,8 @@ export { EXCEPTION_KINDS, exceptionSchema, type ExceptionGovernance } from "./si
 export {
   siteSchema,
   type Site,
+  type SiteDeclaration,
+  type CloudSite,
   type SiteInput,
   type Tenant,
   type Uplink,
@@ -21,6 +23,7 @@ export {
   type OpenbaoIdentity,
 } from "./site-schema.js";
 export * from "./declaration.js";
+export { ONE_SITE_ID, defaultKeyFile, regionsArePlaces, siteOfServer, siteOfService } from "./sites.js";
 export { loadSite, parseSite, SiteError, type SiteProblem } from "./site-loader.js";
 export * from "./cidr.js";
 export { type Artifact, sortArtifacts } from "./artifact.js";

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from "yaml";
 import type { z } from "zod";
-import { parseCidr4 } from "./cidr.js";
 import { referenceProblems } from "./site-references.js";
+import { normalizeSites, siteFormProblems } from "./sites.js";
 import { siteSchema, type Site } from "./site-schema.js";
 
 /** One thing wrong with the site file, said so that an operator can fix it without the code. */
@@ -122,16 +122,11 @@ export function semanticProblems(site: Site): SiteProblem[] {
       out.push({ path: `${path}[${index}].id`, given: show(d), expected: "an id not used by another entry", fix: `rename one of the entries with id "${d}" in ${path}` });
     }
   };
-  uniq("cloud.uplinks", site.cloud.uplinks);
   uniq("tenants", site.tenants);
   uniq("postgres.servers", site.postgres.servers);
   uniq("edge.dns.secondaries", site.edge.dns.secondaries);
   for (const d of duplicates(site.postgres.servers.map((s) => s.region))) {
     out.push({ path: "postgres.servers", given: show(d), expected: "one server per region", fix: `keep one server for region "${d}"` });
-  }
-  const prios = site.cloud.uplinks.map((u) => u.priority);
-  if (new Set(prios).size !== prios.length) {
-    out.push({ path: "cloud.uplinks[1].priority", given: show(prios[1]), expected: "a priority different from the other uplink's", fix: "give the fiber uplink priority 1 and the cellular uplink priority 2" });
   }
   site.tenants.forEach((t, i) => {
     if (t.mode === "dedicated" && !site.postgres.servers.some((s) => s.region === t.region)) {
@@ -148,9 +143,6 @@ export function semanticProblems(site: Site): SiteProblem[] {
       out.push({ path: `site.adminCidrs[${i}]`, given: show(c), expected: "a specific range, not the whole internet", fix: "list only the addresses your administrators connect from" });
     }
   });
-  if (parseCidr4(site.tunnel.subnet).bits > 30) {
-    out.push({ path: "tunnel.subnet", given: show(site.tunnel.subnet), expected: "a /30 or larger (two host addresses)", fix: "use a /30 such as 10.77.0.0/30" });
-  }
   out.push(...referenceProblems(site));
   return out;
 }
@@ -216,9 +208,12 @@ export function parseSite(text: string, file = "palisade.yaml"): Site {
   }
   const result = siteSchema.safeParse(raw);
   if (!result.success) throw new SiteError(file, problemsFromZod(result.error, raw));
-  const semantic = semanticProblems(result.data);
+  const form = siteFormProblems(result.data);
+  if (form.length > 0) throw new SiteError(file, form);
+  const site = normalizeSites(result.data);
+  const semantic = semanticProblems(site);
   if (semantic.length > 0) throw new SiteError(file, semantic);
-  return result.data;
+  return site;
 }
 
 export function loadSite(file: string): Site {

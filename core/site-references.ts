@@ -11,6 +11,7 @@ import {
   zoneOf,
 } from "./declaration.js";
 import { siteNames } from "./site-derived.js";
+import { sitesProblems } from "./sites.js";
 import type { Site } from "./site-schema.js";
 
 /** One cross-reference problem, in the loader's shape (path, value given, expected, fix). */
@@ -146,23 +147,24 @@ export function referenceProblems(site: Site): ReferenceProblem[] {
     });
   });
 
-  // The pool: outside the tunnel, large enough for the derived networks.
-  if (cidr4Overlaps(site.cloud.networkPool, site.tunnel.subnet)) {
-    out.push({ path: "cloud.networkPool", given: show(site.cloud.networkPool), expected: `a range that does not overlap tunnel.subnet (${site.tunnel.subnet})`, fix: "pick a private range such as 172.20.0.0/16" });
-  }
-  site.cloud.uplinks.forEach((u, i) => {
-    if (cidr4Overlaps(site.cloud.networkPool, u.address)) {
-      out.push({ path: "cloud.networkPool", given: show(site.cloud.networkPool), expected: `a range that does not overlap cloud.uplinks[${i}].address (${u.address})`, fix: "pick a private range the uplinks do not use" });
+  out.push(...sitesProblems(site, new Set([...reserved, ...declared])));
+  // Each pool: outside its uplinks, large enough for the derived networks (overlaps between sites: core/sites.ts).
+  for (const s of site.sites) {
+    s.uplinks.forEach((u, k) => {
+      if (cidr4Overlaps(s.networkPool, u.address)) {
+        out.push({ path: `${s.path}.networkPool`, given: show(s.networkPool), expected: `a range that does not overlap ${s.path}.uplinks[${k}].address (${u.address})`, fix: "pick a private range the uplinks do not use" });
+      }
+    });
+    if (s.networkPrefix < parseCidr4(s.networkPool).bits) {
+      out.push({ path: `${s.path}.networkPrefix`, given: show(s.networkPrefix), expected: `a prefix at least /${parseCidr4(s.networkPool).bits} (inside ${s.path}.networkPool ${s.networkPool})`, fix: "use 24 with a /16 pool" });
     }
-  });
-  if (site.cloud.networkPrefix < parseCidr4(site.cloud.networkPool).bits) {
-    out.push({ path: "cloud.networkPrefix", given: show(site.cloud.networkPrefix), expected: `a prefix at least /${parseCidr4(site.cloud.networkPool).bits} (inside cloud.networkPool ${site.cloud.networkPool})`, fix: "use 24 with a /16 pool" });
-  } else if (out.length === 0) {
+  }
+  if (out.length === 0) {
     try {
       // Counted from the same derivation the plan uses, once the references above hold.
       deriveNetworks(site);
     } catch (e) {
-      out.push({ path: "cloud.networkPool", given: show(site.cloud.networkPool), expected: (e as Error).message, fix: "use a larger pool or a longer cloud.networkPrefix" });
+      out.push({ path: `${site.cloud.path}.networkPool`, given: show(site.cloud.networkPool), expected: (e as Error).message, fix: `use a larger pool or a longer ${site.cloud.path}.networkPrefix` });
     }
   }
   return out;

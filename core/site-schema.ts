@@ -10,6 +10,7 @@ const ipv4 = z.ipv4({ error: "expected an IPv4 address such as 203.0.113.10" });
 const ipv6 = z.ipv6({ error: "expected an IPv6 address such as 2001:db8::10" });
 const cidr = z.union([z.cidrv4(), z.cidrv6()], { error: "expected a CIDR such as 198.51.100.0/24 or 2001:db8::/48" });
 const cidrv4 = z.cidrv4({ error: "expected an IPv4 CIDR such as 172.20.1.0/24" });
+const cidrv6 = z.cidrv6({ error: "expected an IPv6 CIDR such as fd8a:10::/64" });
 const port = z.number({ error: "expected a port number" }).int("expected an integer port").min(1, "expected a port 1-65535").max(65535, "expected a port 1-65535");
 const domain = z
   .string({ error: "expected a domain name" })
@@ -65,6 +66,54 @@ const absPath = z.string({ error: "expected an absolute path" }).regex(/^\/[A-Za
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected an environment variable name such as DB_HOST");
 const secretId = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "expected a secret id of lower-case letters, digits and dashes (a file in .palisade/secrets/)");
 
+/** What a private-cloud host declares, in the one-site form (`cloud`) and in each of `sites`. */
+const cloudHostShape = {
+  /**
+   * What runs the private cloud's workloads: `docker` (one Docker host, `docker` below) or `kubernetes`
+   * (a cluster on the cloud host, deployed through the kubeconfig context `palisade-<site.name>`:
+   * namespaces, restricted Deployments, Services, NetworkPolicies). @default "docker"
+   */
+  engine: z.enum(["docker", "kubernetes"], { error: "expected docker or kubernetes" }).default("docker").describe("What runs the private cloud's workloads: `docker` (one Docker host, `docker` below) or `kubernetes` (a cluster on the cloud host, deployed through the kubeconfig context `palisade-<site.name>`: namespaces, restricted Deployments, Services, NetworkPolicies). default: \"docker\""),
+  /** The Docker daemon of the private cloud, reached through the tunnel. */
+  docker: sshUrl.describe("The Docker daemon of the private cloud, reached through the tunnel."),
+  uplinks: z.array(uplinkSchema).length(2, "expected exactly two uplinks: fiber (primary) and cellular (backup)"),
+  failover: z.strictObject({
+    /** @default 500 ms between probes on each uplink */
+    probeIntervalMs: z.number().int().min(100).max(10000).default(500).describe("default: 500 ms between probes on each uplink"),
+    /** @default 3 missed probes in a row mark an uplink down */
+    misses: z.number().int().min(1).max(20).default(3),
+    /** @default 10 s of health before failing back to the primary */
+    holdDownS: z.number().int().min(1).max(3600).default(10).describe("default: 10 s of health before failing back to the primary"),
+  }).prefault({}),
+  /**
+   * The range the Docker networks are cut from. Networks are derived from the flows (one per
+   * service that something reaches, with its clients); each gets a stable block chosen from its name.
+   */
+  networkPool: cidrv4.describe("The range the Docker networks are cut from. Networks are derived from the flows (one per service that something reaches, with its clients); each gets a stable block chosen from its name."),
+  /** Prefix length of each derived network. @default 24 */
+  networkPrefix: z.number().int().min(16).max(28).default(24).describe("Prefix length of each derived network. default: 24"),
+  /** Host updates the cloud host may fetch (HTTPS). @default - none */
+  updateMirrors: z.array(cidr).default([]).describe("Host updates the cloud host may fetch (HTTPS). default: - none"),
+};
+
+/** One private-cloud site of `sites`: a host, its tunnel to the edge, its region. */
+const siteSchemaEntry = z.strictObject({
+  /** The site's id: its host, its engine stack and its files (`hosts/<id>/`) are named after it. */
+  id: id.describe("The site's id: its host, its engine stack and its files (`hosts/<id>/`) are named after it."),
+  /** The region whose data this site holds: a dedicated tenant of this region has its database here and nowhere else. */
+  region: id.describe("The region whose data this site holds: a dedicated tenant of this region has its database here and nowhere else."),
+  ...cloudHostShape,
+  /** This site's WireGuard tunnel to the edge: the edge takes the first host address of each subnet, the site the second. */
+  tunnel: z.strictObject({
+    subnet: cidrv4,
+    subnet6: cidrv6,
+  }).describe("This site's WireGuard tunnel to the edge: the edge takes the first host address of each subnet, the site the second."),
+  /** The secret (a file in .palisade/secrets/, written by `palisade keys`) holding this site's WireGuard private key; never the key itself. @default wireguard-<id> */
+  keyFile: secretId.optional().describe("The secret (a file in .palisade/secrets/, written by `palisade keys`) holding this site's WireGuard private key; never the key itself. default: wireguard-<id>"),
+  /** The public half of that key (`palisade keys` prints it). @default - none: plan renders a placeholder and warns */
+  publicKey: wgKey.optional().describe("The public half of that key (`palisade keys` prints it). default: - none: plan renders a placeholder and warns"),
+});
+
 const mountSchema = z.strictObject({
   /** A named Docker volume, or an absolute host path (a bind mount, under /etc/palisade/). */
   source: z.string().regex(/^([a-z][a-z0-9-]{0,62}|\/etc\/palisade\/[A-Za-z0-9._\/-]+)$/, "expected a volume name (lower-case, dashes) or a host path under /etc/palisade/").describe("A named Docker volume, or an absolute host path (a bind mount, under /etc/palisade/)."),
@@ -119,6 +168,8 @@ export const declaredServiceSchema = z.strictObject({
   /** Connections out of the cloud. @default - none: no route out */
   egress: z.array(egressSchema).default([]).describe("Connections out of the cloud. default: - none: no route out"),
   command: z.array(z.string()).min(1).optional(),
+  /** The private-cloud site it runs on (`sites[].id`). @default the first site */
+  site: id.optional().describe("The private-cloud site it runs on (`sites[].id`). default: the first site"),
 });
 
 /** `from -> to : port`, with the reason: the only way two containers may talk. */
@@ -202,43 +253,29 @@ export const siteSchema = z.strictObject({
     }).prefault({}),
   }),
   tunnel: z.strictObject({
-    /** Tunnel subnet; the edge takes the first host address, the cloud the second. */
-    subnet: cidrv4.describe("Tunnel subnet; the edge takes the first host address, the cloud the second."),
-    subnet6: z.cidrv6({ error: "expected an IPv6 CIDR such as fd8a:10::/64" }),
-    port,
+    /** Tunnel subnet of the one-site form (`cloud`); the edge takes the first host address, the cloud the second. With `sites`, each site has its own. */
+    subnet: cidrv4.optional().describe("Tunnel subnet of the one-site form (`cloud`); the edge takes the first host address, the cloud the second. With `sites`, each site has its own."),
+    subnet6: cidrv6.optional(),
+    /** The edge's WireGuard port (every site's tunnel ends there). */
+    port: port.describe("The edge's WireGuard port (every site's tunnel ends there)."),
     /** Fits the cellular uplink. @default 1380 */
     mtu: z.number().int().min(1280).max(1500).default(1380).describe("Fits the cellular uplink. default: 1380"),
     /** @default 25 seconds */
     keepalive: z.number().int().min(1).max(600).default(25),
   }),
-  cloud: z.strictObject({
-    /**
-     * What runs the private cloud's workloads: `docker` (one Docker host, `docker` below) or `kubernetes`
-     * (a cluster on the cloud host, deployed through the kubeconfig context `palisade-<site.name>`:
-     * namespaces, restricted Deployments, Services, NetworkPolicies). @default "docker"
-     */
-    engine: z.enum(["docker", "kubernetes"], { error: "expected docker or kubernetes" }).default("docker").describe("What runs the private cloud's workloads: `docker` (one Docker host, `docker` below) or `kubernetes` (a cluster on the cloud host, deployed through the kubeconfig context `palisade-<site.name>`: namespaces, restricted Deployments, Services, NetworkPolicies). default: \"docker\""),
-    /** The Docker daemon of the private cloud, reached through the tunnel. */
-    docker: sshUrl.describe("The Docker daemon of the private cloud, reached through the tunnel."),
-    uplinks: z.array(uplinkSchema).length(2, "expected exactly two uplinks: fiber (primary) and cellular (backup)"),
-    failover: z.strictObject({
-      /** @default 500 ms between probes on each uplink */
-      probeIntervalMs: z.number().int().min(100).max(10000).default(500).describe("default: 500 ms between probes on each uplink"),
-      /** @default 3 missed probes in a row mark an uplink down */
-      misses: z.number().int().min(1).max(20).default(3),
-      /** @default 10 s of health before failing back to the primary */
-      holdDownS: z.number().int().min(1).max(3600).default(10).describe("default: 10 s of health before failing back to the primary"),
-    }).prefault({}),
-    /**
-     * The range the Docker networks are cut from. Networks are derived from the flows (one per
-     * service that something reaches, with its clients); each gets a stable block chosen from its name.
-     */
-    networkPool: cidrv4.describe("The range the Docker networks are cut from. Networks are derived from the flows (one per service that something reaches, with its clients); each gets a stable block chosen from its name."),
-    /** Prefix length of each derived network. @default 24 */
-    networkPrefix: z.number().int().min(16).max(28).default(24).describe("Prefix length of each derived network. default: 24"),
-    /** Host updates the cloud host may fetch (HTTPS). @default - none */
-    updateMirrors: z.array(cidr).default([]).describe("Host updates the cloud host may fetch (HTTPS). default: - none"),
-  }),
+  /**
+   * The private cloud as one host (the one-site form; its tunnel addresses are `tunnel.subnet`
+   * and `tunnel.subnet6`). A platform with several sites declares `sites` instead.
+   * @default - none: then `sites` is required
+   */
+  cloud: z.strictObject({ ...cloudHostShape, region: id.optional().describe("The region this host serves. default: - none: the one host carries every region's data (no residency claimed)") }).optional().describe("The private cloud as one host (the one-site form; its tunnel addresses are `tunnel.subnet` and `tunnel.subnet6`). A platform with several sites declares `sites` instead."),
+  /**
+   * Private-cloud sites: hosts with no public address, each with its own uplinks and failover,
+   * its own WireGuard tunnel to the edge and a region. Services and PostgreSQL servers are placed
+   * on them; a flow between two sites goes through the edge over both tunnels.
+   * @default - none: then `cloud` is required
+   */
+  sites: z.array(siteSchemaEntry).min(1, "expected at least one site").optional().describe("Private-cloud sites, each a host with no public address, its own uplinks, failover and WireGuard tunnel to the edge, and a region. Instead of `cloud`."),
   images: serviceImages,
   /** The operator's own containers on the private cloud, by id. @default - none */
   services: z.record(id, declaredServiceSchema).default({}).describe("The operator's own containers on the private cloud, by id. default: - none"),
@@ -254,7 +291,10 @@ export const siteSchema = z.strictObject({
   mustNever: z.array(neverSchema).default([]).describe("Pairs that must never connect (checked on the artifacts). default: - none"),
   postgres: z.strictObject({
     /** PostgreSQL servers by region; the first is the shared one. */
-    servers: z.array(z.strictObject({ id, region: id })).min(1).describe("PostgreSQL servers by region; the first is the shared one."),
+    servers: z
+      .array(z.strictObject({ id, region: id, site: id.optional().describe("The site it runs on (`sites[].id`), which must hold its region. default: the site of its region, else the first site") }))
+      .min(1)
+      .describe("PostgreSQL servers by region; the first is the shared one."),
   }),
   tenants: z.array(tenantSchema),
   /** Owner, ticket and expiry of each hardening exception (see site-exceptions.ts). @default - none */
@@ -275,10 +315,39 @@ export const siteSchema = z.strictObject({
 });
 
 export type SiteInput = z.input<typeof siteSchema>;
-export type Site = z.output<typeof siteSchema>;
+/** The site file as the schema reads it: the one-site form (`cloud`) or `sites`. */
+export type SiteDeclaration = z.output<typeof siteSchema>;
+type CloudHostDeclaration = Omit<NonNullable<SiteDeclaration["cloud"]>, "region">;
+
+/**
+ * One private-cloud site, the same whichever form declared it (core/sites.ts normalizes both):
+ * a host with no public address, its uplinks, failover, tunnel to the edge and region.
+ */
+export interface CloudSite extends CloudHostDeclaration {
+  readonly id: string;
+  /** undefined only in the one-site form without `cloud.region`: one host carries every region. */
+  readonly region?: string;
+  readonly tunnel: { readonly subnet: string; readonly subnet6: string };
+  /** The secret holding the site's WireGuard private key (a file in .palisade/secrets/). */
+  readonly keyFile: string;
+  readonly publicKey?: string;
+  /** Where the site file declares it (`cloud` or `sites[i]`): the prefix of its problems' paths. */
+  readonly path: string;
+}
+
+/**
+ * The validated platform. `sites` lists every private-cloud site; `cloud` is the first of them
+ * (the primary, where OpenBao runs and what an unplaced service defaults to) and `tunnel.subnet`
+ * its tunnel subnet.
+ */
+export type Site = Omit<SiteDeclaration, "cloud" | "sites" | "tunnel"> & {
+  readonly cloud: CloudSite;
+  readonly sites: readonly CloudSite[];
+  readonly tunnel: SiteDeclaration["tunnel"] & { readonly subnet: string; readonly subnet6: string };
+};
 export type Tenant = Site["tenants"][number];
-export type Uplink = Site["cloud"]["uplinks"][number];
-export type CloudEngine = Site["cloud"]["engine"];
+export type Uplink = CloudSite["uplinks"][number];
+export type CloudEngine = CloudSite["engine"];
 export type ImageRef = z.output<typeof imageSchema>;
 export type ServiceImageName = keyof Site["images"];
 export type DeclaredService = Site["services"][string];

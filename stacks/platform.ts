@@ -1,4 +1,4 @@
-import { sortArtifacts, tunnelAddresses, Topology, Zone, type Artifact, type Site } from "../core/index.js";
+import { SiteError, sortArtifacts, tunnelAddresses, Topology, Zone, type Artifact, type Site } from "../core/index.js";
 import { declareCluster } from "../cluster/index.js";
 import { declareEdge } from "../edge/index.js";
 import { declareTunnel } from "../tunnel/index.js";
@@ -14,6 +14,12 @@ export interface Platform {
 
 /** Composes edge + tunnel + cluster into one Topology, declares the intent, renders host files. */
 export function buildTopology(site: Site): Topology {
+  if (site.sites.length > 1) {
+    // Validated, not rendered yet: planning only the first site would silently drop the others.
+    throw new SiteError("the site file", [
+      { path: "sites[1]", given: `${site.sites.length} sites (${site.sites.map((s) => s.id).join(", ")})`, expected: "one site: this version validates several sites but renders one", fix: "declare one site until the multi-site rendering lands" },
+    ]);
+  }
   const t = new Topology(site);
   const tun = tunnelAddresses(site);
   const edge = t.addHost({ id: "edge", zone: Zone.EDGE, addresses: [site.edge.ipv4, site.edge.ipv6, tun.edge4, tun.edge6], dockerHost: site.edge.docker });

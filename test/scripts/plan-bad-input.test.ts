@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { hashTree, runCli, runCliProcess, seedOut, stackTraceLines } from "../helpers/cli.js";
 import { tempDir } from "../helpers/paths.js";
 import { planOnce } from "../helpers/plan-once.js";
-import { edited, mutated } from "../helpers/sites.js";
+import { edited, mutated, twoSites } from "../helpers/sites.js";
 
 /**
  * A bad site file is an operator's mistake, not a crash: `plan` exits 2, names the field (its
@@ -55,6 +55,8 @@ const BAD_SITES: readonly BadSite[] = [
   { name: "a health check with neither http nor command", text: mutated((s) => (s.services.blog.health = {})), path: "services.blog.health", given: "{}" },
   { name: "an admin CIDR of the whole IPv4 internet", text: mutated((s) => (s.site.adminCidrs = ["0.0.0.0/0"])), path: "site.adminCidrs[0]", given: '"0.0.0.0/0"' },
   { name: "an admin CIDR of the whole IPv6 internet", text: mutated((s) => s.site.adminCidrs.push("::/0")), path: "site.adminCidrs[2]", given: '"::/0"' },
+  { name: "a service on a site that does not exist", text: twoSites((s) => (s.services.api.site = "asia")), path: "services.api.site", given: '"asia"' },
+  { name: "two sites whose tunnels overlap", text: twoSites((s) => (s.sites[1].tunnel.subnet = "10.77.0.0/29")), path: "sites[1].tunnel.subnet", given: '"10.77.0.0/29"' },
   { name: "a key written twice in one mapping", text: edited("  port: 51820\n", "  port: 51820\n  port: 51821\n"), path: "tunnel.port", given: '"port" twice' },
   { name: "a key written twice inside a list item", text: edited("    name: Globex\n", "    name: Globex\n    name: Initech\n"), path: "tenants[1].name", given: '"Globex", then "Initech"' },
 ];
