@@ -992,10 +992,34 @@ export interface EvalResult extends NftVerdict {
 
 /** The base chains the kernel runs at a hook for a family, in the order it runs them (priority, then registration). */
 export function baseChains(rs: Ruleset, hook: Hook, family: 4 | 6): Chain[] {
+  let byHook = baseChainsCache.get(rs);
+  if (!byHook) baseChainsCache.set(rs, (byHook = new Map()));
+  const key = `${hook}/${family}`;
+  const hit = byHook.get(key);
+  if (hit) return hit;
   const fam = family === 4 ? "ip" : "ip6";
-  return rs.chains
+  const chains = rs.chains
     .filter((c) => c.hook === hook && (c.type === "filter" || c.type === "route" || c.type === "nat") && (c.family === "inet" || c.family === fam))
     .sort((a, b) => a.priority - b.priority || a.seq - b.seq);
+  byHook.set(key, chains);
+  return chains;
+}
+/** A parsed ruleset is never changed after parsing: what is derived from it is kept per ruleset. */
+const baseChainsCache = new WeakMap<Ruleset, Map<string, Chain[]>>();
+const chainByNameCache = new WeakMap<Ruleset, Map<string, Chain>>();
+
+/** The chain a jump or goto names, in the jumping chain's table (first definition, as the parser keeps them). */
+function chainNamed(rs: Ruleset, family: string, table: string, name: string): Chain | undefined {
+  let byName = chainByNameCache.get(rs);
+  if (!byName) {
+    byName = new Map();
+    for (const c of rs.chains) {
+      const k = `${c.family}\u0000${c.table}\u0000${c.name}`;
+      if (!byName.has(k)) byName.set(k, c);
+    }
+    chainByNameCache.set(rs, byName);
+  }
+  return byName.get(`${family}\u0000${table}\u0000${name}`);
 }
 
 interface Cuts {
@@ -1048,16 +1072,37 @@ export function portClasses(rulesets: readonly Ruleset[], extra: readonly number
   return points.map((lo, i) => ({ lo, hi: (points[i + 1] ?? 65536) - 1 }));
 }
 
-/** Concrete addresses standing for every class of the spec the ruleset tells apart (the lowest address of each). */
+const representativesCache = new WeakMap<readonly bigint[], Map<string, AddrSpec[]>>();
+
+/**
+ * Concrete addresses standing for every class of the spec the ruleset tells apart (the lowest address
+ * of each). Cached per ruleset (its cuts) and spec: the same symbolic source or destination is tried on
+ * every port class of every flow.
+ */
 function representatives(spec: AddrSpec, cuts: readonly bigint[]): AddrSpec[] {
   if (spec.kind === "ip") return [spec];
   const ranges = spec.kind === "any" ? [fullRange(spec.v)] : spec.ranges.filter((r) => r.v === spec.v);
+  const key = `${spec.v}:${ranges.map((r) => `${r.lo}-${r.hi}`).join(",")}`;
+  let byKey = representativesCache.get(cuts);
+  if (!byKey) representativesCache.set(cuts, (byKey = new Map()));
+  const hit = byKey.get(key);
+  if (hit) return hit;
   const out = new Set<bigint>();
   for (const r of ranges) {
     out.add(r.lo);
-    for (const c of cuts) if (c > r.lo && c <= r.hi) out.add(c);
+    // cuts are sorted: start at the first one above r.lo.
+    let lo = 0;
+    let hi = cuts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cuts[mid]! <= r.lo) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < cuts.length && cuts[i]! <= r.hi; i++) out.add(cuts[i]!);
   }
-  return [...out].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((n) => ipSpec(formatIp(spec.v, n)));
+  const reps = [...out].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((n): AddrSpec => ({ kind: "ip", v: spec.v, n, text: formatIp(spec.v, n) }));
+  byKey.set(key, reps);
+  return reps;
 }
 
 /**
@@ -1105,7 +1150,8 @@ export function evaluateHooks(rs: Ruleset, hooks: readonly Hook[], p: Packet): H
     const steps: { hook: Hook; result: EvalResult }[] = [];
     let cur = q;
     for (const k of hooks) {
-      const seen = k === "prerouting" || k === "input" ? { ...cur, oif: undefined } : k === "output" ? { ...cur, iif: undefined } : cur;
+      // The interface a hook cannot know is hidden from it (copied only when set: this runs for every class tried).
+      const seen = (k === "prerouting" || k === "input") && cur.oif !== undefined ? { ...cur, oif: undefined } : k === "output" && cur.iif !== undefined ? { ...cur, iif: undefined } : cur;
       const result = evaluateConcrete(rs, k, seen);
       steps.push({ hook: k, result });
       if (result.verdict === "drop") return { verdict: "drop", steps, witness };
@@ -1117,12 +1163,12 @@ export function evaluateHooks(rs: Ruleset, hooks: readonly Hook[], p: Packet): H
   if (p.saddr.kind === "ip" && p.daddr.kind === "ip") return one(p);
   const cuts = cutsOf(rs);
   let first: HooksResult | undefined;
+  const witnessOf = (s: AddrSpec, d: AddrSpec) => (p.saddr.kind !== "ip" && p.daddr.kind !== "ip" ? `from ${specText(s)} to ${specText(d)}` : p.saddr.kind !== "ip" ? `from ${specText(s)}` : `to ${specText(d)}`);
   for (const s of representatives(p.saddr, cuts.saddr.get(p.saddr.v) ?? [])) {
     for (const d of representatives(p.daddr, cuts.daddr.get(p.daddr.v) ?? [])) {
-      const witness = p.saddr.kind !== "ip" && p.daddr.kind !== "ip" ? `from ${specText(s)} to ${specText(d)}` : p.saddr.kind !== "ip" ? `from ${specText(s)}` : `to ${specText(d)}`;
-      const r = one({ ...p, saddr: s, daddr: d }, witness);
-      if (r.verdict === "accept") return r;
-      first ??= r;
+      const r = one({ ...p, saddr: s, daddr: d });
+      if (r.verdict === "accept") return { ...r, witness: witnessOf(s, d) };
+      first ??= { ...r, witness: witnessOf(s, d) };
     }
   }
   return first ?? one(p);
@@ -1204,7 +1250,7 @@ function runChain(rs: Ruleset, chain: Chain, base: Chain, p: Packet, hook: Hook,
     const construct = `${where} rule (line ${rule.line}): ${rule.text}`;
     if (v.kind === "accept" || v.kind === "drop") return { verdict: v.kind, construct, line: rule.line, nat: rule.nat };
     if (v.kind === "return") return "return";
-    const target = rs.chains.find((c) => c.name === v!.target && c.table === chain.table && c.family === chain.family);
+    const target = chainNamed(rs, chain.family, chain.table, v.target);
     if (!target) return { verdict: "drop", construct: `${construct} (no chain ${v.target})`, line: rule.line };
     const r = runChain(rs, target, base, p, hook, depth + 1);
     if (r && r !== "return") return r;

@@ -3,8 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseSite } from "../../core/index.js";
 import { MAIN_CF, MASTER_CF, checkMailRelay } from "../../policies/verifier/postfix.js";
-import { runCli } from "../helpers/cli.js";
-import { copyOut, editText, problemLines, verifyDirInProcess } from "./support.js";
+import { copyOut, editText, problemLines, verifyCli, verifyDirInProcess } from "./support.js";
 import { planSite, siteFiles } from "./planned-sites.js";
 import { RELAY_MUTATIONS } from "./relay-mutations.js";
 
@@ -34,9 +33,9 @@ describe.each(siteFiles())("the Postfix of %s is never an open relay", ({ file }
   it.each(RELAY_MUTATIONS)("GIVEN '%s' WHEN palisade verify runs THEN it exits 1 with an open-relay finding naming the file and the line", async (_n, path, edit, lineStart) => {
     const dir = copyOut(planned);
     editText(dir, path, edit);
-    const r = await runCli(["verify", "--out", dir]);
+    const r = await verifyCli(dir);
     expect(r.code, r.stdout).toBe(1);
-    const findings = verifyDirInProcess(dir).findings.filter((f) => f.kind === "open-relay");
+    const findings = r.report.findings.filter((f) => f.kind === "open-relay");
     const text = readFileSync(join(dir, path), "utf8");
     expect(findings.map((f) => `${f.artifact}:${f.line}`), findings.map((f) => f.message).join("\n")).toContain(`${path}:${lineNumberOf(text, lineStart)}`);
   });

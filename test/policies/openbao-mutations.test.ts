@@ -1,8 +1,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../helpers/cli.js";
-import { copyOut, editJson, editText, problemLines, verifyDirInProcess } from "./support.js";
+import { copyOut, editJson, editText, problemLines, verifyCli, verifyDirInProcess } from "./support.js";
 import { planSite, siteFiles } from "./planned-sites.js";
 
 /*
@@ -67,9 +66,9 @@ describe.each(siteFiles())("OpenBao of %s, as OpenBao enforces it", ({ file }) =
     if (/provisioner/.test(_n) && !ctx.provisioner) return; // a site without a provisioner identity
     const dir = copyOut(planned);
     mutate(dir, ctx);
-    const r = await runCli(["verify", "--out", dir]);
+    const r = await verifyCli(dir);
     expect(r.code, r.stdout).toBe(1);
-    const lines = problemLines(verifyDirInProcess(dir));
+    const lines = problemLines(r.report);
     const want = expected(ctx);
     expect(lines.some((l) => want.test(l)), `expected ${want} among:\n${lines.join("\n")}`).toBe(true);
   });

@@ -1,8 +1,9 @@
-import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readArtifacts } from "../../stacks/output.js";
 import { verifyArtifacts, type Report } from "../../policies/verifier/index.js";
 import { tempDir } from "../helpers/paths.js";
+import { runCli, type CliResult } from "../helpers/cli.js";
 import { deriveInputs } from "../../stacks/trusted-inputs.js";
 
 /** A writable copy of a planned output directory (without its report). */
@@ -46,4 +47,15 @@ export function problemLines(r: Report): string[] {
     ...r.findings.filter((f) => f.severity === "violation").map((f) => `${f.kind} ${f.subject} ${f.message}`),
     ...r.guardrails.filter((g) => g.level === "mandatory").map((g) => `${g.rule} ${g.subject} ${g.message}`),
   ];
+}
+
+/**
+ * `palisade verify --out DIR` as the operator runs it, with the report it wrote (report/report.json):
+ * the exit code and the findings come from one run, not from the CLI and then a second verification.
+ */
+export async function verifyCli(dir: string): Promise<CliResult & { report: Report }> {
+  const r = await runCli(["verify", "--out", dir]);
+  const file = join(dir, "report", "report.json");
+  if (!existsSync(file)) throw new Error(`palisade verify wrote no report (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  return { ...r, report: JSON.parse(readFileSync(file, "utf8")) as Report };
 }
