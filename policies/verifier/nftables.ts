@@ -1250,7 +1250,7 @@ function runChain(rs: Ruleset, chain: Chain, base: Chain, p: Packet, hook: Hook,
     const construct = `${where} rule (line ${rule.line}): ${rule.text}`;
     if (v.kind === "accept" || v.kind === "drop") return { verdict: v.kind, construct, line: rule.line, nat: rule.nat };
     if (v.kind === "return") return "return";
-    const target = chainNamed(rs, chain.family, chain.table, v.target);
+    const target = chainNamed(rs, chain.family, chain.table, v.target ?? "");
     if (!target) return { verdict: "drop", construct: `${construct} (no chain ${v.target})`, line: rule.line };
     const r = runChain(rs, target, base, p, hook, depth + 1);
     if (r && r !== "return") return r;
