@@ -1,6 +1,8 @@
 import {
   BUILTIN_PORTS,
   Port,
+  crossSiteFlows,
+  siteOfContainer,
   deriveNetworks,
   networksOf,
   postgresServiceIds,
@@ -57,9 +59,54 @@ function declaredServiceProps(id: string, svc: DeclaredService, host: Host, netw
  * operator's services of the site file, each attached only to the networks of its flows.
  */
 export function declareCluster(t: Topology, cloud: Host, tunnelCloudIp: string): void {
-  const derived = deriveNetworks(t.site);
+  const derived = deriveNetworks(t.site, cloud.id);
   const nets = new Map(derived.map((n) => [n.id, t.addNetwork({ id: n.id, host: cloud, subnet: n.subnet, internal: n.internal, egressReason: n.egressReason, masquerade: n.masquerade })]));
   const on = (service: string) => networksOf(derived, service).map((n) => nets.get(n.id)!);
+  const img = t.site.images;
+  const here = (id: string) => siteOfContainer(t.site, id) === cloud.id;
+  // A container that a flow from another site reaches: published on this site's tunnel address (the edge forwards to it).
+  const fromOtherSites = (id: string) => {
+    const ports = [...new Map(crossSiteFlows(t.site).filter((f) => f.to === id).map((f) => [f.port.key, f.port])).values()];
+    return ports.map((port) => ({ hostIp: tunnelCloudIp, port, containerPort: port.from }));
+  };
+  if (here("ingress")) declarePlatformFront(t, cloud, tunnelCloudIp, on);
+  for (const [id, svc] of Object.entries(t.site.services)) if (here(id)) t.addService({ ...declaredServiceProps(id, svc, cloud, on(id)), ...publishing(fromOtherSites(id)) });
+  // One PostgreSQL per server of the site: the first holds the shared tenants and is `postgres`;
+  // the others (dedicated tenants placed by region) keep their server id as service id.
+  for (const id of postgresServiceIds(t.site).filter(here)) {
+    const server = id === "postgres" ? t.site.postgres.servers[0]! : t.site.postgres.servers.find((s) => s.id === id)!;
+    t.addService({
+      id,
+      description: `PostgreSQL 15 (server ${server.id}, region ${server.region}): shared tenants under FORCE RLS, dedicated tenants in their own databases`,
+      host: cloud,
+      image: img.postgres,
+      imageKey: "images.postgres.digest",
+      listens: [Port.POSTGRES],
+      networks: on(id),
+      ...publishing(fromOtherSites(id)),
+      user: "999:999",
+      tmpfs: ["/tmp", "/var/run/postgresql"],
+      mounts: [
+        { kind: "volume", source: `${id}-data`, target: "/var/lib/postgresql/data", readOnly: false },
+        // The rendered SQL at the same path as on the host, and the server's init hook that runs its entry file.
+        { kind: "bind", source: "/etc/palisade/postgres", target: "/etc/palisade/postgres", readOnly: true },
+        { kind: "bind", source: `/etc/palisade/postgres/servers/${server.id}.init.sh`, target: "/docker-entrypoint-initdb.d/10-palisade.sh", readOnly: true },
+      ],
+      memoryMb: 1024,
+      healthcheck: commandHealthcheck("pg_isready", "-U", "postgres"),
+      secretEnv: { POSTGRES_PASSWORD: `postgres-superuser-password-${server.id}` },
+    });
+  }
+  if (here("openbao")) declareOpenbao(t, cloud, on);
+}
+
+/** `publish` only when there is something to publish (so a service's props stay as they were without). */
+function publishing(ports: NonNullable<ServiceProps["publish"]>): Pick<ServiceProps, "publish"> {
+  return ports.length ? { publish: ports } : {};
+}
+
+/** The first site's front: the ingress the edge's proxy reaches, and the ACME client behind it. */
+function declarePlatformFront(t: Topology, cloud: Host, tunnelCloudIp: string, on: (service: string) => Network[]): void {
   const img = t.site.images;
   t.addService({
     id: "ingress",
@@ -103,32 +150,11 @@ export function declareCluster(t: Topology, cloud: Host, tunnelCloudIp: string):
     healthcheck: commandHealthcheck("lego", "--version"),
     env: { LEGO_EMAIL: t.site.site.contactEmail },
   });
-  for (const [id, svc] of Object.entries(t.site.services)) t.addService(declaredServiceProps(id, svc, cloud, on(id)));
-  // One PostgreSQL per server of the site: the first holds the shared tenants and is `postgres`;
-  // the others (dedicated tenants placed by region) keep their server id as service id.
-  for (const id of postgresServiceIds(t.site)) {
-    const server = id === "postgres" ? t.site.postgres.servers[0]! : t.site.postgres.servers.find((s) => s.id === id)!;
-    t.addService({
-      id,
-      description: `PostgreSQL 15 (server ${server.id}, region ${server.region}): shared tenants under FORCE RLS, dedicated tenants in their own databases`,
-      host: cloud,
-      image: img.postgres,
-      imageKey: "images.postgres.digest",
-      listens: [Port.POSTGRES],
-      networks: on(id),
-      user: "999:999",
-      tmpfs: ["/tmp", "/var/run/postgresql"],
-      mounts: [
-        { kind: "volume", source: `${id}-data`, target: "/var/lib/postgresql/data", readOnly: false },
-        // The rendered SQL at the same path as on the host, and the server's init hook that runs its entry file.
-        { kind: "bind", source: "/etc/palisade/postgres", target: "/etc/palisade/postgres", readOnly: true },
-        { kind: "bind", source: `/etc/palisade/postgres/servers/${server.id}.init.sh`, target: "/docker-entrypoint-initdb.d/10-palisade.sh", readOnly: true },
-      ],
-      memoryMb: 1024,
-      healthcheck: commandHealthcheck("pg_isready", "-U", "postgres"),
-      secretEnv: { POSTGRES_PASSWORD: `postgres-superuser-password-${server.id}` },
-    });
-  }
+}
+
+/** OpenBao, on the first site: secrets and the tenants' dynamic database credentials. */
+function declareOpenbao(t: Topology, cloud: Host, on: (service: string) => Network[]): void {
+  const img = t.site.images;
   t.addService({
     id: "openbao",
     description: "OpenBao (Vault API): secrets and per-tenant dynamic database credentials",

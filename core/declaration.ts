@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { intToIpv4, parseCidr4 } from "./cidr.js";
 import { Port } from "./port.js";
 import type { Route, Site } from "./site-schema.js";
+import { siteOfServer, siteOfService } from "./sites.js";
 
 /*
  * The derivation of the platform from the site file's declaration, in one place per concept:
@@ -29,6 +30,27 @@ export function postgresServiceIds(site: { postgres: { servers: readonly { id: s
 /** Every cloud container id, in declaration order (the order static addresses are handed out). */
 export function cloudServiceIds(site: Site): string[] {
   return ["ingress", "acme", ...Object.keys(site.services), ...postgresServiceIds(site), "openbao"];
+}
+
+/**
+ * The site a cloud container runs on: the platform's own (ingress, ACME client, OpenBao) on the
+ * first site, a declared service where it is placed, a PostgreSQL server on its region's site.
+ */
+export function siteOfContainer(site: Site, id: string): string {
+  const servers = postgresServiceIds(site);
+  const server = servers.indexOf(id);
+  if (server >= 0) return siteOfServer(site, site.postgres.servers[server]!).id;
+  return siteOfService(site, id).id;
+}
+
+/** The cloud containers of one site, in declaration order. */
+export function siteContainerIds(site: Site, siteId: string): string[] {
+  return cloudServiceIds(site).filter((id) => siteOfContainer(site, id) === siteId);
+}
+
+/** The flows between containers of two different sites: through the edge, over both tunnels. */
+export function crossSiteFlows(site: Site): DerivedFlow[] {
+  return containerFlows(site).filter((f) => siteOfContainer(site, f.from) !== siteOfContainer(site, f.to));
 }
 
 /** A flow between two cloud containers, or from a container out of the cloud. */
@@ -166,21 +188,29 @@ export const INGRESS_NETWORK = "ingress";
  * apart at the Docker layer, and the cloud firewall is the second, independent layer. A service
  * with egress gets its own non-internal `<id>-egress` network, shared with no one.
  */
-export function deriveNetworks(site: Site): DerivedNetwork[] {
-  const order = cloudServiceIds(site);
+export function deriveNetworks(site: Site, siteId: string = site.sites[0]!.id): DerivedNetwork[] {
+  const here = site.sites.find((s) => s.id === siteId)!;
+  const order = siteContainerIds(site, siteId);
   const rank = (id: string) => order.indexOf(id);
-  const flows = containerFlows(site);
+  const all = containerFlows(site);
+  const local = (id: string) => order.includes(id);
+  const flows = all.filter((f) => local(f.from) && local(f.to));
+  // Across sites: the client reaches the tunnel from a routed network of its own, the server is
+  // published on its site's tunnel address from one (Docker publishes only from a non-internal network).
+  const outbound = all.filter((f) => local(f.from) && !local(f.to));
+  const inbound = all.filter((f) => !local(f.from) && local(f.to));
   const adjacent = (a: string, b: string) => flows.some((f) => (f.from === a && f.to === b) || (f.from === b && f.to === a));
-  const shapes: Omit<DerivedNetwork, "subnet">[] = [
-    {
+  const shapes: Omit<DerivedNetwork, "subnet">[] = [];
+  if (local("ingress")) {
+    shapes.push({
       id: INGRESS_NETWORK,
       members: ["ingress"],
       internal: false,
       egressReason: "Docker publishes ports only from a non-internal network: the ingress's port on the tunnel address; the cloud firewall drops its egress",
       masquerade: false,
       purpose: "the ingress's published ports on the tunnel address",
-    },
-  ];
+    });
+  }
   const targets = [...new Set(flows.map((f) => f.to))].sort((a, b) => rank(a) - rank(b));
   for (const target of targets) {
     const clients = [...new Set(flows.filter((f) => f.to === target).map((f) => f.from))].filter((c) => c !== target).sort((a, b) => rank(a) - rank(b));
@@ -201,7 +231,7 @@ export function deriveNetworks(site: Site): DerivedNetwork[] {
     });
   }
   for (const id of order) {
-    const out = egressFlows(site).filter((f) => f.from === id);
+    const out = [...egressFlows(site).filter((f) => f.from === id), ...outbound.filter((f) => f.from === id)];
     if (out.length === 0) continue;
     const internet = out.some((f) => f.to === "internet");
     shapes.push({
@@ -210,10 +240,22 @@ export function deriveNetworks(site: Site): DerivedNetwork[] {
       internal: false,
       egressReason: out.map((f) => f.reason).join("; ") + (internet ? "" : " (through the tunnel, no masquerade: no internet egress)"),
       masquerade: internet,
-      purpose: `${id}'s egress (${out.map((f) => `${f.to} ${f.port}`).join(", ")})`,
+      purpose: `${id}'s egress (${out.map((f) => `${outbound.includes(f) ? `${f.to} on ${siteOfContainer(site, f.to)}` : f.to} ${f.port}`).join(", ")})`,
     });
   }
-  const subnets = allocateSubnets(site.cloud.networkPool, site.cloud.networkPrefix, shapes.map((s) => s.id));
+  for (const id of order) {
+    const into = inbound.filter((f) => f.to === id);
+    if (into.length === 0) continue;
+    shapes.push({
+      id: networkId(`${id}-tunnel`),
+      members: [id],
+      internal: false,
+      egressReason: `Docker publishes ports only from a non-internal network: ${id}'s port on the site's tunnel address, for ${[...new Set(into.map((f) => f.from))].join(", ")} on other sites; the site firewall drops its egress`,
+      masquerade: false,
+      purpose: `${id}'s published port on the tunnel address (from ${[...new Set(into.map((f) => `${f.from} on ${siteOfContainer(site, f.from)}`))].join(", ")})`,
+    });
+  }
+  const subnets = allocateSubnets(here.networkPool, here.networkPrefix, shapes.map((s) => s.id));
   return shapes.map((s) => ({ ...s, subnet: subnets.get(s.id)! })).sort((a, b) => a.id.localeCompare(b.id));
 }
 

@@ -23,8 +23,8 @@ export {
   type OpenbaoIdentity,
 } from "./site-schema.js";
 export * from "./declaration.js";
-export { ONE_SITE_ID, defaultKeyFile, regionsArePlaces, siteOfServer, siteOfService } from "./sites.js";
+export { ONE_SITE_ID, declarationOf, defaultKeyFile, regionsArePlaces, siteOfServer, siteOfService } from "./sites.js";
 export { loadSite, parseSite, SiteError, type SiteProblem } from "./site-loader.js";
 export * from "./cidr.js";
 export { type Artifact, sortArtifacts } from "./artifact.js";
-export { tunnelAddresses, siteNames, type TunnelAddresses } from "./site-derived.js";
+export { tunnelAddresses, siteTunnelAddresses, siteNames, type TunnelAddresses } from "./site-derived.js";

@@ -1,5 +1,5 @@
 import { hostInCidr4, hostInCidr6 } from "./cidr.js";
-import type { Site } from "./site-schema.js";
+import type { CloudSite, Site } from "./site-schema.js";
 
 /** Addresses inside the tunnel: the edge takes the first host address, the cloud the second. */
 export interface TunnelAddresses {
@@ -11,14 +11,20 @@ export interface TunnelAddresses {
   readonly prefix6: number;
 }
 
+/** The first site's tunnel addresses (the one-site form's tunnel). */
 export function tunnelAddresses(site: Site): TunnelAddresses {
+  return siteTunnelAddresses(site.cloud);
+}
+
+/** One site's tunnel: the edge's end and the site's end. */
+export function siteTunnelAddresses(s: Pick<CloudSite, "tunnel">): TunnelAddresses {
   return {
-    edge4: hostInCidr4(site.tunnel.subnet, 1),
-    cloud4: hostInCidr4(site.tunnel.subnet, 2),
-    edge6: hostInCidr6(site.tunnel.subnet6, 1),
-    cloud6: hostInCidr6(site.tunnel.subnet6, 2),
-    prefix4: Number(site.tunnel.subnet.split("/")[1]),
-    prefix6: Number(site.tunnel.subnet6.split("/")[1]),
+    edge4: hostInCidr4(s.tunnel.subnet, 1),
+    cloud4: hostInCidr4(s.tunnel.subnet, 2),
+    edge6: hostInCidr6(s.tunnel.subnet6, 1),
+    cloud6: hostInCidr6(s.tunnel.subnet6, 2),
+    prefix4: Number(s.tunnel.subnet.split("/")[1]),
+    prefix6: Number(s.tunnel.subnet6.split("/")[1]),
   };
 }
 

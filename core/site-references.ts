@@ -46,12 +46,13 @@ export function referenceProblems(site: Site): ReferenceProblem[] {
   const out: ReferenceProblem[] = [];
   const declared = Object.keys(site.services);
   const servers = postgresServiceIds(site);
-  const reserved = new Set<string>([...BUILTIN_CLOUD_SERVICES, ...RESERVED_PEERS, ...servers, ...site.postgres.servers.map((s) => s.id)]);
+  // The failover agent of every site but the first is `failover-<site>` (tunnel/declare.ts).
+  const reserved = new Set<string>([...BUILTIN_CLOUD_SERVICES, ...RESERVED_PEERS, ...servers, ...site.postgres.servers.map((s) => s.id), ...site.sites.slice(1).map((s) => `failover-${s.id}`)]);
   for (const id of declared) {
     if (reserved.has(id)) {
       out.push({ path: `services.${id}`, given: show(id), expected: `an id the platform does not use itself (${list([...reserved].sort())})`, fix: `rename the service ${id}` });
-    } else if (id.endsWith("-egress")) {
-      out.push({ path: `services.${id}`, given: show(id), expected: "an id not ending in -egress (the name of a service's egress network)", fix: `rename the service ${id}` });
+    } else if (id.endsWith("-egress") || id.endsWith("-tunnel")) {
+      out.push({ path: `services.${id}`, given: show(id), expected: "an id not ending in -egress or -tunnel (the names of a service's egress and published networks)", fix: `rename the service ${id}` });
     }
     const svc = site.services[id]!;
     if (svc.user !== undefined && /^(root|0)(:|$)/.test(svc.user) && !svc.rootReason) {
@@ -160,11 +161,13 @@ export function referenceProblems(site: Site): ReferenceProblem[] {
     }
   }
   if (out.length === 0) {
-    try {
-      // Counted from the same derivation the plan uses, once the references above hold.
-      deriveNetworks(site);
-    } catch (e) {
-      out.push({ path: `${site.cloud.path}.networkPool`, given: show(site.cloud.networkPool), expected: (e as Error).message, fix: `use a larger pool or a longer ${site.cloud.path}.networkPrefix` });
+    // Counted from the same derivation the plan uses, once the references above hold.
+    for (const s of site.sites) {
+      try {
+        deriveNetworks(site, s.id);
+      } catch (e) {
+        out.push({ path: `${s.path}.networkPool`, given: show(s.networkPool), expected: (e as Error).message, fix: `use a larger pool or a longer ${s.path}.networkPrefix` });
+      }
     }
   }
   return out;

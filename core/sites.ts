@@ -66,6 +66,35 @@ export function normalizeSites(d: SiteDeclaration): Site {
   return { ...rest, cloud: primary, sites, tunnel: { ...d.tunnel, subnet: primary.tunnel.subnet, subnet6: primary.tunnel.subnet6 } };
 }
 
+/**
+ * The site file's form of a validated platform (the inverse of `normalizeSites`): what to edit and
+ * parse again, e.g. to derive a variant of a site. The one-site form stays `cloud` + `tunnel.subnet`.
+ */
+export function declarationOf(site: Site): SiteDeclaration {
+  const { sites, cloud: _primary, tunnel, ...rest } = site;
+  const host = (s: CloudSite) => {
+    const { id: _id, region: _region, tunnel: _tunnel, keyFile: _keyFile, publicKey: _publicKey, path: _path, ...h } = s;
+    return h;
+  };
+  const only = sites[0]!;
+  if (sites.length === 1 && only.path === "cloud") {
+    return { ...rest, tunnel, cloud: { ...host(only), ...(only.region !== undefined ? { region: only.region } : {}) } };
+  }
+  const { subnet: _subnet, subnet6: _subnet6, ...shared } = tunnel;
+  return {
+    ...rest,
+    tunnel: shared,
+    sites: sites.map((s) => ({
+      id: s.id,
+      region: s.region!,
+      ...host(s),
+      tunnel: { ...s.tunnel },
+      ...(s.keyFile !== defaultKeyFile(s.id) ? { keyFile: s.keyFile } : {}),
+      ...(s.publicKey ? { publicKey: s.publicKey } : {}),
+    })),
+  };
+}
+
 /** Whether the platform has more than one site (then regions are places, not labels). */
 export function regionsArePlaces(site: Site): boolean {
   return site.sites.some((s) => s.region !== undefined);

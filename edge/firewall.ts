@@ -1,5 +1,5 @@
 import { AddressPeer, Host, HostDaemon, Port, Service, type Artifact, type FlowIntent, type IPeer, type Topology } from "../core/index.js";
-import { EDGE_DIR, EDGE_WG_IFACE, edgeFlows, header, splitFamilies, tunnelFacts } from "./private/edge-facts.js";
+import { EDGE_DIR, EDGE_WG_IFACE, allTunnelFacts, edgeFlows, header, siteTunnelFacts, splitFamilies } from "./private/edge-facts.js";
 
 /** The nftables table that holds the whole edge ruleset (inet: one ruleset for IPv4 and IPv6). */
 export const EDGE_FW_TABLE = "palisade_edge";
@@ -46,10 +46,10 @@ function groupFlows<T extends { from: string; to: string; port: Port; reason: st
 
 /** Source addresses of a peer outside the edge, as named sets (address peers, other hosts). */
 function sourceSets(t: Topology, peer: IPeer): NamedSet[] {
-  const tun = tunnelFacts(t);
+  const tunnels = allTunnelFacts(t).flatMap((tun) => [tun.cloud4, tun.cloud6, tun.edge4, tun.edge6]);
   let cidrs: readonly string[];
   if (peer instanceof AddressPeer) cidrs = peer.cidrs;
-  else if (peer instanceof Host) cidrs = peer.addresses.filter((a) => ![tun.cloud4, tun.cloud6, tun.edge4, tun.edge6].includes(a));
+  else if (peer instanceof Host) cidrs = peer.addresses.filter((a) => !tunnels.includes(a));
   else throw new Error(`edge firewall: no source addresses for ${peer.id}`);
   const { v4, v6 } = splitFamilies(cidrs);
   const out: NamedSet[] = [];
@@ -64,11 +64,13 @@ function sourceSets(t: Topology, peer: IPeer): NamedSet[] {
 const isAcrossTunnel = (p: IPeer) =>
   ((p instanceof Service || p instanceof HostDaemon) && p.host.id !== "edge") || (p instanceof Host && p.id !== "edge");
 
+/** Two containers of two different sites: the edge forwards their declared flows between the tunnels. */
+const isAcrossSites = (a: IPeer, b: IPeer) => a instanceof Service && b instanceof Service && a.host.zone.name === "cloud" && b.host.zone.name === "cloud" && a.host.id !== b.host.id;
+
 const isInternet = (p: IPeer) => p instanceof AddressPeer && p.cidrs.includes("0.0.0.0/0");
 
 /** The edge's nftables ruleset: default drop in, forward and out; everything allowed comes from intent. */
 export function renderFirewall(t: Topology): Artifact {
-  const tun = tunnelFacts(t);
   const { inbound, outbound } = edgeFlows(t);
   const sets = new Map<string, NamedSet>();
   const inRules: string[] = [];
@@ -87,7 +89,8 @@ export function renderFirewall(t: Topology): Artifact {
         inRules.push(`${s.type === "ipv4_addr" ? "ip" : "ip6"} saddr @${s.name} ${match} accept comment ${comment}`);
       }
     } else if (from instanceof Service && from.host.id !== "edge") {
-      // A workload in the cloud: it reaches the edge only through the tunnel, from the cloud's tunnel address.
+      // A workload in the cloud: it reaches the edge only through the tunnel, from its site's tunnel address.
+      const tun = siteTunnelFacts(t, from.host.id);
       inRules.push(`iifname "${EDGE_WG_IFACE}" ip saddr ${tun.cloud4} ${match} accept comment ${comment}`);
       inRules.push(`iifname "${EDGE_WG_IFACE}" ip6 saddr ${tun.cloud6} ${match} accept comment ${comment}`);
     } else {
@@ -108,12 +111,24 @@ export function renderFirewall(t: Topology): Artifact {
     if (to && isInternet(to)) {
       outRules.push(`${match} accept comment ${comment}`);
     } else if ((to instanceof Service || to instanceof HostDaemon) && to.host.id !== "edge") {
-      // Cloud services (and the cloud host's sshd, the operator's jump path) are reached only over the tunnel, at the cloud's tunnel address (where the ingress publishes).
+      // Cloud services (and the cloud host's sshd, the operator's jump path) are reached only over the tunnel, at their site's tunnel address (where the ingress publishes).
+      const tun = siteTunnelFacts(t, to.host.id);
       outRules.push(`oifname "${EDGE_WG_IFACE}" ip daddr ${tun.cloud4} ${match} accept comment ${comment}`);
     } else {
       throw new Error(`edge firewall: cannot render the flow from ${first.from} to ${first.to} (unknown kind of destination)`);
     }
   }
+  // Between sites: the declared flows only, from one site's tunnel address to the other's (where the
+  // destination is published), in and out of the one tunnel interface that holds every site's peer.
+  const forwardRules: string[] = [];
+  for (const group of groupFlows(t.ledger.flows.filter((f) => isAcrossSites(f.from, f.to)).map((f) => ({ ...f, from: f.from.id, to: f.to.id, flow: f })))) {
+    const first = group[0]!;
+    const src = siteTunnelFacts(t, (first.flow.from as Service).host.id);
+    const dst = siteTunnelFacts(t, (first.flow.to as Service).host.id);
+    const match = `${first.port.protocol} dport ${ports(group.map((g) => g.port))}`;
+    forwardRules.push(`iifname "${EDGE_WG_IFACE}" oifname "${EDGE_WG_IFACE}" ip saddr ${src.cloud4} ip daddr ${dst.cloud4} ${match} accept comment ${flowComment(first.from, first.to, first.reason)}`);
+  }
+
   // No rule for WireGuard's own packets to the cloud: they answer the cloud's handshakes and keepalives
   // (ct state established). A `udp sport` rule would let any local process send anywhere from that port.
 
@@ -169,7 +184,9 @@ export function renderFirewall(t: Topology): Artifact {
     ``,
     chain("input", "input", input, "default drop; bans first; then only what the intent lets in"),
     ``,
-    chain("forward", "forward", [], `the edge routes nothing: HAProxy on the host proxies to the cloud over ${EDGE_WG_IFACE}`),
+    forwardRules.length
+      ? chain("forward", "forward", [`ct state invalid drop comment "invalid packets"`, `ct state { established, related } accept comment "replies to allowed connections"`, ...forwardRules], `only the declared flows between sites, from one site's tunnel to another's; HAProxy on the host proxies to the cloud over ${EDGE_WG_IFACE}`)
+      : chain("forward", "forward", [], `the edge routes nothing: HAProxy on the host proxies to the cloud over ${EDGE_WG_IFACE}`),
     ``,
     chain("output", "output", output, "default drop; the edge sends only what it must"),
     `}`,

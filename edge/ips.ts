@@ -1,7 +1,7 @@
 import type { Artifact, Topology } from "../core/index.js";
 import { EDGE_BAN_SETS, EDGE_DROP_LOG_PREFIX, EDGE_FW_TABLE } from "./firewall.js";
 import { EDGE_REJECT_BACKEND, EDGE_SNI_LOG_TAG } from "./proxy.js";
-import { EDGE_DIR, header, tunnelFacts } from "./private/edge-facts.js";
+import { EDGE_DIR, allTunnelFacts, header } from "./private/edge-facts.js";
 
 /** The custom fail2ban action that adds offenders to the firewall's ban sets (it owns no table or chain). */
 export const EDGE_IPS_ACTION = "palisade-nft";
@@ -138,17 +138,16 @@ export function renderIps(t: Topology, options: IpsOptions = {}): Artifact[] {
   const runDir = options.runDir ?? "/var/run/fail2ban";
   const ownLog = `${runDir}/fail2ban.log`;
   const ips = t.site.edge.ips;
-  const tun = tunnelFacts(t);
+  const tunnels = allTunnelFacts(t);
   const ignore = [
     "127.0.0.1/8",
     "::1",
-    tun.subnet4,
-    tun.subnet6,
+    ...tunnels.flatMap((tun) => [tun.subnet4, tun.subnet6]),
     t.site.edge.ipv4,
     t.site.edge.ipv6,
-    // The cloud's uplink addresses: the tunnel and the failover probes come from them, and a ban
-    // would cut the private cloud off.
-    ...t.site.cloud.uplinks.map((u) => u.address.split("/")[0]!).sort(),
+    // The sites' uplink addresses: the tunnels and the failover probes come from them, and a ban
+    // would cut a site off.
+    ...t.site.sites.flatMap((s) => s.uplinks.map((u) => u.address.split("/")[0]!).sort()),
     ...[...t.site.site.adminCidrs].sort(),
   ];
   const dir = `${EDGE_DIR}/fail2ban`;

@@ -1,5 +1,5 @@
 import { siteNames, type Artifact, type Topology } from "../core/index.js";
-import { EDGE_DIR, header, tunnelFacts } from "./private/edge-facts.js";
+import { EDGE_DIR, allTunnelFacts, header } from "./private/edge-facts.js";
 
 /** Private key paths on the edge host: read there by the daemons, never rendered. */
 export const MAIL_SECRETS = {
@@ -17,7 +17,6 @@ const kv = (pairs: readonly (readonly [string, string])[]) => pairs.map(([k, v])
 /** Postfix main.cf: MX for the domain, no open relay, TLS everywhere a password travels. */
 export function renderMainCf(t: Topology): string {
   const n = siteNames(t.site);
-  const tun = tunnelFacts(t);
   return [
     header("#", "Postfix main.cf of the edge mail host").trimEnd(),
     ...kv([
@@ -29,7 +28,7 @@ export function renderMainCf(t: Topology): string {
       ["inet_interfaces", "all"],
       ["inet_protocols", "all"],
       // Loopback, and the tunnel for the api's transactional mail. Nothing else may relay unauthenticated.
-      ["mynetworks", `127.0.0.0/8 [::1]/128 ${tun.subnet4} [${tun.subnet6.split("/")[0]}]/${tun.subnet6.split("/")[1]}`],
+      ["mynetworks", `127.0.0.0/8 [::1]/128 ${allTunnelFacts(t).map((tun) => `${tun.subnet4} [${tun.subnet6.split("/")[0]}]/${tun.subnet6.split("/")[1]}`).join(" ")}`],
       ["alias_maps", ""],
       ["alias_database", ""],
       ["biff", "no"],

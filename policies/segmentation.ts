@@ -16,7 +16,9 @@ export function declareSegmentation(t: Topology): void {
   const proxy = p("edge-proxy");
   const mail = p("edge-mail");
   const dns = p("edge-dns");
-  const cloudHost = p("cloud");
+  // Each site's host (the one-site form's is `cloud`); the first runs OpenBao.
+  const siteHosts = t.site.sites.map((s) => p(s.id));
+  const cloudHost = siteHosts[0]!;
   for (const port of [Port.HTTP, Port.HTTPS]) {
     internet.connections.allowTo(proxy, port, "public web; TLS passes through to the cloud");
   }
@@ -28,13 +30,13 @@ export function declareSegmentation(t: Topology): void {
   }
   admin.connections.allowTo(p("edge:sshd"), Port.SSH, "administration");
   const wgPort = Port.udp(t.site.tunnel.port);
-  cloudHost.connections.allowTo(p("edge:wireguard"), wgPort, "the tunnel (the cloud initiates)");
+  for (const h of siteHosts) h.connections.allowTo(p("edge:wireguard"), wgPort, "the tunnel (the cloud initiates)");
   internet.connections.allowTo(p("edge:wireguard"), wgPort, "the cellular uplink's source address is not fixed (carrier NAT); WireGuard drops every unauthenticated packet");
-  cloudHost.connections.allowTo(proxy, Port.HTTPS, "the failover agent probes the edge through each uplink");
-  p("edge").connections.allowTo(p("cloud:sshd"), Port.SSH, "the operator's jump path: SSH to the cloud host from the edge's tunnel address");
+  for (const h of siteHosts) h.connections.allowTo(proxy, Port.HTTPS, "the failover agent probes the edge through each uplink");
+  for (const h of siteHosts) p("edge").connections.allowTo(p(`${h.id}:sshd`), Port.SSH, "the operator's jump path: SSH to the cloud host from the edge's tunnel address");
   cloudHost.connections.allowTo(p("openbao"), Port.VAULT, "deploy applies the secrets stack through an SSH forward to OpenBao from the cloud host");
   for (const port of [Port.DNS_UDP, Port.DNS_TCP]) {
-    cloudHost.connections.allowTo(internet, port, "the cloud host resolves names through its uplink's resolver");
+    for (const h of siteHosts) h.connections.allowTo(internet, port, "the cloud host resolves names through its uplink's resolver");
     p("edge").connections.allowTo(internet, port, "name resolution by the edge host (MX lookups, NOTIFY to secondaries)");
   }
   mail.connections.allowTo(internet, Port.SMTP, "outbound mail delivery to the recipients' MX");
@@ -51,7 +53,7 @@ export function declareSegmentation(t: Topology): void {
       for (const to of n.to.flatMap((id) => expandPeer(t.site, id))) p(from).connections.neverTo(p(to), n.reason);
     }
   }
-  const cloud = t.servicesOn("cloud");
+  const cloud = t.site.sites.flatMap((s) => t.servicesOn(s.id));
   for (const svc of cloud) internet.connections.neverTo(svc, "nothing in the cloud is reachable from the internet");
   for (const svc of cloud) {
     if (svc.id !== "ingress") proxy.connections.neverTo(svc, "the edge reaches the cloud only at the ingress ports");

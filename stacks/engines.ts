@@ -1,5 +1,5 @@
 import type { Artifact, Topology } from "../core/index.js";
-import { DOCKER_STACKS, stackSpec } from "./docker-spec.js";
+import { dockerStacks, stackSpec } from "./docker-spec.js";
 import { secretsStackSpec } from "./secrets-spec.js";
 import { cloudKubeSpec, isKubeStack } from "./kube-spec.js";
 
@@ -24,7 +24,7 @@ export async function renderEngines(t: Topology, engine: EngineChoice): Promise<
       import("./pulumi/program.js"),
       import("./pulumi/secrets-program.js"),
     ]);
-    for (const stack of DOCKER_STACKS) {
+    for (const stack of dockerStacks(t)) {
       if (isKubeStack(t, stack)) {
         const { KubeSiteComponent } = await import("./pulumi/kube-program.js");
         const spec = cloudKubeSpec(t);

@@ -1,4 +1,4 @@
-import { SiteError, sortArtifacts, tunnelAddresses, Topology, Zone, type Artifact, type Site } from "../core/index.js";
+import { SiteError, siteTunnelAddresses, sortArtifacts, Topology, Zone, type Artifact, type Site } from "../core/index.js";
 import { declareCluster } from "../cluster/index.js";
 import { declareEdge } from "../edge/index.js";
 import { declareTunnel } from "../tunnel/index.js";
@@ -14,31 +14,29 @@ export interface Platform {
 
 /** Composes edge + tunnel + cluster into one Topology, declares the intent, renders host files. */
 export function buildTopology(site: Site): Topology {
-  if (site.sites.length > 1) {
-    // Validated, not rendered yet: planning only the first site would silently drop the others.
-    throw new SiteError("the site file", [
-      { path: "sites[1]", given: `${site.sites.length} sites (${site.sites.map((s) => s.id).join(", ")})`, expected: "one site: this version validates several sites but renders one", fix: "declare one site until the multi-site rendering lands" },
-    ]);
-  }
   const t = new Topology(site);
-  const tun = tunnelAddresses(site);
-  const edge = t.addHost({ id: "edge", zone: Zone.EDGE, addresses: [site.edge.ipv4, site.edge.ipv6, tun.edge4, tun.edge6], dockerHost: site.edge.docker });
-  const cloud = t.addHost({
-    id: "cloud",
-    zone: Zone.CLOUD,
-    addresses: [...site.cloud.uplinks.map((u) => u.address.split("/")[0]!), tun.cloud4, tun.cloud6],
-    dockerHost: site.cloud.docker,
-  });
+  const tunnels = site.sites.map((s) => siteTunnelAddresses(s));
+  const edge = t.addHost({ id: "edge", zone: Zone.EDGE, addresses: [site.edge.ipv4, site.edge.ipv6, ...tunnels.flatMap((a) => [a.edge4, a.edge6])], dockerHost: site.edge.docker });
   t.addAddressPeer("internet", Zone.INTERNET, ["0.0.0.0/0", "::/0"]);
   t.addAddressPeer("admin", Zone.INTERNET, site.site.adminCidrs);
   declareEdge(t, edge);
-  declareTunnel(t, edge, cloud);
-  declareCluster(t, cloud, tun.cloud4);
+  // Each site a host of its own (the one-site form's is `cloud`), with its tunnel end and its containers.
+  site.sites.forEach((s, i) => {
+    const host = t.addHost({ id: s.id, zone: Zone.CLOUD, addresses: [...s.uplinks.map((u) => u.address.split("/")[0]!), tunnels[i]!.cloud4, tunnels[i]!.cloud6], dockerHost: s.docker });
+    declareTunnel(t, edge, host, i === 0);
+  });
+  for (const [i, s] of site.sites.entries()) declareCluster(t, t.host(s.id), tunnels[i]!.cloud4);
   declareSegmentation(t);
   return t;
 }
 
 export function buildPlatform(site: Site): Platform {
+  if (site.sites.length > 1) {
+    // Rendered, not verified yet: the verifier reads one site, and plan never ships what it cannot verify.
+    throw new SiteError("the site file", [
+      { path: "sites[1]", given: `${site.sites.length} sites (${site.sites.map((s) => s.id).join(", ")})`, expected: "one site: this version renders several sites but verifies one", fix: "declare one site until the multi-site verification lands" },
+    ]);
+  }
   const topology = buildTopology(site);
   return { site, topology, hostFiles: sortArtifacts(renderHostFiles(topology)) };
 }

@@ -5,13 +5,14 @@ import {
   Service,
   flowLine,
   isIpv6,
-  tunnelAddresses,
+  siteTunnelAddresses,
   type Artifact,
   type FlowIntent,
   type Topology,
 } from "../core/index.js";
 import { CLOUD_FIREWALL_TABLE, CLOUD_WG_IFACE, bridgeName } from "./names.js";
 import { FAILOVER_PROBE_PORT } from "./failover-config.js";
+import { cloudSite } from "./sites.js";
 
 /** nftables limits a rule comment to 128 bytes; quotes would end it. */
 export function nftComment(text: string): string {
@@ -48,16 +49,19 @@ function routedAddresses(svc: Service, t: Topology): [string, string][] {
  * - output: the tunnel to the edge and the failover probes through each uplink, DNS to the
  *   uplinks' resolvers, HTTPS to the update mirrors.
  */
-export function renderCloudFirewall(t: Topology): Artifact {
+export function renderCloudFirewall(t: Topology, siteId: string = t.site.cloud.id): Artifact {
   const site = t.site;
-  const tun = tunnelAddresses(site);
-  const uplinks = [...site.cloud.uplinks].sort((a, b) => a.priority - b.priority);
+  const here = cloudSite(site, siteId);
+  const tun = siteTunnelAddresses(here);
+  const uplinks = [...here.uplinks].sort((a, b) => a.priority - b.priority);
   const wgPort = Port.udp(site.tunnel.port);
   const flows = t.ledger.flows;
-  const isCloudService = (p: unknown): p is Service => p instanceof Service && p.host.id === "cloud";
-  const onCloud = (p: unknown) => (p instanceof Service || p instanceof HostDaemon || p instanceof Host) && ((p as { host?: Host }).host ?? (p as Host)).id === "cloud";
-  const tunnelFlow = flows.find((f) => f.from instanceof Host && f.from.id === "cloud" && f.to instanceof HostDaemon && f.to.name === "wireguard");
-  const tunnelWhy = tunnelFlow ? why(tunnelFlow) : `cloud => edge:wireguard : ${wgPort}: the tunnel`;
+  const isCloudService = (p: unknown): p is Service => p instanceof Service && p.host.id === siteId;
+  const onCloud = (p: unknown) => (p instanceof Service || p instanceof HostDaemon || p instanceof Host) && ((p as { host?: Host }).host ?? (p as Host)).id === siteId;
+  // A container of another site: a declared flow between sites goes through the edge, over both tunnels.
+  const otherSite = (p: unknown): p is Service => p instanceof Service && p.host.id !== siteId && p.host.zone.name === "cloud";
+  const tunnelFlow = flows.find((f) => f.from instanceof Host && f.from.id === siteId && f.to instanceof HostDaemon && f.to.name === "wireguard");
+  const tunnelWhy = tunnelFlow ? why(tunnelFlow) : `${siteId} => edge:wireguard : ${wgPort}: the tunnel`;
 
   const input: Rule[] = [
     rule(`iifname "lo"`, "accept", "loopback"),
@@ -88,13 +92,35 @@ export function renderCloudFirewall(t: Topology): Artifact {
       const shared = [...f.from.addresses].filter(([netId]) => dst.addresses.has(netId)).sort(([a], [b]) => a.localeCompare(b));
       if (shared.length === 0) unrealized.push(`${flowLine(f.from.id, f.to.id, port)}: no shared Docker network`);
       for (const [netId, srcIp] of shared) {
-        const br = q(bridgeName(t.network("cloud", netId)));
+        const br = q(bridgeName(t.network(siteId, netId)));
         forward.push(rule(`iifname ${br} oifname ${br} ip saddr ${srcIp} ip daddr ${dst.addresses.get(netId)} ${l4(port)}`, "accept", why(f)));
       }
-    } else if (f.from instanceof Host && f.from.id === "cloud" && isCloudService(f.to)) {
+    } else if (isCloudService(f.from) && otherSite(f.to)) {
+      // To a container of another site: out of the tunnel, SNATed to this site's tunnel address, to
+      // the port the other site publishes on its tunnel address; the edge forwards it there.
+      const there = siteTunnelAddresses(cloudSite(site, f.to.host.id));
+      const routed = routedAddresses(f.from, t);
+      if (routed.length === 0) unrealized.push(`${flowLine(f.from.id, f.to.id, port)}: ${f.from.id} has only internal networks (Docker gives them no route out)`);
+      for (const [netId, ip] of routed) {
+        forward.push(rule(`iifname ${q(bridgeName(t.network(siteId, netId)))} oifname "${CLOUD_WG_IFACE}" ip saddr ${ip} ip daddr ${there.cloud4} ${l4(port)}`, "accept", why(f, ` (to site ${f.to.host.id}, through the edge)`)));
+        postrouting.push(rule(`oifname "${CLOUD_WG_IFACE}" ip saddr ${ip} ip daddr ${there.cloud4} ${l4(port)}`, `snat ip to ${tun.cloud4}`, why(f, " (SNAT)")));
+      }
+    } else if (otherSite(f.from) && isCloudService(f.to)) {
+      // From a container of another site, SNATed to that site's tunnel address and forwarded by the edge.
+      const there = siteTunnelAddresses(cloudSite(site, f.from.host.id));
+      const pub = (f.to.props.publish ?? []).find((p) => p.port.key === port.key && p.hostIp === tun.cloud4);
+      if (!pub) {
+        unrealized.push(`${flowLine(f.from.id, f.to.id, port)}: not published on the tunnel address`);
+        continue;
+      }
+      input.push(rule(`iifname "${CLOUD_WG_IFACE}" ip saddr ${there.cloud4} ip daddr ${pub.hostIp} ${l4(port)}`, "accept", why(f, ` (from site ${f.from.host.id}, published port)`)));
+      for (const [netId, ip] of routedAddresses(f.to, t)) {
+        forward.push(rule(`iifname "${CLOUD_WG_IFACE}" oifname ${q(bridgeName(t.network(siteId, netId)))} ip saddr ${there.cloud4} ip daddr ${ip} ${l4(port.protocol === "tcp" ? Port.tcp(pub.containerPort) : Port.udp(pub.containerPort))}`, "accept", why(f, " (after Docker DNAT)")));
+      }
+    } else if (f.from instanceof Host && f.from.id === siteId && isCloudService(f.to)) {
       // The host itself to one of its containers, over the container's bridges (output hook).
       for (const [netId, ip] of [...f.to.addresses].sort(([a], [b]) => a.localeCompare(b))) {
-        output.push(rule(`oifname ${q(bridgeName(t.network("cloud", netId)))} ip daddr ${ip} ${l4(port)}`, "accept", why(f)));
+        output.push(rule(`oifname ${q(bridgeName(t.network(siteId, netId)))} ip daddr ${ip} ${l4(port)}`, "accept", why(f)));
       }
     } else if (isCloudService(f.to) && !onCloud(f.from)) {
       // From the edge over the tunnel to a port Docker publishes on the cloud's tunnel address.
@@ -106,14 +132,14 @@ export function renderCloudFirewall(t: Topology): Artifact {
       input.push(rule(`iifname "${CLOUD_WG_IFACE}" ip saddr ${tun.edge4} ip daddr ${pub.hostIp} ${l4(port)}`, "accept", why(f, " (published port)")));
       for (const [netId, ip] of routedAddresses(f.to, t)) {
         const dnat = Port.tcp(pub.containerPort);
-        forward.push(rule(`iifname "${CLOUD_WG_IFACE}" oifname ${q(bridgeName(t.network("cloud", netId)))} ip saddr ${tun.edge4} ip daddr ${ip} ${l4(port.protocol === "tcp" ? dnat : Port.udp(pub.containerPort))}`, "accept", why(f, " (after Docker DNAT)")));
+        forward.push(rule(`iifname "${CLOUD_WG_IFACE}" oifname ${q(bridgeName(t.network(siteId, netId)))} ip saddr ${tun.edge4} ip daddr ${ip} ${l4(port.protocol === "tcp" ? dnat : Port.udp(pub.containerPort))}`, "accept", why(f, " (after Docker DNAT)")));
       }
     } else if (isCloudService(f.from) && f.to.zone.name === "internet") {
       const routed = routedAddresses(f.from, t);
       if (routed.length === 0) unrealized.push(`${flowLine(f.from.id, f.to.id, port)}: no non-internal network`);
       for (const [netId, ip] of routed) {
         for (const u of uplinks) {
-          forward.push(rule(`iifname ${q(bridgeName(t.network("cloud", netId)))} oifname ${q(u.interface)} ip saddr ${ip} ${l4(port)}`, "accept", why(f, ` (via ${u.id})`)));
+          forward.push(rule(`iifname ${q(bridgeName(t.network(siteId, netId)))} oifname ${q(u.interface)} ip saddr ${ip} ${l4(port)}`, "accept", why(f, ` (via ${u.id})`)));
         }
       }
     } else if (isCloudService(f.from) && f.to.zone.name === "edge") {
@@ -121,7 +147,7 @@ export function renderCloudFirewall(t: Topology): Artifact {
       const routed = routedAddresses(f.from, t);
       if (routed.length === 0) unrealized.push(`${flowLine(f.from.id, f.to.id, port)}: ${f.from.id} has only internal networks (Docker gives them no route out)`);
       for (const [netId, ip] of routed) {
-        forward.push(rule(`iifname ${q(bridgeName(t.network("cloud", netId)))} oifname "${CLOUD_WG_IFACE}" ip saddr ${ip} ip daddr ${tun.edge4} ${l4(port)}`, "accept", why(f)));
+        forward.push(rule(`iifname ${q(bridgeName(t.network(siteId, netId)))} oifname "${CLOUD_WG_IFACE}" ip saddr ${ip} ip daddr ${tun.edge4} ${l4(port)}`, "accept", why(f)));
         postrouting.push(rule(`oifname "${CLOUD_WG_IFACE}" ip saddr ${ip} ip daddr ${tun.edge4} ${l4(port)}`, `snat ip to ${tun.cloud4}`, why(f, " (SNAT)")));
       }
     }
@@ -139,13 +165,13 @@ export function renderCloudFirewall(t: Topology): Artifact {
       output.push(rule(`oifname ${q(u.interface)} ip daddr ${u.gateway} ${l4(p)}`, "accept", `DNS to the ${u.id} resolver (host, Docker's resolver for acme)`));
     }
   }
-  for (const mirror of [...site.cloud.updateMirrors].sort()) {
+  for (const mirror of [...here.updateMirrors].sort()) {
     for (const u of uplinks) {
       output.push(rule(`oifname ${q(u.interface)} ${isIpv6(mirror) ? "ip6" : "ip"} daddr ${mirror} ${l4(Port.HTTPS)}`, "accept", `host updates from mirror ${mirror} (via ${u.id})`));
     }
   }
 
-  const bridges = t.networksOn("cloud").map((n) => `#   ${bridgeName(n).padEnd(16)} Docker network ${n.dockerName} ${n.subnet}${n.internal ? " (internal)" : ""}`);
+  const bridges = t.networksOn(siteId).map((n) => `#   ${bridgeName(n).padEnd(16)} Docker network ${n.dockerName} ${n.subnet}${n.internal ? " (internal)" : ""}`);
   const chain = (name: string, hook: string, prio: string, policy: string, rules: Rule[]) => [
     `\tchain ${name} {`,
     `\t\ttype ${name === "postrouting" ? "nat" : "filter"} hook ${hook} priority ${prio}; policy ${policy};`,
@@ -174,5 +200,5 @@ export function renderCloudFirewall(t: Topology): Artifact {
     "}",
     "",
   ];
-  return { path: "hosts/cloud/nftables.conf", content: lines.join("\n") };
+  return { path: `hosts/${siteId}/nftables.conf`, content: lines.join("\n") };
 }

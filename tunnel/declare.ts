@@ -1,12 +1,17 @@
 import type { Host, Topology } from "../core/index.js";
 
-/** The tunnel's endpoints and the cloud's failover agent. */
-export function declareTunnel(t: Topology, edge: Host, cloud: Host): void {
-  t.addDaemon(edge, "wireguard");
+/** The failover agent's service id on a site: `failover` on the first, `failover-<site>` on the others. */
+export function failoverServiceId(siteId: string, first: boolean): string {
+  return first ? "failover" : `failover-${siteId}`;
+}
+
+/** One site's tunnel endpoints and its failover agent (the edge's end once, with the first site). */
+export function declareTunnel(t: Topology, edge: Host, cloud: Host, first = true): void {
+  if (first) t.addDaemon(edge, "wireguard");
   t.addDaemon(cloud, "wireguard");
   t.addDaemon(cloud, "sshd");
   t.addService({
-    id: "failover",
+    id: failoverServiceId(cloud.id, first),
     description: "Uplink failover agent: probes the edge through each uplink and moves the tunnel's route",
     host: cloud,
     image: t.site.images.failover,

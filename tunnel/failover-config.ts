@@ -2,6 +2,7 @@ import { Port, type Artifact, type Topology } from "../core/index.js";
 import type { FailoverAgentConfig } from "./failover/config.js";
 import { CLOUD_WG_IFACE } from "./names.js";
 import { MISSING_KEY_PLACEHOLDER } from "./wireguard.js";
+import { cloudSite } from "./sites.js";
 
 /** Path of the agent inside the repository and in the failover image. */
 export const FAILOVER_AGENT_SCRIPT = "tunnel/failover/agent.ts";
@@ -18,9 +19,11 @@ export const FAILOVER_PROBE_PORT = Port.HTTPS;
 export const UPLINK_TABLE_BASE = 200;
 export const UPLINK_RULE_PRIORITY_BASE = 1000;
 
-export function failoverAgentConfig(t: Topology): FailoverAgentConfig {
+/** The failover agent's config for one site (default: the first), from its uplinks and failover settings. */
+export function failoverAgentConfig(t: Topology, siteId: string = t.site.cloud.id): FailoverAgentConfig {
   const s = t.site;
-  const f = s.cloud.failover;
+  const here = cloudSite(s, siteId);
+  const f = here.failover;
   return {
     version: 1,
     edge: { address: s.edge.ipv4, tunnelPort: s.tunnel.port },
@@ -34,7 +37,7 @@ export function failoverAgentConfig(t: Topology): FailoverAgentConfig {
     probeIntervalMs: f.probeIntervalMs,
     misses: f.misses,
     holdDownS: f.holdDownS,
-    uplinks: [...s.cloud.uplinks]
+    uplinks: [...here.uplinks]
       .sort((a, b) => a.priority - b.priority)
       .map((u) => ({
         id: u.id,
@@ -56,6 +59,6 @@ export function failoverAgentConfig(t: Topology): FailoverAgentConfig {
   };
 }
 
-export function renderFailoverConfig(t: Topology): Artifact {
-  return { path: "hosts/cloud/failover/failover.json", content: `${JSON.stringify(failoverAgentConfig(t), null, 2)}\n` };
+export function renderFailoverConfig(t: Topology, siteId: string = t.site.cloud.id): Artifact {
+  return { path: `hosts/${siteId}/failover/failover.json`, content: `${JSON.stringify(failoverAgentConfig(t, siteId), null, 2)}\n` };
 }

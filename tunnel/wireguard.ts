@@ -1,4 +1,5 @@
-import { Port, tunnelAddresses, type Artifact, type Site, type Topology } from "../core/index.js";
+import { Port, siteTunnelAddresses, tunnelAddresses, type Artifact, type CloudSite, type Site, type Topology } from "../core/index.js";
+import { peerSites } from "./sites.js";
 import { CLOUD_WG_IFACE, EDGE_WG_IFACE, WG_PRIVATE_KEY_PATH } from "./names.js";
 
 /** Shown instead of a public key the site file does not give yet (`palisade keys` prints them). */
@@ -14,61 +15,71 @@ export function allowedIps(site: Site, peer: "edge" | "cloud"): string[] {
   return peer === "edge" ? [`${a.edge4}/32`, `${a.edge6}/128`] : [`${a.cloud4}/32`, `${a.cloud6}/128`];
 }
 
-function publicKey(t: Topology, which: "wireguardEdge" | "wireguardCloud"): string {
-  const key = t.site.publicKeys[which];
+/** A key the site file gives, else the placeholder and a warning naming where to paste it. */
+function publicKey(t: Topology, key: string | undefined, subject: string, where: string): string {
   if (key) return key;
-  if (!t.warnings.some((w) => w.id === "wireguard-key" && w.subject === which)) {
-    t.warnings.push({ id: "wireguard-key", subject: which, message: `publicKeys.${which} is not set: the WireGuard config carries a placeholder key; run \`palisade keys\` and paste its output into the site file` });
+  if (!t.warnings.some((w) => w.id === "wireguard-key" && w.subject === subject)) {
+    t.warnings.push({ id: "wireguard-key", subject, message: `${where} is not set: the WireGuard config carries a placeholder key; run \`palisade keys\` and paste its output into the site file` });
   }
   return MISSING_KEY_PLACEHOLDER;
 }
 
+/** Warning subject and site-file field of a site's public key (the one-site form's is publicKeys.wireguardCloud). */
+function siteKeyField(s: CloudSite): { subject: string; where: string } {
+  return s.path === "cloud" ? { subject: "wireguardCloud", where: "publicKeys.wireguardCloud" } : { subject: `${s.id}.publicKey`, where: `${s.path}.publicKey` };
+}
+
 /**
- * wg-quick configs for both ends. The edge is the responder (fixed ListenPort, peer without
- * Endpoint: it learns the cloud's current address from authenticated packets, so it follows the
- * cloud's uplink). The cloud is the initiator (Endpoint + PersistentKeepalive, which also keeps
- * the uplinks' NAT and conntrack state open). No PrivateKey line: PostUp reads it on the host.
+ * wg-quick configs for both ends of each site's tunnel. The edge is the responder (fixed
+ * ListenPort, one peer per site, without Endpoint: it learns each site's current address from
+ * authenticated packets, so it follows the site's uplink). Each site is an initiator (Endpoint +
+ * PersistentKeepalive, which also keeps the uplinks' NAT and conntrack state open). A site's
+ * tunnel also carries the tunnel addresses of the sites it has declared flows with, which the edge
+ * forwards between the tunnels. No PrivateKey line: PostUp reads it on the host.
  */
 export function renderWireguard(t: Topology): Artifact[] {
   const site = t.site;
-  const a = tunnelAddresses(site);
   const port = Port.udp(site.tunnel.port);
   const header = (side: string, role: string) => [
     `# Palisade: WireGuard site-to-site tunnel, ${side} side (${role}).`,
     "# Rendered from the site file; do not edit. The private key is never in this file:",
     "# PostUp reads it on the host from /etc/palisade/secrets/ (written by `palisade keys`, mode 0600).",
   ];
+  const ends = site.sites.map((s) => ({ s, a: siteTunnelAddresses(s) }));
   const edge = [
     ...header("edge", "responder"),
     "[Interface]",
-    `Address = ${a.edge4}/${a.prefix4}, ${a.edge6}/${a.prefix6}`,
+    ...ends.map(({ a }) => `Address = ${a.edge4}/${a.prefix4}, ${a.edge6}/${a.prefix6}`),
     `ListenPort = ${port.number}`,
     `MTU = ${site.tunnel.mtu}`,
     `PostUp = wg set %i private-key ${WG_PRIVATE_KEY_PATH.edge}`,
-    "",
-    "[Peer]",
-    "# cloud (initiator): no Endpoint, the edge learns the cloud's current uplink address from its handshakes",
-    `PublicKey = ${publicKey(t, "wireguardCloud")}`,
-    `AllowedIPs = ${allowedIps(site, "cloud").join(", ")}`,
-    "",
-  ];
-  const cloud = [
-    ...header("cloud", "initiator"),
-    "[Interface]",
-    `Address = ${a.cloud4}/${a.prefix4}, ${a.cloud6}/${a.prefix6}`,
-    `MTU = ${site.tunnel.mtu}`,
-    `PostUp = wg set %i private-key ${WG_PRIVATE_KEY_PATH.cloud}`,
-    "",
-    "[Peer]",
-    "# edge (responder); the failover agent moves the route to this endpoint between uplinks",
-    `PublicKey = ${publicKey(t, "wireguardEdge")}`,
-    `AllowedIPs = ${allowedIps(site, "edge").join(", ")}`,
-    `Endpoint = ${site.edge.ipv4}:${port.number}`,
-    `PersistentKeepalive = ${site.tunnel.keepalive}`,
+    ...ends.flatMap(({ s, a }) => [
+      "",
+      "[Peer]",
+      `# ${s.id} (initiator): no Endpoint, the edge learns the ${s.id === "cloud" ? "cloud" : `site ${s.id}`}'s current uplink address from its handshakes`,
+      `PublicKey = ${publicKey(t, s.publicKey, siteKeyField(s).subject, siteKeyField(s).where)}`,
+      `AllowedIPs = ${[`${a.cloud4}/32`, `${a.cloud6}/128`].join(", ")}`,
+    ]),
     "",
   ];
-  return [
-    { path: `hosts/edge/wireguard/${EDGE_WG_IFACE}.conf`, content: edge.join("\n"), mode: 0o600 },
-    { path: `hosts/cloud/wireguard/${CLOUD_WG_IFACE}.conf`, content: cloud.join("\n"), mode: 0o600 },
-  ];
+  const sites = ends.map(({ s, a }) => {
+    const others = peerSites(site, s.id).map((o) => `${siteTunnelAddresses(o).cloud4}/32`);
+    const conf = [
+      ...header(s.id, "initiator"),
+      "[Interface]",
+      `Address = ${a.cloud4}/${a.prefix4}, ${a.cloud6}/${a.prefix6}`,
+      `MTU = ${site.tunnel.mtu}`,
+      `PostUp = wg set %i private-key /etc/palisade/secrets/${s.keyFile}.key`,
+      "",
+      "[Peer]",
+      `# edge (responder); the failover agent moves the route to this endpoint between uplinks${others.length ? "; the edge forwards the declared flows to the other sites' tunnel addresses" : ""}`,
+      `PublicKey = ${publicKey(t, site.publicKeys.wireguardEdge, "wireguardEdge", "publicKeys.wireguardEdge")}`,
+      `AllowedIPs = ${[`${a.edge4}/32`, `${a.edge6}/128`, ...others].join(", ")}`,
+      `Endpoint = ${site.edge.ipv4}:${port.number}`,
+      `PersistentKeepalive = ${site.tunnel.keepalive}`,
+      "",
+    ];
+    return { path: `hosts/${s.id}/wireguard/${CLOUD_WG_IFACE}.conf`, content: conf.join("\n"), mode: 0o600 };
+  });
+  return [{ path: `hosts/edge/wireguard/${EDGE_WG_IFACE}.conf`, content: edge.join("\n"), mode: 0o600 }, ...sites];
 }

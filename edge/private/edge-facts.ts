@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { HostDaemon, Service, isIpv6, tunnelAddresses, type FlowIntent, type IPeer, type Topology } from "../../core/index.js";
+import { HostDaemon, Service, isIpv6, siteTunnelAddresses, tunnelAddresses, type FlowIntent, type IPeer, type Topology } from "../../core/index.js";
 
 /** The tunnel interface on the edge. The tunnel renderer names its WireGuard interface the same. */
 export const EDGE_WG_IFACE = "wg-edge";
@@ -31,10 +31,22 @@ export function splitFamilies(cidrs: readonly string[]): { v4: string[]; v6: str
   return { v4, v6 };
 }
 
-/** Addresses and ranges the edge treats as its own side of the tunnel. */
+/** Addresses and ranges the edge treats as its own side of the first site's tunnel (where the ingress is). */
 export function tunnelFacts(t: Topology) {
   const tun = tunnelAddresses(t.site);
   return { ...tun, subnet4: t.site.tunnel.subnet, subnet6: t.site.tunnel.subnet6 };
+}
+
+/** The tunnel addresses of the site a peer runs on (a cloud service, daemon or host). */
+export function siteTunnelFacts(t: Topology, hostId: string) {
+  const s = t.site.sites.find((x) => x.id === hostId);
+  if (!s) throw new Error(`edge: ${hostId} is not a private-cloud site`);
+  return { ...siteTunnelAddresses(s), subnet4: s.tunnel.subnet, subnet6: s.tunnel.subnet6 };
+}
+
+/** Every site's tunnel (the edge has one end in each). */
+export function allTunnelFacts(t: Topology) {
+  return t.site.sites.map((s) => siteTunnelFacts(t, s.id));
 }
 
 /** Short, stable hex digest of some text (for serials and ids derived from content). */

@@ -3,17 +3,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "cdktf";
 import type { Artifact, Topology } from "../../core/index.js";
-import { DOCKER_STACKS, stackSpec } from "../docker-spec.js";
+import { dockerStacks, stackSpec } from "../docker-spec.js";
 import { DockerHostStack } from "./docker-stack.js";
 import { KubeSiteStack } from "./kube-stack.js";
 import { cloudKubeSpec, isKubeStack } from "../kube-spec.js";
 import { SecretsStack } from "./secrets-stack.js";
 import { secretsStackSpec } from "../secrets-spec.js";
 
-/** Builds the cdktf App: one stack per Docker host, or the cloud's cluster when its engine is kubernetes. `cdktf synth` (main.ts) and `plan` share it. */
+/** Builds the cdktf App: one stack per Docker host (the edge, each site), or the cloud's cluster when its engine is kubernetes. `cdktf synth` (main.ts) and `plan` share it. */
 export function buildCdktfApp(t: Topology, outdir: string): App {
   const app = new App({ outdir, skipValidation: false });
-  for (const host of DOCKER_STACKS) {
+  for (const host of dockerStacks(t)) {
     if (isKubeStack(t, host)) new KubeSiteStack(app, cloudKubeSpec(t));
     else new DockerHostStack(app, stackSpec(t, host));
   }
@@ -26,7 +26,7 @@ export function synthCdktf(t: Topology): Artifact[] {
   const dir = mkdtempSync(join(tmpdir(), "palisade-cdktf-"));
   try {
     buildCdktfApp(t, dir).synth();
-    return [...DOCKER_STACKS, "secrets"].map((s) => ({
+    return [...dockerStacks(t), "secrets"].map((s) => ({
       path: `cdktf/stacks/${s}/cdk.tf.json`,
       content: normalizeTfJson(readFileSync(join(dir, "stacks", s, "cdk.tf.json"), "utf8")),
     }));

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync
 import { join } from "node:path";
 import type { Site } from "../../core/index.js";
 import { tsigKeyId } from "../../edge/index.js";
-import { DOCKER_STACKS, stackSpec } from "../docker-spec.js";
+import { dockerStacks, stackSpec } from "../docker-spec.js";
 import { buildTopology } from "../platform.js";
 import { secretsStackSpec } from "../secrets-spec.js";
 import { OpsError } from "./errors.js";
@@ -48,7 +48,7 @@ export function secretFileFor(variable: string): string {
 /** Every key and secret the site needs, in a stable order. */
 export function siteKeys(site: Site): KeySpec[] {
   const t = buildTopology(site);
-  const variables = [...new Set([...DOCKER_STACKS.flatMap((s) => stackSpec(t, s).variables), ...secretsStackSpec(site).variables])].sort();
+  const variables = [...new Set([...dockerStacks(t).flatMap((s) => stackSpec(t, s).variables), ...secretsStackSpec(site).variables])].sort();
   return [
     { name: "wireguard-edge", file: "wireguard-edge.key", kind: "wireguard", host: "edge", purpose: "WireGuard private key of the edge (wg0)" },
     { name: "wireguard-cloud", file: "wireguard-cloud.key", kind: "wireguard", host: "cloud", purpose: "WireGuard private key of the cloud host (wg0)" },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseSite, SiteError, siteOfServer, siteOfService, type SiteProblem } from "../../core/index.js";
+import { declarationOf, parseSite, SiteError, siteOfServer, siteOfService, type SiteProblem } from "../../core/index.js";
 import { examples } from "../helpers/examples.js";
 import { mutated, twoSites } from "../helpers/sites.js";
 
@@ -70,6 +70,14 @@ describe("private-cloud sites", () => {
     expect(found!.expected).toMatch(expected);
     expect(found!.fix.length).toBeGreaterThan(5);
   });
+
+  it.each([...examples.map((e) => [e.name, e.text] as const), ["two sites", twoSites()] as const])(
+    "GIVEN %s WHEN its declaration is taken back from the parsed platform and parsed again THEN the platform is the same (a variant can be derived by editing it)",
+    (_name, text) => {
+      const site = parseSite(text);
+      expect(parseSite(JSON.stringify(declarationOf(site)))).toEqual(site);
+    },
+  );
 
   it("GIVEN neither cloud nor sites WHEN parsed THEN the problem says to declare one", () => {
     expect(problems(mutated((s) => delete s.cloud))).toEqual([expect.objectContaining({ path: "sites", given: "(missing)" })]);

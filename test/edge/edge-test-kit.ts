@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadSite, parseSite, type Artifact, type Site } from "../../core/index.js";
+import { declarationOf, loadSite, parseSite, type Artifact, type Site } from "../../core/index.js";
 import { buildTopology } from "../../stacks/platform.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -15,7 +15,7 @@ export function referenceSite(): Site {
 
 /** The reference site, changed by `edit` (a deep copy is edited, then re-validated). */
 export function siteWith(edit: (s: Record<string, any>) => void): Site {
-  const copy = JSON.parse(JSON.stringify(referenceSite())) as Record<string, any>;
+  const copy = JSON.parse(JSON.stringify(declarationOf(referenceSite()))) as Record<string, any>;
   edit(copy);
   return parseSite(JSON.stringify(copy), "test-site.yaml");
 }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { loadSite, tunnelAddresses, type Site } from "../../core/index.js";
+import { declarationOf, loadSite, parseSite, tunnelAddresses, type Site } from "../../core/index.js";
 import { buildTopology } from "../../stacks/platform.js";
 import { NetnsLab, wgQuickStrip } from "../../stacks/lab/netns.js";
 import { CLOUD_WG_IFACE, EDGE_WG_IFACE, parseFailoverConfig, renderTunnel } from "../../tunnel/index.js";
@@ -99,11 +99,14 @@ describeRoot("GIVEN the cloud on fiber and cellular, the edge, and the failover 
     };
     const edgeKey = key("edge");
     const cloudKey = key("cloud");
-    site = {
-      ...base,
-      publicKeys: { ...base.publicKeys, wireguardEdge: edgeKey.pub, wireguardCloud: cloudKey.pub },
-      cloud: { ...base.cloud, failover: { probeIntervalMs: 100, misses: 3, holdDownS: HOLD_DOWN_S } },
-    };
+    const declared = declarationOf(base);
+    site = parseSite(
+      JSON.stringify({
+        ...declared,
+        publicKeys: { ...declared.publicKeys, wireguardEdge: edgeKey.pub, wireguardCloud: cloudKey.pub },
+        cloud: { ...declared.cloud!, failover: { probeIntervalMs: 100, misses: 3, holdDownS: HOLD_DOWN_S } },
+      }),
+    );
     const arts = renderTunnel(buildTopology(site));
     const art = (p: string) => arts.find((a) => a.path === p)!.content;
     const tun = tunnelAddresses(site);
