@@ -26,5 +26,6 @@ export * from "./declaration.js";
 export { ONE_SITE_ID, declarationOf, defaultKeyFile, regionsArePlaces, siteOfServer, siteOfService } from "./sites.js";
 export { loadSite, parseSite, SiteError, type SiteProblem } from "./site-loader.js";
 export * from "./cidr.js";
+export { rng, seedOf } from "./rng.js";
 export { type Artifact, sortArtifacts } from "./artifact.js";
 export { tunnelAddresses, siteTunnelAddresses, siteNames, type TunnelAddresses } from "./site-derived.js";

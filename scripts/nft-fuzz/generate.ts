@@ -1,3 +1,4 @@
+import { rng } from "../../core/index.js";
 import { formatIp, ipSpec, parseIp, parseRange } from "../../policies/verifier/addr.js";
 import { evaluateHook, type Packet, type Ruleset } from "../../policies/verifier/nftables.js";
 
@@ -32,17 +33,8 @@ export interface FuzzCase {
   readonly packets: FuzzPacket[];
 }
 
-/** mulberry32: small, seeded, reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG (core/rng.ts), re-exported for the differential tests. */
+export { rng };
 
 const SRC4 = ["192.0.2.1", "192.0.2.77", "192.0.2.200", "198.51.100.5", "198.51.100.130", "203.0.113.9", "100.64.0.1"];
 const SRC6 = ["2001:db8:1::1", "2001:db8:1::80", "2001:db8:2::5", "2001:db8:ff::1"];

@@ -49,8 +49,18 @@ export interface LabLayout {
   readonly tunnel: { readonly edge4: string; readonly cloud4: string; readonly edge6: string; readonly cloud6: string };
   readonly containers: readonly LabContainerPlan[];
   readonly stack: CloudStack;
-  readonly names: { readonly app: string; readonly git: string; readonly blog: string; readonly apex: string };
+  /** The site's routes, from intent.json: the host names the ingress serves and who answers each path. */
+  readonly routes: readonly LabRoute[];
+  /** The host name the drills browse through edge, tunnel and ingress: the first route's (under the site's domain when one is). */
+  readonly browseHost: string;
   readonly domain: string;
+}
+
+export interface LabRoute {
+  readonly host: string;
+  /** The path prefix the route matches, `/` when it has none. */
+  readonly path: string;
+  readonly service: string;
 }
 
 export interface UplinkInput {
@@ -61,7 +71,7 @@ export interface UplinkInput {
 }
 
 /** The lab layout for a site and its planned cloud stack. Throws when a lab range collides with the site's. */
-export function labLayout(site: Site, stack: CloudStack, uplinks: readonly UplinkInput[]): LabLayout {
+export function labLayout(site: Site, stack: CloudStack, uplinks: readonly UplinkInput[], routes: readonly LabRoute[]): LabLayout {
   const edge4 = site.edge.ipv4;
   const edgeNet = `${edge4.split(".").slice(0, 3).join(".")}.0/24`;
   const router4 = hostInCidr4(edgeNet, edge4.endsWith(".1") ? 254 : 1);
@@ -123,9 +133,21 @@ export function labLayout(site: Site, stack: CloudStack, uplinks: readonly Uplin
     tunnel: { edge4: tun.edge4, cloud4: tun.cloud4, edge6: tun.edge6, cloud6: tun.cloud6 },
     containers,
     stack,
-    names: { app: `app.${d}`, git: `git.${d}`, blog: `blog.${d}`, apex: d },
+    routes: [...routes].sort((a, b) => a.host.localeCompare(b.host) || a.path.localeCompare(b.path)),
+    browseHost: browseHost(routes, d),
     domain: d,
   };
+}
+
+/** The first route's host name, preferring one under the site's domain (its zone is the lab's Knot's). */
+function browseHost(routes: readonly LabRoute[], domain: string): string {
+  const hosts = [...new Set(routes.map((r) => r.host))].sort();
+  return hosts.find((h) => h === domain || h.endsWith(`.${domain}`)) ?? hosts[0] ?? domain;
+}
+
+/** The routes intent.json lists (`{host, path?, service}`), for the ingress's certificates and the end-to-end checks. */
+export function routesOf(intent: { routes?: readonly { host: string; path?: string; service: string }[] }): LabRoute[] {
+  return (intent.routes ?? []).map((r) => ({ host: r.host, path: r.path ?? "/", service: r.service }));
 }
 
 /** Every namespace of a layout, in creation order. */

@@ -16,7 +16,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { flowLine } from "../../core/index.js";
+import { flowLine, rng, seedOf } from "../../core/index.js";
 import type { Report } from "../../policies/verifier/index.js";
 import { verifyOutDir, writeReportDir } from "../verify-dir.js";
 import { execAsync } from "./proc.js";
@@ -61,15 +61,34 @@ interface Destination {
  * The expected allowed set: the verifier's matrix for the same artifacts (`report/report.json`),
  * computed first if the report is not there. Never the model: the lab checks the verifier.
  */
-export function expectedFlows(rec: LabRecord): { from: string; lines: string[] } {
+export function expectedFlows(rec: LabRecord): { from: string; lines: string[]; edgePeers: string[] } {
   const reportPath = join(rec.outDir, "report", "report.json");
   if (!existsSync(reportPath)) writeReportDir(rec.outDir, verifyOutDir(rec.outDir));
   const report = JSON.parse(readFileSync(reportPath, "utf8")) as Report;
-  return { from: relative(rec.root, reportPath) || reportPath, lines: report.flows.filter((f) => f.verdict === "allowed").map((f) => f.line) };
+  return {
+    from: relative(rec.root, reportPath) || reportPath,
+    lines: report.flows.filter((f) => f.verdict === "allowed").map((f) => f.line),
+    // The peers on the edge host (its daemons share one network stack): reached at the edge's addresses.
+    edgePeers: report.peers.filter((p) => p.zone === "edge").map((p) => p.id),
+  };
+}
+
+/** How many ports outside a destination's declared set each probe tries (a seeded sample, stable per destination). */
+export const SAMPLED_PORTS = 3;
+
+/** `n` TCP ports not in `declared`, drawn by the project's PRNG seeded by the destination's name: the same sample every run. */
+export function sampledPorts(destination: string, declared: readonly string[], n = SAMPLED_PORTS): string[] {
+  const next = rng(seedOf(`lab-probe:${destination}`));
+  const out = new Set<string>();
+  while (out.size < n) {
+    const p = `tcp/${1 + Math.floor(next() * 65535)}`;
+    if (!declared.includes(p)) out.add(p);
+  }
+  return [...out];
 }
 
 /** Sources and destinations of the lab, from its layout and the declared ports. */
-export function probeUniverse(rec: LabRecord, expected: readonly string[]): { sources: Source[]; destinations: Destination[] } {
+export function probeUniverse(rec: LabRecord, expected: readonly string[], edgePeers: ReadonlySet<string>): { sources: Source[]; destinations: Destination[] } {
   const l = rec.layout;
   const sources: Source[] = [
     { id: "internet", ns: l.ns.inet, bind: l.internet.client },
@@ -87,7 +106,7 @@ export function probeUniverse(rec: LabRecord, expected: readonly string[]): { so
   for (const c of l.containers) for (const p of c.listens) addPort(c.service, p);
   const edgeAddrs = [l.edge.ipv4, l.tunnel.edge4];
   const addressOf = (id: string): string[] | null => {
-    if (["edge-proxy", "edge-mail", "edge-dns", "edge:sshd", "edge:wireguard"].includes(id)) return edgeAddrs;
+    if (edgePeers.has(id)) return edgeAddrs;
     // The internet: the CA (tcp/443) and the ISPs' resolvers (the uplinks' gateways, DNS).
     if (id === "internet") return [l.internet.ca, ...l.uplinks.map((u) => u.gateway)];
     const c = l.containers.find((x) => x.service === id);
@@ -97,7 +116,8 @@ export function probeUniverse(rec: LabRecord, expected: readonly string[]): { so
   const destinations: Destination[] = [];
   for (const [id, ps] of [...ports].sort(([a], [b]) => a.localeCompare(b))) {
     const addresses = addressOf(id);
-    if (addresses) destinations.push({ id, addresses: [...new Set(addresses)], ports: [...ps].sort() });
+    // The declared ports, plus a seeded sample of the others (must stay closed unless the verifier says otherwise).
+    if (addresses) destinations.push({ id, addresses: [...new Set(addresses)], ports: [...ps, ...sampledPorts(id, [...ps])].sort() });
   }
   return { sources, destinations };
 }
@@ -171,13 +191,17 @@ export async function labProbe(rec: LabRecord, progress: Progress = () => {}): P
   const t0 = Date.now();
   const l = rec.layout;
   const expected = expectedFlows(rec);
-  const { sources, destinations } = probeUniverse(rec, expected.lines);
+  const { sources, destinations } = probeUniverse(rec, expected.lines, new Set(expected.edgePeers));
   const attempts: Attempt[] = [];
   let sport = 41000;
   // Addresses local to a source's namespace: connecting there reaches the source itself, not the
   // destination, except at a published (DNAT'ed) port.
   const local = localAddresses(rec);
   const published = new Set(l.containers.flatMap((c) => c.ports.map((p) => `${c.service}|${p.ip}|${p.protocol}/${p.external}`)));
+  const expectedSet = new Set(expectedWithSubsets(expected.lines));
+  const edgeHosts = new Set([l.edge.ipv4, l.tunnel.edge4]);
+  // Scanners the drills do not use (port-scan: the first two; brute-force: the last).
+  const scannerPool = l.internet.scanners.slice(2, -1);
   for (const s of sources) {
     for (const d of destinations) {
       if (s.id === d.id || sameHost(s.id, d.id)) continue;
@@ -191,7 +215,12 @@ export async function labProbe(rec: LabRecord, progress: Progress = () => {}): P
           // The cloud host reaches its own containers from the bridge (the kernel picks the gateway
           // address, as sshd's forward does); elsewhere it speaks from its primary uplink.
           const ownContainer = s.ns === l.ns.cloud && l.containers.some((c) => c.service === d.id && c.links.some((k) => k.ipv4 === host));
-          attempts.push({ id: `${line} @ ${host}`, line, source: s, kind, host, port: Number(num), sport: kind === "udp-send" ? sport++ : undefined, bind: ownContainer ? undefined : s.bind });
+          // The edge's IPS bans a source after a few dropped connections (its portscan jail): an
+          // internet attempt the verifier expects dropped at the edge goes from a scanner address
+          // of its own (any internet address is the internet), so the client never gets banned
+          // and the expected flows keep their source. A banned scanner only makes a drop drop.
+          const bind = ownContainer ? undefined : s.id === "internet" && edgeHosts.has(host) && !expectedSet.has(nameEdgeSource(line, expectedSet)) && scannerPool.length > 0 ? scannerPool[seedOf(`${line} @ ${host}`) % scannerPool.length] : s.bind;
+          attempts.push({ id: `${line} @ ${host}`, line, source: s, kind, host, port: Number(num), sport: kind === "udp-send" ? sport++ : undefined, bind });
         }
       }
     }
@@ -209,7 +238,6 @@ export async function labProbe(rec: LabRecord, progress: Progress = () => {}): P
   // A second chance, with a 2 s timeout and little concurrency, for connects and DNS queries whose
   // flow is expected but did not answer within 400 ms: on a loaded machine a handshake can be late.
   // A path that is really blocked stays silent, so this cannot turn a drop into a pass.
-  const expectedSet = new Set(expectedWithSubsets(expected.lines));
   const late = attempts.filter((a) => a.kind !== "udp-send" && expectedSet.has(nameEdgeSource(a.line, expectedSet)) && !allowedResult(results[a.id]));
   if (late.length > 0) {
     const byNsLate = new Map<string, Attempt[]>();
@@ -291,19 +319,13 @@ export function labTrust(rec: LabRecord): string {
   return existsSync(bundle) ? bundle : rec.files.labCa!;
 }
 
+/** Every route of the site, browsed from the internet client: the service the route names must answer. */
 async function endToEnd(rec: LabRecord): Promise<ProbeCheck[]> {
-  const n = rec.layout.names;
-  const cases: [string, string, string][] = [
-    [n.app, "/", "frontend"],
-    [n.app, "/api/healthz", "api"],
-    [n.git, "/", "gitea"],
-    [n.blog, "/", "blog"],
-  ];
   return Promise.all(
-    cases.map(async ([host, path, want]) => {
+    rec.layout.routes.map(async ({ host, path, service }) => {
       const r = await httpsThroughEdge(rec, host, path);
       const served = /stand-in: (\S+)/.exec(r.body)?.[1] ?? "?";
-      return { name: `https://${host}${path} via edge+tunnel+ingress -> ${want}`, pass: r.ok && served === want, detail: r.ok ? `${r.status} from ${served}` : r.status };
+      return { name: `https://${host}${path} via edge+tunnel+ingress -> ${service}`, pass: r.ok && served === service, detail: r.ok ? `${r.status} from ${served}` : r.status };
     }),
   );
 }

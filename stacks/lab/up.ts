@@ -21,13 +21,14 @@
  * writes the previous value back.
  */
 import { chmodSync, chownSync, closeSync, cpSync, existsSync, openSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { loadSite } from "../../core/index.js";
 import { cleanupFromStateFile, NetnsLab, wgQuickStrip } from "./netns.js";
 import { findHostArtifacts, readCloudStack, type HostArtifacts } from "./artifacts.js";
-import { labLayout, layoutNamespaces, type LabLayout } from "./layout.js";
+import { labLayout, layoutNamespaces, routesOf, type LabLayout } from "./layout.js";
 import { alive, execAsync, ipBatch, listening, mustAsync, netnsInode, pidsInNetns, sleep, waitFor } from "./proc.js";
 import { labEdgeHaproxyConfig, labFail2banJail, labFail2banLocal, labFailoverConfig, labKnotConfig, labWireguardConf, wgQuickAddresses, wgQuickMtu } from "./configs.js";
 import { applyStack, attachNetns, prepareImages, readApplyPlan, startEngine, stopEngine, type LabDocker, type LabEngine } from "./docker/cloud.js";
@@ -204,7 +205,9 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
   // Read (and refused, field by field) before anything is created.
   const engine = opts.engine ?? "cdktf";
   const plan = readApplyPlan(outDir, engine);
-  const layout = labLayout(site, stack, site.cloud.uplinks.map((u) => ({ id: u.id, interface: u.interface, address: u.address, gateway: u.gateway })));
+  const intentFile = join(outDir, "intent.json");
+  const routes = existsSync(intentFile) ? routesOf(JSON.parse(readFileSync(intentFile, "utf8")) as Parameters<typeof routesOf>[0]) : [];
+  const layout = labLayout(site, stack, site.cloud.uplinks.map((u) => ({ id: u.id, interface: u.interface, address: u.address, gateway: u.gateway })), routes);
   const runDir = mkdtempSync(join(tmpdir(), "palisade-lab-"));
   chmodSync(runDir, 0o755);
   const rec: LabRecord = {
@@ -445,13 +448,17 @@ async function prepareFiles(rec: LabRecord, art: HostArtifacts): Promise<void> {
     const ext = `${certOut}.ext`;
     writeFileSync(ext, `subjectAltName=${sans.join(",")}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n`);
     await mustAsync(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", keyOut, "-out", csr, "-subj", `/CN=${name}`]);
-    await mustAsync(["openssl", "x509", "-req", "-in", csr, "-CA", join(ca, "ca.pem"), "-CAkey", join(ca, "ca.key"), "-CAcreateserial", "-out", certOut, "-days", "2", "-extfile", ext]);
+    // A serial of its own (not -CAcreateserial's shared file), so leaves can be signed in parallel.
+    await mustAsync(["openssl", "x509", "-req", "-in", csr, "-CA", join(ca, "ca.pem"), "-CAkey", join(ca, "ca.key"), "-set_serial", `0x${randomBytes(8).toString("hex")}`, "-out", certOut, "-days", "2", "-extfile", ext]);
   };
-  const hosts = [layout.names.app, layout.names.git, layout.names.blog];
-  // Sequential: -CAcreateserial writes one serial file. The ingress's volume gets them before it starts.
-  for (const h of hosts) await leaf(h, [`DNS:${h}`], join(ca, `${h}.crt`), join(ca, `${h}.key`));
+  // One certificate per host the routes serve (each naming only its host: the acme drill replaces
+  // one of them, and SNI must then find only the new one), made in parallel.
+  const hosts = [...new Set(layout.routes.map((r) => r.host))].sort();
+  await Promise.all([
+    ...hosts.map((h) => leaf(h, [`DNS:${h}`], join(ca, `${h}.crt`), join(ca, `${h}.key`))),
+    leaf("pebble", [`IP:${layout.internet.ca}`, "DNS:pebble"], join(ca, "pebble.crt"), join(ca, "pebble.key")),
+  ]);
   rec.files.ingressHosts = hosts.join(",");
-  await leaf("pebble", [`IP:${layout.internet.ca}`, "DNS:pebble"], join(ca, "pebble.crt"), join(ca, "pebble.key"));
   rec.files.pebbleConfig = join(runDir, "pebble", "pebble.json");
   writeFileSync(
     rec.files.pebbleConfig,
@@ -493,7 +500,7 @@ async function seedIngressCerts(rec: LabRecord, plan: ApplyPlan, volumes: Record
   const [uid, gid] = String((ingress.create as { User?: string }).User ?? "0:0").split(":").map((x) => Number(x) || 0);
   if (certs) {
     const dir = volumes[certs.source]!;
-    for (const h of rec.files.ingressHosts!.split(",")) {
+    for (const h of rec.files.ingressHosts!.split(",").filter(Boolean)) {
       const file = join(dir, `${h}.pem`);
       writeFileSync(file, readFileSync(join(rec.runDir, "ca", `${h}.crt`), "utf8") + readFileSync(join(rec.runDir, "ca", `${h}.key`), "utf8"), { mode: 0o600 });
       chownSync(file, uid!, gid!);

@@ -41,9 +41,14 @@ process.stdin.on("end", async () => {
       const opts = { host: t.host, port: t.port };
       if (t.bind) opts.localAddress = t.bind;
       const s = net.connect(opts);
-      const timer = setTimeout(() => { s.destroy(); resolve("timeout"); }, timeoutMs);
-      s.once("connect", () => { clearTimeout(timer); s.destroy(); resolve("open"); });
-      s.once("error", (e) => { clearTimeout(timer); resolve(e.code === "ECONNREFUSED" ? "refused" : e.code === "ETIMEDOUT" ? "timeout" : "error:" + e.code); });
+      let done = false;
+      const finish = (r) => { if (done) return; done = true; clearTimeout(timer); s.destroy(); resolve(r); };
+      // The verdict "timeout" waits one more turn of the event loop (setImmediate runs after the
+      // I/O poll): on a loaded machine the loop can lag past the timer while the handshake has
+      // long completed, and timers run before I/O callbacks; without this, a lag reads as a drop.
+      const timer = setTimeout(() => setImmediate(() => finish("timeout")), timeoutMs);
+      s.once("connect", () => finish("open"));
+      s.once("error", (e) => finish(e.code === "ECONNREFUSED" ? "refused" : e.code === "ETIMEDOUT" ? "timeout" : "error:" + e.code));
     });
   }
   function dnsQuery(t) {
@@ -55,9 +60,11 @@ process.stdin.on("end", async () => {
         ...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])),
         Buffer.from([0, 0, 6, 0, 1]),
       ]);
-      const timer = setTimeout(() => { s.close(); resolve("timeout"); }, timeoutMs);
-      s.on("message", () => { clearTimeout(timer); s.close(); resolve("answered"); });
-      s.on("error", (e) => { clearTimeout(timer); try { s.close(); } catch {} resolve("error:" + e.code); });
+      let done = false;
+      const finish = (r) => { if (done) return; done = true; clearTimeout(timer); try { s.close(); } catch {} resolve(r); };
+      const timer = setTimeout(() => setImmediate(() => finish("timeout")), timeoutMs);
+      s.on("message", () => finish("answered"));
+      s.on("error", (e) => finish("error:" + e.code));
       s.bind({ address: t.bind, port: t.sport || 0 }, () => s.send(q, t.port, t.host));
     });
   }
