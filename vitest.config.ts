@@ -12,6 +12,7 @@ const HOST = [
   "test/edge/firewall.test.ts",
   "test/edge/mail.test.ts",
   "test/edge/proxy.test.ts",
+  "test/edge/postfix-relay-live.test.ts",
   "test/ops/host-install.test.ts",
   "test/policies/nft-differential.test.ts",
   "test/policies/haproxy-differential.test.ts",

@@ -1,4 +1,5 @@
 import { parseRange, type AddrRange } from "./addr.js";
+import type { Site } from "../../core/index.js";
 import type { Finding } from "./report-model.js";
 
 /*
@@ -196,6 +197,11 @@ export interface MailContext {
   readonly trusted: readonly string[];
   /** Domains the platform may relay to besides its final destinations (its own domain and below). */
   readonly ownDomain: string;
+}
+
+/** Who may relay through the edge's Postfix without authentication, by the site: loopback (implied) and the tunnel. */
+export function mailContextOf(site: Site): MailContext {
+  return { trusted: [site.tunnel.subnet, site.tunnel.subnet6], ownDomain: site.site.domain };
 }
 
 class Unmodelled extends Error {

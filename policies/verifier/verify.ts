@@ -16,7 +16,7 @@ import { declaredExceptions, governExceptions } from "./exceptions.js";
 import { lineOfConstruct } from "./locate.js";
 import { checkDeclaredRendered } from "./declared-rendered.js";
 import { compareIntent, inputFindings, type TrustedInputs, type UntrustedInputs } from "./trusted-inputs.js";
-import { checkMailRelay } from "./postfix.js";
+import { checkMailRelay, mailContextOf } from "./postfix.js";
 import { checkOpenBao } from "./openbao.js";
 import { checkTenancyEffect } from "./tenancy-effect.js";
 import { daemonFindings, malformedJsonFindings, wireguardFileFindings } from "./daemon-findings.js";
@@ -81,11 +81,6 @@ function labFindings(lab: LabSection | undefined): Finding[] {
     if (!d.pass) out.push({ id: `lab-drill:${name}`, kind: "lab-mismatch", severity: "violation", subject: `drill ${name}`, message: `the ${name} drill failed: ${d.notes.join("; ") || "see report/lab.json"}`, artifact: "report/lab.json" });
   }
   return out;
-}
-
-/** Who may relay through the edge's Postfix without authentication: loopback (implied) and the tunnel. */
-function mailContext(site: TrustedInputs["site"]) {
-  return { trusted: [site.tunnel.subnet, site.tunnel.subnet6], ownDomain: site.site.domain };
 }
 
 /** The artifacts were unreadable as a whole (no engine output, no intent): exit 2, not 1. */
@@ -235,7 +230,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
   const governed = governExceptions(declaredExceptions(primary.model).map(located), intent.exceptions ?? [], opts.asOf);
   findings.push(...nftHostFindings(files, primary.site, probePorts(primary.site)));
   findings.push(...tenancy.findings, ...checkDeclaredRendered(files, intent, primary.model), ...labFindings(opts.lab), ...governed.findings);
-  if (trusted) findings.push(...checkMailRelay(files, mailContext(trusted.site)), ...checkOpenBao(files, trusted.site), ...checkTenancyEffect(files, trusted.site));
+  if (trusted) findings.push(...checkMailRelay(files, mailContextOf(trusted.site)), ...checkOpenBao(files, trusted.site), ...checkTenancyEffect(files, trusted.site));
   for (const f of [...results.flatMap((r) => daemonFindings(r.site, intent!.peers)), ...malformedJsonFindings(files), ...wireguardFileFindings(files)]) {
     if (ids.has(f.id)) continue;
     findings.push(f);

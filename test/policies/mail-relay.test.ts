@@ -11,7 +11,7 @@ import { RELAY_MUTATIONS } from "./relay-mutations.js";
  * Class 12 of issue 12: Postfix is never an open relay. Each mutation edits the rendered main.cf
  * or master.cf the way an attacker (or a hurried operator) would; verify must exit 1 with an
  * open-relay finding naming the file and the line that decides it. The same mutations run
- * against the real Postfix: not yet (a first attempt could not get a reply from smtpd on loopback; see the issue note).
+ * against the real Postfix in test/edge/postfix-relay-live.test.ts.
  */
 
 
