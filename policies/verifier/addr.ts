@@ -115,10 +115,18 @@ export type AddrSpec =
   | { readonly kind: "any"; readonly v: 4 | 6 }
   | { readonly kind: "ranges"; readonly v: 4 | 6; readonly ranges: readonly AddrRange[]; readonly text: string };
 
+/** Parsed addresses by text: the reachability walk builds a spec of the same container address for every pair and port. */
+const ipSpecs = new Map<string, AddrSpec>();
+
 export function ipSpec(text: string): AddrSpec {
+  const hit = ipSpecs.get(text);
+  if (hit) return hit;
   const ip = parseIp(text);
   if (!ip) throw new Error(`not an IP address: ${JSON.stringify(text)}`);
-  return { kind: "ip", v: ip.v, n: ip.n, text };
+  const spec: AddrSpec = { kind: "ip", v: ip.v, n: ip.n, text };
+  if (ipSpecs.size > 100_000) ipSpecs.clear();
+  ipSpecs.set(text, spec);
+  return spec;
 }
 
 /**
