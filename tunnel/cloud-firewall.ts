@@ -69,7 +69,7 @@ export function renderCloudFirewall(t: Topology, siteId: string = t.site.cloud.i
     rule("ct state established,related", "accept", "replies to connections this host opened or accepted"),
   ];
   for (const u of uplinks) {
-    input.push(rule(`iifname ${q(u.interface)} ip saddr ${site.edge.ipv4} ${l4(wgPort, "sport")}`, "accept", `tunnel return traffic from the edge via ${u.id}; nothing else from an uplink`));
+    input.push(rule(`iifname ${q(u.interface)} ip saddr ${site.edge.ipv4} ${l4(wgPort, "sport")} ${wgPort.protocol} dport ${wgPort.number}`, "accept", `tunnel return traffic from the edge via ${u.id}, to the site's WireGuard port only; nothing else from an uplink`));
   }
   const forward: Rule[] = [rule("ct state invalid", "drop", "invalid packets"), rule("ct state established,related", "accept", "replies of accepted flows")];
   const output: Rule[] = [

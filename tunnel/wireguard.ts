@@ -68,6 +68,8 @@ export function renderWireguard(t: Topology): Artifact[] {
       ...header(s.id, "initiator"),
       "[Interface]",
       `Address = ${a.cloud4}/${a.prefix4}, ${a.cloud6}/${a.prefix6}`,
+      // A fixed port, not a random one: the site's firewall admits the edge's packets to this port only.
+      `ListenPort = ${port.number}`,
       `MTU = ${site.tunnel.mtu}`,
       `PostUp = wg set %i private-key /etc/palisade/secrets/${s.keyFile}.key`,
       "",

@@ -41,7 +41,9 @@ describe("the failover agent's command line", () => {
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     const deadline = Date.now() + 10_000;
-    while (!out.includes('"event":"start"') || !out.includes("wg")) {
+    // Whole lines only: under load the agent's output arrives in pieces, and a signal sent after half a line tests nothing.
+    const complete = () => out.slice(0, out.lastIndexOf("\n") + 1);
+    while (!complete().includes('"event":"start"') || !/"cmd":\["wg","set"/.test(complete())) {
       if (Date.now() > deadline) throw new Error(`no start line: ${out}`);
       await new Promise((r) => setTimeout(r, 50));
     }

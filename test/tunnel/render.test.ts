@@ -106,10 +106,10 @@ describe("the WireGuard configs", () => {
     expect(wgLines(edgeConf, "PublicKey")).toEqual([site.publicKeys.wireguardCloud]);
   });
 
-  it("GIVEN the cloud is the initiator THEN it dials the edge with a keepalive and does not listen on a fixed port", () => {
+  it("GIVEN the cloud is the initiator THEN it dials the edge with a keepalive from the tunnel's fixed port (the one its firewall admits the edge to)", () => {
     expect(wgLines(cloudConf, "Endpoint")).toEqual([`${site.edge.ipv4}:${site.tunnel.port}`]);
     expect(wgLines(cloudConf, "PersistentKeepalive")).toEqual([String(site.tunnel.keepalive)]);
-    expect(wgLines(cloudConf, "ListenPort")).toEqual([]);
+    expect(wgLines(cloudConf, "ListenPort")).toEqual([String(site.tunnel.port)]);
     expect(wgLines(cloudConf, "PublicKey")).toEqual([site.publicKeys.wireguardEdge]);
   });
 
@@ -154,10 +154,10 @@ describe("the cloud host firewall", () => {
     }
   });
 
-  it("GIVEN traffic from an uplink THEN only the tunnel's return traffic from the edge is accepted", () => {
+  it("GIVEN traffic from an uplink THEN only the tunnel's return traffic from the edge, to the WireGuard port, is accepted", () => {
     const fromUplinks = accepts("input").filter((r) => uplinkIfs.includes(r.iif ?? ""));
     expect(fromUplinks.map((r) => [r.iif, r.saddr, r.proto, r.sport, r.dport])).toEqual(
-      uplinkIfs.map((i) => [i, site.edge.ipv4, "udp", String(site.tunnel.port), undefined]),
+      uplinkIfs.map((i) => [i, site.edge.ipv4, "udp", String(site.tunnel.port), String(site.tunnel.port)]),
     );
     // and no input rule without an interface except loopback/conntrack
     expect(accepts("input").filter((r) => !r.iif)).toEqual([]);
