@@ -21,7 +21,8 @@ const HOST = [
   "test/tunnel/render.test.ts",
 ];
 
-const shared = { testTimeout: 60_000, hookTimeout: 120_000 };
+/** Each site is planned once per run and shared across files (test/helpers/plan-cache-setup.ts). */
+const shared = { testTimeout: 60_000, hookTimeout: 120_000, globalSetup: ["test/helpers/plan-cache-setup.ts"] };
 
 export default defineConfig({
   test: {

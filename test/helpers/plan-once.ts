@@ -1,6 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll } from "vitest";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, inject } from "vitest";
+import "./plan-cache-setup.js";
 import { REFERENCE_SITE, runCli, type CliResult } from "./cli.js";
 import { tempDir } from "./paths.js";
 
@@ -42,7 +45,7 @@ export function planOnce(site = REFERENCE_SITE): Promise<PlannedOutput> {
   if (cached) return cached;
   const made = (async () => {
     const dir = join(tempDir("plan"), "out");
-    const result = await planInto(dir, [], site);
+    const result = await sharedPlan(site, dir);
     // Exit 1 is the verifier's verdict (violations) with every artifact written; these tests read
     // the artifacts. Anything else (2: bad input, or no manifest) means there is nothing to read.
     if (![0, 1].includes(result.code) || !existsSync(join(dir, "manifest.json"))) {
@@ -61,6 +64,41 @@ export function planOnce(site = REFERENCE_SITE): Promise<PlannedOutput> {
   })();
   planned.set(site, made);
   return made;
+}
+
+/**
+ * Plans `site` into `dir`, through the run's plan cache when there is one: the first file of the
+ * run that asks for a site plans it (into the cache, under a lock directory), every other file
+ * copies that output. Each file gets its own copy, so a test that edits its plan harms no other.
+ */
+async function sharedPlan(site: string, dir: string): Promise<CliResult> {
+  const cache = inject("palisadePlanCache") as string | undefined;
+  if (!cache) return planInto(dir, [], site);
+  const key = createHash("sha256").update(realpathSync(site)).update("\0").update(readFileSync(site)).digest("hex").slice(0, 20);
+  const done = join(cache, key);
+  const resultFile = join(done, "result.json");
+  if (!existsSync(resultFile)) {
+    let mine = false;
+    try {
+      mkdirSync(`${done}.lock`);
+      mine = true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    if (mine) {
+      const tmp = `${done}.tmp`;
+      rmSync(tmp, { recursive: true, force: true });
+      const result = await planInto(join(tmp, "out"), [], site);
+      writeFileSync(join(tmp, "result.json"), JSON.stringify(result));
+      renameSync(tmp, done);
+    } else {
+      // Another file is planning this site: wait for it (a planner that died leaves no result; plan here then).
+      for (let waited = 0; !existsSync(resultFile) && waited < 180_000; waited += 200) await sleep(200);
+      if (!existsSync(resultFile)) return planInto(dir, [], site);
+    }
+  }
+  if (existsSync(join(done, "out"))) cpSync(join(done, "out"), dir, { recursive: true });
+  return JSON.parse(readFileSync(resultFile, "utf8")) as CliResult;
 }
 
 /** `beforeAll` form: returns a getter that is valid inside tests. */

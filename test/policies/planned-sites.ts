@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
-import { runCli } from "../helpers/cli.js";
-import { REFERENCE_SITE, ROOT, tempDir } from "../helpers/paths.js";
+import { planOnce } from "../helpers/plan-once.js";
+import { REFERENCE_SITE, ROOT } from "../helpers/paths.js";
 
 /**
  * Every site the mutation tests run over: the reference and each example (examples/*.yaml), each
@@ -20,10 +20,7 @@ export function siteFiles(): { name: string; file: string }[] {
   return [{ name: "palisade.yaml", file: REFERENCE_SITE }, ...examples.filter((e) => realpathSync(e.file) !== reference)];
 }
 
-/** Plans one site into a fresh directory; throws unless the plan wrote its artifacts. */
+/** The plan of one site, made once per run (see planOnce) and copied for this file; throws unless the plan wrote its artifacts. */
 export async function planSite(file: string): Promise<string> {
-  const out = join(tempDir("sites"), "out");
-  const r = await runCli(["plan", "--site", file, "--out", out]);
-  if (![0, 1].includes(r.code) || !existsSync(join(out, "manifest.json"))) throw new Error(`plan --site ${file} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return out;
+  return (await planOnce(file)).dir;
 }
