@@ -78,6 +78,7 @@ async function sharedPlan(site: string, dir: string): Promise<CliResult> {
   const done = join(cache, key);
   const resultFile = join(done, "result.json");
   if (!existsSync(resultFile)) {
+    mkdirSync(cache, { recursive: true }); // the other project's teardown may have removed it
     let mine = false;
     try {
       mkdirSync(`${done}.lock`);
