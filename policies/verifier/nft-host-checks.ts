@@ -118,6 +118,8 @@ function natFindings(m: SiteModel, h: HostInfo, probes: readonly PortSpec[]): Fi
 }
 
 let nftUsable: boolean | undefined;
+/** nft's answer per (host file, text): a process verifying many plans asks about the same files again and again. */
+const nftAnswers = new Map<string, Finding[]>();
 
 /** `nft -c -f` on the file, when nft can check here (root, nft installed): its refusal as findings with the line it names. */
 function nftCheckFindings(h: HostInfo, text: string | undefined): Finding[] {
@@ -127,6 +129,16 @@ function nftCheckFindings(h: HostInfo, text: string | undefined): Finding[] {
     nftUsable = isRoot && spawnSync("nft", ["--version"], { encoding: "utf8" }).status === 0;
   }
   if (!nftUsable) return [];
+  const key = `${h.nftPath}\0${text}`;
+  const known = nftAnswers.get(key);
+  if (known) return known;
+  if (nftAnswers.size >= 256) nftAnswers.clear();
+  const answer = runNftCheck(h, text);
+  nftAnswers.set(key, answer);
+  return answer;
+}
+
+function runNftCheck(h: HostInfo, text: string): Finding[] {
   const dir = mkdtempSync(join(tmpdir(), "palisade-nftc-"));
   try {
     const file = join(dir, "nftables.conf");
