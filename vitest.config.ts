@@ -13,6 +13,7 @@ const HOST = [
   "test/edge/mail.test.ts",
   "test/edge/proxy.test.ts",
   "test/edge/postfix-relay-live.test.ts",
+  "test/examples/nft-check.test.ts",
   "test/ops/host-install.test.ts",
   "test/policies/nft-differential.test.ts",
   "test/policies/haproxy-differential.test.ts",

@@ -12,7 +12,7 @@ import { requireTool } from "../helpers/tools.js";
 /*
  * The real checkers on every example's rendered files: haproxy -c on the edge proxy and the
  * ingress, kzonecheck on each zone, knotc conf-check on knot.conf, shellcheck on lego's scripts.
- * (nft -c needs a network namespace: test/edge/firewall.test.ts, under the lock.)
+ * (nft -c of every host's firewall needs a network namespace: nft-check.test.ts, a host test.)
  */
 
 const haproxy = requireTool("haproxy");
