@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadSite, tunnelAddresses, type Network, type Service, type Site, type Topology } from "../../core/index.js";
 import { buildTopology } from "../../stacks/platform.js";
+import { intentOf } from "../../policies/intent.js";
 import type { Report } from "../../policies/verifier/index.js";
 
 /*
@@ -37,7 +38,7 @@ export interface SiteFacts {
   readonly containers: readonly Service[];
   /** Must-never pairs whose both ends are cloud containers, in the intent's order. */
   readonly containerNevers: readonly (readonly [Service, Service])[];
-  /** The layers that block a must-never pair in the plan's own report (`docker-network`, `nftables:cloud`, `haproxy:ingress`...). */
+  /** The layers that block a must-never pair in the plan's own report (`docker-network`, `nftables:cloud`, `haproxy:ingress`...); none without a plan. */
   neverLayers(from: string, to: string): readonly string[];
   /** Declared flows between two cloud containers, in the intent's order. */
   readonly containerFlows: readonly { from: Service; to: Service; port: string }[];
@@ -47,18 +48,22 @@ export interface SiteFacts {
   port(service: Service): string;
 }
 
-/** The facts of a site file and the directory it was planned into. */
-export function siteFacts(file: string, planned: string): SiteFacts {
+/**
+ * The facts of a site file, from its model (the intent is what plan writes to intent.json), and of
+ * the directory it was planned into when one is given (the layers of the plan's own report).
+ */
+export function siteFacts(file: string, planned?: string): SiteFacts {
   const site = loadSite(file);
   const topology = buildTopology(site);
-  const intent = JSON.parse(readFileSync(join(planned, "intent.json"), "utf8")) as PlannedIntent;
+  const derived = intentOf(topology);
+  const intent: PlannedIntent = { ...derived, routes: derived.routes ?? [], identities: derived.identities ?? [] };
   const containers = topology
     .servicesOn("cloud")
     .filter((s) => s.addresses.size > 0)
     .sort((a, b) => (a.id < b.id ? -1 : 1));
   const byId = new Map(containers.map((s) => [s.id, s]));
   const pair = <T extends { from: string; to: string }>(x: T) => (byId.has(x.from) && byId.has(x.to) ? ([byId.get(x.from)!, byId.get(x.to)!] as const) : undefined);
-  const nevers = plannedReport(planned).nevers;
+  const nevers = planned ? plannedReport(planned).nevers : [];
   return {
     neverLayers: (from, to) => nevers.find((n) => n.source === from && n.destination === to)?.layers ?? [],
     site,
