@@ -61,10 +61,11 @@ describe("SSH reachability check", () => {
   });
 });
 
+/* The gate reads a report of any platform: the service names below are placeholders, no example's. */
 describe("the verifier gate", () => {
   it("GIVEN violations WHEN gated THEN the deploy is refused with one line each", () => {
-    const g = gateFromResult({ violations: [{ line: "blog => postgres : tcp/5432" }], findings: [] });
-    expect(g).toEqual({ refused: true, lines: ["violation: blog => postgres : tcp/5432"] });
+    const g = gateFromResult({ violations: [{ line: "web => db : tcp/5432" }], findings: [] });
+    expect(g).toEqual({ refused: true, lines: ["violation: web => db : tcp/5432"] });
   });
 
   it("GIVEN only advisory findings WHEN gated THEN the deploy goes ahead; a mandatory one refuses", () => {
@@ -78,14 +79,14 @@ describe("the verifier gate", () => {
   it("GIVEN the verifier's report WHEN gated THEN violations and mandatory guardrails refuse, advisory ones and pending findings do not", () => {
     const report = (over: object) => ({ version: 1, pendingIsViolation: false, findings: [], guardrails: [], summary: { verdict: "pass" }, ...over });
     expect(gateFromResult(report({})).refused).toBe(false);
-    expect(gateFromResult(report({ guardrails: [{ rule: "image-digest", level: "advisory", subject: "blog", message: "no digest" }] })).refused).toBe(false);
+    expect(gateFromResult(report({ guardrails: [{ rule: "image-digest", level: "advisory", subject: "web", message: "no digest" }] })).refused).toBe(false);
     expect(gateFromResult(report({ findings: [{ id: "pending:x", severity: "pending", message: "artifact missing" }] })).refused).toBe(false);
     expect(gateFromResult(report({ pendingIsViolation: true, findings: [{ id: "pending:x", severity: "pending", message: "artifact missing" }] })).refused).toBe(true);
-    expect(gateFromResult(report({ findings: [{ id: "single-layer:blog->api", severity: "violation", message: "one layer only" }] })).lines).toEqual([
-      "violation: [single-layer:blog->api] one layer only",
+    expect(gateFromResult(report({ findings: [{ id: "single-layer:web->worker", severity: "violation", message: "one layer only" }] })).lines).toEqual([
+      "violation: [single-layer:web->worker] one layer only",
     ]);
-    expect(gateFromResult(report({ guardrails: [{ rule: "no-privileged", level: "mandatory", subject: "api", message: "privileged" }] })).lines).toEqual([
-      "mandatory guardrail: [no-privileged] api: privileged",
+    expect(gateFromResult(report({ guardrails: [{ rule: "no-privileged", level: "mandatory", subject: "worker", message: "privileged" }] })).lines).toEqual([
+      "mandatory guardrail: [no-privileged] worker: privileged",
     ]);
     expect(gateFromResult(report({ summary: { verdict: "fail" } })).refused).toBe(true);
   });
