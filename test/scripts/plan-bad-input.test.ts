@@ -4,6 +4,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { hashTree, runCli, runCliProcess, seedOut, stackTraceLines } from "../helpers/cli.js";
 import { tempDir } from "../helpers/paths.js";
 import { planOnce } from "../helpers/plan-once.js";
+import { parse, stringify } from "yaml";
+import { examples } from "../helpers/examples.js";
 import { edited, mutated, twoSites } from "../helpers/sites.js";
 
 /**
@@ -39,20 +41,6 @@ const BAD_SITES: readonly BadSite[] = [
   { name: "a tenant mode that does not exist", text: mutated((s) => (s.tenants[0].mode = "sharde")), path: "tenants[0].mode", given: '"sharde"' },
   { name: "a network pool too small for the derived networks", text: mutated((s) => (s.cloud.networkPool = "172.20.0.0/22")), path: "cloud.networkPool", given: '"172.20.0.0/22"' },
   { name: "a network pool overlapping the tunnel", text: mutated((s) => (s.cloud.networkPool = "10.77.0.0/16")), path: "cloud.networkPool", given: '"10.77.0.0/16"' },
-  { name: "a flow to a service that does not exist", text: mutated((s) => s.flows.push({ from: "api", to: "cache", port: "tcp/6379", reason: "sessions" })), path: "flows[3].to", given: '"cache"' },
-  { name: "a flow from a service that does not exist", text: mutated((s) => (s.flows[0].from = "frontnd")), path: "flows[0].from", given: '"frontnd"' },
-  { name: "a flow to a port the service does not listen on", text: mutated((s) => (s.flows[0].port = "tcp/9090")), path: "flows[0].port", given: '"tcp/9090"' },
-  { name: "a route to a service that does not exist", text: mutated((s) => (s.routes[3].to = "ghost")), path: "routes[3].to", given: '"ghost"' },
-  { name: "a route to a port the service does not listen on", text: mutated((s) => (s.routes[1].port = "tcp/8443")), path: "routes[1].port", given: '"tcp/8443"' },
-  { name: "a route to a service listening on two ports, without its port", text: mutated((s) => s.services.blog.listens.push("tcp/2369")), path: "routes[3].port", given: "(missing)" },
-  { name: "a domain outside every zone", text: mutated((s) => (s.routes[2].host = "git.example.org")), path: "routes[2].host", given: '"git.example.org"' },
-  { name: "an OpenBao identity nobody declares", text: mutated((s) => (s.services.api.openbao = "backend")), path: "services.api.openbao", given: '"backend"' },
-  { name: "an OpenBao identity for a service that does not exist", text: mutated((s) => (s.openbao.identities[1].service = "provisioner")), path: "openbao.identities[1].service", given: '"provisioner"' },
-  { name: "a must-never pair naming no service", text: mutated((s) => (s.mustNever[0].to[0] = "postgre")), path: "mustNever[0].to[0]", given: '"postgre"' },
-  { name: "a must-never pair a flow allows", text: mutated((s) => s.mustNever.push({ from: "frontend", to: ["api"], reason: "contradiction" })), path: "mustNever[4].to[0]", given: '"api"' },
-  { name: "a service taking a platform id", text: mutated((s) => (s.services.openbao = s.services.blog)), path: "services.openbao", given: '"openbao"' },
-  { name: "a root service without a reason", text: mutated((s) => (s.services.blog.user = "0:0")), path: "services.blog.rootReason", given: "(missing)" },
-  { name: "a health check with neither http nor command", text: mutated((s) => (s.services.blog.health = {})), path: "services.blog.health", given: "{}" },
   { name: "an admin CIDR of the whole IPv4 internet", text: mutated((s) => (s.site.adminCidrs = ["0.0.0.0/0"])), path: "site.adminCidrs[0]", given: '"0.0.0.0/0"' },
   { name: "an admin CIDR of the whole IPv6 internet", text: mutated((s) => s.site.adminCidrs.push("::/0")), path: "site.adminCidrs[2]", given: '"::/0"' },
   { name: "a service on a site that does not exist", text: twoSites((s) => (s.services.api.site = "asia")), path: "services.api.site", given: '"asia"' },
@@ -61,7 +49,70 @@ const BAD_SITES: readonly BadSite[] = [
   { name: "a key written twice inside a list item", text: edited("    name: Globex\n", "    name: Globex\n    name: Initech\n"), path: "tenants[1].name", given: '"Globex", then "Initech"' },
 ];
 
-describe("plan with a bad site file", () => {
+/**
+ * Errors across references, on any site: the cases are built from the site's own services, flows,
+ * routes, identities and must-never pairs (a name no site has is "no-such-svc").
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function crossReferenceCases(text: string): BadSite[] {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const fresh = () => parse(text) as Record<string, any>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const bad = (name: string, change: (d: Record<string, any>) => string | void, path: string, given: string): BadSite[] => {
+    const d = fresh();
+    const p = change(d) ?? path;
+    return [{ name, text: stringify(d), path: p, given }];
+  };
+  const d = fresh();
+  const services = Object.keys(d.services ?? {});
+  const first = services[0]!;
+  const flows: { from: string; to: string; port: string }[] = d.flows ?? [];
+  const toDeclared = flows.findIndex((f) => services.includes(f.to));
+  const inner = flows.findIndex((f) => services.includes(f.from) && services.includes(f.to));
+  const withIdentity = services.find((id) => d.services[id].openbao);
+  const nevers = (d.mustNever ?? []).length;
+  const routes = d.routes.length;
+  return [
+    ...bad("a flow to a service that does not exist", (x) => void x.flows.push({ from: flows[0]!.from, to: "no-such-svc", port: "tcp/6379", reason: "sessions" }), `flows[${flows.length}].to`, '"no-such-svc"'),
+    ...bad("a flow from a service that does not exist", (x) => void (x.flows[0].from = "no-such-svc"), "flows[0].from", '"no-such-svc"'),
+    ...(toDeclared >= 0 ? bad("a flow to a port the service does not listen on", (x) => void (x.flows[toDeclared].port = "tcp/9"), `flows[${toDeclared}].port`, '"tcp/9"') : []),
+    ...bad("a route to a service that does not exist", (x) => void (x.routes[routes - 1].to = "no-such-svc"), `routes[${routes - 1}].to`, '"no-such-svc"'),
+    ...bad("a route to a port the service does not listen on", (x) => void (x.routes[0].port = "tcp/9"), "routes[0].port", '"tcp/9"'),
+    ...bad("a domain outside every zone", (x) => void (x.routes[0].host = "www.not-a-zone-of-this-site.test"), "routes[0].host", '"www.not-a-zone-of-this-site.test"'),
+    ...(withIdentity ? bad("an OpenBao identity nobody declares", (x) => void (x.services[withIdentity].openbao = "no-such-identity"), `services.${withIdentity}.openbao`, '"no-such-identity"') : []),
+    ...((d.openbao?.identities ?? []).length ? bad("an OpenBao identity for a service that does not exist", (x) => void (x.openbao.identities[0].service = "no-such-svc"), "openbao.identities[0].service", '"no-such-svc"') : []),
+    ...bad("a must-never pair naming no service", (x) => void (x.mustNever = [...(x.mustNever ?? []), { from: first, to: ["no-such-svc"], reason: "typo" }]), `mustNever[${nevers}].to[0]`, '"no-such-svc"'),
+    ...(inner >= 0 ? bad("a must-never pair a flow allows", (x) => void (x.mustNever = [...(x.mustNever ?? []), { from: flows[inner]!.from, to: [flows[inner]!.to], reason: "contradiction" }]), `mustNever[${nevers}].to[0]`, `"${flows[inner]!.to}"`) : []),
+    ...bad("a service taking a platform id", (x) => void (x.services.openbao = x.services[first]), "services.openbao", '"openbao"'),
+    ...bad("a root service without a reason", (x) => { x.services[first].user = "0:0"; delete x.services[first].rootReason; }, `services.${first}.rootReason`, "(missing)"),
+    ...bad("a health check with neither http nor command", (x) => void (x.services[first].health = {}), `services.${first}.health`, "{}"),
+  ];
+}
+
+describe.each(examples)("plan of the $name example with a cross-reference broken", ({ text }) => {
+  const cases = crossReferenceCases(text);
+  let out: string;
+  let before: Record<string, string>;
+  beforeAll(async () => {
+    out = join(tempDir("bad-xref"), "out");
+    seedOut(out, (await planOnce()).dir);
+    before = hashTree(out);
+  });
+
+  it.each(cases.map((c) => [c.name, c] as const))("GIVEN %s WHEN planned THEN it exits 2 naming the path and the value, with no stack trace, and the previous output is untouched", async (_name, c) => {
+    const file = join(tempDir("bad-xref-site"), "site.yaml");
+    writeFileSync(file, c.text);
+    const r = await runCli(["plan", "--site", file, "--out", out]);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toContain(`  - ${c.path}: given `);
+    expect(r.stderr).toContain(c.given);
+    expect(stackTraceLines(r.stderr + r.stdout)).toEqual([]);
+    expect(r.stderr).not.toMatch(/internal error|ZodError|at Object\./);
+    expect(hashTree(out)).toEqual(before);
+  });
+});
+
+describe("plan with a bad site file (faults of form and value, on the reference site)", () => {
   let work: string;
   let out: string;
   let before: Record<string, string>;
