@@ -14,7 +14,83 @@ import {
 import { secretGuardrails } from "../../policies/guardrails.js";
 import { renderTenancy } from "../../policies/tenancy/index.js";
 import { REFERENCE_SITE } from "../helpers/cli.js";
+import { siteFiles } from "../policies/planned-sites.js";
 import { siteWithTenants } from "./support.js";
+
+/* OpenBao of every example: one policy and AppRole per identity, one connection and role per tenant, least privilege. */
+describe.each(siteFiles())("renderOpenBao on %s", ({ file: siteFile }) => {
+  const s = loadSite(siteFile);
+  const rendered = renderOpenBao(s);
+  const text = (path: string) => rendered.find((x) => x.path === `hosts/cloud/openbao/${path}`)?.content ?? "";
+  const ids = s.openbao.identities;
+  const apps = ids.filter((i) => i.kind === "app");
+  const provisioners = ids.filter((i) => i.kind === "provisioner");
+  const tenants = s.tenants.map((t) => `tenant-${t.id}`);
+
+  it("GIVEN the site WHEN rendered THEN there are a config, a policy and an AppRole per identity, a connection and a role per tenant, nothing else", () => {
+    expect(rendered.map((a) => a.path).sort()).toEqual(
+      [
+        "hosts/cloud/openbao/config.hcl",
+        ...ids.flatMap((i) => [`hosts/cloud/openbao/approle/${i.name}.json`, `hosts/cloud/openbao/policies/${i.name}.hcl`]),
+        ...tenants.flatMap((t) => [`hosts/cloud/openbao/database/connections/${t}.json`, `hosts/cloud/openbao/database/roles/${t}.json`]),
+      ].sort(),
+    );
+  });
+
+  it("GIVEN each app identity's policy WHEN evaluated THEN it reads its own KV path and every tenant's credentials, and cannot manage roles or connections", () => {
+    expect(apps.length).toBeGreaterThan(0);
+    for (const i of apps) {
+      const rules = parsePolicy(text(`policies/${i.name}.hcl`));
+      expect(allows(rules, `kv/data/${i.name}/x`, "read"), i.name).toBe(true);
+      for (const t of tenants) expect(allows(rules, `database/creds/${t}`, "read"), `${i.name} ${t}`).toBe(true);
+      for (const path of [`database/roles/${tenants[0]}`, `database/config/${tenants[0]}`, "sys/mounts/database", `kv/data/${i.name}x/y`]) {
+        for (const cap of ALL_CAPS) expect(allows(rules, path, cap), `${i.name} ${cap} ${path}`).toBe(false);
+      }
+    }
+  });
+
+  it("GIVEN each provisioner's policy WHEN evaluated THEN it manages tenant roles and connections and never reads credentials", () => {
+    for (const i of provisioners) {
+      const rules = parsePolicy(text(`policies/${i.name}.hcl`));
+      for (const path of [`database/roles/${tenants[0]}`, `database/config/${tenants[0]}`]) expect(allows(rules, path, "create"), `${i.name} ${path}`).toBe(true);
+      for (const cap of ALL_CAPS) expect(allows(rules, `database/creds/${tenants[0]}`, cap), `${i.name} ${cap}`).toBe(false);
+    }
+  });
+
+  it("GIVEN every policy WHEN inspected THEN none has sudo, a root or leading wildcard path, or sys/ beyond lease renewal", () => {
+    for (const i of ids) {
+      for (const r of parsePolicy(text(`policies/${i.name}.hcl`))) {
+        expect(r.capabilities, `${i.name} ${r.path}`).not.toContain("sudo");
+        expect(r.path, i.name).not.toMatch(/^[*+]|^$|^\/|\*.+/);
+        if (r.path.startsWith("sys/")) expect(r.path).toBe("sys/leases/renew");
+      }
+    }
+  });
+
+  it("GIVEN each AppRole WHEN read THEN it is bound to the networks OpenBao shares with its service, short-lived, with only its own policy", () => {
+    for (const i of ids) {
+      const role = JSON.parse(text(`approle/${i.name}.json`));
+      const cidrs = boundCidrs(s, i.service);
+      expect(cidrs.length, i.name).toBeGreaterThan(0);
+      expect(role.token_bound_cidrs).toEqual(cidrs);
+      expect(role.secret_id_bound_cidrs).toEqual(cidrs);
+      expect(role.token_policies).toEqual([i.name]);
+      expect(role.token_no_default_policy).toBe(true);
+      expect(role.token_max_ttl).toBeLessThanOrEqual(3600);
+    }
+  });
+
+  it("GIVEN each tenant WHEN its role and connection are read THEN the login expires with its lease, is never privileged, and the connection allows only that role", () => {
+    for (const t of tenants) {
+      const role = JSON.parse(text(`database/roles/${t}.json`));
+      const create = role.creation_statements.join("\n");
+      expect(create, t).toContain(`VALID UNTIL '{{expiration}}'`);
+      expect(create.replaceAll("NOSUPERUSER", "").replaceAll("NOBYPASSRLS", "").replaceAll("NOCREATEROLE", "").replaceAll("NOCREATEDB", "")).not.toMatch(/SUPERUSER|BYPASSRLS|CREATEROLE|CREATEDB/);
+      expect(role.max_ttl).toBeLessThanOrEqual(86400);
+      expect(JSON.parse(text(`database/connections/${t}.json`)).allowed_roles).toEqual([t]);
+    }
+  });
+});
 
 const site = loadSite(REFERENCE_SITE);
 const artifacts = renderOpenBao(site);
@@ -26,7 +102,7 @@ const file = (path: string) => {
 const policy = (name: string): PolicyRule[] => parsePolicy(file(`policies/${name}.hcl`));
 const ALL_CAPS = ["create", "read", "update", "patch", "delete", "list", "sudo"] as const;
 
-describe("renderOpenBao: files", () => {
+describe("the reference snapshot: renderOpenBao: files", () => {
   it("GIVEN the reference site WHEN rendered THEN config, policies, AppRoles and one database connection and role per tenant are under hosts/cloud/openbao/", () => {
     expect(artifacts.map((a) => a.path)).toEqual([
       "hosts/cloud/openbao/approle/api.json",
@@ -47,7 +123,7 @@ describe("renderOpenBao: files", () => {
   });
 });
 
-describe("renderOpenBao: server configuration", () => {
+describe("the reference snapshot: renderOpenBao: server configuration", () => {
   const config = parseHcl(file("config.hcl"));
   const blocks = (type: string): HclBlock[] => config.blocks.filter((b) => b.type === type);
 
@@ -81,7 +157,7 @@ describe("renderOpenBao: server configuration", () => {
   });
 });
 
-describe("renderOpenBao: least-privilege policies, path by path", () => {
+describe("the reference snapshot: renderOpenBao: least-privilege policies, path by path", () => {
   const api = policy("api");
   const provisioner = policy("provisioner");
 
@@ -149,7 +225,7 @@ describe("renderOpenBao: least-privilege policies, path by path", () => {
   });
 });
 
-describe("renderOpenBao: AppRoles", () => {
+describe("the reference snapshot: renderOpenBao: AppRoles", () => {
   for (const name of ["api", "provisioner"]) {
     it(`GIVEN the ${name} AppRole WHEN read THEN secret-ids and tokens are bound to the networks OpenBao shares with its service and short-lived, with only its own policy`, () => {
       const role = JSON.parse(file(`approle/${name}.json`));
@@ -175,7 +251,7 @@ describe("renderOpenBao: AppRoles", () => {
   });
 });
 
-describe("renderOpenBao: database secrets engine", () => {
+describe("the reference snapshot: renderOpenBao: database secrets engine", () => {
   it("GIVEN each tenant WHEN its role is read THEN the login is created VALID UNTIL '{{expiration}}', in the tenant's app role, never privileged, 1h default and 24h max", () => {
     for (const [tenant, group] of [["acme", "palisade_app"], ["globex", "tenant_globex_app"]]) {
       const role = JSON.parse(file(`database/roles/tenant-${tenant}.json`));
@@ -205,7 +281,7 @@ describe("renderOpenBao: database secrets engine", () => {
   });
 });
 
-describe("secretsStackResources", () => {
+describe("the reference snapshot: secretsStackResources", () => {
   const resources = secretsStackResources(site);
 
   it("GIVEN the reference site WHEN described THEN it lists vault provider resources with stable names, sorted by type then name", () => {
@@ -248,7 +324,7 @@ describe("secretsStackResources", () => {
   });
 });
 
-describe("the project's secret guardrail", () => {
+describe("the reference snapshot: the project's secret guardrail", () => {
   it("GIVEN every tenancy and OpenBao artifact WHEN the plan's secret scan reads them THEN it finds nothing", () => {
     const files = new Map([...renderTenancy(site), ...artifacts].map((a) => [a.path, a.content] as [string, string]));
     files.set("hosts/cloud/openbao/secrets-stack.json", JSON.stringify(secretsStackResources(site), null, 2));
