@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { siteSchema } from "../../core/index.js";
 import { REFERENCE_SITE, runCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/paths.js";
-import { planOnce } from "../helpers/plan-once.js";
+import { planOnce, type PlannedOutput } from "../helpers/plan-once.js";
+import { siteFiles } from "./planned-sites.js";
 import { copyOut, editJson } from "./support.js";
 
 /*
@@ -15,7 +16,6 @@ import { copyOut, editJson } from "./support.js";
  */
 
 const planned = await planOnce();
-const manifest = planned.text("manifest.json");
 const FORMATS = ["report/report.json", "report/index.html", "report/segmentation.md", "report/findings.sarif", "report/junit.xml", "report/provenance.json"];
 
 /**
@@ -35,12 +35,16 @@ async function withExpiry(day: string): Promise<string | undefined> {
   return out;
 }
 
-describe("provenance", () => {
+const sites: { name: string; plan: PlannedOutput }[] = [];
+for (const x of siteFiles()) sites.push({ name: x.name, plan: await planOnce(x.file) });
+
+describe.each(sites)("provenance of the $name plan", ({ plan }) => {
+  const manifest = plan.text("manifest.json");
   const siteHash = JSON.parse(manifest).inputs.site as string;
   const manifestHash = createHash("sha256").update(manifest).digest("hex");
 
   it.each(FORMATS)("GIVEN a plan WHEN %s is read THEN it carries the site's and the manifest's hashes and the Palisade and engine versions", (path) => {
-    const text = planned.text(path);
+    const text = plan.text(path);
     expect(text).toContain(siteHash);
     expect(text).toContain(manifestHash);
     for (const [pkg, version] of Object.entries(JSON.parse(manifest).versions as Record<string, string>)) {
@@ -48,6 +52,19 @@ describe("provenance", () => {
       expect(text).toContain(version);
     }
   });
+
+  it("GIVEN a plan outside any git repository WHEN read THEN provenance says so rather than inventing a commit", () => {
+    expect(plan.json<{ provenance: { git?: unknown } }>("report/report.json").provenance.git).toBeUndefined();
+    expect(plan.text("report/segmentation.md")).toContain("not in a git repository");
+  });
+
+  it("GIVEN the report WHEN its controls are read THEN each segmentation rule names SOC 2 CC6.1/CC6.6 and ISO/IEC 27001:2022 A.8.20/A.8.22", () => {
+    const line = plan.text("report/segmentation.md").split("\n").find((l) => l.startsWith("| `segmentation/never-reachable`"))!;
+    for (const c of ["SOC 2 CC6.1", "SOC 2 CC6.6", "A.8.20", "A.8.22", "CIS Kubernetes", "CIS Docker"]) expect(line).toContain(c);
+  });
+});
+
+describe("provenance: the run date (verify of the reference's plan)", () => {
 
   it("GIVEN no --date and no SOURCE_DATE_EPOCH WHEN planned THEN the report has no run date and verify writes it byte-identical", async () => {
     expect(planned.json<{ provenance: { date?: string } }>("report/report.json").provenance.date).toBeUndefined();
@@ -78,19 +95,9 @@ describe("provenance", () => {
     expect(r.stderr).toContain("YYYY-MM-DD");
   });
 
-  it("GIVEN a plan outside any git repository WHEN read THEN provenance says so rather than inventing a commit", () => {
-    expect(planned.json<{ provenance: { git?: unknown } }>("report/report.json").provenance.git).toBeUndefined();
-    expect(planned.text("report/segmentation.md")).toContain("not in a git repository");
-  });
-
-  it("GIVEN the report WHEN its controls are read THEN each segmentation rule names SOC 2 CC6.1/CC6.6 and ISO/IEC 27001:2022 A.8.20/A.8.22", () => {
-    const md = planned.text("report/segmentation.md");
-    const line = md.split("\n").find((l) => l.startsWith("| `segmentation/never-reachable`"))!;
-    for (const c of ["SOC 2 CC6.1", "SOC 2 CC6.6", "A.8.20", "A.8.22", "CIS Kubernetes", "CIS Docker"]) expect(line).toContain(c);
-  });
 });
 
-describe("exceptions with governance", () => {
+describe("exceptions with governance (the reference's governed exceptions: no other example declares one)", () => {
   it("GIVEN the site schema WHEN an exception entry lacks its owner THEN it is rejected naming the field", () => {
     const r = siteSchema.shape.exceptions.safeParse([{ service: "api", kind: "capability", reason: "x", ticket: "T-1", expires: "2027-01-01" }]);
     expect(r.success).toBe(false);
