@@ -19,8 +19,9 @@ binaries (HAProxy, PostgreSQL 15) and busybox-static stand-ins.
 Needs root. Only addresses the lab assigns inside its own namespaces; no route off the machine.
 
   up             render out/ into namespaces (plans first when out/ is missing); idempotent
-  probe          every source x destination x declared port; observed vs expected matrix
-                 (out/report/lab-observed.json, out/report/lab.json)
+  probe          every source x destination x declared port, plus a seeded sample of the
+                 other ports; observed vs the verifier's matrix; every route of intent.json
+                 browsed through edge, tunnel and ingress (out/report/lab-observed.json, lab.json)
   drill NAME     ${"fiber-cut | brute-force | port-scan | dns | acme |"}
                  ${"container-restart | dockerd-restart"} (the cloud's Docker engine)
   down           remove every namespace, process and socket the lab recorded (also after a crash)

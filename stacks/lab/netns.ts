@@ -127,6 +127,17 @@ export class NetnsLab {
     run(["ip", "-n", ns, "link", "set", "lo", "up"]);
   }
 
+  /**
+   * Creates namespaces in one `ip -batch` (recorded first, so a failure half-way is still cleaned);
+   * their loopbacks are left down: the caller brings them up in its per-namespace batch.
+   */
+  addNamespaces(names: readonly string[]): void {
+    if (names.length === 0) return;
+    this.state.namespaces.push(...names);
+    this.save();
+    run(["ip", "-batch", "-"], `${names.map((n) => `netns add ${n}`).join("\n")}\n`);
+  }
+
   /** Runs a command inside a namespace and returns its stdout. */
   exec(ns: string, argv: readonly string[], input?: string): string {
     return run(["ip", "netns", "exec", ns, ...argv], input);

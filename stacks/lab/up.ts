@@ -33,7 +33,7 @@ import { alive, execAsync, ipBatch, listening, mustAsync, netnsInode, pidsInNetn
 import { labEdgeHaproxyConfig, labFail2banJail, labFail2banLocal, labFailoverConfig, labKnotConfig, labWireguardConf, wgQuickAddresses, wgQuickMtu } from "./configs.js";
 import { applyStack, attachNetns, prepareImages, readApplyPlan, startEngine, stopEngine, type LabDocker, type LabEngine } from "./docker/cloud.js";
 import { imageKind } from "./docker/images.js";
-import { DockerApi } from "./docker/engine.js";
+import { DockerApi, mountsUnder } from "./docker/engine.js";
 import type { ApplyPlan } from "./docker/apply.js";
 import { INGRESS_PATHS } from "../../cluster/index.js";
 import { KMSG_RELAY_PY, STANDINS_PY } from "./private/scripts.js";
@@ -123,21 +123,33 @@ export async function labDown(paths = labPaths(), progress: Progress = () => {})
     const ino = netnsInode(ns);
     if (ino !== null && (rec?.inodes[ns] === undefined || rec.inodes[ns] === ino)) inodes.add(ino);
   }
-  // The Docker engine first: its containers (killed through the API), then dockerd by its PID.
-  const engineDone = await stopEngine(rec?.docker);
-  for (const pid of pidsInNetns(inodes)) pids.add(pid);
-  let killed = 0;
-  for (const pid of pids) {
-    if (!alive(pid)) continue;
-    killed++;
+  // The lab's own daemons get SIGTERM at once, while the Docker engine stops (its containers
+  // killed through the API, then dockerd by its PID): the two shutdowns overlap.
+  const term = (pid: number) => {
     try {
       process.kill(pid, "SIGTERM");
     } catch {
       /* gone */
     }
+  };
+  let killed = 0;
+  const termed = new Set<number>();
+  for (const pid of pids) {
+    if (pid === rec?.docker?.pid || !alive(pid)) continue;
+    killed++;
+    termed.add(pid);
+    term(pid);
   }
-  const deadline = Date.now() + 1500;
-  while ([...pids].some(alive) && Date.now() < deadline) await sleep(20);
+  const t0 = Date.now();
+  const engineDone = await stopEngine(rec?.docker);
+  for (const pid of pidsInNetns(inodes)) pids.add(pid);
+  for (const pid of pids) {
+    if (termed.has(pid) || !alive(pid)) continue;
+    killed++;
+    term(pid);
+  }
+  const deadline = t0 + 1500;
+  while ([...pids].some(alive) && Date.now() < deadline) await sleep(10);
   for (const pid of [...pids, ...pidsInNetns(inodes)]) {
     if (alive(pid)) {
       try {
@@ -150,16 +162,20 @@ export async function labDown(paths = labPaths(), progress: Progress = () => {})
   cleanupFromStateFile(paths.stateFile);
   const restored = restoreSysctls(rec, progress);
   const removed: string[] = [];
-  for (const ns of nsNames) {
-    if (netnsInode(ns) !== null) await execAsync(["ip", "netns", "del", ns]);
-    removed.push(ns);
-  }
+  // One `ip` for every namespace (-force: a failing line does not stop the others).
+  const present = nsNames.filter((ns) => netnsInode(ns) !== null);
+  if (present.length) await execAsync(["ip", "-force", "-batch", "-"], { input: `${present.map((ns) => `netns del ${ns}`).join("\n")}\n` });
+  removed.push(...nsNames);
   for (const ifname of ["wg-edge", "wg-cloud"].filter(() => rec !== null)) {
     const sock = `/var/run/wireguard/${ifname}.sock`;
     // Only ours: the recorded wireguard-go PIDs are gone now, so a socket left behind is stale.
     if (existsSync(sock) && rec?.sockets[ifname] === sock) rmSync(sock, { force: true });
   }
-  if (rec?.runDir && rec.runDir.startsWith(tmpdir()) && existsSync(rec.runDir)) rmSync(rec.runDir, { recursive: true, force: true });
+  if (rec?.runDir && rec.runDir.startsWith(tmpdir()) && existsSync(rec.runDir)) {
+    // A crash between mounting the engine's tmpfs and recording the engine leaves it mounted here.
+    for (const m of mountsUnder(rec.runDir)) await execAsync(["umount", "-l", m]);
+    rmSync(rec.runDir, { recursive: true, force: true });
+  }
   rmSync(paths.labFile, { force: true });
   rmSync(paths.stateFile, { force: true });
   progress(`down: ${[...engineDone, `${killed} process(es) stopped`].join(", ")}, ${removed.length} namespace(s) removed${restored.length ? `, ${restored.join(", ")} restored` : ""}`);
@@ -245,31 +261,32 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
     }
     // Work that needs no namespace starts at once, in parallel.
     const prep = prepareFiles(rec, art);
+    prep.catch(() => {});
     const images = prepareImages(plan, join(root, ".palisade", "lab-cache", "images"));
     images.catch(() => {});
     const containerNs = new Set(layout.containers.map((c) => c.ns));
 
     progress(`up: ${rec.namespaces.length - containerNs.size} namespaces (and ${containerNs.size} named container namespaces later)`);
-    for (const ns of rec.namespaces) {
-      if (containerNs.has(ns)) continue;
-      lab.addNamespace(ns);
-      rec.inodes[ns] = netnsInode(ns)!;
-    }
+    const own = rec.namespaces.filter((ns) => !containerNs.has(ns));
+    lab.addNamespaces(own);
+    for (const ns of own) rec.inodes[ns] = netnsInode(ns)!;
     saveRecord(paths, rec);
     mark("namespaces");
+    // The rendered rulesets before any daemon talks (on a host, nftables.service starts before
+    // docker), loaded while the links are made: a rule names interfaces, it does not need them.
+    const rulesets = Promise.all([
+      art.cloudNft ? mustAsync(["ip", "netns", "exec", layout.ns.cloud, "nft", "-f", art.cloudNft]) : (rec.skipped["nftables:cloud"] = "hosts/cloud/nftables.conf not rendered"),
+      art.edgeNft ? mustAsync(["ip", "netns", "exec", layout.ns.edge, "nft", "-f", art.edgeNft]) : (rec.skipped["nftables:edge"] = "hosts/edge/nftables.conf not rendered"),
+    ]);
+    rulesets.catch(() => {});
     await wireNetwork(layout);
     mark("links");
     progress("up: links, bridges and routes in place");
-
-    await prep;
-    // The rendered rulesets before any daemon talks (on a host, nftables.service starts before docker).
-    if (art.cloudNft) await mustAsync(["ip", "netns", "exec", layout.ns.cloud, "nft", "-f", art.cloudNft]);
-    else rec.skipped["nftables:cloud"] = "hosts/cloud/nftables.conf not rendered";
-    if (art.edgeNft) await mustAsync(["ip", "netns", "exec", layout.ns.edge, "nft", "-f", art.edgeNft]);
-    else rec.skipped["nftables:edge"] = "hosts/edge/nftables.conf not rendered";
+    await rulesets;
     mark("nftables");
     progress(`up: nftables loaded (edge: ${art.edgeNft ? "rendered ruleset" : "none"}, cloud: ${art.cloudNft ? "rendered ruleset" : "none"})`);
 
+    await prep;
     const spawn = (ns: string, name: string, argv: readonly string[], env?: NodeJS.ProcessEnv, cwd?: string, logFile?: string, netOnly = false): ChildProcess => {
       const log = logFile ?? join(runDir, "logs", `${name.replace(/[^a-z0-9.-]+/gi, "_")}.log`);
       const child = lab.spawnDaemon(ns, argv, { name, logFile: log, env: env ?? process.env, cwd, netOnly });
@@ -543,6 +560,7 @@ async function wireNetwork(l: LabLayout): Promise<void> {
   const { inet, edge, cloud } = l.ns;
   const batches = new Map<string, string[]>();
   const add = (ns: string, line: string) => batches.set(ns, [...(batches.get(ns) ?? []), line]);
+  for (const ns of [inet, edge, cloud, ...l.uplinks.map((u) => u.ns)]) add(ns, "link set lo up");
   // Creating links (in the namespace of one end, peer moved at once: no name in the root namespace).
   const create: [string, string][] = [[inet, `link add e-edge type veth peer name eth0 netns ${edge}`]];
   for (const u of l.uplinks) {

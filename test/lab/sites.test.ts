@@ -1,21 +1,27 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labDown, labUp } from "../../stacks/lab/up.js";
 import { labProbe } from "../../stacks/lab/probe.js";
 import { planSiteInto } from "../../stacks/lab/site-plan.js";
 import { describeRoot } from "../helpers/root.js";
 import { ROOT, tempDir } from "../helpers/paths.js";
 import { requireTool } from "../helpers/tools.js";
+import { generateSite } from "../../scripts/lab-fuzz/generate-site.js";
+import { runGeneratedPlatform } from "../../scripts/lab-fuzz/run.js";
 
 /*
  * The lab on every example platform: planned in process, brought up on the real dockerd, probed
  * (every source to every destination on its declared ports plus a seeded sample of the others),
  * taken down. Nothing here names a service: what is probed and browsed comes from the artifacts
  * (the cloud stack, report.json, intent.json's routes). The reference site is lab.test.ts's.
+ * Then generated platforms (scripts/lab-fuzz): PALISADE_LAB_GENERATED of them (default 1) from
+ * seed PALISADE_LAB_SEED (default 1); `npm run lab:fuzz -- N` runs more.
  */
 const tools = ["nft", "wireguard-go", "wg", "haproxy", "knotd", "kdig", "fail2ban-server", "pebble", "conntrack", "dockerd", "busybox"].map((t) => requireTool(t));
 const missing = tools.filter((t) => !t.path).map((t) => t.skipReason);
+const GENERATED = Number(process.env.PALISADE_LAB_GENERATED ?? 1);
+const SEED = Number(process.env.PALISADE_LAB_SEED ?? 1);
 const EXAMPLES = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".yaml") && f !== "reference.yaml").sort();
 
 describeRoot("the lab on every example platform: up, probe equals the verifier, every route served, down", () => {
@@ -44,4 +50,20 @@ describeRoot("the lab on every example platform: up, probe equals the verifier, 
       }
     }, 240_000);
   }
+
+  for (let seed = SEED; seed < SEED + GENERATED; seed++) {
+    it.skipIf(missing.length > 0)(`GIVEN the generated platform of seed ${seed} WHEN planned, brought up and probed THEN it verifies PASS and the lab agrees with the verifier on every flow and route`, async () => {
+      const r = await runGeneratedPlatform(seed);
+      expect(r.verdict).toMatch(/^verify: PASS/);
+      expect(r.probed).toBeGreaterThan(100);
+      expect(r.disagreements).toEqual([]);
+    }, 240_000);
+  }
+});
+
+describe("the platform generator", () => {
+  it("GIVEN a seed WHEN generated twice THEN the site files are identical, and another seed gives another platform", () => {
+    expect(generateSite(7).yaml).toBe(generateSite(7).yaml);
+    expect(generateSite(8).yaml).not.toBe(generateSite(7).yaml);
+  });
 });
