@@ -33,6 +33,11 @@ export function ingressBackends(routes: readonly DerivedRoute[]): Map<string, st
 }
 
 /** Address of `target` on a network it shares with `from`: the backend address the ingress dials. */
+/** The cluster DNS name of a service on a Kubernetes cloud: its Service, in its own namespace. */
+export function kubeServiceName(id: string): string {
+  return `${id}.${id}.svc.cluster.local`;
+}
+
 function addressFrom(from: Service, target: Service): string {
   for (const [net, ip] of target.addresses) if (from.addresses.has(net)) return ip;
   throw new Error(`${from.id} shares no network with ${target.id}: cannot route to it`);
@@ -44,13 +49,16 @@ function addressFrom(from: Service, target: Service): string {
  * headers, and a stats/Prometheus endpoint bound to an internal network only.
  */
 export function renderIngressConfig(t: Topology): string {
+  // On Kubernetes pods have no fixed address: the ingress reaches each Service by its cluster DNS name
+  // and binds its stats on the pod's address (the namespace's NetworkPolicies keep it internal).
+  const kube = t.site.cloud.engine === "kubernetes";
   const edgeTunnel = tunnelAddresses(t.site).edge4;
   const ingress = t.service("ingress");
   const routes = derivedRoutes(t.site);
   const backends = ingressBackends(routes);
   const be = (name: string, id: string, port: number) => {
     const svc = t.service(id);
-    return [`backend ${name}`, `    server ${id} ${addressFrom(ingress, svc)}:${port} check inter 5s`, ""];
+    return [`backend ${name}`, `    server ${id} ${kube ? kubeServiceName(svc.id) : addressFrom(ingress, svc)}:${port} check inter 5s`, ""];
   };
   // The stats endpoint binds on an internal network (the first routed service's, else the ACME client's), never published.
   const first = t.service(routes[0]?.to ?? "acme");
@@ -58,7 +66,7 @@ export function renderIngressConfig(t: Topology): string {
   const statsNet = [...ingress.addresses.keys()]
     .filter((net) => first.addresses.has(net))
     .sort((a, b) => membersOf(a) - membersOf(b) || a.localeCompare(b))[0];
-  const statsIp = statsNet ? ingress.addresses.get(statsNet) : undefined;
+  const statsIp = kube ? "0.0.0.0" : statsNet ? ingress.addresses.get(statsNet) : undefined;
   if (!statsIp) throw new Error("the ingress shares no internal network with the service it routes to first: nowhere to bind its stats endpoint");
   const hostAcl = (r: DerivedRoute) => `host_${r.label.replace(/-/g, "_")}`;
   const pathAcl = (path: string) => `path_${path.slice(1).replace(/[^A-Za-z0-9]/g, "_")}`;
@@ -111,7 +119,7 @@ export function renderIngressConfig(t: Topology): string {
     "    default_backend be_reject",
     "",
     "frontend fe_stats",
-    `    # Internal network only (${statsNet}: ${statsIp}); never published.`,
+    kube ? "    # The pod's own address; no NetworkPolicy admits it and the Service does not expose it." : `    # Internal network only (${statsNet}: ${statsIp}); never published.`,
     `    bind ${statsIp}:${CLOUD_PORTS.ingressStats.number}`,
     "    http-request use-service prometheus-exporter if { path /metrics }",
     "    stats enable",

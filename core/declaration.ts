@@ -280,6 +280,15 @@ export function allocateSubnets(pool: string, prefix: number, names: readonly st
   return out;
 }
 
+/**
+ * On a Kubernetes site, each pod namespace's own address pool, cut from the site's `networkPool` like
+ * the Docker networks: the CNI (Calico IP pools) allocates each namespace's pods from its block, so
+ * the node firewall can name a namespace's pods as it names a Docker network's containers.
+ */
+export function podPools(host: { readonly networkPool: string; readonly networkPrefix: number }, namespaces: readonly string[]): Map<string, string> {
+  return allocateSubnets(host.networkPool, host.networkPrefix, namespaces);
+}
+
 /** The networks a service joins, in network-id order. */
 export function networksOf(networks: readonly DerivedNetwork[], service: string): DerivedNetwork[] {
   return networks.filter((n) => n.members.includes(service));

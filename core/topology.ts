@@ -88,6 +88,13 @@ export class Topology {
   servicesOn(hostId: string): Service[] {
     return [...this.services.values()].filter((s) => s.host.id === hostId).sort((a, b) => a.id.localeCompare(b.id));
   }
+  /**
+   * The services of a Kubernetes host that run as pods, each in its own namespace: all but the
+   * host-network ones, which are the node's own agents (the uplink failover agent).
+   */
+  podsOn(hostId: string): Service[] {
+    return this.servicesOn(hostId).filter((s) => !s.props.hostNetwork);
+  }
   networksOn(hostId: string): Network[] {
     return [...this.networks.values()].filter((n) => n.host.id === hostId).sort((a, b) => a.id.localeCompare(b.id));
   }

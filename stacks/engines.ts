@@ -1,7 +1,7 @@
 import type { Artifact, Topology } from "../core/index.js";
 import { dockerStacks, stackSpec } from "./docker-spec.js";
 import { secretsStackSpec } from "./secrets-spec.js";
-import { cloudKubeSpec, isKubeStack } from "./kube-spec.js";
+import { siteKubeSpec, isKubeStack } from "./kube-spec.js";
 
 export type EngineChoice = "cdktf" | "pulumi" | "both";
 
@@ -27,7 +27,7 @@ export async function renderEngines(t: Topology, engine: EngineChoice): Promise<
     for (const stack of dockerStacks(t)) {
       if (isKubeStack(t, stack)) {
         const { KubeSiteComponent } = await import("./pulumi/kube-program.js");
-        const spec = cloudKubeSpec(t);
+        const spec = siteKubeSpec(t, stack);
         out.push(captureArtifact(stack, await capturePulumi({ name: spec.name, variables: [] }, () => new KubeSiteComponent(spec))));
         continue;
       }

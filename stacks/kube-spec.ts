@@ -1,5 +1,5 @@
 import { Host, HostDaemon, Service, type FlowIntent, type IPeer, type Port, type Topology } from "../core/index.js";
-import { AddressPeer } from "../core/index.js";
+import { AddressPeer, podPools } from "../core/index.js";
 import { SERVICE_LABEL } from "../policies/verifier/k8s/segmentation.js";
 import { imageRef, secretVariable } from "./docker-spec.js";
 
@@ -9,7 +9,8 @@ import { imageRef, secretVariable } from "./docker-spec.js";
  * and Pulumi as the typed resources of the same kinds, so both engines carry the same objects, field for
  * field, and the verifier reads them back as manifests.
  *
- * - A namespace per service (its segment), with a Deployment, a Service and the namespace's policies.
+ * - A namespace per service (its segment), with a Deployment, a Service and the namespace's policies,
+ *   and its own Calico IP pool (cut from cloud.networkPool), so the node firewall can name its pods.
  * - Deployments to Pod Security `restricted`: non-root, read-only root, every capability dropped (only
  *   NET_BIND_SERVICE may come back), no privilege escalation, seccomp RuntimeDefault, no service-account
  *   token; writable paths are memory emptyDirs; secrets are references to Secrets created out of band;
@@ -22,7 +23,7 @@ import { imageRef, secretVariable } from "./docker-spec.js";
 export interface KubeObject {
   readonly apiVersion: string;
   readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> };
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>>; readonly annotations?: Readonly<Record<string, string>> };
   readonly spec?: Readonly<Record<string, unknown>>;
 }
 
@@ -48,7 +49,10 @@ export class KubeRenderError extends Error {
 
 const NAME_LABEL = "kubernetes.io/metadata.name";
 const ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
-const KIND_ORDER = ["Namespace", "Service", "Deployment", "NetworkPolicy"];
+const KIND_ORDER = ["IPPool", "Namespace", "Service", "Deployment", "NetworkPolicy"];
+/** Calico's per-namespace IP pool selection: the namespace's pods get addresses from these pools only. */
+export const POOL_ANNOTATION = "cni.projectcalico.org/ipv4pools";
+const poolName = (namespace: string) => `palisade-${namespace}`;
 
 function portName(p: Port): string {
   return `${p.protocol}-${p.from}${p.to !== p.from ? `-${p.to}` : ""}`;
@@ -175,7 +179,8 @@ function service(svc: Service): KubeObject {
     apiVersion: "v1",
     kind: "Service",
     metadata: { name: svc.id, namespace: svc.id, labels: { [SERVICE_LABEL]: svc.id } },
-    spec: { selector: { [SERVICE_LABEL]: svc.id }, ports, ...(external.length ? { externalIPs: external } : {}) },
+    // Local: kube-proxy keeps the edge's source address (the ingress admits PROXY protocol from it only).
+    spec: { selector: { [SERVICE_LABEL]: svc.id }, ports, ...(external.length ? { externalIPs: external, externalTrafficPolicy: "Local" } : {}) },
   };
 }
 
@@ -217,10 +222,23 @@ export function kubeStackSpec(t: Topology, hostId: string, kubeContext: string):
   // Host-network services are the node's own agents (the uplink failover agent changes the node's
   // routes): they run on the node, not as pods, so the cluster does not declare them.
   const all = t.servicesOn(hostId);
-  const services = all.filter((s) => !s.props.hostNetwork);
+  const services = t.podsOn(hostId);
+  const pools = podPools(t.site.sites.find((s) => s.id === hostId) ?? t.site.cloud, services.map((s) => s.id));
   for (const svc of services) {
-    // The namespace enforces the profile the Deployments are written to: the API server refuses a pod that breaks it.
-    objects.push({ apiVersion: "v1", kind: "Namespace", metadata: { name: svc.id, labels: { [SERVICE_LABEL]: svc.id, [ENFORCE_LABEL]: "restricted" } } });
+    // The namespace enforces the profile the Deployments are written to (the API server refuses a pod
+    // that breaks it) and draws its pods' addresses from its own pool, which the node firewall names.
+    objects.push({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: svc.id, labels: { [SERVICE_LABEL]: svc.id, [ENFORCE_LABEL]: "restricted" }, annotations: { [POOL_ANNOTATION]: JSON.stringify([poolName(svc.id)]) } },
+    });
+    objects.push({
+      apiVersion: "crd.projectcalico.org/v1",
+      kind: "IPPool",
+      metadata: { name: poolName(svc.id) },
+      // No encapsulation and no NAT by Calico: the node routes the pods and its firewall masquerades.
+      spec: { cidr: pools.get(svc.id)!, ipipMode: "Never", vxlanMode: "Never", natOutgoing: false, nodeSelector: "all()" },
+    });
     objects.push(deployment(svc, problems), service(svc));
     objects.push(policy(svc.id, "default-deny", { podSelector: {}, policyTypes: ["Ingress", "Egress"] }));
     objects.push(
@@ -250,9 +268,9 @@ export function kubeStackSpec(t: Topology, hostId: string, kubeContext: string):
   return { name: hostId, kubeContext, objects, secretRefs, nodeAgents };
 }
 
-/** The stack rendered as a Kubernetes cluster: the cloud, when its site chose `cloud.engine: kubernetes`. */
+/** A stack rendered as a Kubernetes cluster: a private-cloud site whose `engine` is kubernetes. */
 export function isKubeStack(t: Topology, stack: string): boolean {
-  return stack === "cloud" && t.site.cloud.engine === "kubernetes";
+  return t.site.sites.some((s) => s.id === stack && s.engine === "kubernetes");
 }
 
 /** The kubeconfig context both engines deploy a Kubernetes site to. */
@@ -260,9 +278,9 @@ export function kubeContextOf(t: Topology): string {
   return `palisade-${t.site.site.name}`;
 }
 
-/** The cloud's Kubernetes spec, for a site whose cloud engine is kubernetes. */
-export function cloudKubeSpec(t: Topology): KubeStackSpec {
-  return kubeStackSpec(t, "cloud", kubeContextOf(t));
+/** A Kubernetes site's spec (the stack named after the site). */
+export function siteKubeSpec(t: Topology, stack: string): KubeStackSpec {
+  return kubeStackSpec(t, stack, kubeContextOf(t));
 }
 
 /** Terraform/Pulumi-safe resource id of a manifest: `networkpolicy-api-default-deny`. */

@@ -6,6 +6,7 @@ import {
   flowLine,
   isIpv6,
   siteTunnelAddresses,
+  podPools,
   type Artifact,
   type FlowIntent,
   type Topology,
@@ -13,6 +14,9 @@ import {
 import { CLOUD_FIREWALL_TABLE, CLOUD_WG_IFACE, bridgeName } from "./names.js";
 import { FAILOVER_PROBE_PORT } from "./failover-config.js";
 import { cloudSite } from "./sites.js";
+
+/** The host side of Calico's pod veths (cali<hash>): the pods' interfaces on a Kubernetes node. */
+export const POD_IFACES = "cali*";
 
 /** nftables limits a rule comment to 128 bytes; quotes would end it. */
 export function nftComment(text: string): string {
@@ -83,9 +87,36 @@ export function renderCloudFirewall(t: Topology, siteId: string = t.site.cloud.i
   const postrouting: Rule[] = [];
   const unrealized: string[] = [];
 
+  const kube = here.engine === "kubernetes";
+  const pools = kube ? podPools(here, t.podsOn(siteId).map((s) => s.id)) : new Map<string, string>();
+  const pool = (p: unknown) => (isCloudService(p) ? pools.get(p.id) : undefined);
+
   for (const f of flows) {
     const port = f.port;
     if (!onCloud(f.to) && !onCloud(f.from)) continue;
+    if (kube) {
+      // A Kubernetes node: each namespace's pods by their pool, on Calico's cali* veths; kube-proxy
+      // DNATs the Service's externalIPs before this forward chain, so the edge's packets arrive here
+      // already addressed to the ingress's pods.
+      const src = pool(f.from);
+      const dst = pool(f.to);
+      if (src && dst) forward.push(rule(`iifname "${POD_IFACES}" oifname "${POD_IFACES}" ip saddr ${src} ip daddr ${dst} ${l4(port)}`, "accept", why(f)));
+      else if (dst && f.from instanceof Host && f.from.id === siteId) output.push(rule(`oifname "${POD_IFACES}" ip daddr ${dst} ${l4(port)}`, "accept", why(f)));
+      else if (dst && !onCloud(f.from)) {
+        const pub = isCloudService(f.to) ? (f.to.props.publish ?? []).find((p) => p.port.key === port.key && p.hostIp === tun.cloud4) : undefined;
+        if (!pub) unrealized.push(`${flowLine(f.from.id, f.to.id, port)}: not published on the tunnel address`);
+        else forward.push(rule(`iifname "${CLOUD_WG_IFACE}" oifname "${POD_IFACES}" ip saddr ${tun.edge4} ip daddr ${dst} ${l4(port.protocol === "tcp" ? Port.tcp(pub.containerPort) : Port.udp(pub.containerPort))}`, "accept", why(f, " (after kube-proxy's DNAT of the externalIP)")));
+      } else if (src && f.to.zone.name === "internet") {
+        for (const u of uplinks) {
+          forward.push(rule(`iifname "${POD_IFACES}" oifname ${q(u.interface)} ip saddr ${src} ${l4(port)}`, "accept", why(f, ` (via ${u.id})`)));
+          postrouting.push(rule(`oifname ${q(u.interface)} ip saddr ${src} ${l4(port)}`, `snat ip to ${u.address.split("/")[0]}`, why(f, ` (SNAT to the ${u.id} address)`)));
+        }
+      } else if (src && f.to.zone.name === "edge") {
+        forward.push(rule(`iifname "${POD_IFACES}" oifname "${CLOUD_WG_IFACE}" ip saddr ${src} ip daddr ${tun.edge4} ${l4(port)}`, "accept", why(f)));
+        postrouting.push(rule(`oifname "${CLOUD_WG_IFACE}" ip saddr ${src} ip daddr ${tun.edge4} ${l4(port)}`, `snat ip to ${tun.cloud4}`, why(f, " (SNAT)")));
+      } else if (isCloudService(f.from) || isCloudService(f.to)) unrealized.push(`${flowLine(f.from.id, f.to.id, port)}: no pod address pool on one end`);
+      continue;
+    }
     if (isCloudService(f.from) && isCloudService(f.to)) {
       // Container to container: on every network both are attached to.
       const dst = f.to;
@@ -183,7 +214,6 @@ export function renderCloudFirewall(t: Topology, siteId: string = t.site.cloud.i
     "# Palisade: the private cloud host's firewall. Rendered from the site file and the segmentation intent; do not edit.",
     "# palisade verify re-derives reachability from this file. Default drop on input, forward and output.",
     `# Uplinks: ${uplinks.map((u) => `${u.interface} (${u.id}, priority ${u.priority})`).join(", ")}. Tunnel: ${CLOUD_WG_IFACE}.`,
-    "# Docker bridges (engines set com.docker.network.bridge.name to these):",
     ...bridges,
     ...(unrealized.length > 0 ? ["# Declared flows with no rule here (not realizable as declared):", ...unrealized.map((u) => `#   ${u}`)] : []),
     "",

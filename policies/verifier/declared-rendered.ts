@@ -138,7 +138,7 @@ function checkIdentity(files: ReadonlyMap<string, string>, id: IntentIdentity, e
 }
 
 /** The findings: one per declared route or identity that the artifacts do not implement. */
-export function checkDeclaredRendered(files: ReadonlyMap<string, string>, intent: Intent, model: DockerModel): Finding[] {
+export function checkDeclaredRendered(files: ReadonlyMap<string, string>, intent: Intent, model: DockerModel, clusterNames: ReadonlyMap<string, readonly string[]> = new Map()): Finding[] {
   const out: Finding[] = [];
   const routes = intent.routes ?? [];
   if (routes.length > 0) {
@@ -148,7 +148,8 @@ export function checkDeclaredRendered(files: ReadonlyMap<string, string>, intent
     const containers = model.hosts.flatMap((h) => h.containers);
     for (const r of routes) {
       const subject = `route ${r.host}${r.path ?? ""} -> ${r.service} ${r.port}`;
-      const addresses = new Set(containers.filter((c) => c.service === r.service).flatMap((c) => c.networks.map((n) => n.ipv4)));
+      // A service of a Kubernetes cloud is reached by the DNS names of the Services selecting its pods.
+      const addresses = new Set([...containers.filter((c) => c.service === r.service).flatMap((c) => c.networks.map((n) => n.ipv4)), ...(clusterNames.get(r.service) ?? [])]);
       const problems = [edge && checkEdge(edge, r, cloud), ingress && checkIngress(ingress, r, addresses)].filter((p): p is string => Boolean(p));
       for (const p of problems) out.push(finding(subject, p, p.includes(EDGE_PROXY_PATH) || p.startsWith("the edge") ? EDGE_PROXY_PATH : INGRESS_PATH));
     }

@@ -3,7 +3,7 @@
  */
 
 /** The independent layers a connection passes. */
-export type LayerName = "docker-network" | "nftables:edge" | "nftables:cloud" | `nftables:${string}` | "wireguard" | `haproxy:${string}`;
+export type LayerName = "docker-network" | "nftables:edge" | "nftables:cloud" | `nftables:${string}` | "wireguard" | `haproxy:${string}` | `networkpolicy:${string}`;
 
 /** One layer's say on one path: allow, deny, or pending (its artifact is not rendered yet). */
 export interface LayerStep {

@@ -229,7 +229,8 @@ function globMatch(pattern: string, name: string): boolean {
 function roleOfName(name: string): Iface["role"] {
   if (name === "lo") return "loopback";
   if (/^wg/.test(name)) return "tunnel";
-  if (/^(br-|docker|veth)/.test(name)) return "bridge";
+  // Calico's host side of each pod's veth is cali<hash>: a pod network, like a Docker bridge.
+  if (/^(br-|docker|veth|cali)/.test(name)) return "bridge";
   return "external";
 }
 

@@ -9,7 +9,7 @@ import { engineParity, formatDifference } from "./parity.js";
 import { dockerFromPulumi } from "./docker-pulumi.js";
 import { dockerFromTerraform } from "./docker-tf.js";
 import { compareText } from "./layers.js";
-import type { Finding, LabSection, PeerRecord, Provenance, Report } from "./report-model.js";
+import type { Finding, FlowRecord, LabSection, NeverRecord, PeerRecord, Provenance, Report } from "./report-model.js";
 import { buildSiteModel, type SiteModel } from "./site-model.js";
 import { checkTenantIsolation } from "./tenancy.js";
 import { declaredExceptions, governExceptions } from "./exceptions.js";
@@ -21,6 +21,7 @@ import { checkOpenBao } from "./openbao.js";
 import { checkTenancyEffect } from "./tenancy-effect.js";
 import { daemonFindings, malformedJsonFindings, wireguardFileFindings } from "./daemon-findings.js";
 import { JsonSyntaxError, parseJsonWithLines, type LocatedJson } from "./json-lines.js";
+import { checkKubeSites, clusterExternalIps, clusterServiceNames, isKubeStack, readKubeStacks, type KubeStackRead } from "./kube-site.js";
 
 /*
  * The verifier's entry point: artifacts in, Report out. It reads only the artifacts (and the
@@ -100,6 +101,7 @@ function readModels(files: ReadonlyMap<string, string>, bad: Finding[]): DockerM
   const cdktf: DockerHostModel[] = [];
   const pulumi: DockerHostModel[] = [];
   for (const [path, text] of [...files.entries()].sort(([a], [b]) => compareText(a, b))) {
+    if (isKubeStack(path, text)) continue; // a cluster's stack: policies/verifier/kube-site.ts reads it
     try {
       if (/^cdktf\/stacks\/[^/]+\/cdk\.tf\.json$/.test(path)) cdktf.push(dockerFromTerraform(path, text));
       else if (/^pulumi\/[^/]+\.json$/.test(path)) pulumi.push(dockerFromPulumi(path, text));
@@ -184,6 +186,51 @@ function driftFindings(files: ReadonlyMap<string, string>): Finding[] {
   return out;
 }
 
+/**
+ * The platform's only host-network service on the cloud: on a Kubernetes node it is the node's own
+ * agent, not a pod, so its pairs are the node's (the site schema gives operators no host networking).
+ */
+const NODE_AGENTS: ReadonlySet<string> = new Set(["failover"]);
+
+/** Every service of the cluster's host, by the intent. */
+function clusterHosted(intent: Intent, stacks: readonly KubeStackRead[]): Set<string> {
+  const hosts = new Set(stacks.map((s) => s.stack));
+  return new Set(intent.peers.filter((p) => p.kind === "service" && p.host && hosts.has(p.host)).map((p) => p.id));
+}
+
+/** The intent the Docker checks judge: without the cluster's services (node agents included). */
+function withoutCluster(intent: Intent, stacks: readonly KubeStackRead[]): Intent {
+  const hosted = clusterHosted(intent, stacks);
+  const keep = (from: string, to: string) => !hosted.has(from) && !hosted.has(to);
+  return { ...intent, peers: intent.peers.filter((p) => !hosted.has(p.id)), flows: intent.flows.filter((f) => keep(f.from, f.to)), nevers: intent.nevers.filter((n) => keep(n.from, n.to)) };
+}
+
+/**
+ * A must-never pair ending at a node agent cannot happen: the agent shares the node's addresses and
+ * listens on no port (the failover agent only sends probes; tunnel/failover). Its pairs from the agent
+ * are the node's own traffic, outside the cluster's policies.
+ */
+function nodeAgentNevers(intent: Intent, stacks: readonly KubeStackRead[]): NeverRecord[] {
+  const hosted = clusterHosted(intent, stacks);
+  const agent = (id: string) => NODE_AGENTS.has(id) && hosted.has(id);
+  return intent.nevers
+    .filter((n) => agent(n.to) || agent(n.from))
+    .map((n) => ({ source: n.from, destination: n.to, reason: n.reason, status: "impossible" as const, impossible: `${agent(n.to) ? n.to : n.from} is the node's own agent (host network, not a pod of the cluster) and listens on no port`, layers: [], portsTried: [] }));
+}
+
+/** A cloud service the intent names that the cluster does not run (and that is no node agent). */
+function clusterPeerFindings(intent: Intent, stacks: readonly KubeStackRead[], running: ReadonlySet<string>): Finding[] {
+  return [...clusterHosted(intent, stacks)]
+    .filter((id) => !running.has(id) && !NODE_AGENTS.has(id))
+    .sort()
+    .map((id) => ({ id: `unknown-peer:${id}`, kind: "unknown-peer" as const, severity: "violation" as const, subject: id, message: `the intent names service ${id}, which no workload of the cluster's manifests runs (label palisade.service)`, artifact: stacks[0]!.artifact }));
+}
+
+function kubeFlowRecord(f: { from: string; to: string; port: string; allowed: boolean; reason?: string }): FlowRecord {
+  const [protocol, port] = f.port.split("/") as ["tcp" | "udp", string];
+  return { line: `${f.from} => ${f.to} : ${f.port}`, source: f.from, destination: f.to, protocol, port: Number(port), verdict: f.allowed ? "allowed" : "denied", intended: true, ...(f.reason ? { reason: f.reason } : {}), via: "the cluster (NetworkPolicies, node firewall)", layers: [] };
+}
+
 /** Verifies a set of artifacts against the intent (from `intent.json` when not given). */
 export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<string, string>, intentArg?: Intent, opts: VerifyOptions = {}): Report {
   const files = filesOf(artifacts);
@@ -203,10 +250,14 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
   if (trusted && !intentArg) bad.push(...compareIntent(files.get(INTENT_PATH), trusted.intent, trusted.source));
   const models = readModels(files, bad);
   if (models.length === 0) throw new VerifyInputError("no engine output found (cdktf/stacks/*/cdk.tf.json or pulumi/*.json): nothing to verify");
+  const kubeStacks = readKubeStacks(files, bad);
+  const full = intent;
+  // The Docker checks judge what Docker runs; a cluster's pairs are judged from its manifests below.
+  const dockerIntent = kubeStacks.length ? withoutCluster(intent, kubeStacks) : intent;
 
   const results = models.map((model) => {
-    const site = buildSiteModel(files, model, intent!.peers);
-    return { model, site, check: checkSegmentation(site, intent!, { pendingIsViolation }) };
+    const site = buildSiteModel(files, model, dockerIntent.peers);
+    return { model, site, check: checkSegmentation(site, dockerIntent, { pendingIsViolation }) };
   });
   const primary = results[0]!;
   const findings: Finding[] = [...bad, ...primary.check.findings];
@@ -220,6 +271,22 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
     }
   }
   findings.push(...driftFindings(files));
+  const kube = kubeStacks.length ? checkKubeSites(kubeStacks, full, primary.site.hosts) : undefined;
+  if (kube) {
+    // A proxy route to a cluster Service's externalIP is a route to the pods it selects: intended when the flow to them is.
+    const published = clusterExternalIps(kubeStacks);
+    const toCluster = (f: Finding) => {
+      const m = /^(\S+) => \S+ : tcp\/(\d+)$/.exec(f.subject);
+      const server = / (\S+:\d+)$/.exec(f.construct ?? "")?.[1];
+      return !!m && !!server && (published.get(server) ?? []).some((svc) => full.flows.some((x) => x.from === m[1] && x.to === svc && x.port === `tcp/${m[2]}`));
+    };
+    findings.splice(0, findings.length, ...findings.filter((f) => f.kind !== "unexpected-route" || !toCluster(f)));
+    for (const f of [...kube.findings, ...clusterPeerFindings(full, kubeStacks, kube.services)]) {
+      if (ids.has(f.id)) continue;
+      findings.push(f);
+      ids.add(f.id);
+    }
+  }
   const located = <T extends { artifact?: string; line?: number; construct?: string }>(x: T): T => {
     if (x.line || !x.artifact || !x.construct || !x.artifact.endsWith(".json")) return x;
     const text = files.get(x.artifact);
@@ -229,7 +296,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
   const tenancy = checkTenantIsolation(files);
   const governed = governExceptions(declaredExceptions(primary.model).map(located), intent.exceptions ?? [], opts.asOf);
   findings.push(...nftHostFindings(files, primary.site, probePorts(primary.site)));
-  findings.push(...tenancy.findings, ...checkDeclaredRendered(files, intent, primary.model), ...labFindings(opts.lab), ...governed.findings);
+  findings.push(...tenancy.findings, ...checkDeclaredRendered(files, intent, primary.model, clusterServiceNames(kubeStacks)), ...labFindings(opts.lab), ...governed.findings);
   if (trusted) findings.push(...checkMailRelay(files, mailContextOf(trusted.site)), ...checkOpenBao(files, trusted.site), ...checkTenancyEffect(files, trusted.site));
   for (const f of [...results.flatMap((r) => daemonFindings(r.site, intent!.peers)), ...malformedJsonFindings(files), ...wireguardFileFindings(files)]) {
     if (ids.has(f.id)) continue;
@@ -241,7 +308,10 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
   findings.splice(0, findings.length, ...findings.map(located));
   const guardrails = sortGuardrails([...models.flatMap((m) => dockerGuardrails(m, opts.strict)), ...secretGuardrails(files), ...wireguardGuardrails(files), ...governed.guardrails]).map(located);
 
-  const { flows, nevers, exposed, matrix } = primary.check;
+  const { exposed, matrix } = primary.check;
+  // A cluster's flows and pairs join the Docker checks' (a Docker-only site keeps their order untouched).
+  const flows = kube ? [...primary.check.flows, ...kube.flows.map(kubeFlowRecord)].sort((a, b) => compareText(a.line, b.line)) : primary.check.flows;
+  const nevers = kube ? [...primary.check.nevers, ...kube.nevers, ...nodeAgentNevers(full, kubeStacks)].sort((a, b) => compareText(a.source, b.source) || compareText(a.destination, b.destination)) : primary.check.nevers;
   const declaredLines = new Set(intent.flows.map((f) => `${f.from} => ${f.to} : ${f.port}`));
   const declared = flows.filter((f) => declaredLines.has(f.line));
   const violations = findings.filter((f) => f.severity === "violation").length;

@@ -6,7 +6,7 @@ import type { Artifact, Topology } from "../../core/index.js";
 import { dockerStacks, stackSpec } from "../docker-spec.js";
 import { DockerHostStack } from "./docker-stack.js";
 import { KubeSiteStack } from "./kube-stack.js";
-import { cloudKubeSpec, isKubeStack } from "../kube-spec.js";
+import { siteKubeSpec, isKubeStack } from "../kube-spec.js";
 import { SecretsStack } from "./secrets-stack.js";
 import { secretsStackSpec } from "../secrets-spec.js";
 
@@ -14,7 +14,7 @@ import { secretsStackSpec } from "../secrets-spec.js";
 export function buildCdktfApp(t: Topology, outdir: string): App {
   const app = new App({ outdir, skipValidation: false });
   for (const host of dockerStacks(t)) {
-    if (isKubeStack(t, host)) new KubeSiteStack(app, cloudKubeSpec(t));
+    if (isKubeStack(t, host)) new KubeSiteStack(app, siteKubeSpec(t, host));
     else new DockerHostStack(app, stackSpec(t, host));
   }
   new SecretsStack(app, secretsStackSpec(t.site));

@@ -7,7 +7,7 @@ import { buildTopology } from "../platform.js";
 import { secretsStackSpec } from "../secrets-spec.js";
 import { DockerHostComponent } from "./program.js";
 import { SecretsComponent } from "./secrets-program.js";
-import { cloudKubeSpec, isKubeStack } from "../kube-spec.js";
+import { siteKubeSpec, isKubeStack } from "../kube-spec.js";
 import { KubeSiteComponent } from "./kube-program.js";
 
 const site = loadSite(process.env.PALISADE_SITE ?? "palisade.yaml");
@@ -16,6 +16,6 @@ const config = new pulumi.Config("palisade");
 if (stack === "secrets") new SecretsComponent(secretsStackSpec(site), config);
 else {
   const t = buildTopology(site);
-  if (isKubeStack(t, stack)) new KubeSiteComponent(cloudKubeSpec(t));
+  if (isKubeStack(t, stack)) new KubeSiteComponent(siteKubeSpec(t, stack));
   else new DockerHostComponent(stackSpec(t, stack), config);
 }

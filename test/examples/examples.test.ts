@@ -25,8 +25,8 @@ for (const e of examples) {
 }
 
 describe("the examples", () => {
-  it("GIVEN examples/ WHEN listed THEN it holds at least the four platforms, and reference.yaml is the default palisade.yaml", () => {
-    expect(examples.map((e) => e.name)).toEqual(expect.arrayContaining(["minimal", "multi-domain", "reference", "sysmanage"]));
+  it("GIVEN examples/ WHEN listed THEN it holds at least the five platforms, and reference.yaml is the default palisade.yaml", () => {
+    expect(examples.map((e) => e.name)).toEqual(expect.arrayContaining(["kubernetes", "minimal", "multi-domain", "reference", "sysmanage"]));
     expect(realpathSync(join(examples.find((e) => e.name === "reference")!.file))).toBe(realpathSync(REFERENCE_SITE));
   });
 

@@ -155,7 +155,7 @@ describe("a Kubernetes site rendered by both engines", async () => {
     policyIn(mutated, "web", "default-deny").spec = { podSelector: {}, policyTypes: ["Ingress"] };
     policyIn(mutated, "web", "egress-to-api-tcp-9000").spec.egress = [{}];
     const result = checkKubeSegmentation(kubeFromTerraform("cdktf", mutated), intentOf(t));
-    expect(result.violations).toEqual(["must-never web => db is blocked by networkpolicy:ingress; two layers are required"]);
+    expect(result.violations).toEqual(["must-never web => db is blocked by networkpolicy:ingress (under two layers: TCP 1-65535,UDP 1-65535; let through by networkpolicy:egress (resource.kubernetes_manifest.networkpolicy_web_egress_to_api_tcp_9000, document 1)); two layers are required"]);
   });
 
   it("an artifact edited to drop db's ingress isolation opens the pair and breaks the rule", () => {
@@ -166,8 +166,8 @@ describe("a Kubernetes site rendered by both engines", async () => {
     delete m[tfKey(mutated, "NetworkPolicy", "db", "ingress-from-api-tcp-5432")];
     const result = checkKubeSegmentation(kubeFromTerraform("cdktf", mutated), intentOf(t));
     expect(result.violations).toEqual([
-      "must-never internet => db is blocked by no layer (open: All Connections); two layers are required",
-      "must-never web => db is blocked by no layer (open: TCP 9000); two layers are required",
+      "must-never internet => db is blocked by no layer (under two layers: TCP 1-65535,UDP 1-65535; let through by networkpolicy:ingress (no policy isolates the pod)); two layers are required",
+      "must-never web => db is blocked by no layer (under two layers: TCP 1-65535,UDP 1-65535; let through by networkpolicy:egress (resource.kubernetes_manifest.networkpolicy_web_egress_to_api_tcp_9000, document 1), networkpolicy:ingress (no policy isolates the pod)); two layers are required",
     ]);
   });
 
@@ -175,7 +175,7 @@ describe("a Kubernetes site rendered by both engines", async () => {
     const mutated = clone(tf);
     policyIn(mutated, "db", "ingress-from-api-tcp-5432").spec.ingress[0].from.push({ ipBlock: { cidr: "0.0.0.0/0" } });
     const result = checkKubeSegmentation(kubeFromTerraform("cdktf", mutated), intentOf(t));
-    expect(result.violations).toEqual(["must-never internet => db is blocked by no layer (open: TCP 5432); two layers are required"]);
+    expect(result.violations).toEqual(["must-never internet => db is blocked by no layer (under two layers: TCP 1-65535,UDP 1-65535; let through by networkpolicy:ingress (resource.kubernetes_manifest.networkpolicy_db_ingress_from_api_tcp_5432, document 1)); two layers are required"]);
     expect(result.pending).toEqual([]);
   });
 

@@ -139,6 +139,14 @@ export class PolicyEngine {
     return ranges.filter(([lo]) => blocks.some(([a, b]) => a <= lo && lo <= b));
   }
 
+  /** The policies that isolate the pod in that direction and have a rule letting this pair through (what opened it). */
+  admitting(src: Endpoint, dst: Endpoint, direction: "ingress" | "egress"): readonly NetworkPolicy[] {
+    const pod = direction === "ingress" ? dst : src;
+    if (pod.kind !== "pod") return [];
+    const other = direction === "ingress" ? src : dst;
+    return this.policiesIsolating(pod, direction).filter((p) => (direction === "ingress" ? p.ingress : p.egress).some((rule) => !this.ruleConns(rule, p.namespace, other, dst).isEmpty()));
+  }
+
   /** The connection needs both ends: the source's egress and the destination's ingress. */
   allowed(src: Endpoint, dst: Endpoint): ConnSet {
     const out = this.egress(src, dst);
