@@ -174,7 +174,11 @@ function deployment(svc: Service, problems: string[]): KubeObject {
 
 function service(svc: Service): KubeObject {
   const external = [...new Set((svc.props.publish ?? []).map((pp) => pp.hostIp))].sort();
-  const ports = svc.props.listens.map((l) => ({ name: portName(l), port: l.from, targetPort: l.from, protocol: l.protocol.toUpperCase() }));
+  // A published Service carries only its published ports: externalIPs expose every port of the Service.
+  const published = new Set((svc.props.publish ?? []).map((pp) => `${pp.port.protocol}/${pp.containerPort}`));
+  const ports = svc.props.listens
+    .filter((l) => published.size === 0 || published.has(`${l.protocol}/${l.from}`))
+    .map((l) => ({ name: portName(l), port: l.from, targetPort: l.from, protocol: l.protocol.toUpperCase() }));
   return {
     apiVersion: "v1",
     kind: "Service",

@@ -36,7 +36,9 @@ function checkableIngress(config: string): string {
   execFileSync(openssl.path!, ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-subj", "/CN=example.test", "-days", "1"], { stdio: "ignore" });
   writeFileSync(join(dir, "certs", "site.pem"), readFileSync(join(dir, "cert.pem"), "utf8") + readFileSync(join(dir, "key.pem"), "utf8"));
   const file = join(dir, "haproxy.cfg");
-  writeFileSync(file, config.replaceAll(`${INGRESS_PATHS.certDir}/`, `${dir}/certs/`).replaceAll(INGRESS_PATHS.adminSocket, join(dir, "admin.sock")));
+  // A Kubernetes cloud's backends are cluster DNS names, which resolve only inside a cluster (none runs here).
+  const local = config.replace(/ [a-z0-9-]+\.[a-z0-9-]+\.svc\.cluster\.local:/g, " 127.0.0.1:");
+  writeFileSync(file, local.replaceAll(`${INGRESS_PATHS.certDir}/`, `${dir}/certs/`).replaceAll(INGRESS_PATHS.adminSocket, join(dir, "admin.sock")));
   return file;
 }
 

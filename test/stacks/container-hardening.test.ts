@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tunnelAddresses } from "../../core/index.js";
@@ -68,16 +68,19 @@ function containers(plan: PlannedOutput): ContainerView[] {
 }
 
 const isRootUser = (user: unknown) => typeof user === "string" && /^(root|0)(:|$)/.test(user);
-const planned: { name: string; plan: PlannedOutput; tunnelCloudIp: string }[] = [];
-for (const e of examples) planned.push({ name: e.name, plan: await planOnce(e.file), tunnelCloudIp: tunnelAddresses(e.site).cloud4 });
+const planned: { name: string; plan: PlannedOutput; tunnelCloudIp: string; kube: boolean }[] = [];
+for (const e of examples) planned.push({ name: e.name, plan: await planOnce(e.file), tunnelCloudIp: tunnelAddresses(e.site).cloud4, kube: e.site.cloud.engine === "kubernetes" });
 
-describe.each(planned)("the container hardening in both engines' output of the $name example", ({ plan, tunnelCloudIp }) => {
+// A cloud on Kubernetes has no container there (its pods are checked in test/stacks/kube-site.test.ts):
+// only the edge's containers are read, and the ingress is published by its Service's externalIPs.
+describe.each(planned)("the container hardening in both engines' output of the $name example", ({ plan, tunnelCloudIp, kube }) => {
   const ALL = containers(plan);
   const cases = ALL.map((c) => [`${c.engine} ${c.stack}/${c.name}`, c] as const);
 
   it("GIVEN the plan WHEN both engines' outputs are read THEN they declare the same containers, and there are some", () => {
     const names = (engine: string) => ALL.filter((c) => c.engine === engine).map((c) => `${c.stack}/${c.name}`).sort();
-    expect(names("cdktf").length).toBeGreaterThanOrEqual(8);
+    expect(names("cdktf").length).toBeGreaterThanOrEqual(kube ? 4 : 8);
+    if (kube) expect(names("cdktf").filter((n) => n.startsWith("cloud/"))).toEqual([]);
     expect(names("pulumi")).toEqual(names("cdktf"));
   });
 
@@ -143,6 +146,17 @@ describe.each(planned)("the container hardening in both engines' output of the $
   });
 
   it.each(["cdktf", "pulumi"])("GIVEN %s output WHEN the ingress is read THEN it publishes exactly tcp 80 and 443 on the cloud's tunnel address", (engine) => {
+    if (kube) {
+      const file = engine === "cdktf" ? "cdktf/stacks/cloud/cdk.tf.json" : "pulumi/cloud.json";
+      const text = readFileSync(join(plan.dir, file), "utf8");
+      const json = JSON.parse(text);
+      const services = engine === "cdktf" ? Object.values(json.resource.kubernetes_manifest).map((r: any) => r.manifest) : json.resources.filter((r: any) => r.type === "kubernetes:core/v1:Service").map((r: any) => ({ kind: "Service", ...r.inputs }));
+      const published = services.filter((o: any) => o.kind === "Service" && o.spec?.externalIPs);
+      expect(published.map((o: any) => o.metadata.name)).toEqual(["ingress"]);
+      expect(published[0].spec.externalIPs).toEqual([tunnelCloudIp]);
+      expect(published[0].spec.ports.map((p: any) => `${p.protocol}/${p.port}->${p.targetPort}`).sort()).toEqual(["TCP/443->443", "TCP/80->80"]);
+      return;
+    }
     const ingress = ALL.find((c) => c.engine === engine && c.name === "cloud-ingress");
     expect(ingress?.ports.map((p) => `${p.ip}:${p.external}->${p.internal}`).sort()).toEqual([`${tunnelCloudIp}:443->443`, `${tunnelCloudIp}:80->80`]);
   });
