@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadSite } from "../../core/index.js";
 import { DOCKER_STACKS, stackSpec } from "../../stacks/docker-spec.js";
 import { SECRET_PLACEHOLDER } from "../../stacks/pulumi/capture.js";
+import { isKubeStack, siteKubeSpec } from "../../stacks/kube-spec.js";
 import { buildTopology } from "../../stacks/platform.js";
 import { hashTree, runCliProcess } from "../helpers/cli.js";
 import { tempDir } from "../helpers/paths.js";
@@ -76,7 +77,11 @@ describe.each(siteFiles())("the plan of %s is deterministic and secret-free", ({
     for (const [path, text] of all) expect(text, path).not.toContain(`${process.cwd()}/`);
   });
 
-  it.each(DOCKER_STACKS)("GIVEN the %s stack's secret env WHEN read from the Pulumi capture THEN each value is the placeholder only", (stack) => {
+  // A site on Kubernetes renders no container: its secrets are secretKeyRefs, checked below.
+  const docker = DOCKER_STACKS.filter((s) => !isKubeStack(topology, s));
+  const kube = DOCKER_STACKS.filter((s) => isKubeStack(topology, s));
+
+  it.each(docker)("GIVEN the %s stack's secret env WHEN read from the Pulumi capture THEN each value is the placeholder only", (stack) => {
     const secretNames = stackSpec(topology, stack).containers.flatMap((c) => c.secretEnv.map((s) => [c.name, s.name] as const));
     const capture = first.pulumi(stack);
     for (const [container, name] of secretNames) {
@@ -87,7 +92,15 @@ describe.each(siteFiles())("the plan of %s is deterministic and secret-free", ({
     expect(placeholders).toBe(secretNames.length);
   });
 
-  it.each(DOCKER_STACKS)("GIVEN the %s stack's secret env WHEN read from the Terraform JSON THEN each value is a sensitive ${var.…} reference", (stack) => {
+  it.runIf(kube.length > 0).each(kube)("GIVEN the Kubernetes %s stack WHEN read from both engines THEN every secret env is a secretKeyRef and no value or placeholder is there", (stack) => {
+    const spec = siteKubeSpec(topology, stack);
+    const refs = JSON.stringify(first.tf(stack)).match(/"secretKeyRef":\{[^}]*\}/g) ?? [];
+    expect(refs.length).toBe(spec.objects.filter((o) => o.kind === "Deployment").flatMap((d) => JSON.stringify(d).match(/"secretKeyRef"/g) ?? []).length);
+    expect(refs.length).toBeGreaterThan(0);
+    for (const path of [`cdktf/stacks/${stack}/cdk.tf.json`, `pulumi/${stack}.json`]) expect(first.text(path)).not.toContain(SECRET_PLACEHOLDER);
+  });
+
+  it.each(docker)("GIVEN the %s stack's secret env WHEN read from the Terraform JSON THEN each value is a sensitive ${var.…} reference", (stack) => {
     const spec = stackSpec(topology, stack);
     const tf = first.tf(stack);
     for (const c of spec.containers) {
