@@ -34,7 +34,8 @@ import { labEdgeHaproxyConfig, labFail2banJail, labFail2banLocal, labFailoverCon
 import { applyStack, attachNetns, prepareImages, readApplyPlan, startEngine, stopEngine, type LabDocker, type LabEngine } from "./docker/cloud.js";
 import { imageKind } from "./docker/images.js";
 import { DockerApi, mountsUnder } from "./docker/engine.js";
-import type { ApplyPlan } from "./docker/apply.js";
+import { ApplyError, type ApplyPlan } from "./docker/apply.js";
+import { labCannotRun } from "./site-plan.js";
 import { INGRESS_PATHS } from "../../cluster/index.js";
 import { KMSG_RELAY_PY, STANDINS_PY } from "./private/scripts.js";
 import { EDGE_DROP_LOG_PREFIX } from "../../edge/index.js";
@@ -203,6 +204,10 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
   const root = resolve(opts.root ?? process.cwd());
   const paths = labPaths(root);
   const progress = opts.progress ?? (() => {});
+  // Refused before anything is touched: a platform the lab cannot bring up is bad input (exit 2).
+  const site = loadSite(resolve(root, opts.siteFile));
+  const cannot = labCannotRun(site);
+  if (cannot) throw new ApplyError(`${opts.siteFile}: ${cannot}`);
   const existing = readRecord(paths);
   if (labHealthy(existing)) {
     progress("up: the lab is already up and healthy (palisade lab down to remove it)");
@@ -215,7 +220,6 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
   mkdirSync(paths.dir, { recursive: true });
 
   const outDir = resolve(root, opts.outDir);
-  const site = loadSite(resolve(root, opts.siteFile));
   const stack = readCloudStack(outDir);
   const art = findHostArtifacts(outDir);
   // Read (and refused, field by field) before anything is created.
