@@ -8,7 +8,7 @@ import { INGRESS_PATHS, renderIngressConfig, SECURITY_HEADERS } from "../../clus
 import { buildTopology } from "../../stacks/platform.js";
 import { REFERENCE_SITE } from "../helpers/paths.js";
 import { requireTool } from "../helpers/tools.js";
-import { siteFiles } from "../policies/planned-sites.js";
+import { dockerSiteFiles } from "../policies/planned-sites.js";
 import { siteFacts } from "../policies/site-facts.js";
 
 /** `haproxy -c` needs a real certificate where the config points: the test makes one in a temp dir. */
@@ -23,7 +23,7 @@ function checkWithHaproxy(config: string): { status: number | null; output: stri
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
-describe.each(siteFiles())("the ingress HAProxy configuration of %s", ({ file }) => {
+describe.each(dockerSiteFiles())("the ingress HAProxy configuration of %s", ({ file }) => {
   const site = loadSite(file);
   const topology = buildTopology(site);
   const cfg = renderIngressConfig(topology);

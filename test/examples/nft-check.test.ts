@@ -6,7 +6,7 @@ import { tempDir } from "../helpers/paths.js";
 import { planOnce } from "../helpers/plan-once.js";
 import { describeRoot } from "../helpers/root.js";
 import { requireTool } from "../helpers/tools.js";
-import { siteFiles } from "../policies/planned-sites.js";
+import { dockerSiteFiles } from "../policies/planned-sites.js";
 
 /*
  * The kernel's own checker on every host firewall of every example: `nft -c -f` in a throwaway
@@ -17,7 +17,7 @@ import { siteFiles } from "../policies/planned-sites.js";
 
 const nft = requireTool("nft", "nftables");
 const planned: { name: string; dir: string; hosts: string[] }[] = [];
-for (const s of siteFiles()) {
+for (const s of dockerSiteFiles()) {
   const dir = (await planOnce(s.file)).dir;
   planned.push({ name: s.name, dir, hosts: readdirSync(join(dir, "hosts")).filter((h) => readdirSync(join(dir, "hosts", h)).includes("nftables.conf")).sort() });
 }

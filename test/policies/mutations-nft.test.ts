@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { bridgeName } from "../../tunnel/index.js";
 import { runCli } from "../helpers/cli.js";
 import { copyOut, editText, problemLines, verifyDirInProcess } from "./support.js";
-import { planSite, siteFiles } from "./planned-sites.js";
+import { dockerSiteFiles, planSite } from "./planned-sites.js";
 import { plannedReport, siteFacts, type SiteFacts } from "./site-facts.js";
 
 /*
@@ -77,7 +77,7 @@ const EARLIER_CHAIN = append("table inet early {\n\tchain input {\n\t\ttype filt
 
 /** Every site, planned once (shared by the run), with the facts its mutations are aimed by. */
 const sites: { name: string; file: string; dir: string; facts: SiteFacts; mutations: Mutation[] }[] = [];
-for (const s of siteFiles()) {
+for (const s of dockerSiteFiles()) {
   const dir = await planSite(s.file);
   const facts = siteFacts(s.file, dir);
   sites.push({ ...s, dir, facts, mutations: [...edgeMutations(facts), ...routingMutations(facts)] });

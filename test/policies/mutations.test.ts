@@ -5,7 +5,7 @@ import { hostInCidr4 } from "../../core/index.js";
 import { bridgeName } from "../../tunnel/index.js";
 import { runCli } from "../helpers/cli.js";
 import { copyOut, editJson, editText, problemLines, pulumiContainer, tfContainer, verifyDirInProcess } from "./support.js";
-import { planSite, siteFiles } from "./planned-sites.js";
+import { dockerSiteFiles, planSite } from "./planned-sites.js";
 import { anyOf, plannedReport, siteFacts, type SiteFacts } from "./site-facts.js";
 
 /*
@@ -124,7 +124,7 @@ function mutationsOf(f: SiteFacts, firstSite: boolean): Mutation[] {
 
 /** Every site, planned once (shared by the run), with its own mutation table. */
 const sites: { name: string; dir: string; mutations: Mutation[] }[] = [];
-for (const s of siteFiles()) {
+for (const s of dockerSiteFiles()) {
   const dir = await planSite(s.file);
   sites.push({ name: s.name, dir, mutations: mutationsOf(siteFacts(s.file, dir), sites.length === 0) });
 }

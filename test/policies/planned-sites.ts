@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
+import { loadSite } from "../../core/index.js";
 import { planOnce } from "../helpers/plan-once.js";
 import { REFERENCE_SITE, ROOT } from "../helpers/paths.js";
 
@@ -18,6 +19,14 @@ export function siteFiles(): { name: string; file: string }[] {
     : [];
   const reference = realpathSync(REFERENCE_SITE);
   return [{ name: "palisade.yaml", file: REFERENCE_SITE }, ...examples.filter((e) => realpathSync(e.file) !== reference)];
+}
+
+/**
+ * The sites whose private cloud runs on Docker (cloud.engine docker): the tests of Docker networks,
+ * containers and the cloud host's nftables run over these; a Kubernetes cloud has its own tests.
+ */
+export function dockerSiteFiles(): { name: string; file: string }[] {
+  return siteFiles().filter((s) => loadSite(s.file).cloud.engine !== "kubernetes");
 }
 
 /** The plan of one site, made once per run (see planOnce) and copied for this file; throws unless the plan wrote its artifacts. */

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { canonicalPulumi, canonicalTerraform, engineParity, formatDifference } from "../../stacks/parity.js";
 import { planOnce, type PlannedOutput, type PulumiCapture, type TfJson } from "../helpers/plan-once.js";
-import { siteFiles } from "../policies/planned-sites.js";
+import { dockerSiteFiles } from "../policies/planned-sites.js";
 import { siteFacts, type SiteFacts } from "../policies/site-facts.js";
 
 /*
@@ -14,7 +14,7 @@ import { siteFacts, type SiteFacts } from "../policies/site-facts.js";
  */
 
 const sites: { name: string; plan: PlannedOutput; facts: SiteFacts }[] = [];
-for (const s of siteFiles()) {
+for (const s of dockerSiteFiles()) {
   const plan = await planOnce(s.file);
   sites.push({ name: s.name, plan, facts: siteFacts(s.file, plan.dir) });
 }

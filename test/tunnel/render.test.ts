@@ -7,7 +7,7 @@ import { deriveNetworks, loadSite, tunnelAddresses, type Artifact } from "../../
 import { buildTopology } from "../../stacks/platform.js";
 import { CLOUD_WG_IFACE, EDGE_WG_IFACE, bridgeName, parseFailoverConfig, renderTunnel } from "../../tunnel/index.js";
 import { requireTool } from "../helpers/tools.js";
-import { siteFiles } from "../policies/planned-sites.js";
+import { dockerSiteFiles } from "../policies/planned-sites.js";
 import { siteFacts } from "../policies/site-facts.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "palisade-tunnel-render-"));
@@ -61,7 +61,7 @@ function wgLines(conf: string, key: string): string[] {
 }
 
 /* The tunnel, the failover agent and the cloud firewall of every example, read from what is rendered. */
-describe.each(siteFiles())("the tunnel and the cloud host of %s", ({ file: siteFile }) => {
+describe.each(dockerSiteFiles())("the tunnel and the cloud host of %s", ({ file: siteFile }) => {
   const site = loadSite(siteFile);
   const topology = buildTopology(site);
   const facts = siteFacts(siteFile);
