@@ -6,5 +6,6 @@ export { INGRESS_PATHS, SECURITY_HEADERS, renderIngressConfig } from "./ingress.
 
 /** Files for the private cloud's containers: the ingress's HAProxy config and lego's jobs. */
 export function renderCluster(t: Topology): Artifact[] {
-  return [{ path: "hosts/cloud/ingress/haproxy.cfg", content: renderIngressConfig(t) }, ...renderAcmeFiles(t)];
+  // On the first site, which runs the ingress and the ACME client (`cloud` in the one-site form).
+  return [{ path: `hosts/${t.site.cloud.id}/ingress/haproxy.cfg`, content: renderIngressConfig(t) }, ...renderAcmeFiles(t)];
 }

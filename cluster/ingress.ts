@@ -174,7 +174,7 @@ export function renderAcmeFiles(t: Topology): Artifact[] {
     "",
   ].join("\n");
   return [
-    { path: "hosts/cloud/acme/renew.sh", content: renew, mode: 0o755 },
-    { path: "hosts/cloud/acme/deploy-hook.sh", content: hook, mode: 0o755 },
+    { path: `hosts/${t.site.cloud.id}/acme/renew.sh`, content: renew, mode: 0o755 },
+    { path: `hosts/${t.site.cloud.id}/acme/deploy-hook.sh`, content: hook, mode: 0o755 },
   ];
 }

@@ -264,13 +264,15 @@ export function wireguardGuardrails(files: ReadonlyMap<string, string>): Guardra
       out.push(finding(GUARDRAILS.wireguardPeers, path, `${path}: ${p.claims.length} peers claim the same AllowedIPs prefix (lines ${p.claims.map((c) => c.line).join(", ")}); wg routes it to the last one, at line ${last.line}`, path, `[Peer] AllowedIPs = ${last.allowedIps.join(", ")}`, last.line));
     }
   }
-  for (const { path, cfg } of configs) {
+  for (const { path, host: self, cfg } of configs) {
     const subnets = cfg.addresses.map((a) => parseRange(a)).filter((r): r is NonNullable<typeof r> => !!r);
+    // Another host's own tunnel address: a site reaches another site's through the edge, which forwards between the tunnels.
+    const otherEnds = configs.filter((c) => c.host !== self).flatMap((c) => c.cfg.addresses.map((a) => parseRange(a.split("/")[0]!))).filter((r): r is NonNullable<typeof r> => !!r);
     for (const peer of cfg.peers) {
       for (const allowed of peer.allowedIps) {
         const r = parseRange(allowed);
         const host = !!r && r.lo === r.hi;
-        const inside = !!r && subnets.some((sn) => sn.v === r.v && sn.lo <= r.lo && r.hi <= sn.hi);
+        const inside = !!r && (subnets.some((sn) => sn.v === r.v && sn.lo <= r.lo && r.hi <= sn.hi) || otherEnds.some((o) => o.v === r.v && o.lo === r.lo && o.hi === r.hi));
         if (!host || !inside) {
           out.push(finding(GUARDRAILS.wireguardAllowedIps, path, `${path}: peer ${peer.publicKey.slice(0, 8)}… AllowedIPs ${allowed} is ${!host ? "wider than one address" : "outside the tunnel subnets"} (${cfg.addresses.join(", ")})`, path, `[Peer] AllowedIPs = ${peer.allowedIps.join(", ")}`, peer.allowedIpsLine ?? peer.line));
         }

@@ -1,4 +1,4 @@
-import { SiteError, siteTunnelAddresses, sortArtifacts, Topology, Zone, type Artifact, type Site } from "../core/index.js";
+import { siteTunnelAddresses, sortArtifacts, Topology, Zone, type Artifact, type Site } from "../core/index.js";
 import { declareCluster } from "../cluster/index.js";
 import { declareEdge } from "../edge/index.js";
 import { declareTunnel } from "../tunnel/index.js";
@@ -31,12 +31,6 @@ export function buildTopology(site: Site): Topology {
 }
 
 export function buildPlatform(site: Site): Platform {
-  if (site.sites.length > 1) {
-    // Rendered, not verified yet: the verifier reads one site, and plan never ships what it cannot verify.
-    throw new SiteError("the site file", [
-      { path: "sites[1]", given: `${site.sites.length} sites (${site.sites.map((s) => s.id).join(", ")})`, expected: "one site: this version renders several sites but verifies one", fix: "declare one site until the multi-site verification lands" },
-    ]);
-  }
   const topology = buildTopology(site);
   return { site, topology, hostFiles: sortArtifacts(renderHostFiles(topology)) };
 }

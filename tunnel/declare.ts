@@ -15,6 +15,7 @@ export function declareTunnel(t: Topology, edge: Host, cloud: Host, first = true
     description: "Uplink failover agent: probes the edge through each uplink and moves the tunnel's route",
     host: cloud,
     image: t.site.images.failover,
+    imageKey: "images.failover.digest",
     listens: [],
     hostNetwork: { reason: "switches the host's routes, pins the tunnel to the active uplink (its own nft table) and flushes its conntrack entries for the tunnel" },
     user: "root",

@@ -41,6 +41,18 @@ export const markdownFormatter: ReportFormatter = {
       const missing = t.layers.filter((l) => l.status === "missing").map((l) => l.layer);
       out.push(`- \`${t.tenant}\` (${t.mode}, database \`${t.database}\` on ${t.server}): ${t.layers.map((l) => l.layer).join(", ")}${missing.length ? ` — **missing: ${missing.join(", ")}**` : ""}`);
     }
+    if (r.residency) {
+      out.push("", "## Data residency", "", "Each dedicated tenant's database, the site of its region, where the artifacts render it, and every path between it and another site as the verifier derived it from the artifacts.", "");
+      for (const d of r.residency) {
+        const into = d.fromOtherSites.filter((f) => f.verdict !== "denied");
+        const out_ = d.toOtherSites.filter((f) => f.verdict !== "denied");
+        out.push(
+          `- \`${d.tenant}\` (region ${d.region}): server \`${d.server}\` on site **${d.site}**; rendered on ${[...new Set(d.renderedOn.map((x) => `${x.host} (${x.what}, ${x.artifact})`))].join(", ") || "**nowhere**"}; ` +
+            `from other sites: ${into.length ? into.map((f) => `\`${f.line}\` ${f.verdict}`).join(", ") : "nothing"} (${d.fromOtherSites.length - into.length} other connections blocked); ` +
+            `to other sites: ${out_.length ? `**${out_.map((f) => `\`${f.line}\` ${f.verdict}`).join(", ")}**` : `nothing (all ${d.toOtherSites.length} connections blocked)`}`,
+        );
+      }
+    }
     if (r.lab) {
       out.push("", "## Lab: expected vs observed", "");
       if (r.lab.probe) out.push(`Probe against ${r.lab.probe.expectedFrom}: ${r.lab.probe.correct} correct, ${r.lab.probe.incorrect} incorrect.`);

@@ -13,6 +13,8 @@ import type { Finding } from "./report-model.js";
 
 export const EDGE_PROXY_PATH = "hosts/edge/haproxy/haproxy.cfg";
 export const INGRESS_PATH = "hosts/cloud/ingress/haproxy.cfg";
+/** The ingress's config on the host that runs it (the first site; `cloud` in the one-site form). */
+export const ingressPathOn = (host: string) => `hosts/${host}/ingress/haproxy.cfg`;
 
 function finding(subject: string, message: string, artifact: string): Finding {
   return { id: `declared-not-rendered:${subject}`, kind: "declared-not-rendered", severity: "violation", subject, message, artifact };
@@ -60,7 +62,7 @@ function checkEdge(cfg: HaproxyConfig, route: IntentRoute, cloudAddresses: Reado
   return `the edge renders no SNI route for ${route.host} on 443 (${EDGE_PROXY_PATH})`;
 }
 
-function checkIngress(cfg: HaproxyConfig, route: IntentRoute, addresses: ReadonlySet<string>): string | undefined {
+function checkIngress(cfg: HaproxyConfig, route: IntentRoute, addresses: ReadonlySet<string>, INGRESS_PATH: string): string | undefined {
   const port = Number(route.port.split("/")[1]);
   const path = route.path ?? "/";
   for (const fe of cfg.frontends.filter(binds443)) {
@@ -142,16 +144,18 @@ export function checkDeclaredRendered(files: ReadonlyMap<string, string>, intent
   const out: Finding[] = [];
   const routes = intent.routes ?? [];
   if (routes.length > 0) {
-    const cloud = new Set(intent.peers.find((p) => p.id === "cloud")?.addresses ?? []);
+    const ingressHost = intent.peers.find((p) => p.id === "ingress")?.host ?? "cloud";
+    const ingressPath = ingressPathOn(ingressHost);
+    const cloud = new Set(intent.peers.find((p) => p.id === ingressHost)?.addresses ?? []);
     const edge = parse(files, EDGE_PROXY_PATH, out, "routes at the edge");
-    const ingress = parse(files, INGRESS_PATH, out, "routes at the ingress");
+    const ingress = parse(files, ingressPath, out, "routes at the ingress");
     const containers = model.hosts.flatMap((h) => h.containers);
     for (const r of routes) {
       const subject = `route ${r.host}${r.path ?? ""} -> ${r.service} ${r.port}`;
       // A service of a Kubernetes cloud is reached by the DNS names of the Services selecting its pods.
       const addresses = new Set([...containers.filter((c) => c.service === r.service).flatMap((c) => c.networks.map((n) => n.ipv4)), ...(clusterNames.get(r.service) ?? [])]);
-      const problems = [edge && checkEdge(edge, r, cloud), ingress && checkIngress(ingress, r, addresses)].filter((p): p is string => Boolean(p));
-      for (const p of problems) out.push(finding(subject, p, p.includes(EDGE_PROXY_PATH) || p.startsWith("the edge") ? EDGE_PROXY_PATH : INGRESS_PATH));
+      const problems = [edge && checkEdge(edge, r, cloud), ingress && checkIngress(ingress, r, addresses, ingressPath)].filter((p): p is string => Boolean(p));
+      for (const p of problems) out.push(finding(subject, p, p.includes(EDGE_PROXY_PATH) || p.startsWith("the edge") ? EDGE_PROXY_PATH : ingressPath));
     }
   }
   const identities = intent.identities ?? [];

@@ -199,9 +199,9 @@ export interface MailContext {
   readonly ownDomain: string;
 }
 
-/** Who may relay through the edge's Postfix without authentication, by the site: loopback (implied) and the tunnel. */
+/** Who may relay through the edge's Postfix without authentication, by the site: loopback (implied) and every site's tunnel. */
 export function mailContextOf(site: Site): MailContext {
-  return { trusted: [site.tunnel.subnet, site.tunnel.subnet6], ownDomain: site.site.domain };
+  return { trusted: site.sites.flatMap((s) => [s.tunnel.subnet, s.tunnel.subnet6]), ownDomain: site.site.domain };
 }
 
 class Unmodelled extends Error {

@@ -87,6 +87,25 @@ export class Reachability {
       : { layer: "wireguard", verdict: "deny", artifact: h.wgPath, construct: `${h.id}: source ${specText(saddr)} is in no peer's AllowedIPs: dropped on receipt` };
   }
 
+  /**
+   * The hops between two tunnel ends that are not each other's peer (two sites): the host whose
+   * tunnel holds both (the edge) takes the packet from the source's peer, forwards it in its
+   * firewall and sends it to the destination's peer. None when the source's tunnel reaches the
+   * destination host directly.
+   */
+  private relaySteps(sh: HostInfo, dh: HostInfo, saddr: AddrSpec, daddr: AddrSpec, port: PortSpec): Step[] {
+    if (!sh.wg || !dh.wg) return [];
+    const peer = peerFor(sh.wg, daddr);
+    if (!peer) return [];
+    // The peer is the host its Endpoint names (an initiator's peer); a responder's peers have none and are reached directly.
+    const endpoint = peer.endpoint?.replace(/^\[?([^\]]*?)\]?:\d+$/, "$1");
+    if (!endpoint) return [];
+    const relay = [...this.m.hosts.values()].find((h) => h.external.includes(endpoint));
+    if (relay === dh) return [];
+    if (!relay || relay === sh || !relay.wg) return [{ layer: "wireguard", verdict: "deny", artifact: sh.wgPath, construct: `${sh.id}: the peer routing ${specText(daddr)} has Endpoint ${peer.endpoint}, no host of the artifacts: nothing carries it to ${dh.id}`, line: peer.line }];
+    return [this.wgIn(relay, saddr), this.nft(relay, "forward", this.pkt(daddr.v, saddr, daddr, port, tunnelIface(relay), tunnelIface(relay))), this.wgOut(relay, daddr)];
+  }
+
   private docker(h: HostInfo, verdict: "allow" | "deny", construct: string): Step {
     return { layer: "docker-network", verdict, artifact: h.docker?.artifact ?? `(no docker stack for ${h.id})`, construct };
   }
@@ -354,7 +373,7 @@ export class Reachability {
       const bi = bridgeIface(e.net);
       for (const t of dh.tunnel.filter((a) => familyOf(a) === 4)) {
         const src = this.egressSource(sh, e.net, e.ip!, ipSpec(t), port, tunnelIface(sh));
-        const steps: Step[] = [e.step, this.nft(sh, "forward", this.pkt(4, ipSpec(e.ip!), ipSpec(t), port, bi, tunnelIface(sh))), this.wgOut(sh, ipSpec(t))];
+        const steps: Step[] = [e.step, this.nft(sh, "forward", this.pkt(4, ipSpec(e.ip!), ipSpec(t), port, bi, tunnelIface(sh))), this.wgOut(sh, ipSpec(t)), ...this.relaySteps(sh, dh, src.saddr, ipSpec(t), port)];
         if (sh.wg) steps.push(this.wgIn(dh, src.saddr), this.nft(dh, "input", this.pkt(4, src.saddr, ipSpec(t), port, tunnelIface(dh))));
         else steps.push({ layer: "wireguard", verdict: "pending", artifact: sh.wgPath, construct: `${sh.id} has no tunnel address yet` });
         out.push({ via: `tunnel to ${t}`, steps });
@@ -408,6 +427,7 @@ export class Reachability {
         if (viaTunnel) {
           const src = this.egressSource(sh, e.net, e.ip!, ipSpec(pub.addr), port, tunnelIface(sh));
           steps.push(this.nft(sh, "forward", this.pkt(4, ipSpec(e.ip!), ipSpec(pub.addr), port, bridgeIface(e.net), tunnelIface(sh))), this.wgOut(sh, ipSpec(pub.addr)));
+          steps.push(...this.relaySteps(sh, dh, src.saddr, ipSpec(pub.addr), port));
           steps.push(this.wgIn(dh, src.saddr));
           steps.push(this.nft(dh, "forward", this.pkt(4, src.saddr, ipSpec(dnet?.ipv4 || pub.addr), port, tunnelIface(dh), bridgeIface(this.net(dnet?.network ?? "")), true)));
         } else {
@@ -422,6 +442,7 @@ export class Reachability {
       if (dnet?.ipv4) {
         const src = this.egressSource(sh, e.net, e.ip!, ipSpec(dnet.ipv4), port, tunnelIface(sh));
         const steps: Step[] = [e.step, this.nft(sh, "forward", this.pkt(4, ipSpec(e.ip!), ipSpec(dnet.ipv4), port, bridgeIface(e.net), tunnelIface(sh))), this.wgOut(sh, ipSpec(dnet.ipv4))];
+        steps.push(...this.relaySteps(sh, dh, src.saddr, ipSpec(dnet.ipv4), port));
         steps.push(this.wgIn(dh, src.saddr));
         steps.push(this.nft(dh, "forward", this.pkt(4, src.saddr, ipSpec(dnet.ipv4), port, tunnelIface(dh), bridgeIface(this.net(dnet.network)))));
         steps.push(this.docker(dh, "deny", `${d.name} does not publish ${port.protocol}/${port.port}: routed access to ${dnet.ipv4} from outside ${dh.id} is refused`));
@@ -447,7 +468,7 @@ export class Reachability {
     const out: Path[] = [];
     for (const t of dh.tunnel) {
       const fam = familyOf(t);
-      const s = sh.tunnel.find((a) => familyOf(a) === fam);
+      const s = tunnelSource(sh, t);
       if (!s) continue;
       out.push({
         via: `tunnel to ${t}`,
@@ -500,7 +521,7 @@ export class Reachability {
     for (const pub of this.published(d, port, dh)) {
       const fam = familyOf(pub.addr);
       if (dh.tunnel.includes(pub.addr)) {
-        const s = sh.tunnel.find((a) => familyOf(a) === fam);
+        const s = tunnelSource(sh, pub.addr);
         if (!s) continue;
         out.push({
           via: `published ${pub.addr}:${port.port} through the tunnel`,
@@ -714,6 +735,21 @@ export class Reachability {
 }
 
 /** The path with the fewest blocking layers (pending paths count their denies only). */
+/**
+ * The source address a host's packets to `daddr` leave its tunnel with: the kernel picks the
+ * interface address whose subnet holds the destination (the edge has one per site's tunnel),
+ * else the first of the family.
+ */
+export function tunnelSource(h: HostInfo, daddr: string): string | undefined {
+  const fam = familyOf(daddr);
+  const d = parseRange(daddr);
+  const onLink = h.wg?.addresses.find((a) => {
+    const r = parseRange(a);
+    return !!r && !!d && r.v === d.v && r.lo <= d.lo && d.hi <= r.hi;
+  });
+  return onLink?.split("/")[0] ?? h.tunnel.find((a) => familyOf(a) === fam);
+}
+
 export function weakest(paths: readonly Path[]): Path | undefined {
   let best: Path | undefined;
   let bestN = Infinity;

@@ -1,5 +1,6 @@
 import type { ExceptionRecord } from "./exceptions.js";
 import type { TenantRecord } from "./tenancy.js";
+import type { ResidencyRecord } from "./residency.js";
 import type { LayerName, LayerStep } from "./layers.js";
 
 /*
@@ -77,7 +78,8 @@ export type FindingKind =
   | "intent-tampered"
   | "open-relay"
   | "openbao-policy"
-  | "openbao-role";
+  | "openbao-role"
+  | "residency";
 
 export interface Finding {
   /** Stable id: kind + subject. */
@@ -178,6 +180,8 @@ export interface Report {
   readonly guardrails: readonly GuardrailFinding[];
   /** Per tenant: the isolation layers declared and the artifact statement that implements each. */
   readonly tenants: readonly TenantRecord[];
+  /** Per dedicated tenant, when sites hold regions: its data's site, where the artifacts render it, the cross-site paths. @default - one site: no residency claimed */
+  readonly residency?: readonly ResidencyRecord[];
   /** Hardening exceptions read from the engine output, each with the reason it declares. */
   readonly exceptions: readonly ExceptionRecord[];
   /** The segmentation diff against the base given with `plan --base` (Markdown). @default - no base given */

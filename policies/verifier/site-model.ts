@@ -82,13 +82,15 @@ export function buildSiteModel(files: ReadonlyMap<string, string>, docker: Docke
     if (text === undefined) missing.push(path);
     return text;
   };
-  const failoverText = files.get("hosts/cloud/failover/failover.json");
-  let failover: { uplinks?: { interface: string; address: string }[] } | undefined;
-  try {
-    failover = failoverText ? (JSON.parse(failoverText) as typeof failover) : undefined;
-  } catch {
-    failover = undefined;
-  }
+  // Each site's uplinks, from its failover agent's config (hosts/<site>/failover/failover.json).
+  const failoverOf = (id: string): { uplinks?: { interface: string; address: string }[] } | undefined => {
+    const text = files.get(`hosts/${id}/failover/failover.json`);
+    try {
+      return text ? (JSON.parse(text) as { uplinks?: { interface: string; address: string }[] }) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
 
   const hostIds = [...new Set([...docker.hosts.map((h) => h.host), ...vocabulary.filter((p) => p.kind === "host").map((p) => p.id)])].sort();
   const hosts = new Map<string, HostInfo>();
@@ -100,7 +102,8 @@ export function buildSiteModel(files: ReadonlyMap<string, string>, docker: Docke
     const wgPath = wgFiles[0] ?? `hosts/${id}/wireguard/wg-${id}.conf`;
     const wgText = hostIds.length > 1 ? need(wgPath) : files.get(wgPath);
     const wg = wgText !== undefined ? parseWireguard(wgPath, wgText) : undefined;
-    const uplinks = id === "cloud" && failover?.uplinks ? failover.uplinks.map((u) => ({ iface: u.interface, address: u.address.split("/")[0]! })) : [];
+    const failover = vocab?.zone === "cloud" ? failoverOf(id) : undefined;
+    const uplinks = Array.isArray(failover?.uplinks) ? failover.uplinks.map((u) => ({ iface: u.interface, address: String(u.address).split("/")[0]! })) : [];
     const vocabAddrs = vocab?.addresses ?? [];
     const wgTunnel = wg ? wg.addresses.map((a) => a.split("/")[0]!) : [];
     const tunnel = wg ? wgTunnel : vocabAddrs.filter(isPrivate);

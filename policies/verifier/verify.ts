@@ -9,6 +9,8 @@ import { engineParity, formatDifference } from "./parity.js";
 import { dockerFromPulumi } from "./docker-pulumi.js";
 import { dockerFromTerraform } from "./docker-tf.js";
 import { compareText } from "./layers.js";
+import { checkResidency } from "./residency.js";
+import { checkCrossSiteForwarding } from "./cross-site.js";
 import type { Finding, FlowRecord, LabSection, NeverRecord, PeerRecord, Provenance, Report } from "./report-model.js";
 import { buildSiteModel, type SiteModel } from "./site-model.js";
 import { checkTenantIsolation } from "./tenancy.js";
@@ -298,6 +300,8 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
   findings.push(...nftHostFindings(files, primary.site, probePorts(primary.site)));
   findings.push(...tenancy.findings, ...checkDeclaredRendered(files, intent, primary.model, clusterServiceNames(kubeStacks)), ...labFindings(opts.lab), ...governed.findings);
   if (trusted) findings.push(...checkMailRelay(files, mailContextOf(trusted.site)), ...checkOpenBao(files, trusted.site), ...checkTenancyEffect(files, trusted.site));
+  const residency = trusted ? checkResidency(models, trusted.site, primary.site) : { records: [], findings: [] };
+  findings.push(...residency.findings, ...checkCrossSiteForwarding(primary.site, intent));
   for (const f of [...results.flatMap((r) => daemonFindings(r.site, intent!.peers)), ...malformedJsonFindings(files), ...wireguardFileFindings(files)]) {
     if (ids.has(f.id)) continue;
     findings.push(f);
@@ -347,6 +351,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
     findings,
     guardrails,
     tenants: tenancy.tenants,
+    ...(residency.records.length ? { residency: residency.records } : {}),
     ...(opts.lab ? { lab: opts.lab } : {}),
     exceptions: governed.records,
     proven: { nftables: NFT_PROVEN_SEMANTICS },

@@ -21,8 +21,9 @@ const kzonecheck = requireTool("kzonecheck", "knot-dnssecutils");
 const knotc = requireTool("knotc", "knot");
 const shellcheck = requireTool("shellcheck");
 
-const planned: { name: string; dir: string }[] = [];
-for (const e of examples) planned.push({ name: e.name, dir: (await planOnce(e.file)).dir });
+/** Each example's output, and the host its ingress and ACME client run on (the first site). */
+const planned: { name: string; dir: string; front: string }[] = [];
+for (const e of examples) planned.push({ name: e.name, dir: (await planOnce(e.file)).dir, front: `hosts/${e.site.cloud.id}` });
 
 const run = (cmd: string, args: string[]) => {
   const r = spawnSync(cmd, args, { encoding: "utf8" });
@@ -42,7 +43,7 @@ function checkableIngress(config: string): string {
   return file;
 }
 
-describe.each(planned)("the real checkers on the $name example's files", ({ dir }) => {
+describe.each(planned)("the real checkers on the $name example's files", ({ dir, front }) => {
   const text = (path: string) => readFileSync(join(dir, path), "utf8");
   const zones = readdirSync(join(dir, "hosts/edge/knot/zones")).filter((f) => f.endsWith(".zone")).sort();
 
@@ -55,7 +56,7 @@ describe.each(planned)("the real checkers on the $name example's files", ({ dir 
   });
 
   it.skipIf(!haproxy.path || !openssl.path)("GIVEN the ingress's haproxy.cfg WHEN haproxy -c checks it THEN it is valid", () => {
-    const r = run(haproxy.path!, ["-c", "-f", checkableIngress(text("hosts/cloud/ingress/haproxy.cfg"))]);
+    const r = run(haproxy.path!, ["-c", "-f", checkableIngress(text(`${front}/ingress/haproxy.cfg`))]);
     expect(r.output).toContain("Configuration file is valid");
     expect(r.status).toBe(0);
   });
@@ -82,7 +83,7 @@ describe.each(planned)("the real checkers on the $name example's files", ({ dir 
     expect(r.output).toContain("Configuration is valid");
   });
 
-  it.skipIf(!shellcheck.path).each(["hosts/cloud/acme/renew.sh", "hosts/cloud/acme/deploy-hook.sh"])("GIVEN %s WHEN shellcheck reads it THEN it reports nothing", (path) => {
+  it.skipIf(!shellcheck.path).each([`${front}/acme/renew.sh`, `${front}/acme/deploy-hook.sh`])("GIVEN %s WHEN shellcheck reads it THEN it reports nothing", (path) => {
     const file = join(tempDir("ex-sh"), "script.sh");
     writeFileSync(file, text(path));
     const r = run(shellcheck.path!, ["--shell=sh", file]);

@@ -106,7 +106,7 @@ describe.each(planned)("the $name example", ({ name, file, text, dir, code, outp
     (_n, r) => {
       const mutated = copyOut(dir);
       const acl = (l: string) => l.includes(`-i ${r.host}`) && l.trim().startsWith("acl host_");
-      editText(mutated, "hosts/cloud/ingress/haproxy.cfg", (t) => t.split("\n").filter((l) => !acl(l)).join("\n"));
+      editText(mutated, `hosts/${examples.find((e) => e.name === name)!.site.cloud.id}/ingress/haproxy.cfg`, (t) => t.split("\n").filter((l) => !acl(l)).join("\n"));
       const lines = problemLines(verifyDirInProcess(mutated));
       expect(lines.some((l) => l.startsWith(`declared-not-rendered route ${r.host}${r.path ?? ""} -> ${r.to}`)), lines.join("\n")).toBe(true);
     },

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { tunnelAddresses } from "../../core/index.js";
+import { crossSiteFlows, siteTunnelAddresses, tunnelAddresses, type Site } from "../../core/index.js";
 import { examples } from "../helpers/examples.js";
 import { planOnce, type PlannedOutput } from "../helpers/plan-once.js";
 
@@ -68,12 +68,12 @@ function containers(plan: PlannedOutput): ContainerView[] {
 }
 
 const isRootUser = (user: unknown) => typeof user === "string" && /^(root|0)(:|$)/.test(user);
-const planned: { name: string; plan: PlannedOutput; tunnelCloudIp: string; kube: boolean }[] = [];
-for (const e of examples) planned.push({ name: e.name, plan: await planOnce(e.file), tunnelCloudIp: tunnelAddresses(e.site).cloud4, kube: e.site.cloud.engine === "kubernetes" });
+const planned: { name: string; plan: PlannedOutput; tunnelCloudIp: string; kube: boolean; site: Site }[] = [];
+for (const e of examples) planned.push({ name: e.name, plan: await planOnce(e.file), tunnelCloudIp: tunnelAddresses(e.site).cloud4, kube: e.site.cloud.engine === "kubernetes", site: e.site });
 
 // A cloud on Kubernetes has no container there (its pods are checked in test/stacks/kube-site.test.ts):
 // only the edge's containers are read, and the ingress is published by its Service's externalIPs.
-describe.each(planned)("the container hardening in both engines' output of the $name example", ({ plan, tunnelCloudIp, kube }) => {
+describe.each(planned)("the container hardening in both engines' output of the $name example", ({ plan, tunnelCloudIp, kube, site }) => {
   const ALL = containers(plan);
   const cases = ALL.map((c) => [`${c.engine} ${c.stack}/${c.name}`, c] as const);
 
@@ -137,10 +137,13 @@ describe.each(planned)("the container hardening in both engines' output of the $
     expect(c.networkMode === "host").toBe(c.labels["palisade.host-network-reason"] !== undefined);
   });
 
-  it.each(cases)("%s publishes ports only if it is the ingress, and then only on the tunnel address", (_n, c) => {
+  it.each(cases)("%s publishes ports only if it is the ingress or a declared cross-site flow reaches it on that port, and then only on its site's tunnel address", (_n, c) => {
+    const primary = site.sites[0]!.id;
     for (const p of c.ports) {
-      expect(`${c.stack}/${c.name}`).toBe("cloud/cloud-ingress");
-      expect(p.ip).toBe(tunnelCloudIp);
+      const service = c.labels["palisade.service"];
+      const crossSite = crossSiteFlows(site).some((f) => f.to === service && f.port.from === p.external);
+      expect(`${c.stack}/${c.name}` === `${primary}/${primary}-ingress` || crossSite, `${c.stack}/${c.name} publishes ${p.external}`).toBe(true);
+      expect(p.ip).toBe(siteTunnelAddresses(site.sites.find((x) => x.id === c.stack)!).cloud4);
       expect(["0.0.0.0", "::", "", undefined]).not.toContain(p.ip);
     }
   });
@@ -157,7 +160,7 @@ describe.each(planned)("the container hardening in both engines' output of the $
       expect(published[0].spec.ports.map((p: any) => `${p.protocol}/${p.port}->${p.targetPort}`).sort()).toEqual(["TCP/443->443", "TCP/80->80"]);
       return;
     }
-    const ingress = ALL.find((c) => c.engine === engine && c.name === "cloud-ingress");
+    const ingress = ALL.find((c) => c.engine === engine && c.name === `${site.sites[0]!.id}-ingress`);
     expect(ingress?.ports.map((p) => `${p.ip}:${p.external}->${p.internal}`).sort()).toEqual([`${tunnelCloudIp}:443->443`, `${tunnelCloudIp}:80->80`]);
   });
 });
