@@ -22,11 +22,16 @@ export function siteFiles(): { name: string; file: string }[] {
 }
 
 /**
- * The sites whose private cloud runs on Docker (cloud.engine docker): the tests of Docker networks,
- * containers and the cloud host's nftables run over these; a Kubernetes cloud has its own tests.
+ * The sites whose private cloud is one Docker host (cloud.engine docker, one site): the tests of Docker
+ * networks, containers and the cloud host's nftables run over these, written against the one-site
+ * layout (hosts/cloud/...); a Kubernetes cloud has its own tests, and so has a platform of several
+ * sites (test/stacks/two-sites.test.ts, test/policies/residency.test.ts).
  */
 export function dockerSiteFiles(): { name: string; file: string }[] {
-  return siteFiles().filter((s) => loadSite(s.file).cloud.engine !== "kubernetes");
+  return siteFiles().filter((s) => {
+    const site = loadSite(s.file);
+    return site.cloud.engine !== "kubernetes" && site.sites.length === 1;
+  });
 }
 
 /** The plan of one site, made once per run (see planOnce) and copied for this file; throws unless the plan wrote its artifacts. */
