@@ -4,7 +4,7 @@ import { HARDENING } from "../../cluster/index.js";
 import { commandHealthcheck, httpHealthcheck } from "../../cluster/hardening.js";
 import { buildTopology } from "../../stacks/platform.js";
 import { REFERENCE_SITE } from "../helpers/paths.js";
-import { siteFiles } from "../policies/planned-sites.js";
+import { oneSiteFiles } from "../policies/planned-sites.js";
 import { siteFacts } from "../policies/site-facts.js";
 
 describe("the hardening defaults", () => {
@@ -27,7 +27,7 @@ describe("the hardening defaults", () => {
   });
 });
 
-describe.each(siteFiles())("the private cloud's declared services and networks of %s", ({ file }) => {
+describe.each(oneSiteFiles())("the private cloud's declared services and networks of %s", ({ file }) => {
   const site = loadSite(file);
   const f = siteFacts(file);
   const t = f.topology;

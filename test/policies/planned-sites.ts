@@ -34,6 +34,11 @@ export function dockerSiteFiles(): { name: string; file: string }[] {
   });
 }
 
+/** The platforms of one private-cloud site, Docker or Kubernetes: tests of the one-site layout (the host `cloud`) run over these. */
+export function oneSiteFiles(): { name: string; file: string }[] {
+  return siteFiles().filter((s) => loadSite(s.file).sites.length === 1);
+}
+
 /** The plan of one site, made once per run (see planOnce) and copied for this file; throws unless the plan wrote its artifacts. */
 export async function planSite(file: string): Promise<string> {
   return (await planOnce(file)).dir;

@@ -9,7 +9,7 @@ import { DockerHostStack } from "../../stacks/cdktf/docker-stack.js";
 import { stackSpec } from "../../stacks/docker-spec.js";
 import { buildTopology } from "../../stacks/platform.js";
 import { REFERENCE_SITE } from "../helpers/paths.js";
-import { siteFiles } from "../policies/planned-sites.js";
+import { oneSiteFiles } from "../policies/planned-sites.js";
 
 /*
  * Engine-level assertions with cdktf's own Testing helpers. `Testing.setupJest()` is jest-only, so
@@ -34,7 +34,7 @@ declare module "vitest" {
   }
 }
 
-describe.each(siteFiles())("the DockerHostStacks of %s, synthesized with cdktf Testing", ({ file }) => {
+describe.each(oneSiteFiles())("the DockerHostStacks of %s, synthesized with cdktf Testing", ({ file }) => {
   const site = loadSite(file);
   const topology = buildTopology(site);
   const tunnelCloudIp = tunnelAddresses(site).cloud4;
