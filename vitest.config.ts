@@ -30,7 +30,8 @@ export default defineConfig({
     reporters: ["default", "./test/helpers/summary-reporter.ts"],
     projects: [
       { test: { ...shared, name: "pure", include: ["test/**/*.test.ts"], exclude: HOST, sequence: { groupOrder: 0 } } },
-      { test: { ...shared, name: "host", include: HOST, fileParallelism: false, sequence: { groupOrder: 1 } } },
+      // The host group also holds a machine-wide lock, so that two runs on one machine take turns.
+      { test: { ...shared, name: "host", include: HOST, fileParallelism: false, sequence: { groupOrder: 1 }, globalSetup: [...shared.globalSetup, "test/helpers/host-lock-setup.ts"] } },
     ],
   },
 });
