@@ -18,6 +18,19 @@ export const SECRET_PLACEHOLDER = "[secret]";
  * registration. No Pulumi CLI, engine or provider is needed; secrets are placeholders.
  */
 export async function capturePulumi(spec: { readonly name: string; readonly variables: readonly string[] }, program: (config: pulumi.Config) => void): Promise<CapturedResource[]> {
+  // The SDK formats a stack trace for every promise and resource it makes (leak diagnostics and
+  // source positions for the engine); offline under mocks nothing reads them, and formatting them
+  // was a tenth of `plan`. Errors keep their message; the formatter is restored afterwards.
+  const format = Error.prepareStackTrace;
+  Error.prepareStackTrace = () => "";
+  try {
+    return await captureUnder(spec, program);
+  } finally {
+    Error.prepareStackTrace = format;
+  }
+}
+
+async function captureUnder(spec: { readonly name: string; readonly variables: readonly string[] }, program: (config: pulumi.Config) => void): Promise<CapturedResource[]> {
   const captured: CapturedResource[] = [];
   const config: Record<string, string> = {};
   for (const v of spec.variables) config[`palisade:${v}`] = SECRET_PLACEHOLDER;
