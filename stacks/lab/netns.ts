@@ -12,6 +12,11 @@
  * - No namespace gets a link to the root namespace or a route off the machine: only veth pairs
  *   between this lab's own namespaces.
  */
+// node's child_process, not zx (which runs the lab's and deploy's one-shot commands, `proc.ts`,
+// `ops/runner.ts`): the daemons here are long-running, tracked by their own PID (which `ip netns exec`
+// makes the daemon itself, not a shell wrapping it) and killed by that PID at `down`; zx would put a
+// bash process between us and the daemon and tie its lifetime to a promise. The few synchronous
+// calls stay execFileSync for the same reason they are synchronous: the teardown path runs them in order.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, closeSync } from "node:fs";
 import { tmpdir } from "node:os";

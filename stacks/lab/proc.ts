@@ -3,7 +3,7 @@
  * `ip -batch` per namespace, liveness and readiness from /proc, the inode of a namespace (to find
  * every process still inside it at `down`).
  */
-import { execFile } from "node:child_process";
+import { $ } from "zx";
 import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -12,22 +12,42 @@ export interface ExecResult {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
+  /** True when the command ran past its timeout and was killed. */
+  readonly timedOut?: boolean;
 }
 
-/** Runs a command; never throws; `code` is the exit status (127 when it could not start). */
-export function execAsync(argv: readonly string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<ExecResult> {
-  return new Promise((resolve) => {
-    const child = execFile(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: opts.timeoutMs ?? 30_000, env: opts.env, cwd: opts.cwd, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 127) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
-  });
+export interface ExecOptions {
+  input?: string;
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
 }
 
-/** Runs a command and throws with its stderr when it fails. */
-export async function mustAsync(argv: readonly string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<string> {
+/**
+ * Runs a command through zx; never throws; `code` is the exit status (127 when it could not start
+ * or was killed by a signal). zx runs bash, but every element of `argv` is one interpolated value,
+ * which zx quotes into one word: no value is ever parsed by the shell. Output is never echoed.
+ */
+export async function execAsync(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const p = $({ nothrow: true, quiet: true, verbose: false, timeout: timeoutMs, timeoutSignal: "SIGKILL", ...(opts.env ? { env: opts.env } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.input !== undefined ? { input: opts.input } : {}) })`${[...argv]}`;
+  let killedByTimeout = false;
+  const timer = setTimeout(() => (killedByTimeout = true), timeoutMs);
+  try {
+    const out = await p;
+    const timedOut = killedByTimeout && out.exitCode === null;
+    return { code: out.exitCode ?? 127, stdout: out.stdout, stderr: out.stderr, ...(timedOut ? { timedOut } : {}) };
+  } catch (e) {
+    return { code: 127, stdout: "", stderr: (e as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs a command and throws with its stderr when it fails; a timeout names the command and the limit. */
+export async function mustAsync(argv: readonly string[], opts: ExecOptions = {}): Promise<string> {
   const r = await execAsync(argv, opts);
+  if (r.timedOut) throw new Error(`${argv.join(" ")} timed out after ${opts.timeoutMs ?? 30_000} ms and was killed${(r.stderr || r.stdout).trim() ? `: ${(r.stderr || r.stdout).trim()}` : ""}`);
   if (r.code !== 0) throw new Error(`${argv.join(" ")} failed (${r.code}): ${(r.stderr || r.stdout).trim()}`);
   return r.stdout;
 }

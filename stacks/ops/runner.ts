@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { $ } from "zx";
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 
@@ -51,25 +51,29 @@ export function which(tool: string, env: NodeJS.ProcessEnv): string | null {
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
 
-/** The real runner: spawns without a shell, streams output to `sink`, never echoes stdin. */
+/**
+ * The real runner: runs through zx, streams output to `sink`, never echoes stdin. `cmd` and every
+ * argument are interpolated values that zx quotes into one word each, so no value is parsed by the
+ * shell; zx's own echo is off (`quiet`, `verbose: false`). Secrets still travel only in `env`/`stdin`.
+ */
 export function spawnRunner(sink: OutputSink): Runner {
-  return (req) =>
-    new Promise((resolve) => {
-      let output = "";
-      const child = spawn(req.cmd, [...req.args], { cwd: req.cwd, env: req.env, stdio: [req.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"], shell: false });
-      child.stdout!.setEncoding("utf8").on("data", (d: string) => {
-        output += d;
-        if (req.stream !== false) sink.out(d);
-      });
-      child.stderr!.setEncoding("utf8").on("data", (d: string) => {
-        output += d;
-        if (req.stream !== false) sink.err(d);
-      });
-      child.on("error", (e) => resolve({ code: 127, output: `${output}${req.cmd}: ${e.message}\n` }));
-      child.on("close", (code, signal) => resolve({ code: code ?? 128 + (SIGNALS[signal ?? ""] ?? 0), output }));
-      if (req.stdin !== undefined) {
-        child.stdin!.on("error", () => undefined);
-        child.stdin!.end(req.stdin);
-      }
+  return async (req) => {
+    let output = "";
+    if (which(req.cmd, req.env) === null && !req.cmd.includes("/")) return { code: 127, output: `${req.cmd}: spawn ${req.cmd} ENOENT\n` };
+    const p = $({ cwd: req.cwd, env: req.env, nothrow: true, quiet: true, verbose: false, stdio: [req.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"], ...(req.stdin !== undefined ? { input: req.stdin } : {}) })`${[req.cmd, ...req.args]}`;
+    p.stdout.setEncoding("utf8").on("data", (d: string) => {
+      output += d;
+      if (req.stream !== false) sink.out(d);
     });
+    p.stderr.setEncoding("utf8").on("data", (d: string) => {
+      output += d;
+      if (req.stream !== false) sink.err(d);
+    });
+    try {
+      const r = await p;
+      return { code: r.exitCode ?? 128 + (SIGNALS[r.signal ?? ""] ?? 0), output };
+    } catch (e) {
+      return { code: 127, output: `${output}${req.cmd}: ${(e as Error).message}\n` };
+    }
+  };
 }
