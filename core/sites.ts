@@ -197,3 +197,34 @@ export function sitesProblems(site: Site, reservedIds: ReadonlySet<string>): Sit
   }
   return out;
 }
+
+/*
+ * Where each host's rendered files go: `hosts/<host>/` (the edge, and each site by its id; the
+ * one-site form's host is `cloud`). The OpenBao and PostgreSQL files live under the site that runs
+ * them; renderers, the verifier, deploy and the lab all take the paths from here.
+ */
+
+/** The directory of a host's rendered files (relative to the output directory). */
+export function hostDir(hostId: string): string {
+  return `hosts/${hostId}`;
+}
+
+/** The PostgreSQL files of the servers on a site (`hosts/<site>/postgres`). */
+export function postgresDir(siteId: string): string {
+  return `${hostDir(siteId)}/postgres`;
+}
+
+/** The OpenBao files of the site that runs OpenBao (`hosts/<site>/openbao`). */
+export function openbaoDir(siteId: string): string {
+  return `${hostDir(siteId)}/openbao`;
+}
+
+/** The site that runs OpenBao (a platform container: the first site). */
+export function openbaoSite(site: Site): CloudSite {
+  return siteOfService(site, "openbao");
+}
+
+/** Where a PostgreSQL server's files are: under the directory of the site it runs on. */
+export function postgresDirOf(site: Site, server: { readonly region: string; readonly site?: string }): string {
+  return postgresDir(siteOfServer(site, server).id);
+}

@@ -1,4 +1,4 @@
-export { renderOpenBao, renderServerConfig, renderPolicyHcl, OPENBAO_ARTIFACT_DIR, AUDIT_DEVICES } from "./render.js";
+export { renderOpenBao, renderServerConfig, renderPolicyHcl, OPENBAO_ARTIFACT_DIR, openbaoDirOf, AUDIT_DEVICES } from "./render.js";
 export { secretsStackResources, secretsStackVariables, type SecretsResource, type SecretsVariable } from "./stack.js";
 export {
   MOUNTS,

@@ -1,4 +1,4 @@
-import { Port, sortArtifacts, type Artifact, type Site } from "../../core/index.js";
+import { openbaoDir, openbaoSite, Port, sortArtifacts, type Artifact, type Site } from "../../core/index.js";
 import {
   OPENBAO_PATHS,
   OPENBAO_TLS,
@@ -9,8 +9,13 @@ import {
   type ServicePolicy,
 } from "./model.js";
 
-/** Where the OpenBao artifacts go (mounted read-only at /openbao/config in the `openbao` container). */
-export const OPENBAO_ARTIFACT_DIR = "hosts/cloud/openbao";
+/** Where the OpenBao artifacts go on the one-site form (mounted read-only at /openbao/config in the `openbao` container); with sites, under OpenBao's site (`openbaoDirOf`). */
+export const OPENBAO_ARTIFACT_DIR = openbaoDir("cloud");
+
+/** The directory of a platform's OpenBao files: under the site that runs OpenBao. */
+export function openbaoDirOf(site: Site): string {
+  return openbaoDir(openbaoSite(site).id);
+}
 
 function q(s: string): string {
   return JSON.stringify(s);
@@ -91,7 +96,7 @@ function json(value: unknown): string {
  * The same model feeds `secretsStackResources` for the engines.
  */
 export function renderOpenBao(site: Site): Artifact[] {
-  const dir = OPENBAO_ARTIFACT_DIR;
+  const dir = openbaoDirOf(site);
   const out: Artifact[] = [{ path: `${dir}/config.hcl`, content: renderServerConfig(site) }];
   for (const p of servicePolicies(site)) out.push({ path: `${dir}/policies/${p.name}.hcl`, content: renderPolicyHcl(p) });
   for (const r of appRoleRoles(site)) {

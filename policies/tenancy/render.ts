@@ -1,10 +1,10 @@
 import { tenantIsolationSection } from "./report.js";
-import { sortArtifacts, type Artifact, type Site } from "../../core/index.js";
+import { openbaoSite, postgresDir, postgresDirOf, sortArtifacts, type Artifact, type Site } from "../../core/index.js";
 import { serverFor, type PostgresServer } from "./names.js";
 import { bootstrapSql, tenantSql } from "./sql.js";
 
-/** Where the PostgreSQL artifacts go (mounted at /docker-entrypoint-initdb.d on the cloud's `postgres` container). */
-export const POSTGRES_ARTIFACT_DIR = "hosts/cloud/postgres";
+/** The PostgreSQL artifacts of the one-site form (`hosts/cloud/postgres`); with sites, each server's are under its site (`postgresDirOf`). */
+export const POSTGRES_ARTIFACT_DIR = postgresDir("cloud");
 
 function label(server: PostgresServer): string {
   return `${server.id} (region ${server.region})`;
@@ -25,11 +25,14 @@ export function tenantsOn(site: Site, server: PostgresServer): Site["tenants"] {
  * All idempotent, applied as the cluster superuser with psql; no passwords anywhere.
  */
 export function renderTenancy(site: Site): Artifact[] {
-  const out: Artifact[] = [{ path: `${POSTGRES_ARTIFACT_DIR}/bootstrap.sql`, content: bootstrapSql() }];
+  // Each site that runs a server has its own copy of the bootstrap (each entry includes ../bootstrap.sql).
+  const dirs = [...new Set(site.postgres.servers.map((s) => postgresDirOf(site, s)))];
+  const out: Artifact[] = dirs.map((dir) => ({ path: `${dir}/bootstrap.sql`, content: bootstrapSql() }));
   for (const tenant of site.tenants) {
-    out.push({ path: `${POSTGRES_ARTIFACT_DIR}/tenants/${tenant.id}.sql`, content: tenantSql(tenant, label(serverFor(site, tenant))) });
+    out.push({ path: `${postgresDirOf(site, serverFor(site, tenant))}/tenants/${tenant.id}.sql`, content: tenantSql(tenant, label(serverFor(site, tenant))) });
   }
   for (const server of site.postgres.servers) {
+    const POSTGRES_ARTIFACT_DIR = postgresDirOf(site, server);
     const lines = [
       `-- Entry for server ${label(server)}: psql -X -v ON_ERROR_STOP=1 -d postgres -f servers/${server.id}.sql`,
       `-- Rendered; do not edit.`,
@@ -53,12 +56,20 @@ export function renderTenancy(site: Site): Artifact[] {
     });
   }
   // The declared isolation of each tenant: the verifier looks for each layer's evidence in the SQL and OpenBao artifacts.
-  out.push({ path: TENANCY_DECLARATION_PATH, content: `${JSON.stringify({ tenants: tenantIsolationSection(site) }, null, 2)}\n` });
+  out.push({ path: `${tenancyDeclarationDir(site)}/tenants.json`, content: `${JSON.stringify({ tenants: tenantIsolationSection(site) }, null, 2)}\n` });
   return sortArtifacts(out);
 }
 
 /** Where deploy places these files on the cloud host (mounted read-only into each PostgreSQL container). */
 export const POSTGRES_HOST_DIR = "/etc/palisade/postgres";
 
-/** Where plan writes the declared tenant isolation (relative to the output directory). */
+/** Where plan writes the declared tenant isolation on the one-site form (relative to the output directory). */
 export const TENANCY_DECLARATION_PATH = `${POSTGRES_ARTIFACT_DIR}/tenants.json`;
+
+/** The declared tenant isolation goes with OpenBao's site (which hands out every tenant's credentials). */
+function tenancyDeclarationDir(site: Site): string {
+  return postgresDir(openbaoSite(site).id);
+}
+
+/** The paths the verifier accepts for the tenancy declaration and a server's files: `hosts/<host>/postgres/…`. */
+export const POSTGRES_PATH = /^hosts\/([^/]+)\/postgres\/(.+)$/;

@@ -17,7 +17,7 @@ import {
 
 /*
  * Pure SQL renderers. Nothing here talks to a database; the same strings are shipped as artifacts
- * (hosts/cloud/postgres/...), run by `palisade tenant`, and applied by the tests to a real PostgreSQL 15.
+ * (hosts/<site>/postgres/..., under the site of each server; hosts/cloud/postgres/... on one site), run by `palisade tenant`, and applied by the tests to a real PostgreSQL 15.
  *
  * How the application uses the shared database (documented again in docs/tenancy.md):
  *

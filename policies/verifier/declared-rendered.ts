@@ -1,3 +1,4 @@
+import { openbaoDir } from "../../core/index.js";
 import type { Intent, IntentIdentity, IntentRoute } from "../intent.js";
 import type { DockerModel } from "./docker-model.js";
 import { parseHaproxy, type HaproxyConfig, type HaproxyFrontend } from "./haproxy.js";
@@ -107,10 +108,11 @@ function engineRoles(files: ReadonlyMap<string, string>): { artifact: string; ro
 /** A Terraform reference to a policy's name (`${vault_policy.api.name}`) names that policy. */
 const policyName = (p: string) => /^\$\{vault_policy\.([^.]+)\.name\}$/.exec(p)?.[1] ?? p;
 
-function checkIdentity(files: ReadonlyMap<string, string>, id: IntentIdentity, engines: ReturnType<typeof engineRoles>): Finding[] {
+function checkIdentity(files: ReadonlyMap<string, string>, id: IntentIdentity, engines: ReturnType<typeof engineRoles>, openbaoHost: string): Finding[] {
   const out: Finding[] = [];
   const subject = `openbao identity ${id.name} (${id.service})`;
-  const file = `hosts/cloud/openbao/approle/${id.name}.json`;
+  const dir = openbaoDir(openbaoHost);
+  const file = `${dir}/approle/${id.name}.json`;
   const text = files.get(file);
   let role: { role_name?: unknown; token_policies?: unknown } | undefined;
   try {
@@ -122,7 +124,7 @@ function checkIdentity(files: ReadonlyMap<string, string>, id: IntentIdentity, e
     out.push(finding(subject, `${id.service} logs in to OpenBao as ${id.name}, but ${file} ${text === undefined ? "is missing" : "does not define that role"}`, file));
   } else {
     for (const p of Array.isArray(role.token_policies) ? role.token_policies.map(String) : []) {
-      if (!files.has(`hosts/cloud/openbao/policies/${p}.hcl`)) out.push(finding(`${subject} policy ${p}`, `the role ${id.name} names the policy ${p}, which hosts/cloud/openbao/policies/${p}.hcl does not define`, file));
+      if (!files.has(`${dir}/policies/${p}.hcl`)) out.push(finding(`${subject} policy ${p}`, `the role ${id.name} names the policy ${p}, which ${dir}/policies/${p}.hcl does not define`, file));
     }
   }
   if (engines.length === 0) out.push(finding(`${subject} engines`, `no engine output defines OpenBao roles: ${id.name} would not exist`, "cdktf/stacks/secrets/cdk.tf.json"));
@@ -161,7 +163,8 @@ export function checkDeclaredRendered(files: ReadonlyMap<string, string>, intent
   const identities = intent.identities ?? [];
   if (identities.length > 0) {
     const engines = engineRoles(files);
-    for (const id of identities) out.push(...checkIdentity(files, id, engines));
+    const openbaoHost = intent.peers.find((p) => p.id === "openbao")?.host ?? "cloud";
+    for (const id of identities) out.push(...checkIdentity(files, id, engines, openbaoHost));
   }
   return out;
 }

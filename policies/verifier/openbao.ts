@@ -1,7 +1,7 @@
 import type { Site } from "../../core/index.js";
 import { CAPABILITIES, allows, parseHcl, parsePolicy, type Capability, type PolicyRule } from "../openbao/hcl.js";
 import { DB_CREDENTIAL_TTL, appRoleRoles, databaseConnections, databaseRoles, servicePolicies } from "../openbao/model.js";
-import { OPENBAO_ARTIFACT_DIR } from "../openbao/render.js";
+import { openbaoDirOf } from "../openbao/render.js";
 import { appRoleOf, databaseOf, openbaoTenantName } from "../tenancy/names.js";
 import { parseSql, SqlSyntaxError, type PgNode } from "../tenancy/pg-parser.js";
 import type { Finding } from "./report-model.js";
@@ -9,7 +9,7 @@ import type { Finding } from "./report-model.js";
 /*
  * OpenBao as OpenBao enforces it, against the model recomputed from the site (never against what
  * the artifacts claim). Read from the three places that configure it: the host files
- * (hosts/cloud/openbao/…), the cdktf secrets stack and the Pulumi secrets capture.
+ * (hosts/<OpenBao's site>/openbao/…, hosts/cloud/openbao/… on one site), the cdktf secrets stack and the Pulumi secrets capture.
  *
  * Policies: every request path and capability a rendered policy grants (path globs `*`, segment
  * wildcards `+`, priority between matching paths, `deny`) must also be granted by the model's
@@ -71,10 +71,14 @@ function finding(kind: "openbao-policy" | "openbao-role", subject: string, messa
 }
 
 /** Every OpenBao object the artifacts configure; unreadable or unknown things become findings. */
-function configured(files: ReadonlyMap<string, string>, bad: Finding[]): Configured[] {
+function configured(files: ReadonlyMap<string, string>, bad: Finding[], dir: string): Configured[] {
   const out: Configured[] = [];
-  const dir = OPENBAO_ARTIFACT_DIR;
   for (const [path, text] of files) {
+    const elsewhere = /^hosts\/([^/]+)\/openbao\//.exec(path);
+    if (elsewhere && !path.startsWith(`${dir}/`)) {
+      bad.push(finding("openbao-role", `${path} misplaced`, `${path} is an OpenBao file on host ${elsewhere[1]}, but OpenBao runs on the site whose files are under ${dir}/: it would never read it (move it there)`, path, 1));
+      continue;
+    }
     const m = new RegExp(`^${dir}/(policies|approle|database/roles|database/connections)/([^/]+)\\.(hcl|json)$`).exec(path);
     if (!m) continue;
     const kind: Kind = m[1] === "policies" ? "policy" : m[1] === "approle" ? "approle" : m[1] === "database/roles" ? "role" : "connection";
@@ -349,7 +353,8 @@ function checkConnection(c: Configured, site: Site): Finding[] {
 /** OpenBao findings over every artifact that configures it. */
 export function checkOpenBao(files: ReadonlyMap<string, string>, site: Site): Finding[] {
   const bad: Finding[] = [];
-  const all = configured(files, bad);
+  const dir = openbaoDirOf(site);
+  const all = configured(files, bad, dir);
   const out = [...bad];
   for (const c of all) {
     if (c.kind === "policy") out.push(...checkPolicy(c, site));
@@ -359,7 +364,7 @@ export function checkOpenBao(files: ReadonlyMap<string, string>, site: Site): Fi
   }
   // Every tenant of the site has its role where OpenBao reads roles from (host files): a missing one is not "nothing to check".
   for (const r of databaseRoles(site)) {
-    const path = `${OPENBAO_ARTIFACT_DIR}/database/roles/${r.name}.json`;
+    const path = `${dir}/database/roles/${r.name}.json`;
     if (!files.has(path) && all.some((c) => c.kind === "role")) out.push(finding("openbao-role", `database role ${r.name} missing`, `tenant role ${r.name} of the site is not rendered`, path, 1));
   }
   return out;

@@ -1,8 +1,8 @@
-import type { Site } from "../../core/index.js";
+import { postgresDirOf, type Site } from "../../core/index.js";
 import { judge, type Finding as AuditFinding } from "../tenancy/audit.js";
 import { simulateServer, type SimulatedCluster, type Where } from "../tenancy/effect.js";
-import { SHARED_DATABASE, tenantDatabase } from "../tenancy/names.js";
-import { POSTGRES_ARTIFACT_DIR, tenantsOn } from "../tenancy/render.js";
+import { SHARED_DATABASE, tenantDatabase, type PostgresServer } from "../tenancy/names.js";
+import { tenantsOn } from "../tenancy/render.js";
 import type { Finding } from "./report-model.js";
 
 /*
@@ -14,7 +14,8 @@ import type { Finding } from "./report-model.js";
  * the simulation does not understand.
  */
 
-export const SERVER_ENTRY = (id: string) => `${POSTGRES_ARTIFACT_DIR}/servers/${id}.sql`;
+/** A server's entry file, under the directory of the site it runs on (`hosts/<site>/postgres/servers/<id>.sql`). */
+export const SERVER_ENTRY = (site: Site, server: PostgresServer) => `${postgresDirOf(site, server)}/servers/${server.id}.sql`;
 
 function locate(sim: SimulatedCluster, f: AuditFinding, entry: string): Where {
   const db = f.database ?? "";
@@ -61,8 +62,10 @@ function finding(subject: string, message: string, at: Where, id: string): Findi
 export function checkTenancyEffect(files: ReadonlyMap<string, string>, site: Site): Finding[] {
   const out: Finding[] = [];
   for (const server of site.postgres.servers) {
-    const entry = SERVER_ENTRY(server.id);
+    const entry = SERVER_ENTRY(site, server);
     const placed = tenantsOn(site, server);
+    const misplaced = [...files.keys()].filter((p) => p !== entry && new RegExp(`^hosts/[^/]+/postgres/servers/${server.id.replace(/\W/g, "\\$&")}\\.(sql|init\\.sh)$`).test(p) && !p.startsWith(`${entry.slice(0, entry.lastIndexOf("/"))}/`));
+    for (const p of misplaced) out.push(finding(`server ${server.id}`, `${p} is a file of server ${server.id}, which runs on the site whose files are under ${entry.slice(0, entry.indexOf("/postgres/"))}/: that host would never run it (expected ${entry})`, { file: p, line: 1 }, `${server.id}/misplaced/${p}`));
     if (!files.has(entry)) {
       if (placed.length > 0 || server === site.postgres.servers[0]) out.push(finding(`server ${server.id}`, `${entry} is not rendered: nothing creates the isolation of ${placed.map((t) => t.id).join(", ") || "the shared database"}`, { file: entry, line: 0 }, `${server.id}/entry`));
       continue;

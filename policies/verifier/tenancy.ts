@@ -1,16 +1,33 @@
-import { POSTGRES_ARTIFACT_DIR, TENANCY_DECLARATION_PATH } from "../tenancy/render.js";
+import { openbaoDir, postgresDir } from "../../core/index.js";
+import type { Intent } from "../intent.js";
 import type { TenantIsolationRow } from "../tenancy/report.js";
 import type { Finding } from "./report-model.js";
 
 /*
  * Tenant isolation, checked on the artifacts: the declared isolation of each tenant
- * (TENANCY_DECLARATION_PATH, rendered by plan) is only a claim; each of its layers
+ * (hosts/<OpenBao's site>/postgres/tenants.json, rendered by plan) is only a claim; each of its layers
  * must be backed by the statement that implements it in the rendered SQL or OpenBao files.
  * A layer without evidence is a violation. (`palisade audit-db` checks a live database.)
  */
 
-const SQL_DIR = POSTGRES_ARTIFACT_DIR;
-const OPENBAO_ROLES = "hosts/cloud/openbao/database/roles";
+/**
+ * Where the files are: a server's, in the directory holding its entry file (`hosts/<site>/postgres/servers/<id>.sql`;
+ * whether that is its site is checked with the site, in tenancy-effect.ts), else with OpenBao's site, from the intent.
+ */
+interface Dirs {
+  readonly server: (serverId: string) => string;
+  readonly openbao: string;
+  readonly declaration: string;
+}
+
+function dirsOf(files: ReadonlyMap<string, string>, intent: Pick<Intent, "peers"> | undefined): Dirs {
+  const openbaoHost = intent?.peers.find((p) => p.id === "openbao")?.host ?? "cloud";
+  const server = (id: string) => {
+    const entry = [...files.keys()].sort().find((p) => p.startsWith("hosts/") && p.endsWith(`/postgres/servers/${id}.sql`));
+    return entry ? entry.slice(0, entry.length - `/servers/${id}.sql`.length) : postgresDir(openbaoHost);
+  };
+  return { server, openbao: openbaoDir(openbaoHost), declaration: `${postgresDir(openbaoHost)}/tenants.json` };
+}
 
 export interface TenantLayerEvidence {
   /** Layer name (`postgres-rls`, `postgres-database`, …) and the claim made for it. */
@@ -21,7 +38,6 @@ export interface TenantLayerEvidence {
   /** The statement found, or what was looked for and not found. */
   readonly construct: string;
 }
-
 /** A tenant as declared, with each declared layer replaced by its evidence in the artifacts. */
 export interface TenantRecord extends Omit<TenantIsolationRow, "layers"> {
   readonly layers: readonly TenantLayerEvidence[];
@@ -62,7 +78,8 @@ function find(files: ReadonlyMap<string, string>, file: string, pattern: RegExp,
   return m ? { status: "evidenced", artifact: file, construct: m[0].trim() } : { status: "missing", artifact: file, construct: `not found: ${what}` };
 }
 
-function evidenceFor(files: ReadonlyMap<string, string>, t: TenantIsolationRow, layer: string): Omit<TenantLayerEvidence, "layer" | "claim"> {
+function evidenceFor(files: ReadonlyMap<string, string>, t: TenantIsolationRow, layer: string, dirs: Dirs): Omit<TenantLayerEvidence, "layer" | "claim"> {
+  const SQL_DIR = dirs.server(t.server.split(" ")[0]!);
   const tenantFile = `${SQL_DIR}/tenants/${t.tenant}.sql`;
   const bootstrap = `${SQL_DIR}/bootstrap.sql`;
   const db = t.database.replace(/\W/g, "\\$&");
@@ -107,7 +124,7 @@ function evidenceFor(files: ReadonlyMap<string, string>, t: TenantIsolationRow, 
     }
     case "openbao-credentials": {
       const name = t.openbaoPaths[0]?.split("/").pop() ?? `tenant-${t.tenant}`;
-      return find(files, `${OPENBAO_ROLES}/${name}.json`, /VALID UNTIL '\{\{expiration\}\}'/, "a creation statement with VALID UNTIL '{{expiration}}'");
+      return find(files, `${dirs.openbao}/database/roles/${name}.json`, /VALID UNTIL '\{\{expiration\}\}'/, "a creation statement with VALID UNTIL '{{expiration}}'");
     }
     default:
       return { status: "missing", construct: `no check is known for layer ${layer}: the verifier does not guess` };
@@ -115,15 +132,30 @@ function evidenceFor(files: ReadonlyMap<string, string>, t: TenantIsolationRow, 
 }
 
 /** Tenant isolation with its evidence, and a violation for each layer claimed but not found. */
-export function checkTenantIsolation(files: ReadonlyMap<string, string>): { tenants: TenantRecord[]; findings: Finding[] } {
-  const text = files.get(TENANCY_DECLARATION_PATH);
-  if (text === undefined) return { tenants: [], findings: [] };
+export function checkTenantIsolation(files: ReadonlyMap<string, string>, intent?: Pick<Intent, "peers">): { tenants: TenantRecord[]; findings: Finding[] } {
+  const dirs = dirsOf(files, intent);
+  const declaration = dirs.declaration;
+  const text = files.get(declaration);
+  if (text === undefined) {
+    // A declaration elsewhere is misplaced: nothing reads it there, so its claims would go unchecked.
+    const elsewhere = [...files.keys()].filter((p) => /^hosts\/[^/]+\/postgres\/tenants\.json$/.test(p));
+    const findings: Finding[] = elsewhere.map((p) => ({
+      id: `tenant-isolation:declaration@${p}`,
+      kind: "tenant-isolation",
+      severity: "violation",
+      subject: "tenant isolation declaration",
+      message: `${p} is misplaced: the tenant isolation declaration belongs with OpenBao's site, at ${declaration} (move it there)`,
+      layer: "postgres",
+      artifact: p,
+    }));
+    return { tenants: [], findings };
+  }
   const declared = (JSON.parse(text) as { tenants: TenantIsolationRow[] }).tenants;
   const findings: Finding[] = [];
   const tenants = declared.map((t) => {
     const layers = t.layers.map((claim) => {
       const layer = claim.split(":")[0]!.trim();
-      const ev = evidenceFor(files, t, layer);
+      const ev = evidenceFor(files, t, layer, dirs);
       if (ev.status === "missing") {
         findings.push({
           id: `tenant-isolation:${t.tenant}/${layer}`,

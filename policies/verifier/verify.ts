@@ -295,7 +295,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
     const line = text === undefined ? undefined : lineOfConstruct(text, x.construct);
     return line ? { ...x, line } : x;
   };
-  const tenancy = checkTenantIsolation(files);
+  const tenancy = checkTenantIsolation(files, intent);
   const governed = governExceptions(declaredExceptions(primary.model).map(located), intent.exceptions ?? [], opts.asOf);
   findings.push(...nftHostFindings(files, primary.site, probePorts(primary.site)));
   findings.push(...tenancy.findings, ...checkDeclaredRendered(files, intent, primary.model, clusterServiceNames(kubeStacks)), ...labFindings(opts.lab), ...governed.findings);

@@ -85,7 +85,7 @@ function report(action: string, id: string, outcome: ProvisionOutcome): number {
 }
 
 function hint(e: PsqlError): string {
-  if (/relation "palisade\.tenants" does not exist/.test(e.message)) return " (apply hosts/cloud/postgres/bootstrap.sql to this server first, and point --url at its palisade database)";
+  if (/relation "palisade\.tenants" does not exist/.test(e.message)) return " (apply the bootstrap.sql of its site (hosts/<site>/postgres/bootstrap.sql; hosts/cloud/postgres/ on one site) to this server first, and point --url at its palisade database)";
   if (/permission denied/.test(e.message)) return " (connect as palisade_provisioner, which the bootstrap creates)";
   return "";
 }

@@ -1,6 +1,8 @@
-import { appendFileSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { openbaoSite, postgresDir, postgresDirOf } from "../../core/index.js";
+import { serverFor } from "../../policies/tenancy/names.js";
 import { runCli } from "../helpers/cli.js";
 import { copyOut, problemLines, verifyDirInProcess } from "./support.js";
 import { planSite, siteFiles } from "./planned-sites.js";
@@ -34,8 +36,9 @@ describe.each(siteFiles())("the tenancy of %s, by effect", ({ file }) => {
 
   it("GIVEN tenants.json deleted and a later NO FORCE WHEN verified THEN the check still runs (claims are not trusted)", () => {
     const dir = copyOut(planned);
-    rmSync(join(dir, "hosts/cloud/postgres/tenants.json"));
-    appendFileSync(join(dir, "hosts/cloud/postgres/bootstrap.sql"), "\\connect palisade\nALTER TABLE app.projects NO FORCE ROW LEVEL SECURITY;\n");
+    const site = siteOf(readFileSync(join(planned, "inputs/site.yaml"), "utf8"));
+    rmSync(join(dir, `${postgresDir(openbaoSite(site).id)}/tenants.json`));
+    appendFileSync(join(dir, `${postgresDirOf(site, site.postgres.servers[0]!)}/bootstrap.sql`), "\\connect palisade\nALTER TABLE app.projects NO FORCE ROW LEVEL SECURITY;\n");
     expect(problemLines(verifyDirInProcess(dir)).some((l) => /rls-not-forced/.test(l))).toBe(true);
   });
 
@@ -44,9 +47,22 @@ describe.each(siteFiles())("the tenancy of %s, by effect", ({ file }) => {
     const t = site.tenants[0];
     if (!t) return;
     const dir = copyOut(planned);
-    const path = join(dir, `hosts/cloud/postgres/tenants/${t.id}.sql`);
+    const path = join(dir, `${postgresDirOf(site, serverFor(site, t))}/tenants/${t.id}.sql`);
     rmSync(path);
     appendFileSync(path, "-- emptied\n");
     expect(problemLines(verifyDirInProcess(dir)).some((l) => new RegExp(`tenant ${t.id} .*(not created|not registered)`).test(l))).toBe(true);
+  });
+
+  it("GIVEN a server's entry file moved under another host's directory WHEN verified THEN exit 1: misplaced, and its site's entry is not rendered", () => {
+    const site = siteOf(readFileSync(join(planned, "inputs/site.yaml"), "utf8"));
+    const server = site.postgres.servers[0]!;
+    const entry = `${postgresDirOf(site, server)}/servers/${server.id}.sql`;
+    const moved = `hosts/edge/postgres/servers/${server.id}.sql`;
+    const dir = copyOut(planned);
+    mkdirSync(dirname(join(dir, moved)), { recursive: true });
+    renameSync(join(dir, entry), join(dir, moved));
+    const lines = problemLines(verifyDirInProcess(dir));
+    expect(lines.some((l) => l.includes(`${moved} is a file of server ${server.id}`) && l.includes(`expected ${entry}`)), lines.join("\n")).toBe(true);
+    expect(lines.some((l) => l.includes(`${entry} is not rendered`)), lines.join("\n")).toBe(true);
   });
 });

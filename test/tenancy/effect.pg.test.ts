@@ -40,7 +40,7 @@ describeRoot("the tenancy SQL's simulated effect agrees with a real PostgreSQL 1
     const files = new Map(readArtifacts(dir).map((a) => [a.path, a.content]));
     let shown = 0;
     for (const server of site.postgres.servers) {
-      const entry = SERVER_ENTRY(server.id);
+      const entry = SERVER_ENTRY(site, server);
       const sim = simulateServer(files, entry);
       const simulated = judge(sim.cluster, sim.databases).findings.map(key).sort();
       const pg = await startPostgres();

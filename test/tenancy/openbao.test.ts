@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { loadSite } from "../../core/index.js";
 import {
   allows,
+  openbaoDirOf,
   boundCidrs,
   parseHcl,
   parsePolicy,
@@ -21,7 +22,8 @@ import { siteWithTenants } from "./support.js";
 describe.each(siteFiles())("renderOpenBao on %s", ({ file: siteFile }) => {
   const s = loadSite(siteFile);
   const rendered = renderOpenBao(s);
-  const text = (path: string) => rendered.find((x) => x.path === `hosts/cloud/openbao/${path}`)?.content ?? "";
+  const bao = openbaoDirOf(s);
+  const text = (path: string) => rendered.find((x) => x.path === `${bao}/${path}`)?.content ?? "";
   const ids = s.openbao.identities;
   const apps = ids.filter((i) => i.kind === "app");
   const provisioners = ids.filter((i) => i.kind === "provisioner");
@@ -30,9 +32,9 @@ describe.each(siteFiles())("renderOpenBao on %s", ({ file: siteFile }) => {
   it("GIVEN the site WHEN rendered THEN there are a config, a policy and an AppRole per identity, a connection and a role per tenant, nothing else", () => {
     expect(rendered.map((a) => a.path).sort()).toEqual(
       [
-        "hosts/cloud/openbao/config.hcl",
-        ...ids.flatMap((i) => [`hosts/cloud/openbao/approle/${i.name}.json`, `hosts/cloud/openbao/policies/${i.name}.hcl`]),
-        ...tenants.flatMap((t) => [`hosts/cloud/openbao/database/connections/${t}.json`, `hosts/cloud/openbao/database/roles/${t}.json`]),
+        `${bao}/config.hcl`,
+        ...ids.flatMap((i) => [`${bao}/approle/${i.name}.json`, `${bao}/policies/${i.name}.hcl`]),
+        ...tenants.flatMap((t) => [`${bao}/database/connections/${t}.json`, `${bao}/database/roles/${t}.json`]),
       ].sort(),
     );
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loadSite } from "../../core/index.js";
+import { loadSite, siteOfServer } from "../../core/index.js";
 import {
   PLATFORM_ROLES,
   TENANT_PREDICATE,
@@ -14,6 +14,7 @@ import {
 } from "../../policies/tenancy/index.js";
 import { REFERENCE_SITE } from "../helpers/cli.js";
 import { siteWithTenants } from "./support.js";
+import { siteFiles } from "../policies/planned-sites.js";
 
 const site = loadSite(REFERENCE_SITE);
 /** SQL without its -- comments (which explain, in words, that there are no passwords). */
@@ -159,5 +160,23 @@ describe("renderTenancy", () => {
     for (const a of [...renderTenancy(site), ...renderTenancy(many)]) {
       expect(code(a.content).replaceAll("PASSWORD NULL", "")).not.toMatch(/PASSWORD|password\s*=|secret|BEGIN [A-Z ]*PRIVATE KEY/i);
     }
+  });
+});
+
+/* Every example: each PostgreSQL file under the site that runs it (hosts/<site>/postgres), the one-site form under hosts/cloud. */
+describe.each(siteFiles())("renderTenancy's paths on %s", ({ file }) => {
+  const s = loadSite(file);
+  const paths = renderTenancy(s).map((a) => a.path);
+  it("GIVEN the site WHEN rendered THEN each server's files, its tenants' SQL and a bootstrap are under its site's directory, the declaration under OpenBao's site, nothing under a host that is not a site", () => {
+    const siteIds = new Set(s.sites.map((x) => x.id));
+    for (const p of paths) expect(siteIds.has(p.split("/")[1]!), p).toBe(true);
+    for (const server of s.postgres.servers) {
+      const dir = `hosts/${siteOfServer(s, server).id}/postgres`;
+      expect(paths, server.id).toEqual(expect.arrayContaining([`${dir}/servers/${server.id}.sql`, `${dir}/servers/${server.id}.init.sh`, `${dir}/bootstrap.sql`]));
+      for (const other of s.sites.filter((x) => x.id !== siteOfServer(s, server).id)) expect(paths.filter((p) => p.startsWith(`hosts/${other.id}/postgres/servers/${server.id}.`)), server.id).toEqual([]);
+    }
+    for (const t of s.tenants) expect(paths, t.id).toContain(`hosts/${siteOfServer(s, serverFor(s, t)).id}/postgres/tenants/${t.id}.sql`);
+    expect(paths).toContain(`hosts/${s.sites[0]!.id}/postgres/tenants.json`);
+    if (s.sites.length === 1 && s.sites[0]!.path === "cloud") expect(paths.every((p) => p.startsWith("hosts/cloud/postgres/"))).toBe(true);
   });
 });
