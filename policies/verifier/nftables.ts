@@ -1034,10 +1034,51 @@ const cutsCache = new WeakMap<Ruleset, Cuts>();
 function cutsOf(rs: Ruleset): Cuts {
   const hit = cutsCache.get(rs);
   if (hit) return hit;
+  const out = cutsOfChains(rs.chains);
+  cutsCache.set(rs, out);
+  return out;
+}
+
+const pathCutsCache = new WeakMap<Ruleset, Map<string, Cuts>>();
+
+/**
+ * The boundaries drawn by the rules a packet of this family can meet at these hooks: those of the
+ * hooks' base chains and of every chain they jump or go to (directly, through a vmap, transitively).
+ * No other rule is evaluated on the packet, so two addresses these cuts do not tell apart get the
+ * same result at every one of these hooks: trying one address per class of these cuts decides what
+ * trying one per class of all the ruleset's cuts decides, with the same witness (the lowest address
+ * of the first class that passes; the lowest of the range when none does).
+ */
+function pathCutsOf(rs: Ruleset, hooks: readonly Hook[], family: 4 | 6): Cuts {
+  let byKey = pathCutsCache.get(rs);
+  if (!byKey) pathCutsCache.set(rs, (byKey = new Map()));
+  const key = `${hooks.join(",")}/${family}`;
+  const hit = byKey.get(key);
+  if (hit) return hit;
+  const seen = new Set<Chain>();
+  const todo = hooks.flatMap((h) => baseChains(rs, h, family));
+  while (todo.length) {
+    const c = todo.pop()!;
+    if (seen.has(c)) continue;
+    seen.add(c);
+    for (const r of c.rules) {
+      for (const v of [r.verdict, ...(r.vmap ? r.vmap.entries.values() : [])]) {
+        if (!v || (v.kind !== "jump" && v.kind !== "goto")) continue;
+        const target = chainNamed(rs, c.family, c.table, v.target ?? "");
+        if (target) todo.push(target);
+      }
+    }
+  }
+  const out = cutsOfChains(rs.chains.filter((c) => seen.has(c)));
+  byKey.set(key, out);
+  return out;
+}
+
+function cutsOfChains(chains: readonly Chain[]): Cuts {
   const saddr = new Map<4 | 6, Set<bigint>>([[4, new Set()], [6, new Set()]]);
   const daddr = new Map<4 | 6, Set<bigint>>([[4, new Set()], [6, new Set()]]);
   const ports = new Set<number>();
-  for (const c of rs.chains) {
+  for (const c of chains) {
     for (const r of c.rules) {
       for (const ref of r.addrRefs) {
         for (const x of ref.get()) {
@@ -1056,9 +1097,7 @@ function cutsOf(rs: Ruleset): Cuts {
     }
   }
   const sorted = (m: Map<4 | 6, Set<bigint>>) => new Map([...m].map(([v, xs]) => [v, [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))] as const));
-  const out: Cuts = { saddr: sorted(saddr), daddr: sorted(daddr), ports: [...ports].sort((a, b) => a - b) };
-  cutsCache.set(rs, out);
-  return out;
+  return { saddr: sorted(saddr), daddr: sorted(daddr), ports: [...ports].sort((a, b) => a - b) };
 }
 
 /**
@@ -1146,7 +1185,7 @@ export interface HooksResult {
  * input). A symbolic address is tried one concrete address per class, through all the hooks:
  * accepted when one address passes every hook.
  */
-export function evaluateHooks(rs: Ruleset, hooks: readonly Hook[], p: Packet): HooksResult {
+export function evaluateHooks(rs: Ruleset, hooks: readonly Hook[], p: Packet, opts: { readonly allCuts?: boolean } = {}): HooksResult {
   const one = (q: Packet, witness?: string): HooksResult => {
     const steps: { hook: Hook; result: EvalResult }[] = [];
     let cur = q;
@@ -1162,7 +1201,8 @@ export function evaluateHooks(rs: Ruleset, hooks: readonly Hook[], p: Packet): H
     return { verdict: "accept", steps, witness };
   };
   if (p.saddr.kind === "ip" && p.daddr.kind === "ip") return one(p);
-  const cuts = cutsOf(rs);
+  // `allCuts`: every class of the whole ruleset (the equivalence test's reference).
+  const cuts = opts.allCuts ? cutsOf(rs) : pathCutsOf(rs, hooks, p.family);
   let first: HooksResult | undefined;
   const witnessOf = (s: AddrSpec, d: AddrSpec) => (p.saddr.kind !== "ip" && p.daddr.kind !== "ip" ? `from ${specText(s)} to ${specText(d)}` : p.saddr.kind !== "ip" ? `from ${specText(s)}` : `to ${specText(d)}`);
   for (const s of representatives(p.saddr, cuts.saddr.get(p.saddr.v) ?? [])) {
