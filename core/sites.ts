@@ -126,6 +126,10 @@ export function sitesProblems(site: Site, reservedIds: ReadonlySet<string>): Sit
     if (site.sites.findIndex((o) => o.keyFile === s.keyFile) !== i || s.keyFile === "wireguard-edge") {
       out.push({ path: `${s.path}.keyFile`, given: show(s.keyFile), expected: "a key file of this site alone (each tunnel end has its own private key)", fix: `set ${s.path}.keyFile to ${defaultKeyFile(s.id)}` });
     }
+    // The Kubernetes renderer takes the one-site form's cluster only: a site of the list would be rendered as Docker.
+    if (s.path !== "cloud" && s.engine === "kubernetes") {
+      out.push({ path: `${s.path}.engine`, given: show(s.engine), expected: "docker: a site of the sites list runs on Docker (the Kubernetes rendering takes the one-site form, cloud.engine, only)", fix: `remove ${s.path}.engine (or set it to docker), or declare this platform with one cloud host and cloud.engine: kubernetes` });
+    }
     const uplinkIds = s.uplinks.map((u) => u.id);
     uplinkIds.forEach((u, j) => {
       if (uplinkIds.indexOf(u) !== j) out.push({ path: `${s.path}.uplinks[${j}].id`, given: show(u), expected: "an id not used by another entry", fix: `rename one of the entries with id "${u}" in ${s.path}.uplinks` });

@@ -34,6 +34,10 @@ describe("private-cloud sites", () => {
     expect(site.sites[1]!.failover).toEqual({ probeIntervalMs: 500, misses: 3, holdDownS: 10 });
   });
 
+  it("GIVEN two sites with engine: docker written out WHEN parsed THEN it is accepted (only kubernetes is refused in the sites form)", () => {
+    expect(parseSite(twoSites((s) => (s.sites[1].engine = "docker"))).sites[1]!.engine).toBe("docker");
+  });
+
   it("GIVEN two sites WHEN placing THEN a service defaults to the first site and a server to the site of its region", () => {
     const site = parseSite(twoSites((s) => (s.services.blog.site = "us")));
     expect(siteOfService(site, "api").id).toBe("eu");
@@ -53,6 +57,7 @@ describe("private-cloud sites", () => {
     ["two sites with overlapping IPv6 tunnel subnets", (s: any) => (s.sites[1].tunnel.subnet6 = "fd77::/48"), "sites[1].tunnel.subnet6", '"fd77::/48"', /does not overlap sites\[0\]\.tunnel\.subnet6/],
     ["two sites with overlapping network pools", (s: any) => (s.sites[1].networkPool = "172.20.128.0/17"), "sites[1].networkPool", '"172.20.128.0/17"', /does not overlap sites\[0\]\.networkPool/],
     ["a pool overlapping another site's tunnel", (s: any) => (s.sites[1].networkPool = "10.77.0.0/16"), "sites[1].networkPool", '"10.77.0.0/16"', /does not overlap sites\[0\]\.tunnel\.subnet/],
+    ["a site of the list on Kubernetes (rendered as Docker otherwise)", (s: any) => (s.sites[1].engine = "kubernetes"), "sites[1].engine", '"kubernetes"', /a site of the sites list runs on Docker/],
     ["two sites with one id", (s: any) => (s.sites[1].id = "eu"), "sites[1].id", '"eu"', /not used by another site/],
     ["a site named like a service", (s: any) => (s.sites[1].id = "api"), "sites[1].id", '"api"', /no service, server or platform peer uses/],
     ["two sites sharing a key file", (s: any) => (s.sites[1].keyFile = "wireguard-eu"), "sites[1].keyFile", '"wireguard-eu"', /this site alone/],
