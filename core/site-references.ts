@@ -11,7 +11,7 @@ import {
   zoneOf,
 } from "./declaration.js";
 import { siteNames } from "./site-derived.js";
-import { sitesProblems } from "./sites.js";
+import { siteOfService, sitesProblems } from "./sites.js";
 import type { Site } from "./site-schema.js";
 
 /** One cross-reference problem, in the loader's shape (path, value given, expected, fix). */
@@ -97,6 +97,12 @@ export function referenceProblems(site: Site): ReferenceProblem[] {
         out.push({ path: `routes[${i}].port`, given: "(missing)", expected: `the port to route to, since ${r.to} listens on ${listens.length ? list(listens) : "no port"}`, fix: listens.length ? `add port: one of ${list(listens)}` : `add the port ${r.to} serves HTTP on to services.${r.to}.listens` });
       } else if (routePort(site, r)!.protocol !== "tcp") {
         out.push({ path: `routes[${i}].port`, given: show(routePort(site, r)!.toString()), expected: "a tcp port (the ingress speaks HTTP)", fix: "route to the service's HTTP port" });
+      }
+      // The ingress reaches its backends on its own site's Docker networks; no cross-site path is rendered for a route.
+      const ingressSite = siteOfService(site, "ingress").id;
+      const on = siteOfService(site, r.to).id;
+      if (on !== ingressSite) {
+        out.push({ path: `routes[${i}].to`, given: show(r.to), expected: `a service on the ingress's site ${ingressSite}: ${r.to} runs on site ${on}, and the ingress reaches only services of its own site (no route crosses sites)`, fix: `place ${r.to} on ${ingressSite} (services.${r.to}.site: ${ingressSite}), or route to a service of ${ingressSite} that has a flow to ${r.to}` });
       }
     }
     if (!zoneOf(site, r.host)) {

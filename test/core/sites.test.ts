@@ -38,8 +38,12 @@ describe("private-cloud sites", () => {
     expect(parseSite(twoSites((s) => (s.sites[1].engine = "docker"))).sites[1]!.engine).toBe("docker");
   });
 
+  it("GIVEN two sites and a route to a service placed on the ingress's site by name WHEN parsed THEN it is accepted", () => {
+    expect(() => parseSite(twoSites((s) => (s.services.api.site = "eu")))).not.toThrow();
+  });
+
   it("GIVEN two sites WHEN placing THEN a service defaults to the first site and a server to the site of its region", () => {
-    const site = parseSite(twoSites((s) => (s.services.blog.site = "us")));
+    const site = parseSite(twoSites((s) => { s.services.blog.site = "us"; s.routes = s.routes.filter((r: { to: string }) => r.to !== "blog"); }));
     expect(siteOfService(site, "api").id).toBe("eu");
     expect(siteOfService(site, "blog").id).toBe("us");
     expect(site.postgres.servers.map((srv) => siteOfServer(site, srv).id)).toEqual(["eu", "us"]);
@@ -58,7 +62,8 @@ describe("private-cloud sites", () => {
     ["two sites with overlapping network pools", (s: any) => (s.sites[1].networkPool = "172.20.128.0/17"), "sites[1].networkPool", '"172.20.128.0/17"', /does not overlap sites\[0\]\.networkPool/],
     ["a pool overlapping another site's tunnel", (s: any) => (s.sites[1].networkPool = "10.77.0.0/16"), "sites[1].networkPool", '"10.77.0.0/16"', /does not overlap sites\[0\]\.tunnel\.subnet/],
     ["a site of the list on Kubernetes (rendered as Docker otherwise)", (s: any) => (s.sites[1].engine = "kubernetes"), "sites[1].engine", '"kubernetes"', /a site of the sites list runs on Docker/],
-    ["two sites with one id", (s: any) => (s.sites[1].id = "eu"), "sites[1].id", '"eu"', /not used by another site/],
+    ["an internet route to a service on another site than the ingress's", (s: any) => (s.services.api.site = "us"), "routes[0].to", '"api"', /a service on the ingress's site eu: api runs on site us/],
+    ["two sites with one id", (s: any) => (s.services.api.site = "eu", s.sites[1].id = "eu"), "sites[1].id", '"eu"', /not used by another site/],
     ["a site named like a service", (s: any) => (s.sites[1].id = "api"), "sites[1].id", '"api"', /no service, server or platform peer uses/],
     ["two sites sharing a key file", (s: any) => (s.sites[1].keyFile = "wireguard-eu"), "sites[1].keyFile", '"wireguard-eu"', /this site alone/],
     ["a private key written inline", (s: any) => (s.sites[1].keyFile = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="), "sites[1].keyFile", '"yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="', /a secret id/],
