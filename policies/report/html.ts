@@ -203,6 +203,22 @@ function controls(r: Report): string {
   );
 }
 
+/** Data residency (only when sites hold regions): each dedicated tenant's site, where the artifacts render it, the cross-site paths. */
+function residency(r: Report): string {
+  const rows = (r.residency ?? []).map((d) => {
+    const into = d.fromOtherSites.filter((f) => f.verdict !== "denied");
+    const out = d.toOtherSites.filter((f) => f.verdict !== "denied");
+    const rendered = [...new Set(d.renderedOn.map((o) => `${o.host} (${o.what}, ${o.artifact})`))];
+    return (
+      `<tr data-filter><td><code>${x(d.tenant)}</code></td><td>${x(d.region)}</td><td><code>${x(d.server)}</code> on <b>${x(d.site)}</b></td>` +
+      `<td>${rendered.length ? rendered.map((v) => x(v)).join("<br>") : "<b>nowhere</b>"}</td>` +
+      `<td>${into.length ? into.map((f) => `<code>${x(f.line)}</code> ${x(f.verdict)}`).join("<br>") : "nothing"} (${d.fromOtherSites.length - into.length} other connections blocked)</td>` +
+      `<td>${out.length ? `<b>${out.map((f) => `<code>${x(f.line)}</code> ${x(f.verdict)}`).join("<br>")}</b>` : `nothing (all ${d.toOtherSites.length} connections blocked)`}</td></tr>`
+    );
+  });
+  return `<p>Each dedicated tenant's database, the site of its region, where the artifacts render it, and every path between it and another site as the verifier derived it from the artifacts.</p>${table(["tenant", "region", "server and site", "rendered on", "from other sites", "to other sites"], rows)}`;
+}
+
 const SECTIONS: readonly { id: string; title: string }[] = [
   { id: "summary", title: "Summary" },
   { id: "diff", title: "Change against the base" },
@@ -216,6 +232,7 @@ const SECTIONS: readonly { id: string; title: string }[] = [
   { id: "guardrails", title: "Guardrails" },
   { id: "explain", title: "Explain (each pair, each layer)" },
   { id: "tenant-isolation", title: "Tenant isolation" },
+  { id: "data-residency", title: "Data residency" },
   { id: "controls", title: "Controls evidenced" },
   { id: "lab-expected-vs-observed", title: "Lab: expected vs observed" },
   { id: "provenance", title: "Provenance" },
@@ -253,12 +270,15 @@ export const htmlFormatter: ReportFormatter = {
       guardrails: guardrails(r),
       explain: `<p>For each pair: every port tried that is not simply denied, and every layer on the path that decides it, with the artifact line and the construct responsible.</p>${explain(r, ids)}`,
       "tenant-isolation": `<p>Per tenant: where its data lives, its roles and OpenBao paths, and each isolation layer with the rendered statement that implements it. A live database is checked by <code>palisade audit-db</code>.</p>${tenants(r)}`,
+      "data-residency": r.residency ? residency(r) : "",
       controls: controls(r),
       "lab-expected-vs-observed": lab(r),
       provenance: table(["what", "value"], provenanceLines(r).map(([k, v]) => `<tr><td>${x(k)}</td><td><code>${x(v)}</code></td></tr>`), false),
     };
-    const toc = `<nav class="toc" aria-label="contents">${SECTIONS.map((sec) => `<a href="#${sec.id}">${x(sec.title)}</a>`).join("")}</nav>`;
-    const sections = SECTIONS.map((sec) => `<section id="${sec.id}"><h2>${x(sec.title)}</h2>${body[sec.id]}</section>`).join("\n");
+    // The residency section only when sites hold regions (a one-site report stays as it was).
+    const shown = SECTIONS.filter((sec) => sec.id !== "data-residency" || r.residency);
+    const toc = `<nav class="toc" aria-label="contents">${shown.map((sec) => `<a href="#${sec.id}">${x(sec.title)}</a>`).join("")}</nav>`;
+    const sections = shown.map((sec) => `<section id="${sec.id}"><h2>${x(sec.title)}</h2>${body[sec.id]}</section>`).join("\n");
     return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Palisade segmentation report</title><style>${CSS}</style></head>

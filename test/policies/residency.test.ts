@@ -29,6 +29,18 @@ describe.each(multiSite.map((e) => [e.name, e] as const))("residency of %s", (_n
     expect(planned.text("report/segmentation.md")).toContain("## Data residency");
   });
 
+  it("GIVEN the plan WHEN the HTML report is read THEN it has a Data residency section in its table of contents, one row per dedicated tenant naming its site", () => {
+    const html = planned.text("report/index.html");
+    expect(html).toContain('<a href="#data-residency">Data residency</a>');
+    const section = /<section id="data-residency">([\s\S]*?)<\/section>/.exec(html)?.[1] ?? "";
+    expect(html.match(/ id="data-residency"/g)).toHaveLength(1);
+    for (const t of dedicated) {
+      const server = e.site.postgres.servers.find((srv) => srv.region === t.region)!;
+      expect(section).toContain(`<td><code>${t.id}</code></td>`);
+      expect(section).toContain(`on <b>${siteOfServer(e.site, server).id}</b>`);
+    }
+  });
+
   it("GIVEN a tenant's database moved into another site's stack WHEN verified THEN a residency violation names that stack's artifact and line", () => {
     const t = dedicated.find((x) => e.site.sites.some((s) => s.id !== siteOfServer(e.site, e.site.postgres.servers.find((srv) => srv.region === x.region)!).id))!;
     const server = e.site.postgres.servers.find((srv) => srv.region === t.region)!;
@@ -72,4 +84,11 @@ describe.each(multiSite.map((e) => [e.name, e] as const))("residency of %s", (_n
     const r = verifyDirInProcess(dir);
     expect(problemLines(r).some((l) => l.startsWith(`broken-path ${f.from} => ${f.to} : ${f.port}`)), problemLines(r).join("\n")).toBe(true);
   });
+});
+
+describe.each(examples.filter((e) => !regionsArePlaces(e.site)).map((e) => [e.name, e] as const))("the HTML report of %s (no regions held by sites)", (_name, e) => {
+  it("GIVEN the plan WHEN the HTML report is read THEN it has no Data residency section (none is claimed)", async () => {
+    const planned = await planOnce(e.file);
+    expect(planned.text("report/index.html")).not.toContain("data-residency");
+  }, 240_000);
 });
