@@ -4,7 +4,7 @@ import { renderFailoverConfig } from "./failover-config.js";
 import { renderWireguard } from "./wireguard.js";
 export { declareTunnel, failoverServiceId } from "./declare.js";
 export { EDGE_WG_IFACE, CLOUD_WG_IFACE, CLOUD_FIREWALL_TABLE, WG_PRIVATE_KEY_PATH, bridgeName } from "./names.js";
-export { renderWireguard, allowedIps, MISSING_KEY_PLACEHOLDER } from "./wireguard.js";
+export { renderWireguard, allowedIps, MISSING_KEY_PLACEHOLDER, missingKeyPlaceholder } from "./wireguard.js";
 export { cloudSite, peerSites, tunnelOf } from "./sites.js";
 export { renderCloudFirewall, nftComment } from "./cloud-firewall.js";
 export {

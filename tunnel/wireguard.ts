@@ -15,13 +15,24 @@ export function allowedIps(site: Site, peer: "edge" | "cloud"): string[] {
   return peer === "edge" ? [`${a.edge4}/32`, `${a.edge6}/128`] : [`${a.cloud4}/32`, `${a.cloud6}/128`];
 }
 
+/**
+ * The placeholder of the site at `index` (the first site's, and the edge's, is MISSING_KEY_PLACEHOLDER):
+ * distinct per site, so the edge's peers stay distinct keys (as WireGuard requires) before the keys exist.
+ */
+export function missingKeyPlaceholder(index: number): string {
+  const bytes = new Uint8Array(32);
+  bytes[30] = (index >> 8) & 0xff;
+  bytes[31] = index & 0xff;
+  return Buffer.from(bytes).toString("base64");
+}
+
 /** A key the site file gives, else the placeholder and a warning naming where to paste it. */
-function publicKey(t: Topology, key: string | undefined, subject: string, where: string): string {
+function publicKey(t: Topology, key: string | undefined, subject: string, where: string, index = 0): string {
   if (key) return key;
   if (!t.warnings.some((w) => w.id === "wireguard-key" && w.subject === subject)) {
     t.warnings.push({ id: "wireguard-key", subject, message: `${where} is not set: the WireGuard config carries a placeholder key; run \`palisade keys\` and paste its output into the site file` });
   }
-  return MISSING_KEY_PLACEHOLDER;
+  return missingKeyPlaceholder(index);
 }
 
 /** Warning subject and site-file field of a site's public key (the one-site form's is publicKeys.wireguardCloud). */
@@ -57,7 +68,7 @@ export function renderWireguard(t: Topology): Artifact[] {
       "",
       "[Peer]",
       `# ${s.id} (initiator): no Endpoint, the edge learns the ${s.id === "cloud" ? "cloud" : `site ${s.id}`}'s current uplink address from its handshakes`,
-      `PublicKey = ${publicKey(t, s.publicKey, siteKeyField(s).subject, siteKeyField(s).where)}`,
+      `PublicKey = ${publicKey(t, s.publicKey, siteKeyField(s).subject, siteKeyField(s).where, site.sites.indexOf(s))}`,
       `AllowedIPs = ${[`${a.cloud4}/32`, `${a.cloud6}/128`].join(", ")}`,
     ]),
     "",

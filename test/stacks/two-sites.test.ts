@@ -6,6 +6,7 @@ import { renderEngines } from "../../stacks/engines.js";
 import { renderHostFiles } from "../../stacks/host-files.js";
 import { buildTopology } from "../../stacks/platform.js";
 import { twoSites } from "../helpers/sites.js";
+import { MISSING_KEY_PLACEHOLDER, missingKeyPlaceholder, renderWireguard } from "../../tunnel/index.js";
 
 /*
  * A platform of two sites (the reference's cloud as site eu, a second host us holding the
@@ -45,7 +46,7 @@ describe("a platform of two sites, rendered", () => {
     const wg = parseWireguard("hosts/edge/wireguard/wg-edge.conf", files.get("hosts/edge/wireguard/wg-edge.conf")!);
     expect(wg.problems).toEqual([]);
     expect(wg.peers.map((p) => p.allowedIps)).toEqual(site.sites.map((s) => [`${tunnel(s.id).cloud4}/32`, `${tunnel(s.id).cloud6}/128`]));
-    expect(wg.peers.map((p) => p.publicKey)).toEqual(site.sites.map((s) => s.publicKey ?? "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
+    expect(wg.peers.map((p) => p.publicKey)).toEqual(site.sites.map((s, i) => s.publicKey ?? missingKeyPlaceholder(i)));
   });
 
   it("GIVEN cross-site flows WHEN the edge's firewall is read THEN its forward chain accepts exactly those, from one site's tunnel address to the other's, and drops the rest", () => {
@@ -91,5 +92,18 @@ describe("a platform of two sites, rendered", () => {
       }
     }
     expect(tf("cloud")).toBeUndefined();
+  });
+});
+
+describe("two sites planned before their keys exist", () => {
+  it("GIVEN two sites without publicKey WHEN the WireGuard configs are rendered THEN the edge's peers carry distinct placeholders and each site's field is warned about", () => {
+    const site = parseSite(twoSites((s) => s.sites.forEach((x: { publicKey?: string }) => delete x.publicKey)));
+    const t = buildTopology(site);
+    const edge = renderWireguard(t).find((a) => a.path.startsWith("hosts/edge/wireguard/"))!;
+    const keys = [...edge.content.matchAll(/^PublicKey = (\S+)$/gm)].map((m) => m[1]!);
+    expect(keys).toHaveLength(site.sites.length);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys[0]).toBe(MISSING_KEY_PLACEHOLDER);
+    for (const s of site.sites) expect(t.warnings.some((w) => w.id === "wireguard-key" && w.message.startsWith(`${s.path}.publicKey is not set`)), s.id).toBe(true);
   });
 });
