@@ -130,9 +130,6 @@ export function stackSpec(t: Topology, hostId: string): StackSpec {
   return { name: hostId, dockerHost: host.dockerHost, networks, containers, volumes, images, variables };
 }
 
-/** The Docker stacks of the one-site form, in deployment order: the edge first, then the cloud through the tunnel. */
-export const DOCKER_STACKS = ["edge", "cloud"] as const;
-
 /** The host stacks of a platform, in deployment order: the edge first, then each site (in declaration order) through its tunnel. */
 export function dockerStacks(t: Topology): string[] {
   return ["edge", ...t.site.sites.map((s) => s.id)];

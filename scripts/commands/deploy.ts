@@ -7,9 +7,9 @@ const HELP = `palisade deploy [--engine cdktf|pulumi] [--stack S] [--yes] [--sit
 Plans (exactly as palisade plan, into D), refuses if the verifier finds a violation or a mandatory
 finding, checks every precondition (the engine on PATH, the secrets in .palisade/secrets/, the
 publicKeys in the site file, SSH to each Docker host), asks for confirmation, then applies the
-stacks in order edge -> cloud -> secrets, streaming the engine's output.
+stacks in order edge -> each site (cloud in the one-site form) -> secrets, streaming the engine's output.
 
-Before each host's stack (edge, cloud) it installs that host's files over SSH: out/hosts/<host>/X
+Before each host's stack (the edge, each site) it installs that host's files over SSH: out/hosts/<host>/X
 becomes /etc/palisade/X (where the containers' bind mounts read it), the host's private keys go to
 /etc/palisade/secrets/ (0600), then the firewall is checked and loaded (nft -c, nft -f) and the
 tunnel synced (wg syncconf, or wg-quick up). The script and the keys travel on ssh's stdin only.
@@ -21,7 +21,8 @@ PULUMI_CONFIG_PASSPHRASE) or stdin (pulumi config set --secret), never its comma
 
 Options:
   --engine E         cdktf or pulumi (default: cdktf)
-  --stack S          only this stack: edge, cloud or secrets (default: all, in order)
+  --stack S          only this stack: edge, a site (cloud, or a site's id) or secrets
+                     (default: all, in order)
   --yes              do not ask (required when stdin is not a terminal)
   --site F           the site file (default: palisade.yaml)
   --out D            the output directory (default: out/)

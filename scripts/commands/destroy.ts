@@ -4,7 +4,7 @@ import { ENGINE_RUN_OPTIONS, engineRunOptions, exitOnOpsError } from "../ops-cli
 
 const HELP = `palisade destroy [--engine cdktf|pulumi] [--stack S] [--yes --confirm SITE-NAME] [--site F] [--out D]
 
-Removes what deploy created, in reverse order (secrets -> cloud -> edge), after the operator types
+Removes what deploy created, in reverse order (secrets -> each site, last first -> edge), after the operator types
 the site's name. Non-interactively it needs both --yes and --confirm with the site's name.
 Same preconditions, secrets handling and failure report as deploy.
 

@@ -6,20 +6,22 @@ import { exitOnOpsError } from "../ops-cli.js";
 const HELP = `palisade keys [--site F] [--dir D] [--rotate NAME]...
 
 Creates every key the site needs in D (default .palisade/secrets/; directory 0700, files 0600,
-git-ignored): WireGuard key pairs of the edge and the cloud, the DKIM key (edge.mail.dkimAlgorithm),
+git-ignored): WireGuard key pairs of the edge and of each private-cloud site (the cloud, or each entry of sites), the DKIM key (edge.mail.dkimAlgorithm),
 the TSIG key for zone transfers (knot-tsig.conf, a Knot include file), the OpenTofu state
 passphrase, the Pulumi passphrase and the engines' secrets (database passwords, ...).
 
 An existing key is never overwritten. --rotate NAME replaces one, keeping the old value as
 NAME.previous until a deploy that replaces it succeeds.
 
-Prints only public halves: the publicKeys section to paste into palisade.yaml (stdout);
+Prints only public halves (stdout): the publicKeys section to paste into the site file, and on a
+platform of several sites each site's key with its field (sites[i].publicKey);
 what was created or kept goes to stderr.
 
 Options:
   --site F        the site file (default: palisade.yaml)
   --dir D         the secrets directory (default: .palisade/secrets)
-  --rotate NAME   replace this key (repeatable): wireguard-edge, wireguard-cloud, dkim, tsig,
+  --rotate NAME   replace this key (repeatable): wireguard-edge, wireguard-cloud (or a site's
+                  keyFile, wireguard-<id>), dkim, tsig,
                   state-passphrase, or an engine secret such as postgres-superuser-password
   -h, --help      this text
 

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { loadSite, type Artifact, type Site, type Topology } from "../../core/index.js";
-import { DOCKER_STACKS, stackSpec } from "../docker-spec.js";
+import { dockerStacks, stackSpec } from "../docker-spec.js";
 import type { EngineChoice } from "../engines.js";
 import { writeOutAtomic } from "../output.js";
 import { buildTopology } from "../platform.js";
@@ -10,7 +10,7 @@ import { manifestArtifact, planArtifacts } from "../plan.js";
 import type { OpsContext } from "./context.js";
 import type { GateResult } from "./verify-gate.js";
 import { formatProblems, OpsError, type Problem } from "./errors.js";
-import { dkimPublicKey, pendingRotations, PREVIOUS_SUFFIX, readSecret, secretFileFor, siteKeys, wireguardPublicKey } from "./keys.js";
+import { dkimPublicKey, pendingRotations, PREVIOUS_SUFFIX, readSecret, secretFileFor, siteKeyField, siteKeys, wireguardPublicKey } from "./keys.js";
 import {
   passphraseGeneration,
   PREVIOUS_STATE_PASSPHRASE_VARIABLE,
@@ -30,8 +30,18 @@ import { hostInstallScript, hostKeyFiles, REMOTE_INSTALL_COMMAND, renderedHostFi
 
 export type DeployEngine = "cdktf" | "pulumi";
 
-/** Stacks in dependency order: the edge, the cloud through the tunnel, then OpenBao's secrets. */
-export const STACK_ORDER = [...DOCKER_STACKS, "secrets"] as const;
+/**
+ * The platform's stacks in dependency order: the edge, each private-cloud site through its tunnel
+ * (in declaration order; `cloud` in the one-site form), then OpenBao's secrets.
+ */
+export function stackOrder(site: Site): string[] {
+  return [...dockerStacks(buildTopology(site)), "secrets"];
+}
+
+/** Whether `stack` is one of the platform's host (Docker) stacks, named after its host. */
+function isHostStack(site: Site, stack: string): boolean {
+  return stack !== "secrets" && stackOrder(site).includes(stack);
+}
 
 export interface DeployOptions {
   readonly siteFile: string;
@@ -109,10 +119,10 @@ interface Planned {
   readonly stacks: readonly string[];
 }
 
-function checkStackName(command: string, stack: string | undefined): void {
-  if (stack !== undefined && !(STACK_ORDER as readonly string[]).includes(stack)) {
-    throw new OpsError(`palisade ${command}: --stack ${JSON.stringify(stack)} is not one of ${STACK_ORDER.join(", ")}`);
-  }
+function checkStackName(command: string, stack: string | undefined, siteFile: string, ctx: OpsContext): void {
+  if (stack === undefined) return;
+  const order = stackOrder(loadSite(resolve(ctx.cwd, siteFile)));
+  if (!order.includes(stack)) throw new OpsError(`palisade ${command}: --stack ${JSON.stringify(stack)} is not one of this platform's stacks (${order.join(", ")})`);
 }
 
 /**
@@ -129,7 +139,7 @@ export async function planStep(siteFile: string, outDir: string, engine: EngineC
   const verification = await ctx.verify(artifacts);
   const outAbs = resolve(ctx.cwd, outDir);
   writeOutAtomic(outAbs, [...artifacts, manifestArtifact(siteText, artifacts, engine), ...(verification?.files ?? [])]);
-  const stacks = STACK_ORDER.filter((s) =>
+  const stacks = stackOrder(site).filter((s) =>
     engine === "pulumi" ? existsSync(join(outAbs, "pulumi", `${s}.json`)) : existsSync(join(outAbs, "cdktf", "stacks", s, "cdk.tf.json")),
   );
   ctx.io.err(`plan: ${artifacts.length + 1} files in ${outDir}/ (stacks: ${stacks.join(", ")})\n`);
@@ -149,7 +159,7 @@ export function stackVariables(engine: DeployEngine, stack: string, p: Planned):
       .map(([k]) => k)
       .sort();
   }
-  if ((DOCKER_STACKS as readonly string[]).includes(stack)) return [...stackSpec(p.topology, stack).variables];
+  if (isHostStack(p.site, stack)) return [...stackSpec(p.topology, stack).variables];
   return stack === "secrets" ? [...secretsStackSpec(p.site).variables] : [];
 }
 
@@ -214,7 +224,7 @@ async function prepare(
     if (!vaultToken) {
       problems.push({
         missing: `an OpenBao token for the secrets stack: VAULT_TOKEN is not set and ${shownDir}/${OPENBAO_TOKEN_FILE} does not exist`,
-        fix: `after \`bao operator init\` on the cloud (docs/runbook.md), export VAULT_TOKEN=<token> for this run, or save it with mode 0600 as ${shownDir}/${OPENBAO_TOKEN_FILE}; or deploy the other stacks first with --stack edge / --stack cloud`,
+        fix: `after \`bao operator init\` on the cloud (docs/runbook.md), export VAULT_TOKEN=<token> for this run, or save it with mode 0600 as ${shownDir}/${OPENBAO_TOKEN_FILE}; or deploy the other stacks first (${stackOrder(p.site).filter((s) => s !== "secrets").map((s) => `--stack ${s}`).join(", ")})`,
       });
     }
   }
@@ -233,18 +243,18 @@ async function prepare(
 /** The site's publicKeys must be the public halves of the private keys deploy ships. */
 function publicKeyProblems(site: Site, dir: string, siteFile: string): Problem[] {
   const out: Problem[] = [];
-  const pairs = [
-    ["wireguardEdge", "wireguard-edge.key", (k: string) => wireguardPublicKey(k)],
-    ["wireguardCloud", "wireguard-cloud.key", (k: string) => wireguardPublicKey(k)],
-    ["dkim", "dkim.key", (k: string) => dkimPublicKey(k).publicKey],
-  ] as const;
-  for (const [field, file, derive] of pairs) {
+  // The edge's and DKIM's keys in publicKeys; each site's where the site file holds it (siteKeyField).
+  const pairs: [field: string, given: string | undefined, file: string, derive: (k: string) => string][] = [
+    ["publicKeys.wireguardEdge", site.publicKeys.wireguardEdge, "wireguard-edge.key", (k) => wireguardPublicKey(k)],
+    ...site.sites.map((s, i): [string, string | undefined, string, (k: string) => string] => [siteKeyField(site, i), s.publicKey, `${s.keyFile}.key`, (k) => wireguardPublicKey(k)]),
+    ["publicKeys.dkim", site.publicKeys.dkim, "dkim.key", (k) => dkimPublicKey(k).publicKey],
+  ];
+  for (const [field, given, file, derive] of pairs) {
     const priv = readSecret(dir, file);
     if (!priv) continue; // reported as a missing secret file
-    const given = site.publicKeys[field];
-    const fix = `paste the publicKeys section that \`palisade keys\` prints into ${siteFile}, then run palisade plan`;
-    if (!given) out.push({ missing: `publicKeys.${field} in ${siteFile} (plan renders a placeholder without it)`, fix });
-    else if (given !== derive(priv)) out.push({ missing: `publicKeys.${field} in ${siteFile} does not match ${file} (was the key rotated?)`, fix });
+    const fix = `paste the public keys that \`palisade keys\` prints into ${siteFile}, then run palisade plan`;
+    if (!given) out.push({ missing: `${field} in ${siteFile} (plan renders a placeholder without it)`, fix });
+    else if (given !== derive(priv)) out.push({ missing: `${field} in ${siteFile} does not match ${file} (was the key rotated?)`, fix });
   }
   return out;
 }
@@ -255,7 +265,7 @@ export function withoutSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 async function sshProblems(p: Planned, stacks: readonly string[], ctx: OpsContext): Promise<Problem[]> {
-  const hosts = stacks.filter((s) => (DOCKER_STACKS as readonly string[]).includes(s)).map((s) => ({ stack: s, dockerHost: stackSpec(p.topology, s).dockerHost }));
+  const hosts = stacks.filter((s) => isHostStack(p.site, s)).map((s) => ({ stack: s, dockerHost: stackSpec(p.topology, s).dockerHost }));
   if (hosts.length === 0) return [];
   const ssh = which("ssh", ctx.env);
   if (!ssh) return [{ missing: "the OpenSSH client (`ssh`) on PATH: the Docker providers reach the hosts over SSH", fix: "apt-get install openssh-client" }];
@@ -270,7 +280,7 @@ async function sshProblems(p: Planned, stacks: readonly string[], ctx: OpsContex
         missing: `SSH access to ${dest} (Docker host of stack ${h.stack}): \`ssh ${args.join(" ")}\` exited ${r.code}${why ? `: ${why}` : ""}`,
         fix:
           `make \`ssh ${dest} true\` work without a prompt: load the deploy key into ssh-agent, accept the host key into known_hosts` +
-          (h.stack === "cloud" ? ", and reach the cloud through the tunnel (ProxyJump via the edge, see docs/runbook.md)" : "") +
+          (h.stack !== "edge" ? ", and reach the site's host through its tunnel (ProxyJump via the edge, see docs/runbook.md)" : "") +
           "; for a CI dry run pass --skip-ssh-check",
       });
     }
@@ -365,7 +375,7 @@ interface StackRun {
  * tunnel reloaded (host-install.ts). The script, keys included, goes to ssh on stdin only.
  */
 async function installHostFiles(opts: DeployOptions, planned: Planned, stack: string, ctx: OpsContext): Promise<{ code: number; label: string } | null> {
-  if (opts.skipHostFiles || !(DOCKER_STACKS as readonly string[]).includes(stack)) return null;
+  if (opts.skipHostFiles || !isHostStack(planned.site, stack)) return null;
   const host = stack; // a Docker stack is named after its host
   const dockerHost = stackSpec(planned.topology, stack).dockerHost;
   const rendered = renderedHostFiles(planned.artifacts, host);
@@ -373,7 +383,8 @@ async function installHostFiles(opts: DeployOptions, planned: Planned, stack: st
   const ssh = which("ssh", ctx.env);
   if (!ssh) return { code: 127, label: "host files: no `ssh` on PATH" };
   ctx.io.err(`host files: ${rendered.length} rendered file(s) and ${keys.length} key(s) -> ${sshTarget(dockerHost).destination}:/etc/palisade/ (over ssh, on stdin)\n`);
-  const script = hostInstallScript({ host, rendered, keys, reload: true });
+  const siteOfHost = planned.site.sites.find((s) => s.id === host);
+  const script = hostInstallScript({ host, rendered, keys, reload: true, ...(siteOfHost ? { wireguardKeyFile: `${siteOfHost.keyFile}.key` } : {}) });
   const r = await ctx.run({ cmd: ssh, args: sshInstallArgs(dockerHost), env: withoutSecrets(ctx.env), cwd: ctx.cwd, stdin: script, stream: false });
   ctx.io.err(r.output);
   return r.code === 0 ? null : { code: r.code, label: `host files over ssh to ${sshTarget(dockerHost).destination}` };
@@ -420,7 +431,7 @@ function failureReport(command: string, stacks: readonly string[], run: StackRun
 // Commands
 
 export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<number> {
-  checkStackName("deploy", opts.stack);
+  checkStackName("deploy", opts.stack, opts.siteFile, ctx);
   const planned = await planStep(opts.siteFile, opts.outDir, opts.engine, ctx);
   const gate = planned.gate;
   if (gate === null) ctx.io.err("note: no verifier ran: the plan was rendered but not verified.\n");
@@ -481,7 +492,7 @@ function retireRotations(opts: DeployOptions, prep: Prepared, ctx: OpsContext): 
 }
 
 export async function destroy(opts: DestroyOptions, ctx: OpsContext): Promise<number> {
-  checkStackName("destroy", opts.stack);
+  checkStackName("destroy", opts.stack, opts.siteFile, ctx);
   const planned = await planStep(opts.siteFile, opts.outDir, opts.engine, ctx);
   const name = planned.site.site.name;
   if (opts.yes && opts.confirm !== name) {
@@ -544,7 +555,7 @@ export async function enginePlan(opts: EnginePlanOptions, ctx: OpsContext): Prom
   const sitePath = resolve(ctx.cwd, opts.siteFile);
   const site = loadSite(sitePath);
   const outAbs = resolve(ctx.cwd, opts.outDir);
-  const stacks = STACK_ORDER.filter((s) =>
+  const stacks = stackOrder(site).filter((s) =>
     engine === "pulumi" ? existsSync(join(outAbs, "pulumi", `${s}.json`)) : existsSync(join(outAbs, "cdktf", "stacks", s, "cdk.tf.json")),
   );
   const planned: Planned = { site, topology: buildTopology(site), artifacts: [], outAbs, stacks };

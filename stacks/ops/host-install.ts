@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Artifact, Site } from "../../core/index.js";
 import { CLOUD_WG_IFACE, EDGE_WG_IFACE, WG_PRIVATE_KEY_PATH } from "../../tunnel/index.js";
 import { siteKeys } from "./keys.js";
@@ -62,9 +62,15 @@ export interface InstallScriptOptions {
   readonly keys: readonly HostFile[];
   /** Load the firewall and sync the tunnel after the files are in place. */
   readonly reload: boolean;
+  /**
+   * The host's WireGuard private key file in the secrets directory, as its rendered conf's PostUp
+   * reads it (a site's keyFile + `.key`). @default the edge's or the one-site cloud's
+   */
+  readonly wireguardKeyFile?: string;
 }
 
-const WG_IFACE: Record<string, string> = { edge: EDGE_WG_IFACE, cloud: CLOUD_WG_IFACE };
+/** The edge's tunnel is wg-edge; every private-cloud site's host (cloud, or a site's id) has wg-cloud. */
+const wgInterface = (host: string) => (host === "edge" ? EDGE_WG_IFACE : CLOUD_WG_IFACE);
 
 /** A here-document body: base64 in lines of 76, so no line of the content can end it early. */
 function base64Lines(content: string): string {
@@ -123,13 +129,13 @@ export function hostInstallScript(o: InstallScriptOptions): string {
     `mv -f "$P/${INSTALLED_LIST}.palisade-new" "$P/${INSTALLED_LIST}"`,
   ];
   const has = (p: string) => o.rendered.some((f) => f.path === p);
-  const iface = WG_IFACE[o.host];
+  const iface = wgInterface(o.host);
   if (o.reload) {
     lines.push("", "# The host-level daemons take the new files.");
     if (has("nftables.conf")) {
       lines.push('nft -c -f "$P/nftables.conf"', 'nft -f "$P/nftables.conf"', `echo "palisade: ${o.host}: firewall loaded"`);
     }
-    const keyPath = (WG_PRIVATE_KEY_PATH as Record<string, string>)[o.host];
+    const keyPath = o.wireguardKeyFile ? `${dirname(WG_PRIVATE_KEY_PATH.edge)}/${o.wireguardKeyFile}` : (WG_PRIVATE_KEY_PATH as Record<string, string>)[o.host];
     if (iface && keyPath && has(`wireguard/${iface}.conf`)) {
       lines.push(
         `if ip link show dev ${iface} >/dev/null 2>&1; then`,

@@ -21,6 +21,9 @@ export {
   type KeySpec,
   type KeysResult,
   type PublicKeys,
+  type PublicKeySet,
+  siteKeyField,
+  withPublicKeys,
 } from "./keys.js";
 export { stateEncryptionConfig, stateEncryptionArtifacts, passphraseGeneration, type EncryptionGenerations } from "./state-encryption.js";
 export {
@@ -31,7 +34,7 @@ export {
   engineSummary,
   sshCheckArgs,
   sshTarget,
-  STACK_ORDER,
+  stackOrder,
   type DeployEngine,
   type DeployOptions,
   type DestroyOptions,

@@ -29,7 +29,7 @@ export interface KeySpec {
   readonly kind: KeyKind;
   readonly purpose: string;
   /** Host that reads it from /etc/palisade/secrets/; absent for engine-only secrets. */
-  readonly host?: "edge" | "cloud";
+  readonly host?: string;
   /** Engine variable (Terraform `TF_VAR_<variable>`, Pulumi `palisade:<variable>`). */
   readonly variable?: string;
 }
@@ -51,7 +51,9 @@ export function siteKeys(site: Site): KeySpec[] {
   const variables = [...new Set([...dockerStacks(t).flatMap((s) => stackSpec(t, s).variables), ...secretsStackSpec(site).variables])].sort();
   return [
     { name: "wireguard-edge", file: "wireguard-edge.key", kind: "wireguard", host: "edge", purpose: "WireGuard private key of the edge (wg0)" },
-    { name: "wireguard-cloud", file: "wireguard-cloud.key", kind: "wireguard", host: "cloud", purpose: "WireGuard private key of the cloud host (wg0)" },
+    // One per private-cloud site (the one-site form's site is `cloud`: wireguard-cloud.key), named
+    // as the site's rendered wg-cloud.conf reads it (PostUp: wg set %i private-key .../<keyFile>.key).
+    ...site.sites.map((s): KeySpec => ({ name: s.keyFile, file: `${s.keyFile}.key`, kind: "wireguard", host: s.id, purpose: `WireGuard private key of ${site.sites.length === 1 ? "the cloud host" : `site ${s.id}'s host`} (wg0)` })),
     { name: "dkim", file: "dkim.key", kind: "dkim", host: "edge", purpose: `DKIM signing key (${site.edge.mail.dkimAlgorithm}, selector ${site.edge.mail.dkimSelector})` },
     {
       name: "tsig",
@@ -184,23 +186,56 @@ export function pendingRotations(dir: string): string[] {
 }
 
 /** Public halves derived from the private files (so they can be printed again at any time). */
-export function readPublicKeys(dir: string): Partial<PublicKeys> {
-  const out: { -readonly [K in keyof PublicKeys]?: string } = {};
+export function readPublicKeys(dir: string, site: Site): PublicKeySet {
   const edge = readSecret(dir, "wireguard-edge.key");
-  const cloud = readSecret(dir, "wireguard-cloud.key");
   const dkim = readSecret(dir, "dkim.key");
-  if (edge) out.wireguardEdge = wireguardPublicKey(edge);
-  if (cloud) out.wireguardCloud = wireguardPublicKey(cloud);
-  if (dkim) out.dkim = dkimPublicKey(dkim).publicKey;
+  const sites: { id: string; field: string; key?: string }[] = site.sites.map((s, i) => {
+    const priv = readSecret(dir, `${s.keyFile}.key`);
+    return { id: s.id, field: siteKeyField(site, i), ...(priv ? { key: wireguardPublicKey(priv) } : {}) };
+  });
+  return { ...(edge ? { wireguardEdge: wireguardPublicKey(edge) } : {}), ...(dkim ? { dkim: dkimPublicKey(dkim).publicKey } : {}), sites };
+}
+
+/** Where the site file holds site `i`'s WireGuard public key: `publicKeys.wireguardCloud` in the one-site form, else `sites[i].publicKey`. */
+export function siteKeyField(site: Site, i: number): string {
+  const s = site.sites[i]!;
+  return s.path === "cloud" ? "publicKeys.wireguardCloud" : `${s.path}.publicKey`;
+}
+
+/** The public halves, as readPublicKeys derives them: the edge's and DKIM's, and each site's with the field it goes in. */
+export interface PublicKeySet {
+  readonly wireguardEdge?: string;
+  readonly dkim?: string;
+  readonly sites: readonly { readonly id: string; readonly field: string; readonly key?: string }[];
+}
+
+/**
+ * The site file's data (as parsed YAML) with the public halves put where publicKeysYaml tells the
+ * operator to paste them: what the operator does by hand, for tests and scaffolding.
+ */
+export function withPublicKeys(data: Record<string, any>, pk: PublicKeySet): Record<string, any> {
+  const out = structuredClone(data);
+  out.publicKeys = { ...(out.publicKeys ?? {}), ...(pk.wireguardEdge ? { wireguardEdge: pk.wireguardEdge } : {}), ...(pk.dkim ? { dkim: pk.dkim } : {}) };
+  for (const s of pk.sites) {
+    if (!s.key) continue;
+    const m = /^sites\[(\d+)\]\.publicKey$/.exec(s.field);
+    if (m) out.sites[Number(m[1])].publicKey = s.key;
+    else out.publicKeys[s.field.replace("publicKeys.", "")] = s.key;
+  }
   return out;
 }
 
-/** The section the operator pastes into palisade.yaml. Public halves only. */
-export function publicKeysYaml(pk: Partial<PublicKeys>): string {
+/** The section the operator pastes into the site file. Public halves only. */
+export function publicKeysYaml(pk: PublicKeySet): string {
+  const inPublicKeys = pk.sites.filter((s) => s.field.startsWith("publicKeys.") && s.key);
+  const perSite = pk.sites.filter((s) => !s.field.startsWith("publicKeys.") && s.key);
   return [
-    "# paste into palisade.yaml (public halves only; the private halves stay in the secrets directory)",
+    "# paste into the site file (public halves only; the private halves stay in the secrets directory)",
     "publicKeys:",
-    ...(["wireguardEdge", "wireguardCloud", "dkim"] as const).filter((k) => pk[k]).map((k) => `  ${k}: ${pk[k]}`),
+    ...(pk.wireguardEdge ? [`  wireguardEdge: ${pk.wireguardEdge}`] : []),
+    ...inPublicKeys.map((s) => `  ${s.field.replace("publicKeys.", "")}: ${s.key}`),
+    ...(pk.dkim ? [`  dkim: ${pk.dkim}`] : []),
+    ...(perSite.length ? ["# and each site's key into its entry of sites:", ...perSite.map((s) => `#   ${s.field} (site ${s.id}): ${s.key}`)] : []),
     "",
   ].join("\n");
 }
@@ -214,7 +249,7 @@ export interface KeysResult {
   readonly created: readonly KeySpec[];
   readonly kept: readonly KeySpec[];
   readonly rotated: readonly KeySpec[];
-  readonly publicKeys: Partial<PublicKeys>;
+  readonly publicKeys: PublicKeySet;
   /** Things the operator should know (never secret values). */
   readonly notes: readonly string[];
 }
@@ -284,5 +319,5 @@ export function ensureKeys(site: Site, dir: string, opts: KeysOptions = {}): Key
     if (r.kind === "password") notes.push(`${r.name}: the engine passes the new value; a database that already exists keeps its old password until you change it there too (docs/runbook.md)`);
     if (r.kind === "wireguard" || r.kind === "dkim") notes.push(`${r.name}: paste the new public key below into palisade.yaml, then plan and deploy`);
   }
-  return { created, kept, rotated, publicKeys: readPublicKeys(dir), notes };
+  return { created, kept, rotated, publicKeys: readPublicKeys(dir, site), notes };
 }

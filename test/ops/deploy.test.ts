@@ -297,7 +297,7 @@ describe(`palisade deploy refuses and reports ${SUITE}`, () => {
     const e = await failure(deploy(opts(sb), sb.ctx()));
     expect(e.exitCode).toBe(2);
     expect(e.message).toContain("publicKeys.wireguardEdge in palisade.yaml does not match wireguard-edge.key");
-    expect(e.message).toContain("paste the publicKeys section");
+    expect(e.message).toContain("paste the public keys that `palisade keys` prints");
     expect(engineCalls(sb.calls())).toEqual([]);
   });
 
@@ -500,7 +500,7 @@ describe(`palisade deploy on the command line ${SUITE}`, () => {
     stub(sb);
     const r = await runCli(["deploy", ...args(sb), "--yes", "--stack", "nope"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("--stack \"nope\" is not one of edge, cloud, secrets");
+    expect(r.stderr).toContain("--stack \"nope\" is not one of this platform's stacks (edge, cloud, secrets)");
     expect(existsSync(sb.outDir)).toBe(false);
   });
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { parseSite, type Site } from "../../core/index.js";
 import type { OpsContext } from "../../stacks/ops/context.js";
-import { ensureKeys, type PublicKeys } from "../../stacks/ops/keys.js";
+import { ensureKeys, withPublicKeys, type PublicKeySet } from "../../stacks/ops/keys.js";
 import { spawnRunner } from "../../stacks/ops/runner.js";
 import type { GateResult } from "../../stacks/ops/verify-gate.js";
 import { referenceData } from "../helpers/sites.js";
@@ -56,7 +56,7 @@ export interface Sandbox {
   readonly outDir: string;
   readonly secretsDir: string;
   readonly site: Site;
-  readonly publicKeys: Partial<PublicKeys>;
+  readonly publicKeys: PublicKeySet;
   calls(): Call[];
   /** What Palisade itself printed (stdout + stderr of the injected sink). */
   output(): string;
@@ -79,26 +79,29 @@ export function installStandins(bin: string, tools: readonly string[]): void {
  * A temp project: stand-ins on PATH (only those given: PATH holds nothing else), keys created,
  * and a site file whose publicKeys are the keys' public halves (as the operator pastes them).
  */
-export function sandbox(opts: { tools?: readonly string[]; keys?: boolean; pastePublicKeys?: boolean; change?: (s: Record<string, any>) => void } = {}): Sandbox {
+export function sandbox(
+  opts: { tools?: readonly string[]; keys?: boolean; pastePublicKeys?: boolean; change?: (s: Record<string, any>) => void; data?: () => Record<string, any> } = {},
+): Sandbox {
   const root = mkdtempSync(join(tmpdir(), "palisade-ops-"));
   const bin = join(root, "bin");
   installStandins(bin, opts.tools ?? ["tofu", "terraform", "pulumi", "ssh"]);
   const log = join(root, "standin.log");
   writeFileSync(log, "");
   const secretsDir = join(root, ".palisade", "secrets");
-  const data = referenceData() as Record<string, any>;
+  // The reference unless another platform's site data is given (the two-site example, say).
+  const data = (opts.data ?? referenceData)() as Record<string, any>;
   delete data.$schema;
   opts.change?.(data);
   const siteFile = join(root, "palisade.yaml");
   writeFileSync(siteFile, stringify(data));
   let site = parseSite(stringify(data), siteFile);
-  let publicKeys: Partial<PublicKeys> = {};
+  let publicKeys: PublicKeySet = { sites: [] };
   if (opts.keys !== false) {
     publicKeys = ensureKeys(site, secretsDir).publicKeys;
     if (opts.pastePublicKeys !== false) {
-      data.publicKeys = { ...publicKeys };
-      writeFileSync(siteFile, stringify(data));
-      site = parseSite(stringify(data), siteFile);
+      const pasted = withPublicKeys(data, publicKeys);
+      writeFileSync(siteFile, stringify(pasted));
+      site = parseSite(stringify(pasted), siteFile);
     }
   }
   let printed = "";
