@@ -17,8 +17,11 @@ export function labEdgeHaproxyConfig(cfg: string, adminSocket: string): string {
 }
 
 /** A stripped wg config (`wg-quick strip`) with the peer's public key replaced by the lab's. */
-export function labWireguardConf(stripped: string, peerPublicKey: string): string {
-  return stripped.replace(/^PublicKey\s*=.*$/m, `PublicKey = ${peerPublicKey}`);
+export function labWireguardConf(stripped: string, peerPublicKey: string | readonly string[]): string {
+  // One key per [Peer], in the file's order (the edge of several sites has one peer per site).
+  const keys = typeof peerPublicKey === "string" ? [peerPublicKey] : peerPublicKey;
+  let i = 0;
+  return stripped.replace(/^PublicKey\s*=.*$/gm, (line) => (i < keys.length ? `PublicKey = ${keys[i++]}` : line));
 }
 
 /** `MTU = N` from a wg-quick config, or null. */
@@ -27,10 +30,9 @@ export function wgQuickMtu(conf: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** `Address = a, b` from a wg-quick config. */
+/** `Address = a, b` from a wg-quick config (every Address line: the edge of several sites has one per site). */
 export function wgQuickAddresses(conf: string): string[] {
-  const m = /^Address\s*=\s*(.+)$/m.exec(conf);
-  return m ? m[1]!.split(",").map((s) => s.trim()).filter(Boolean) : [];
+  return [...conf.matchAll(/^Address\s*=\s*(.+)$/gm)].flatMap((m) => m[1]!.split(",").map((s) => s.trim()).filter(Boolean));
 }
 
 /** The failover agent's config with the lab's state file and the lab edge's public key. */
