@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { labDown, labUp, readRecord, labPaths } from "../../stacks/lab/up.js";
 import { labProbe } from "../../stacks/lab/probe.js";
-import { DRILLS, runDrill, type DrillName } from "../../stacks/lab/drills.js";
+import { DRILLS, drillsCannotRun, runDrill, type DrillName } from "../../stacks/lab/drills.js";
 import { writeLabReport } from "../../stacks/lab/report.js";
 import { ApplyError } from "../../stacks/lab/docker/apply.js";
 import { UsageError, parseOptions, type Command, printHelp } from "../cli-util.js";
@@ -12,8 +12,9 @@ const HELP = `palisade lab up|probe|drill NAME|down [--out D] [--site F] [--engi
 
 The planned platform in network namespaces, with the real daemons and the rendered configs
 (nftables, WireGuard, HAProxy, Knot, fail2ban, pebble + lego, PostgreSQL, the failover agent).
-The cloud host is a real Docker host: dockerd (Debian's docker.io) in the cloud namespace, the
-rendered cloud stack applied to it from the artifacts by the lab's applier, a stand-in for
+Each private-cloud site is a real Docker host: a dockerd of its own (Debian's docker.io) in the
+site's namespace, with the site's nftables, uplinks, failover agent and tunnel to the edge's
+wg-edge, and the site's rendered stack applied to it from the artifacts by the lab's applier, a stand-in for
 terraform apply / pulumi up (neither can run here), on images the lab builds from the host's
 binaries (HAProxy, PostgreSQL 15) and busybox-static stand-ins.
 Needs root. Only addresses the lab assigns inside its own namespaces; no route off the machine.
@@ -23,7 +24,8 @@ Needs root. Only addresses the lab assigns inside its own namespaces; no route o
                  other ports; observed vs the verifier's matrix; every route of intent.json
                  browsed through edge, tunnel and ingress (out/report/lab-observed.json, lab.json)
   drill NAME     ${"fiber-cut | brute-force | port-scan | dns | acme |"}
-                 ${"container-restart | dockerd-restart"} (the cloud's Docker engine)
+                 ${"container-restart | dockerd-restart"} (the cloud's Docker engine);
+                 on a one-site lab (refused, exit 2, when the lab has several sites)
   down           remove every namespace, process and socket the lab recorded (also after a crash)
 
 Options:
@@ -60,7 +62,8 @@ export const lab: Command = {
     switch (action) {
       case "up": {
         needRoot();
-        if (!existsSync(join(outDir, "cdktf/stacks/cloud/cdk.tf.json"))) {
+        // Planned already: a one-site plan's cloud stack, or any plan's manifest (a plan of several sites has no cloud stack).
+        if (!existsSync(join(outDir, "cdktf/stacks/cloud/cdk.tf.json")) && !existsSync(join(outDir, "manifest.json"))) {
           progress(`up: ${outDir}/ has no planned artifacts: planning first`);
           const code = await plan.run(["--out", outDir, "--site", siteFile]);
           if (code === 2) return 2;
@@ -97,6 +100,8 @@ export const lab: Command = {
         if (!name || !(DRILLS as readonly string[]).includes(name)) throw new UsageError(`palisade lab drill: NAME must be one of ${DRILLS.join(", ")}`);
         const rec = readRecord();
         if (!rec?.complete) throw new UsageError("palisade lab drill: the lab is not up (palisade lab up)");
+        const cannot = drillsCannotRun(rec);
+        if (cannot) throw new UsageError(`palisade lab drill: ${cannot}`);
         const r = await runDrill(rec, name as DrillName, progress);
         writeLabReport(rec.outDir, { drill: r, docker: rec.docker });
         return emit(json, { pass: r.pass, figures: r.figures, drill: r.name, notes: r.notes });

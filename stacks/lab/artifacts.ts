@@ -6,6 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { labSiteFiles, type LabSiteFiles } from "./site-files.js";
 
 export interface LabNetwork {
   /** Docker network name (`cloud-web`). */
@@ -41,9 +42,9 @@ function labelsOf(r: TfResource): Record<string, string> {
   return out;
 }
 
-/** The cloud stack's networks and containers, from `cdktf/stacks/cloud/cdk.tf.json`. */
-export function readCloudStack(outDir: string): CloudStack {
-  const file = join(outDir, "cdktf/stacks/cloud/cdk.tf.json");
+/** A site's stack networks and containers, from `cdktf/stacks/<site>/cdk.tf.json` (`cloud` on a one-site platform). */
+export function readCloudStack(outDir: string, siteId = "cloud"): CloudStack {
+  const file = labSiteFiles(outDir, siteId).cdktfStack;
   const json = JSON.parse(readFileSync(file, "utf8")) as { resource: Record<string, Record<string, TfResource>> };
   const netRes = json.resource.docker_network ?? {};
   const networks: LabNetwork[] = [];
@@ -81,8 +82,10 @@ export function readCloudStack(outDir: string): CloudStack {
   return { networks, containers };
 }
 
-/** Host files the lab runs, each optional: `null` when the renderer has not written it. */
+/** Host files the lab runs, each optional: `null` when the renderer has not written it. The `cloud*` ones are the first site's. */
 export interface HostArtifacts {
+  /** Every site's files, by site id, in the site file's order. */
+  readonly sites: Readonly<Record<string, LabSiteFiles>>;
   readonly edgeNft: string | null;
   readonly cloudNft: string | null;
   readonly edgeWg: string | null;
@@ -105,12 +108,14 @@ export interface HostArtifacts {
 
 const fileOrNull = (p: string) => (existsSync(p) ? p : null);
 
-/** The entry SQL file of the `postgres` container's init hook, located in `out/` (none when not rendered). */
-function postgresEntry(outDir: string, pgDir: string): string[] {
-  const tf = join(outDir, "cdktf/stacks/cloud/cdk.tf.json");
+/** The entry SQL file of the site's PostgreSQL container's init hook, located in `out/` (none when not rendered). */
+function postgresEntry(tf: string, pgDir: string): string[] {
   if (!existsSync(tf)) return [];
   const containers = (JSON.parse(readFileSync(tf, "utf8")) as { resource?: { docker_container?: Record<string, { name?: string; mounts?: { source?: string; target?: string }[] }> } }).resource?.docker_container ?? {};
-  const pg = Object.values(containers).find((c) => c.name === "cloud-postgres");
+  // The container with an init hook (one PostgreSQL server per site); by name when several.
+  const pg = Object.values(containers)
+    .filter((c) => c.mounts?.some((m) => m.target?.startsWith("/docker-entrypoint-initdb.d/")))
+    .sort((a, b) => String(a.name).localeCompare(String(b.name)))[0];
   const hook = pg?.mounts?.find((m) => m.target?.startsWith("/docker-entrypoint-initdb.d/"))?.source;
   if (!hook) return [];
   const hookFile = join(pgDir, "servers", hook.split("/").pop()!);
@@ -118,8 +123,12 @@ function postgresEntry(outDir: string, pgDir: string): string[] {
   return entry && existsSync(join(pgDir, entry)) ? [join(pgDir, entry)] : [];
 }
 
-export function findHostArtifacts(outDir: string): HostArtifacts {
+export function findHostArtifacts(outDir: string, siteIds: readonly string[] = ["cloud"]): HostArtifacts {
   const h = (p: string) => join(outDir, "hosts", p);
+  const sites = Object.fromEntries(siteIds.map((id) => [id, labSiteFiles(outDir, id)]));
+  const first = sites[siteIds[0]!]!;
+  // The ingress (and acme) run on the site whose stack has them: the first site that rendered an ingress.
+  const ingressSite = Object.values(sites).find((s) => s.ingressHaproxy) ?? first;
   const wgFile = (host: string) => {
     const dir = h(`${host}/wireguard`);
     if (!existsSync(dir)) return null;
@@ -128,18 +137,18 @@ export function findHostArtifacts(outDir: string): HostArtifacts {
   };
   const knot = h("edge/knot");
   const f2b = h("edge/fail2ban");
-  const pgDir = h("cloud/postgres");
   return {
+    sites,
     edgeNft: fileOrNull(h("edge/nftables.conf")),
-    cloudNft: fileOrNull(h("cloud/nftables.conf")),
+    cloudNft: first.nft,
     edgeWg: wgFile("edge"),
-    cloudWg: wgFile("cloud"),
+    cloudWg: first.wg,
     edgeHaproxy: fileOrNull(h("edge/haproxy/haproxy.cfg")),
-    ingressHaproxy: fileOrNull(h("cloud/ingress/haproxy.cfg")),
-    failover: fileOrNull(h("cloud/failover/failover.json")),
+    ingressHaproxy: ingressSite.ingressHaproxy,
+    failover: first.failover,
     knotDir: existsSync(join(knot, "knot.conf")) ? knot : null,
     fail2banDir: existsSync(f2b) && readdirSync(f2b, { recursive: true }).some((n) => /jail\.(local|conf)$|jail\.d/.test(String(n))) ? f2b : null,
     mailDir: existsSync(h("edge/mail")) ? h("edge/mail") : null,
-    tenancySql: postgresEntry(outDir, pgDir),
+    tenancySql: postgresEntry(first.cdktfStack, first.postgresDir),
   };
 }

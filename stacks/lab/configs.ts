@@ -75,3 +75,11 @@ export function labFail2banLocal(runDir: string, logtarget: string): string {
     "",
   ].join("\n");
 }
+
+/** `wg show IF latest-handshakes` read as public key -> seconds since the epoch (0: none yet). */
+export function handshakes(text: string): Map<string, number> {
+  return new Map(text.trim().split("\n").filter(Boolean).map((line) => {
+    const [key, ts] = line.split("\t");
+    return [key!, Number(ts ?? 0)] as const;
+  }));
+}

@@ -26,7 +26,15 @@ export interface DrillResult {
   readonly notes: string[];
 }
 
+/** Why the drills refuse this lab, or undefined: they run on a one-site lab only (their faults, targets and figures are one site's). */
+export function drillsCannotRun(rec: LabRecord): string | undefined {
+  const sites = rec.layout.sites ?? [];
+  return sites.length > 1 ? `the drills run on a one-site lab; this lab brings up ${sites.length} sites (${sites.map((s) => s.id).join(", ")}): probe it with palisade lab probe` : undefined;
+}
+
 export async function runDrill(rec: LabRecord, name: DrillName, progress: Progress = () => {}): Promise<DrillResult> {
+  const cannot = drillsCannotRun(rec);
+  if (cannot) throw new Error(cannot);
   switch (name) {
     case "fiber-cut":
       return fiberCut(rec, progress);

@@ -5,26 +5,11 @@
  * (203.0.113.0/24, 198.51.100.0/24); no namespace is linked to the root namespace, so nothing can
  * leave the machine.
  */
-import { cidr4Overlaps, hostInCidr4, tunnelAddresses, type Site } from "../../core/index.js";
+import { cidr4Overlaps, hostInCidr4, type Site } from "../../core/index.js";
 import type { CloudStack, LabContainer } from "./artifacts.js";
+import { LAB_PREFIX, labSites, type LabSite, type LabUplink } from "./site-layout.js";
 
-/** Every lab namespace starts with this, so a name can never clash with someone else's. */
-export const LAB_PREFIX = "plab";
-
-export interface LabUplink {
-  readonly id: string;
-  /** Interface on the cloud host, as the artifacts name it (fiber0, wwan0). */
-  readonly iface: string;
-  /** `198.51.100.20/28` */
-  readonly cidr: string;
-  readonly address: string;
-  readonly gateway: string;
-  readonly ns: string;
-  /** Transit link between the internet namespace (`inet`) and the ISP (`isp`), /30. */
-  readonly transit: { readonly inet: string; readonly isp: string };
-  /** Interface names: inet side, isp's upstream side, isp's side toward the cloud. */
-  readonly ifInet: string;
-}
+export { LAB_PREFIX, type LabUplink } from "./site-layout.js";
 
 export interface LabContainerPlan extends LabContainer {
   /** The name the lab gives the container's network namespace (`ip netns attach`, once dockerd started it). */
@@ -33,8 +18,17 @@ export interface LabContainerPlan extends LabContainer {
   readonly links: readonly { readonly network: string; readonly bridge: string; readonly ipv4: string; readonly prefix: number }[];
 }
 
+/** One private-cloud site of the lab: its namespace, ISPs, tunnel, Docker stack and containers. */
+export interface LabSiteLayout extends LabSite {
+  readonly stack: CloudStack;
+  readonly containers: readonly LabContainerPlan[];
+}
+
 export interface LabLayout {
+  /** `cloud`: the first site's namespace (the drills' site). */
   readonly ns: { readonly inet: string; readonly edge: string; readonly cloud: string };
+  /** Every private-cloud site, in the site file's order; the first is the one `uplinks`, `tunnel` and `stack` describe. */
+  readonly sites: readonly LabSiteLayout[];
   readonly edge: { readonly ipv4: string; readonly ipv6: string; readonly prefix4: number; readonly router4: string; readonly router6: string };
   /** Addresses in the internet namespace: the sources of probes and drills, and the ACME CA. */
   readonly internet: {
@@ -45,9 +39,13 @@ export interface LabLayout {
     /** Many scanner sources, so the edge's per-source rate limit does not hide open ports. */
     readonly scanners: readonly string[];
   };
+  /** The first site's uplinks. */
   readonly uplinks: readonly LabUplink[];
+  /** The first site's tunnel. */
   readonly tunnel: { readonly edge4: string; readonly cloud4: string; readonly edge6: string; readonly cloud6: string };
+  /** Every site's containers. */
   readonly containers: readonly LabContainerPlan[];
+  /** The first site's stack. */
   readonly stack: CloudStack;
   /** The site's routes, from intent.json: the host names the ingress serves and who answers each path. */
   readonly routes: readonly LabRoute[];
@@ -63,15 +61,11 @@ export interface LabRoute {
   readonly service: string;
 }
 
-export interface UplinkInput {
-  readonly id: string;
-  readonly interface: string;
-  readonly address: string;
-  readonly gateway: string;
-}
-
-/** The lab layout for a site and its planned cloud stack. Throws when a lab range collides with the site's. */
-export function labLayout(site: Site, stack: CloudStack, uplinks: readonly UplinkInput[], routes: readonly LabRoute[]): LabLayout {
+/**
+ * The lab layout for a platform and each site's planned cloud stack (by site id). Throws when a lab
+ * range collides with the site's.
+ */
+export function labLayout(site: Site, stacks: Readonly<Record<string, CloudStack>>, routes: readonly LabRoute[], runDir: string): LabLayout {
   const edge4 = site.edge.ipv4;
   const edgeNet = `${edge4.split(".").slice(0, 3).join(".")}.0/24`;
   const router4 = hostInCidr4(edgeNet, edge4.endsWith(".1") ? 254 : 1);
@@ -87,52 +81,37 @@ export function labLayout(site: Site, stack: CloudStack, uplinks: readonly Uplin
   const attacker = pick(66);
   const ca = pick(200);
   const admin = hostInCidr4(site.site.adminCidrs.find((c) => !c.includes(":"))!, 6);
-  // Transit links and scanners live in 198.51.100.0/24 where the site does not use it.
-  const siteRanges = [...uplinks.map((u) => u.address), ...site.site.adminCidrs.filter((c) => !c.includes(":")), ...site.edge.dns.secondaries.map((s) => `${s.address}/32`)];
-  const transits = ["198.51.100.0/30", "198.51.100.4/30", "198.51.100.8/30"];
-  for (const t of transits.slice(0, uplinks.length)) {
-    const clash = siteRanges.find((r) => cidr4Overlaps(r, t));
-    if (clash) throw new Error(`lab transit range ${t} overlaps the site's ${clash}; the lab needs 198.51.100.0/28 free`);
-  }
+  // Transit links (site-layout.ts) and scanners live in 198.51.100.0/24 where the site does not use it.
+  const siteRanges = [...site.sites.flatMap((s) => s.uplinks.map((u) => u.address)), ...site.site.adminCidrs.filter((c) => !c.includes(":")), ...site.edge.dns.secondaries.map((s) => `${s.address}/32`)];
   const scannerRange = "198.51.100.128/25";
   const scanClash = siteRanges.find((r) => cidr4Overlaps(r, scannerRange));
   const scanners = scanClash ? [] : Array.from({ length: 126 }, (_, i) => hostInCidr4(scannerRange, i + 1));
 
-  const labUplinks: LabUplink[] = uplinks.map((u, i) => {
-    const t = transits[i]!;
-    const prefix = Number(u.address.split("/")[1] ?? 32);
-    return {
-      id: u.id,
-      iface: u.interface,
-      cidr: u.address.includes("/") ? u.address : `${u.address}/${prefix}`,
-      address: u.address.split("/")[0]!,
-      gateway: u.gateway,
-      ns: `${LAB_PREFIX}-isp-${u.id}`,
-      transit: { inet: hostInCidr4(t, 1), isp: hostInCidr4(t, 2) },
-      ifInet: `up-${u.id}`.slice(0, 15),
-    };
-  });
-
-  const netByName = new Map(stack.networks.map((n) => [n.name, n]));
-  const containers: LabContainerPlan[] = stack.containers.map((c) => {
-    const links = c.networks.map((n) => {
-      const net = netByName.get(n.network);
-      if (!net) throw new Error(`container ${c.name} joins ${n.network}, which the cloud stack does not declare`);
-      return { network: net.name, bridge: net.bridge, ipv4: n.ipv4, prefix: Number(net.subnet.split("/")[1]) };
+  const sites: LabSiteLayout[] = labSites(site, runDir).map((s) => {
+    const stack = stacks[s.id];
+    if (!stack) throw new Error(`no cloud stack read for site ${s.id}`);
+    const netByName = new Map(stack.networks.map((n) => [n.name, n]));
+    const containers: LabContainerPlan[] = stack.containers.map((c) => {
+      const links = c.networks.map((n) => {
+        const net = netByName.get(n.network);
+        if (!net) throw new Error(`container ${c.name} joins ${n.network}, which the site ${s.id}'s stack does not declare`);
+        return { network: net.name, bridge: net.bridge, ipv4: n.ipv4, prefix: Number(net.subnet.split("/")[1]) };
+      });
+      return { ...c, ns: `${LAB_PREFIX}-c-${c.service}`, links };
     });
-    return { ...c, ns: `${LAB_PREFIX}-c-${c.service}`, links };
+    return { ...s, stack, containers };
   });
-
-  const tun = tunnelAddresses(site);
+  const first = sites[0]!;
   const d = site.site.domain;
   return {
-    ns: { inet: `${LAB_PREFIX}-inet`, edge: `${LAB_PREFIX}-edge`, cloud: `${LAB_PREFIX}-cloud` },
+    ns: { inet: `${LAB_PREFIX}-inet`, edge: `${LAB_PREFIX}-edge`, cloud: first.ns },
+    sites,
     edge: { ipv4: edge4, ipv6: site.edge.ipv6, prefix4: 24, router4, router6: `${site.edge.ipv6.split("::")[0]}::1` },
     internet: { client, attacker, admin, ca, scanners },
-    uplinks: labUplinks,
-    tunnel: { edge4: tun.edge4, cloud4: tun.cloud4, edge6: tun.edge6, cloud6: tun.cloud6 },
-    containers,
-    stack,
+    uplinks: first.uplinks,
+    tunnel: first.tunnel,
+    containers: sites.flatMap((s) => s.containers),
+    stack: first.stack,
     routes: [...routes].sort((a, b) => a.host.localeCompare(b.host) || a.path.localeCompare(b.path)),
     browseHost: browseHost(routes, d),
     domain: d,
@@ -152,5 +131,5 @@ export function routesOf(intent: { routes?: readonly { host: string; path?: stri
 
 /** Every namespace of a layout, in creation order. */
 export function layoutNamespaces(l: LabLayout): string[] {
-  return [l.ns.inet, ...l.uplinks.map((u) => u.ns), l.ns.edge, l.ns.cloud, ...l.containers.map((c) => c.ns)];
+  return [l.ns.inet, ...l.sites.flatMap((s) => s.uplinks.map((u) => u.ns)), l.ns.edge, ...l.sites.map((s) => s.ns), ...l.containers.map((c) => c.ns)];
 }

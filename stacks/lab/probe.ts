@@ -20,6 +20,7 @@ import { flowLine, rng, seedOf } from "../../core/index.js";
 import type { Report } from "../../policies/verifier/index.js";
 import { verifyOutDir, writeReportDir } from "../verify-dir.js";
 import { execAsync } from "./proc.js";
+import { handshakes } from "./configs.js";
 import { PROBER_JS } from "./private/scripts.js";
 import type { LabRecord, Progress } from "./up.js";
 
@@ -93,7 +94,8 @@ export function probeUniverse(rec: LabRecord, expected: readonly string[], edgeP
   const sources: Source[] = [
     { id: "internet", ns: l.ns.inet, bind: l.internet.client },
     { id: "admin", ns: l.ns.inet, bind: l.internet.admin },
-    { id: "cloud", ns: l.ns.cloud, bind: l.uplinks[0]!.address },
+    // Each site host, named as the verifier names it (a one-site platform's is `cloud`).
+    ...l.sites.map((s) => ({ id: s.id, ns: s.ns, bind: s.uplinks[0]!.address })),
     { id: "edge-proxy", ns: l.ns.edge },
     ...l.containers.map((c) => ({ id: c.service, ns: c.ns })),
   ];
@@ -104,11 +106,11 @@ export function probeUniverse(rec: LabRecord, expected: readonly string[], edgeP
     if (m) addPort(m[2]!, m[3]!);
   }
   for (const c of l.containers) for (const p of c.listens) addPort(c.service, p);
-  const edgeAddrs = [l.edge.ipv4, l.tunnel.edge4];
+  const edgeAddrs = [l.edge.ipv4, ...l.sites.map((s) => s.tunnel.edge4)];
   const addressOf = (id: string): string[] | null => {
     if (edgePeers.has(id)) return edgeAddrs;
     // The internet: the CA (tcp/443) and the ISPs' resolvers (the uplinks' gateways, DNS).
-    if (id === "internet") return [l.internet.ca, ...l.uplinks.map((u) => u.gateway)];
+    if (id === "internet") return [l.internet.ca, ...l.sites.flatMap((s) => s.uplinks.map((u) => u.gateway))];
     const c = l.containers.find((x) => x.service === id);
     if (c) return [...c.ports.map((p) => p.ip), ...c.links.map((k) => k.ipv4)];
     return null;
@@ -155,8 +157,8 @@ function localAddresses(rec: LabRecord): Map<string, Set<string>> {
   const l = rec.layout;
   const m = new Map<string, Set<string>>();
   m.set(l.ns.inet, new Set([l.internet.client, l.internet.attacker, l.internet.admin, l.internet.ca, l.edge.router4]));
-  m.set(l.ns.edge, new Set([l.edge.ipv4, l.tunnel.edge4]));
-  m.set(l.ns.cloud, new Set([l.tunnel.cloud4, ...l.uplinks.map((u) => u.address), ...l.stack.networks.map((n) => n.gateway)]));
+  m.set(l.ns.edge, new Set([l.edge.ipv4, ...l.sites.map((s) => s.tunnel.edge4)]));
+  for (const s of l.sites) m.set(s.ns, new Set([s.tunnel.cloud4, ...s.uplinks.map((u) => u.address), ...s.stack.networks.map((n) => n.gateway)]));
   for (const c of l.containers) m.set(c.ns, new Set(c.links.map((k) => k.ipv4)));
   return m;
 }
@@ -199,7 +201,8 @@ export async function labProbe(rec: LabRecord, progress: Progress = () => {}): P
   const local = localAddresses(rec);
   const published = new Set(l.containers.flatMap((c) => c.ports.map((p) => `${c.service}|${p.ip}|${p.protocol}/${p.external}`)));
   const expectedSet = new Set(expectedWithSubsets(expected.lines));
-  const edgeHosts = new Set([l.edge.ipv4, l.tunnel.edge4]);
+  const edgeHosts = new Set([l.edge.ipv4, ...l.sites.map((x) => x.tunnel.edge4)]);
+  const siteOf = new Map(l.sites.map((x) => [x.ns, x]));
   // Scanners the drills do not use (port-scan: the first two; brute-force: the last).
   const scannerPool = l.internet.scanners.slice(2, -1);
   for (const s of sources) {
@@ -208,13 +211,13 @@ export async function labProbe(rec: LabRecord, progress: Progress = () => {}): P
       for (const p of d.ports) {
         const [proto, num] = p.split("/") as ["tcp" | "udp", string];
         const line = flowLine(s.id, d.id, p);
-        if (s.id === "cloud" && d.id === "edge:wireguard") continue; // observed from the live tunnel below
+        if (siteOf.has(s.ns) && d.id === "edge:wireguard") continue; // observed from the live tunnels below
         for (const host of d.addresses) {
           if (local.get(s.ns)?.has(host) && !published.has(`${d.id}|${host}|${p}`)) continue;
           const kind = proto === "tcp" ? "connect" : Number(num) === 53 ? "dns" : "udp-send";
           // The cloud host reaches its own containers from the bridge (the kernel picks the gateway
           // address, as sshd's forward does); elsewhere it speaks from its primary uplink.
-          const ownContainer = s.ns === l.ns.cloud && l.containers.some((c) => c.service === d.id && c.links.some((k) => k.ipv4 === host));
+          const ownContainer = siteOf.get(s.ns)?.containers.some((c) => c.service === d.id && c.links.some((k) => k.ipv4 === host)) ?? false;
           // The edge's IPS bans a source after a few dropped connections (its portscan jail): an
           // internet attempt the verifier expects dropped at the edge goes from a scanner address
           // of its own (any internet address is the internet), so the client never gets banned
@@ -261,16 +264,21 @@ export async function labProbe(rec: LabRecord, progress: Progress = () => {}): P
   }
   const observed = new Set<string>();
   for (const a of attempts) if (allowedResult(results[a.id])) observed.add(nameEdgeSource(a.line, expectedSet));
-  // The tunnel itself: the edge has a handshake from one of the cloud's uplink addresses.
-  const hs = (await execAsync(["wg", "show", "wg-edge", "endpoints"])).stdout;
-  const hsTimes = (await execAsync(["wg", "show", "wg-edge", "latest-handshakes"])).stdout;
-  const tunnelLine = flowLine("cloud", "edge:wireguard", "udp/51820");
-  const tunnelUp = l.uplinks.some((u) => hs.includes(`${u.address}:`)) && /\t[1-9]\d*$/m.test(hsTimes);
-  results[`${tunnelLine} @ handshake`] = tunnelUp ? "handshake" : "no handshake";
-  if (tunnelUp) observed.add(tunnelLine);
+  // Each tunnel itself: the edge has a handshake from the site's peer, from one of its uplink addresses.
+  const endpoints = new Map((await execAsync(["wg", "show", "wg-edge", "endpoints"])).stdout.trim().split("\n").map((x) => x.split("\t") as [string, string]));
+  const hsTimes = handshakes((await execAsync(["wg", "show", "wg-edge", "latest-handshakes"])).stdout);
+  const tunnelLines: string[] = [];
+  for (const site of l.sites) {
+    const key = rec.keys.sites?.[site.id] ?? rec.keys.cloudPublic;
+    const tunnelLine = flowLine(site.id, "edge:wireguard", "udp/51820");
+    tunnelLines.push(tunnelLine);
+    const tunnelUp = site.uplinks.some((u) => (endpoints.get(key) ?? "").startsWith(`${u.address}:`)) && (hsTimes.get(key) ?? 0) > 0;
+    results[`${tunnelLine} @ handshake`] = tunnelUp ? "handshake" : "no handshake";
+    if (tunnelUp) observed.add(tunnelLine);
+  }
 
   // The comparison, inside the probed universe.
-  const universe = new Set([...attempts.map((a) => nameEdgeSource(a.line, expectedSet)), tunnelLine]);
+  const universe = new Set([...attempts.map((a) => nameEdgeSource(a.line, expectedSet)), ...tunnelLines]);
   const exp = new Set([...expectedSet].filter((x) => universe.has(x)));
   const mismatches: ProbeResult["mismatches"] = [];
   let correct = 0;

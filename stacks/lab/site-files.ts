@@ -28,6 +28,11 @@ export interface LabSiteFiles {
 
 const orNull = (p: string) => (existsSync(p) ? p : null);
 
+/** A site's stack artifact, relative to the output directory, for the engine the applier reads. */
+export function siteStackRel(siteId: string, engine: "cdktf" | "pulumi"): string {
+  return engine === "cdktf" ? `cdktf/stacks/${siteId}/cdk.tf.json` : `pulumi/${siteId}.json`;
+}
+
 export function labSiteFiles(outDir: string, siteId: string): LabSiteFiles {
   const hostDir = join(outDir, "hosts", siteId);
   const wgDir = join(hostDir, "wireguard");
@@ -40,8 +45,8 @@ export function labSiteFiles(outDir: string, siteId: string): LabSiteFiles {
     wg: wgName ? join(wgDir, wgName) : null,
     failover: orNull(join(hostDir, "failover", "failover.json")),
     ingressHaproxy: orNull(join(hostDir, "ingress", "haproxy.cfg")),
-    cdktfStack: join(outDir, "cdktf", "stacks", siteId, "cdk.tf.json"),
-    pulumiStack: join(outDir, "pulumi", `${siteId}.json`),
+    cdktfStack: join(outDir, siteStackRel(siteId, "cdktf")),
+    pulumiStack: join(outDir, siteStackRel(siteId, "pulumi")),
     postgresDir: shared("postgres"),
     openbaoDir: shared("openbao"),
   };

@@ -29,12 +29,11 @@ export async function planSiteInto(siteFile: string, outDir: string, asOf = new 
 }
 
 /**
- * Why the lab cannot run this platform, or undefined when it can. The lab brings up one private-cloud
- * site on a real dockerd; a Kubernetes cloud would need an API server, and none can be installed here
- * (Debian and the npm registry have none).
+ * Why the lab cannot run this platform, or undefined when it can. The lab brings up every
+ * private-cloud site, each on a real dockerd of its own; a Kubernetes cloud would need an API
+ * server, and none can be installed here (Debian and the npm registry have none).
  */
 export function labCannotRun(site: Site): string | undefined {
-  if (site.sites.length > 1) return `the lab runs one private-cloud site; this platform declares ${site.sites.length} (${site.sites.map((s) => s.id).join(", ")})`;
   const kube = site.sites.find((s) => s.engine === "kubernetes");
   if (kube) return `site ${kube.id} runs on Kubernetes (engine: kubernetes); no Kubernetes API server can be installed here, so the lab runs Docker sites only`;
   return undefined;

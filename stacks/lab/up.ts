@@ -3,11 +3,15 @@
  * daemons. Reads only the artifacts in `out/` (plus the site file for the lab's own addresses).
  *
  * Namespaces: the internet (client, attacker, admin, the ACME CA, scanners), one per ISP, the edge,
- * the cloud host. The cloud host is a real Docker host: dockerd (Debian's docker.io) runs in its
- * namespace beside the rendered nftables.conf, WireGuard and the failover agent, and the rendered
- * cloud stack is applied to it from the artifacts (docker/apply.ts, the stand-in for terraform
- * apply / pulumi up); each container's network namespace is then named (`ip netns attach`) so
- * probes and drills enter it. The rendered rulesets are loaded unchanged with `nft -f`.
+ * one per private-cloud site (site-layout.ts). Each site host is a real Docker host: a dockerd of
+ * its own (Debian's docker.io; socket, data root, exec root and pidfile under the run directory)
+ * runs in its namespace beside the site's rendered nftables.conf, WireGuard and failover agent, and
+ * the site's rendered stack is applied to it from the artifacts (docker/apply.ts, the stand-in for
+ * terraform apply / pulumi up); each container's network namespace is then named (`ip netns
+ * attach`) so probes and drills enter it. The rendered rulesets are loaded unchanged with `nft -f`.
+ * With several sites, each site's wireguard-go, `wg` calls and failover agent see a directory of
+ * their own over /var/run/wireguard (wg-mountns.ts), so every site runs the rendered `wg-cloud`;
+ * the edge's one wg-edge has a peer per site and forwards between them.
  *
  * State: `.palisade/lab/state.json` (netns.ts: namespaces, PIDs, WireGuard interfaces) and
  * `.palisade/lab/lab.json` (layout, run dir, sockets, namespace inodes, host sysctls changed, the
@@ -25,17 +29,19 @@ import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import type { ChildProcess } from "node:child_process";
-import { loadSite } from "../../core/index.js";
+import { cidr4Overlaps, loadSite } from "../../core/index.js";
 import { cleanupFromStateFile, NetnsLab, wgQuickStrip } from "./netns.js";
 import { findHostArtifacts, readCloudStack, type HostArtifacts } from "./artifacts.js";
 import { labLayout, layoutNamespaces, routesOf, type LabLayout } from "./layout.js";
 import { alive, execAsync, ipBatch, listening, mustAsync, netnsInode, pidsInNetns, sleep, waitFor } from "./proc.js";
-import { labEdgeHaproxyConfig, labFail2banJail, labFail2banLocal, labFailoverConfig, labKnotConfig, labWireguardConf, wgQuickAddresses, wgQuickMtu } from "./configs.js";
+import { labEdgeHaproxyConfig, labFail2banJail, labFail2banLocal, labFailoverConfig, labKnotConfig, labWireguardConf, wgQuickAddresses, wgQuickMtu, handshakes } from "./configs.js";
 import { applyStack, attachNetns, prepareImages, readApplyPlan, startEngine, stopEngine, type LabDocker, type LabEngine } from "./docker/cloud.js";
 import { imageKind } from "./docker/images.js";
 import { DockerApi, mountsUnder } from "./docker/engine.js";
 import { ApplyError, type ApplyPlan } from "./docker/apply.js";
 import { labCannotRun } from "./site-plan.js";
+import { inWgDir, siteWgSocket } from "./wg-mountns.js";
+import type { LabSiteLayout } from "./layout.js";
 import { INGRESS_PATHS } from "../../cluster/index.js";
 import { KMSG_RELAY_PY, STANDINS_PY } from "./private/scripts.js";
 import { EDGE_DROP_LOG_PREFIX } from "../../edge/index.js";
@@ -71,7 +77,8 @@ export interface LabRecord {
   readonly daemons: LabDaemon[];
   readonly sockets: Record<string, string>;
   readonly files: Record<string, string>;
-  readonly keys: { readonly edgePublic: string; readonly cloudPublic: string };
+  /** The lab's WireGuard public keys: the edge's, the first site's, and every site's by id. */
+  readonly keys: { readonly edgePublic: string; readonly cloudPublic: string; readonly sites?: Record<string, string> };
   /** Components not started, with the reason (a missing artifact, a missing tool). */
   readonly skipped: Record<string, string>;
   readonly warnings: string[];
@@ -82,8 +89,10 @@ export interface LabRecord {
    * @default - none (records written before this field existed)
    */
   readonly sysctls?: Record<string, string>;
-  /** The cloud's Docker engine: roots, PID, containers, lab-only rewrites. @default - none (an older record) */
+  /** The first site's Docker engine: roots, PID, containers, lab-only rewrites. @default - none (an older record) */
   docker?: LabDocker;
+  /** Every site's Docker engine, by site id (the first is `docker`). @default - only `docker` (a one-site record of before) */
+  dockers?: Record<string, LabDocker>;
   complete: boolean;
 }
 
@@ -135,14 +144,16 @@ export async function labDown(paths = labPaths(), progress: Progress = () => {})
   };
   let killed = 0;
   const termed = new Set<number>();
+  const engines = [...new Map([...(rec?.docker ? [rec.docker] : []), ...Object.values(rec?.dockers ?? {})].map((d) => [d.pid, d])).values()];
+  const enginePids = new Set(engines.map((d) => d.pid));
   for (const pid of pids) {
-    if (pid === rec?.docker?.pid || !alive(pid)) continue;
+    if (enginePids.has(pid) || !alive(pid)) continue;
     killed++;
     termed.add(pid);
     term(pid);
   }
   const t0 = Date.now();
-  const engineDone = await stopEngine(rec?.docker);
+  const engineDone = (await Promise.all(engines.map((d) => stopEngine(d)))).flat();
   for (const pid of pidsInNetns(inodes)) pids.add(pid);
   for (const pid of pids) {
     if (termed.has(pid) || !alive(pid)) continue;
@@ -220,16 +231,25 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
   mkdirSync(paths.dir, { recursive: true });
 
   const outDir = resolve(root, opts.outDir);
-  const stack = readCloudStack(outDir);
-  const art = findHostArtifacts(outDir);
+  // Every private-cloud site: its stack, host files and applier plan (a one-site platform's site is `cloud`).
+  const siteIds = site.sites.map((s) => s.id);
+  const multi = siteIds.length > 1;
+  const stacks = Object.fromEntries(siteIds.map((id) => [id, readCloudStack(outDir, id)]));
+  const art = findHostArtifacts(outDir, siteIds);
   // Read (and refused, field by field) before anything is created.
   const engine = opts.engine ?? "cdktf";
-  const plan = readApplyPlan(outDir, engine);
+  const plans = Object.fromEntries(siteIds.map((id) => [id, readApplyPlan(outDir, engine, id)]));
   const intentFile = join(outDir, "intent.json");
   const routes = existsSync(intentFile) ? routesOf(JSON.parse(readFileSync(intentFile, "utf8")) as Parameters<typeof routesOf>[0]) : [];
-  const layout = labLayout(site, stack, site.cloud.uplinks.map((u) => ({ id: u.id, interface: u.interface, address: u.address, gateway: u.gateway })), routes);
   const runDir = mkdtempSync(join(tmpdir(), "palisade-lab-"));
   chmodSync(runDir, 0o755);
+  let layout: LabLayout;
+  try {
+    layout = labLayout(site, stacks, routes, runDir);
+  } catch (e) {
+    rmSync(runDir, { recursive: true, force: true });
+    throw e;
+  }
   const rec: LabRecord = {
     version: 1,
     root,
@@ -255,7 +275,8 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
   };
 
   try {
-    for (const ifname of ["wg-edge", "wg-cloud"]) {
+    // Several sites' wg-cloud sockets are in their own directories under the run directory (wg-mountns.ts).
+    for (const ifname of multi ? ["wg-edge"] : ["wg-edge", "wg-cloud"]) {
       if (existsSync(`/var/run/wireguard/${ifname}.sock`)) {
         throw new Error(`/var/run/wireguard/${ifname}.sock exists: another wireguard-go (not this lab's) uses ${ifname}; WireGuard names are global across namespaces. Stop it, or wait for the other test to finish.`);
       }
@@ -266,8 +287,15 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
     // Work that needs no namespace starts at once, in parallel.
     const prep = prepareFiles(rec, art);
     prep.catch(() => {});
-    const images = prepareImages(plan, join(root, ".palisade", "lab-cache", "images"));
-    images.catch(() => {});
+    // One site's images after the other's: they share the image cache (a cached build is a file read).
+    const imageCache = join(root, ".palisade", "lab-cache", "images");
+    const images: Record<string, ReturnType<typeof prepareImages>> = {};
+    let previous: Promise<unknown> = Promise.resolve();
+    for (const id of siteIds) {
+      images[id] = previous.then(() => prepareImages(plans[id]!, imageCache));
+      images[id].catch(() => {});
+      previous = images[id].catch(() => {});
+    }
     const containerNs = new Set(layout.containers.map((c) => c.ns));
 
     progress(`up: ${rec.namespaces.length - containerNs.size} namespaces (and ${containerNs.size} named container namespaces later)`);
@@ -279,7 +307,10 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
     // The rendered rulesets before any daemon talks (on a host, nftables.service starts before
     // docker), loaded while the links are made: a rule names interfaces, it does not need them.
     const rulesets = Promise.all([
-      art.cloudNft ? mustAsync(["ip", "netns", "exec", layout.ns.cloud, "nft", "-f", art.cloudNft]) : (rec.skipped["nftables:cloud"] = "hosts/cloud/nftables.conf not rendered"),
+      ...layout.sites.map((s) => {
+        const nft = art.sites[s.id]!.nft;
+        return nft ? mustAsync(["ip", "netns", "exec", s.ns, "nft", "-f", nft]) : (rec.skipped[`nftables:${s.id}`] = `hosts/${s.id}/nftables.conf not rendered`);
+      }),
       art.edgeNft ? mustAsync(["ip", "netns", "exec", layout.ns.edge, "nft", "-f", art.edgeNft]) : (rec.skipped["nftables:edge"] = "hosts/edge/nftables.conf not rendered"),
     ]);
     rulesets.catch(() => {});
@@ -288,7 +319,7 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
     progress("up: links, bridges and routes in place");
     await rulesets;
     mark("nftables");
-    progress(`up: nftables loaded (edge: ${art.edgeNft ? "rendered ruleset" : "none"}, cloud: ${art.cloudNft ? "rendered ruleset" : "none"})`);
+    progress(`up: nftables loaded (edge: ${art.edgeNft ? "rendered ruleset" : "none"}, ${layout.sites.map((s) => `${s.id}: ${art.sites[s.id]!.nft ? "rendered ruleset" : "none"}`).join(", ")})`);
 
     await prep;
     const spawn = (ns: string, name: string, argv: readonly string[], env?: NodeJS.ProcessEnv, cwd?: string, logFile?: string, netOnly = false): ChildProcess => {
@@ -303,61 +334,72 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
     // WireGuard: responder (edge) first, then the initiator (cloud).
     const tunnel = startTunnel(lab, rec, art, mark).then(() => {
       mark("wireguard");
-      progress("up: WireGuard wg-edge (responder) and wg-cloud (initiator) configured");
+      progress(`up: WireGuard wg-edge (responder) and wg-cloud (initiator${multi ? ` on each of ${siteIds.join(", ")}` : ""}) configured`);
     });
 
     // Daemons that do not depend on the tunnel start now, in parallel.
     // The cloud's Docker engine: dockerd now, the images as soon as they are built, the stack once
     // the tunnel address (where ports are published) exists.
-    const engineUp = startEngine({
-      runDir,
-      outDir,
-      cloudNs: layout.ns.cloud,
-      engine,
-      plan,
-      images,
-      spawn: (ns, name, argv, logFile) => {
-        const child = spawn(ns, name, argv, undefined, undefined, logFile, true);
-        return { pid: child.pid!, exitCode: () => child.exitCode };
-      },
-      save: (d) => {
-        rec.docker = d;
-        saveRecord(paths, rec);
-      },
-    }).then((r) => {
-      mark("dockerd");
-      progress(`up: dockerd ready in the cloud namespace; ${r.docker.images.length} image(s) imported (${r.docker.images.filter((i) => i.cached).length} from the cache)`);
-      return r;
-    });
-    const stackUp = engineUp.then(async ({ api, docker }) => {
-      const notApplied = new Map<string, string>();
-      for (const c of plan.containers) {
-        if (c.networkMode === "host") notApplied.set(c.name, "network_mode host: the lab runs it as a process in the cloud namespace (its image is not buildable here)");
-      }
-      await applyStack({
-        api,
-        docker,
-        plan,
+    const dockers: Record<string, LabDocker> = {};
+    const siteUp = layout.sites.map((ls, i) => {
+      const plan = plans[ls.id]!;
+      const where = multi ? `site ${ls.id}'s namespace` : "the cloud namespace";
+      // One dockerd per site, each with its own socket, data root, exec root and pidfile (a one-site lab's are the run directory's).
+      const engineDir = multi ? join(runDir, "sites", ls.id) : runDir;
+      const engineUp = startEngine({
+        runDir: engineDir,
         outDir,
-        runDir,
-        notApplied,
-        publishedReady: tunnel,
-        save: () => saveRecord(paths, rec),
-        seed: async (volumes) => seedIngressCerts(rec, plan, volumes),
+        cloudNs: ls.ns,
+        engine,
+        plan,
+        images: images[ls.id]!,
+        spawn: (ns, name, argv, logFile) => {
+          const child = spawn(ns, multi ? `${name} ${ls.id}` : name, argv, undefined, undefined, logFile, true);
+          return { pid: child.pid!, exitCode: () => child.exitCode };
+        },
+        save: (d) => {
+          dockers[ls.id] = d;
+          if (i === 0) rec.docker = d;
+          if (multi) rec.dockers = dockers;
+          saveRecord(paths, rec);
+        },
+      }).then((r) => {
+        mark(multi ? `dockerd:${ls.id}` : "dockerd");
+        progress(`up: dockerd ready in ${where}; ${r.docker.images.length} image(s) imported (${r.docker.images.filter((im) => im.cached).length} from the cache)`);
+        return r;
       });
-      mark("applied");
-      // Each container's network namespace gets the layout's name, for probes and drills.
-      for (const [name, c] of Object.entries(docker.containers)) {
-        const lc = layout.containers.find((x) => x.name === name);
-        if (!lc) continue;
-        c.ns = lc.ns;
-        rec.inodes[lc.ns] = await attachNetns(lc.ns, c.pid);
-      }
-      saveRecord(paths, rec);
-      progress(`up: ${plan.source} applied to dockerd (${Object.keys(docker.containers).length} containers; the applier stands in for ${engine === "cdktf" ? "terraform apply" : "pulumi up"})`);
-      await waitContainersListening(rec, plan, docker);
-      mark("ready:containers");
+      return engineUp.then(async ({ api, docker }) => {
+        const notApplied = new Map<string, string>();
+        for (const c of plan.containers) {
+          if (c.networkMode === "host") notApplied.set(c.name, `network_mode host: the lab runs it as a process in ${where} (its image is not buildable here)`);
+        }
+        await applyStack({
+          api,
+          docker,
+          plan,
+          outDir,
+          runDir,
+          siteFiles: art.sites[ls.id]!,
+          notApplied,
+          publishedReady: tunnel,
+          save: () => saveRecord(paths, rec),
+          seed: async (volumes) => seedIngressCerts(rec, plan, volumes),
+        });
+        mark(multi ? `applied:${ls.id}` : "applied");
+        // Each container's network namespace gets the layout's name, for probes and drills.
+        for (const [name, c] of Object.entries(docker.containers)) {
+          const lc = ls.containers.find((x) => x.name === name);
+          if (!lc) continue;
+          c.ns = lc.ns;
+          rec.inodes[lc.ns] = await attachNetns(lc.ns, c.pid);
+        }
+        saveRecord(paths, rec);
+        progress(`up: ${plan.source} applied to dockerd${multi ? ` of site ${ls.id}` : ""} (${Object.keys(docker.containers).length} containers; the applier stands in for ${engine === "cdktf" ? "terraform apply" : "pulumi up"})`);
+        await waitContainersListening(rec, plan, docker);
+        mark(multi ? `ready:containers:${ls.id}` : "ready:containers");
+      });
     });
+    const stackUp = Promise.all(siteUp);
 
     const ready: Promise<unknown>[] = [tunnel, stackUp];
     const waitListen = (name: string, child: ChildProcess, proto: "tcp" | "udp", port: number, timeoutMs = 8000) =>
@@ -374,7 +416,7 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
     {
       const spec: Record<string, Record<string, string[]>> = {};
       // The ISPs' resolvers (the cloud's DNS servers) answer on their gateway address.
-      for (const u of layout.uplinks) spec[u.ns] = { [`resolver ${u.id}`]: [`udp/53@${u.gateway}`, "tcp/53"] };
+      for (const u of layout.sites.flatMap((x) => x.uplinks)) spec[u.ns] = { [`resolver ${u.id}`]: [`udp/53@${u.gateway}`, "tcp/53"] };
       spec[layout.ns.edge] = { "edge:sshd": ["tcp/22"], "edge-mail": ["tcp/25", "tcp/465", "tcp/587", "tcp/993"] };
       rec.skipped["postfix"] = "the edge's sshd (22) and mail ports (25/465/587/993) are stand-in listeners: the lab does not start Postfix/Dovecot";
       const child = spawn(layout.ns.inet, "stand-ins", ["/usr/bin/python3", "-c", STANDINS_PY, JSON.stringify(spec)]);
@@ -418,30 +460,41 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
       ready.push(waitListen("pebble", child, "tcp", 443));
     }
 
-    // The failover agent, once the tunnel exists (it nudges wg-cloud).
-    if (art.failover) {
+    // Each site's failover agent, once the tunnel exists (it nudges wg-cloud: in the site's WireGuard directory).
+    for (const [i, ls] of layout.sites.entries()) {
+      const failover = art.sites[ls.id]!.failover;
+      const key = (k: string) => (i === 0 ? k : `${k}:${ls.id}`);
+      if (!failover) {
+        rec.skipped[multi ? `failover:${ls.id}` : "failover"] = `hosts/${ls.id}/failover/failover.json not rendered`;
+        continue;
+      }
       ready.push(
         tunnel.then(async () => {
-          const cfgFile = join(runDir, "cloud", "failover.json");
-          writeFileSync(cfgFile, labFailoverConfig(readFileSync(art.failover!, "utf8"), join(runDir, "cloud", "failover.state"), rec.keys.edgePublic));
-          rec.files.failoverConfig = cfgFile;
-          rec.files.failoverState = join(runDir, "cloud", "failover.state");
-          const child = spawn(layout.ns.cloud, "failover agent", [process.execPath, "--import", "tsx", join(root, "tunnel/failover/agent.ts"), "--config", cfgFile], process.env, root);
-          rec.files.failoverLog = rec.daemons.find((d) => d.pid === child.pid)!.log;
-          await waitFor("the failover agent's state file", () => {
-            if (child.exitCode !== null) throw new Error(`failover agent exited with ${child.exitCode}`);
-            return existsSync(rec.files.failoverState!);
+          const cfgFile = join(runDir, ls.id, "failover.json");
+          const stateFile = join(runDir, ls.id, "failover.state");
+          writeFileSync(cfgFile, labFailoverConfig(readFileSync(failover, "utf8"), stateFile, rec.keys.edgePublic));
+          rec.files[key("failoverConfig")] = cfgFile;
+          rec.files[key("failoverState")] = stateFile;
+          const child = spawn(ls.ns, multi ? `failover agent ${ls.id}` : "failover agent", inWgDir(ls.wgDir, [process.execPath, "--import", "tsx", join(root, "tunnel/failover/agent.ts"), "--config", cfgFile]), process.env, root);
+          rec.files[key("failoverLog")] = rec.daemons.find((d) => d.pid === child.pid)!.log;
+          await waitFor(`the failover agent's state file${multi ? ` (site ${ls.id})` : ""}`, () => {
+            if (child.exitCode !== null) throw new Error(`failover agent${multi ? ` of site ${ls.id}` : ""} exited with ${child.exitCode}`);
+            return existsSync(stateFile);
           }, 8000);
         }),
       );
-    } else rec.skipped["failover"] = "hosts/cloud/failover/failover.json not rendered";
+    }
 
     const results = await Promise.allSettled(ready);
     const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => String((r.reason as Error).message ?? r.reason));
     if (failures.length > 0) throw new Error(`lab up: ${failures.length} component(s) failed:\n  ${failures.join("\n  ")}`);
     mark("daemons");
-    // The tunnel is up when the edge has seen a handshake.
-    await waitFor("a WireGuard handshake on wg-edge", async () => /\t[1-9]\d*$/m.test((await execAsync(["wg", "show", "wg-edge", "latest-handshakes"])).stdout), 6000, 10);
+    // The tunnels are up when the edge has seen a handshake from every site.
+    const siteKeys = layout.sites.map((x) => rec.keys.sites?.[x.id] ?? rec.keys.cloudPublic);
+    await waitFor(`a WireGuard handshake on wg-edge${multi ? " from every site" : ""}`, async () => {
+      const hs = handshakes((await execAsync(["wg", "show", "wg-edge", "latest-handshakes"])).stdout);
+      return siteKeys.every((k) => (hs.get(k) ?? 0) > 0);
+    }, 6000, 10);
     mark("handshake");
     rec.complete = true;
     rec.timings.total = (Date.now() - t0) / 1000;
@@ -459,7 +512,7 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
 /** Config files, keys and certificates the daemons need; none of it needs a namespace. */
 async function prepareFiles(rec: LabRecord, art: HostArtifacts): Promise<void> {
   const { runDir, layout } = rec;
-  for (const d of ["logs", "edge", "cloud", "ca", "pebble", "acme"]) mkdirSync(join(runDir, d), { recursive: true });
+  for (const d of [...new Set(["logs", "edge", "cloud", "ca", "pebble", "acme", ...layout.sites.map((s) => s.id)])]) mkdirSync(join(runDir, d), { recursive: true });
   const ca = join(runDir, "ca");
   // The lab CA signs the ingress's initial certificates and pebble's listener certificate.
   await mustAsync(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", join(ca, "ca.key"), "-out", join(ca, "ca.pem"), "-subj", "/CN=palisade lab CA", "-days", "2"]);
@@ -498,14 +551,16 @@ async function prepareFiles(rec: LabRecord, art: HostArtifacts): Promise<void> {
   );
   // The lab's own WireGuard keys: the site's private keys never exist here.
   const keys: Record<string, string> = {};
-  for (const side of ["edge", "cloud"]) {
+  // The edge's and each site's (a one-site platform's site is `cloud`).
+  for (const side of ["edge", ...layout.sites.map((s) => s.id)]) {
     const priv = (await mustAsync(["wg", "genkey"])).trim();
     const file = join(runDir, side, "wg.key");
     writeFileSync(file, `${priv}\n`, { mode: 0o600 });
     keys[side] = (await mustAsync(["wg", "pubkey"], { input: `${priv}\n` })).trim();
     rec.files[`wgKey${side}`] = file;
   }
-  (rec as { keys: LabRecord["keys"] }).keys = { edgePublic: keys.edge!, cloudPublic: keys.cloud! };
+  const siteKeys = Object.fromEntries(layout.sites.map((s) => [s.id, keys[s.id]!]));
+  (rec as { keys: LabRecord["keys"] }).keys = { edgePublic: keys.edge!, cloudPublic: keys[layout.sites[0]!.id]!, ...(layout.sites.length > 1 ? { sites: siteKeys } : {}) };
   void art;
 }
 
@@ -561,15 +616,18 @@ async function waitContainersListening(rec: LabRecord, plan: ApplyPlan, docker: 
 
 /** Links, addresses, bridges, routes and forwarding, batched per namespace. */
 async function wireNetwork(l: LabLayout): Promise<void> {
-  const { inet, edge, cloud } = l.ns;
+  const { inet, edge } = l.ns;
+  const uplinks = l.sites.flatMap((s) => s.uplinks);
   const batches = new Map<string, string[]>();
   const add = (ns: string, line: string) => batches.set(ns, [...(batches.get(ns) ?? []), line]);
-  for (const ns of [inet, edge, cloud, ...l.uplinks.map((u) => u.ns)]) add(ns, "link set lo up");
+  for (const ns of [inet, edge, ...l.sites.map((s) => s.ns), ...uplinks.map((u) => u.ns)]) add(ns, "link set lo up");
   // Creating links (in the namespace of one end, peer moved at once: no name in the root namespace).
   const create: [string, string][] = [[inet, `link add e-edge type veth peer name eth0 netns ${edge}`]];
-  for (const u of l.uplinks) {
-    create.push([inet, `link add ${u.ifInet} type veth peer name wan0 netns ${u.ns}`]);
-    create.push([u.ns, `link add cpe0 type veth peer name ${u.iface} netns ${cloud}`]);
+  for (const s of l.sites) {
+    for (const u of s.uplinks) {
+      create.push([inet, `link add ${u.ifInet} type veth peer name wan0 netns ${u.ns}`]);
+      create.push([u.ns, `link add cpe0 type veth peer name ${u.iface} netns ${s.ns}`]);
+    }
   }
   const byNs = new Map<string, string[]>();
   for (const [ns, line] of create) byNs.set(ns, [...(byNs.get(ns) ?? []), line]);
@@ -581,7 +639,7 @@ async function wireNetwork(l: LabLayout): Promise<void> {
   add(inet, `addr add ${l.edge.router6}/64 dev e-edge nodad`);
   add(inet, "link set e-edge up");
   for (const a of [l.internet.client, l.internet.attacker, l.internet.admin, l.internet.ca, ...l.internet.scanners]) add(inet, `addr add ${a}/32 dev lo`);
-  for (const u of l.uplinks) {
+  for (const u of uplinks) {
     add(inet, `addr add ${u.transit.inet}/30 dev ${u.ifInet}`);
     add(inet, `link set ${u.ifInet} up`);
     add(inet, `route add ${networkOf(u.cidr)} via ${u.transit.isp}`);
@@ -596,18 +654,21 @@ async function wireNetwork(l: LabLayout): Promise<void> {
   add(edge, `addr add ${l.edge.ipv6}/64 dev eth0 nodad`);
   add(edge, "link set eth0 up");
   add(edge, `route add default via ${l.edge.router4}`);
-  // Cloud host: uplinks and the route to the edge via the primary (dockerd makes the bridges).
-  for (const u of l.uplinks) {
-    add(cloud, `addr add ${u.cidr} dev ${u.iface}`);
-    add(cloud, `link set ${u.iface} up`);
+  // Each site host: uplinks and the route to the edge via the primary (dockerd makes the bridges).
+  for (const s of l.sites) {
+    for (const u of s.uplinks) {
+      add(s.ns, `addr add ${u.cidr} dev ${u.iface}`);
+      add(s.ns, `link set ${u.iface} up`);
+    }
+    const primary = s.uplinks[0]!;
+    add(s.ns, `route add ${l.edge.ipv4}/32 via ${primary.gateway} dev ${primary.iface}`);
+    add(s.ns, `route add default via ${primary.gateway} dev ${primary.iface}`);
   }
-  const primary = l.uplinks[0]!;
-  add(cloud, `route add ${l.edge.ipv4}/32 via ${primary.gateway} dev ${primary.iface}`);
-  add(cloud, `route add default via ${primary.gateway} dev ${primary.iface}`);
   await Promise.all([...batches].map(([ns, lines]) => ipBatch(ns, lines)));
-  // Forwarding where the lab routes: the internet, the ISPs, the cloud host (dockerd sets it there too).
+  // Forwarding where the lab routes: the internet, the ISPs, the site hosts (dockerd sets it there
+  // too), and with several sites the edge (the declared flows between sites cross it, wg-edge to wg-edge).
   await Promise.all(
-    [inet, cloud, ...l.uplinks.map((u) => u.ns)].map((ns) =>
+    [inet, ...l.sites.map((s) => s.ns), ...uplinks.map((u) => u.ns), ...(l.sites.length > 1 ? [edge] : [])].map((ns) =>
       mustAsync(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]),
     ),
   );
@@ -629,41 +690,67 @@ function networkOf(cidr: string): string {
  * the `lab up` process, which exits while the lab keeps running.
  */
 async function startTunnel(lab: NetnsLab, rec: LabRecord, art: HostArtifacts, mark: (n: string) => void): Promise<void> {
-  if (!art.edgeWg || !art.cloudWg) {
-    rec.skipped["wireguard"] = "hosts/{edge,cloud}/wireguard/*.conf not rendered";
+  const l = rec.layout;
+  const missing = l.sites.filter((s) => !art.sites[s.id]?.wg);
+  if (!art.edgeWg || missing.length) {
+    rec.skipped["wireguard"] = `hosts/{edge,${l.sites.map((s) => s.id).join(",")}}/wireguard/*.conf not rendered`;
     return;
   }
-  const l = rec.layout;
+  const multi = l.sites.length > 1;
+  const siteKey = (s: LabSiteLayout) => rec.keys.sites?.[s.id] ?? rec.keys.cloudPublic;
+  // The edge has one [Peer] per site: each gets that site's lab key (found by the site's tunnel address in its AllowedIPs).
+  const edgeText = readFileSync(art.edgeWg, "utf8");
+  const edgePeerKeys = edgeText
+    .split(/^\[Peer\]/m)
+    .slice(1)
+    .map((block) => {
+      const allowed = (/^AllowedIPs\s*=\s*(.+)$/m.exec(block)?.[1] ?? "").split(",").map((x) => x.trim().split("/")[0]);
+      const s = l.sites.find((x) => allowed.includes(x.tunnel.cloud4)) ?? l.sites[0]!;
+      return siteKey(s);
+    });
   const sides = [
-    { ns: l.ns.edge, file: art.edgeWg, key: rec.files.wgKeyedge!, peer: rec.keys.cloudPublic },
-    { ns: l.ns.cloud, file: art.cloudWg, key: rec.files.wgKeycloud!, peer: rec.keys.edgePublic },
+    { ns: l.ns.edge, dir: "edge", file: art.edgeWg, key: rec.files.wgKeyedge!, peer: edgePeerKeys as string | string[], wgDir: undefined as string | undefined, site: undefined as LabSiteLayout | undefined },
+    ...l.sites.map((s) => ({ ns: s.ns, dir: s.id, file: art.sites[s.id]!.wg!, key: rec.files[`wgKey${s.id}`]!, peer: rec.keys.edgePublic as string | string[], wgDir: s.wgDir, site: s })),
   ];
   for (const s of sides) {
     const ifname = s.file.split("/").pop()!.replace(/\.conf$/, "");
     const text = readFileSync(s.file, "utf8");
     const conf = labWireguardConf(wgQuickStrip(ifname, text), s.peer);
-    const sock = `/var/run/wireguard/${ifname}.sock`;
+    const sock = siteWgSocket(s.wgDir, ifname);
+    if (s.wgDir) mkdirSync(s.wgDir, { recursive: true });
     if (existsSync(sock)) throw new Error(`${sock} exists: another wireguard-go already uses the name ${ifname}`);
-    const log = join(rec.runDir, "logs", `wireguard-go_${ifname}.log`);
-    const child = lab.spawnDaemon(s.ns, ["wireguard-go", "-f", ifname], { name: `wireguard-go ${ifname}`, logFile: log, env: { ...process.env, LOG_LEVEL: "error" } });
+    const label = s.site && multi ? `wireguard-go ${ifname} ${s.site.id}` : `wireguard-go ${ifname}`;
+    const log = join(rec.runDir, "logs", `${label.replace(/ /g, "_")}.log`);
+    // A site of several runs wireguard-go (and every wg call) with its own directory over /var/run/wireguard.
+    const child = lab.spawnDaemon(s.ns, inWgDir(s.wgDir, ["wireguard-go", "-f", ifname]), { name: label, logFile: log, env: { ...process.env, LOG_LEVEL: "error" } });
     child.unref();
-    lab.recorded.wireguardInterfaces.push(ifname);
-    rec.sockets[ifname] = sock;
-    rec.daemons.push({ name: `wireguard-go ${ifname}`, ns: s.ns, pid: child.pid!, log });
-    await waitFor(`wireguard-go ${ifname} creating ${sock}`, () => {
-      if (child.exitCode !== null) throw new Error(`wireguard-go ${ifname} exited with ${child.exitCode}; see ${log}`);
+    if (!s.wgDir) lab.recorded.wireguardInterfaces.push(ifname);
+    rec.sockets[s.site && multi ? `${ifname}:${s.site.id}` : ifname] = sock;
+    rec.daemons.push({ name: label, ns: s.ns, pid: child.pid!, log });
+    await waitFor(`${label} creating ${sock}`, () => {
+      if (child.exitCode !== null) throw new Error(`${label} exited with ${child.exitCode}; see ${log}`);
       return existsSync(sock);
     }, 5000, 5);
     // A file, not /dev/stdin: node's stdio pipes are sockets, which wg cannot fopen.
-    const confFile = join(rec.runDir, s.ns === l.ns.edge ? "edge" : "cloud", `${ifname}.wg.conf`);
+    const confFile = join(rec.runDir, s.dir, `${ifname}.wg.conf`);
     writeFileSync(confFile, conf, { mode: 0o600 });
-    await mustAsync(["wg", "setconf", ifname, confFile]);
-    await mustAsync(["wg", "set", ifname, "private-key", s.key]);
+    await mustAsync(inWgDir(s.wgDir, ["wg", "setconf", ifname, confFile]));
+    await mustAsync(inWgDir(s.wgDir, ["wg", "set", ifname, "private-key", s.key]));
     const mtu = wgQuickMtu(text) ?? 1420;
-    await ipBatch(s.ns, [...wgQuickAddresses(text).map((a) => `addr add ${a} dev ${ifname}${a.includes(":") ? " nodad" : ""}`), `link set dev ${ifname} mtu ${mtu} up`]);
-    mark(`ready:${ifname}`);
+    const addrs = wgQuickAddresses(text);
+    // wg-quick's routes for AllowedIPs outside the interface's own subnets (another site's tunnel address, through the edge).
+    const own4 = addrs.filter((a) => !a.includes(":"));
+    const routes = wgQuickAllowedIps(text).filter((a) => !a.includes(":") && !own4.some((o) => cidr4Overlaps(o, a)));
+    await ipBatch(s.ns, [...addrs.map((a) => `addr add ${a} dev ${ifname}${a.includes(":") ? " nodad" : ""}`), `link set dev ${ifname} mtu ${mtu} up`, ...routes.map((r) => `route add ${r} dev ${ifname}`)]);
+    mark(s.site && multi ? `ready:${ifname}:${s.site.id}` : `ready:${ifname}`);
   }
 }
+
+/** Every AllowedIPs entry of a wg-quick config. */
+function wgQuickAllowedIps(conf: string): string[] {
+  return [...conf.matchAll(/^AllowedIPs\s*=\s*(.+)$/gm)].flatMap((m) => m[1]!.split(",").map((x) => x.trim()).filter(Boolean));
+}
+
 
 /** Where the lab keeps a log file a jail watches on the host (`/var/log/auth.log`). */
 export function watchedLog(runDir: string, hostPath: string): string {

@@ -15,6 +15,7 @@ import { applyPlan, applyPlanFromPulumi, applyPlanFromTerraform, type ApplyPlan 
 import { DOCKERD_HOST_FILES, DockerApi, dockerdArgv, dockerdPaths, mountsUnder, waitDockerd, type DockerdPaths } from "./engine.js";
 import { buildImages, imageKind, readTar, type BuiltImage, type ImageSpec } from "./images.js";
 import { alive, execAsync, mustAsync, sleep, netnsInode } from "../proc.js";
+import { siteStackRel, type LabSiteFiles } from "../site-files.js";
 
 export type LabEngine = "cdktf" | "pulumi";
 
@@ -40,8 +41,9 @@ export interface LabDocker {
   readonly timings: Record<string, number>;
 }
 
-export function readApplyPlan(outDir: string, engine: LabEngine): ApplyPlan {
-  const rel = engine === "cdktf" ? "cdktf/stacks/cloud/cdk.tf.json" : "pulumi/cloud.json";
+/** The applier's plan for a site's stack (`cloud` on a one-site platform). */
+export function readApplyPlan(outDir: string, engine: LabEngine, siteId = "cloud"): ApplyPlan {
+  const rel = siteStackRel(siteId, engine);
   const json = JSON.parse(readFileSync(join(outDir, rel), "utf8")) as unknown;
   return engine === "cdktf" ? applyPlanFromTerraform(json, rel) : applyPlanFromPulumi(json, rel);
 }
@@ -126,6 +128,8 @@ export interface ApplyInput {
   readonly plan: ApplyPlan;
   readonly outDir: string;
   readonly runDir: string;
+  /** The site's files (its host directory; PostgreSQL's and OpenBao's where the plan keeps them). */
+  readonly siteFiles: LabSiteFiles;
   /** Containers the lab runs itself (host-network agents), with the reason. */
   readonly notApplied: ReadonlyMap<string, string>;
   /** Seeds volumes (certificates) after they exist, before any container starts. */
@@ -139,10 +143,19 @@ export interface ApplyInput {
 export async function applyStack(input: ApplyInput): Promise<void> {
   const { api, docker, plan } = input;
   const t0 = Date.now();
-  const hostFiles = join(input.runDir, "host-files", "cloud");
-  cpSync(join(input.outDir, "hosts", "cloud"), hostFiles, { recursive: true });
+  const sf = input.siteFiles;
+  const hostFiles = join(input.runDir, "host-files", sf.siteId);
+  cpSync(sf.hostDir, hostFiles, { recursive: true });
+  // PostgreSQL's and OpenBao's files where the plan keeps them (the platform's hosts/cloud/ on several sites today).
+  for (const [name, dir] of [["postgres", sf.postgresDir], ["openbao", sf.openbaoDir]] as const) {
+    if (!existsSync(join(hostFiles, name)) && existsSync(dir)) {
+      cpSync(dir, join(hostFiles, name), { recursive: true });
+      docker.rewrites.push(`bind mounts: ${HOST_FILES_ROOT}/${name} is the lab's copy of out/${dir.slice(input.outDir.length + 1)} (the site has no ${name}/ of its own)`);
+    }
+  }
   await mustAsync(["chmod", "-R", "a+rX", hostFiles]);
-  docker.rewrites.push(`bind mounts: ${HOST_FILES_ROOT}/X is the lab's copy of out/hosts/cloud/X (the one host-file rule), under the run directory`);
+  const rel = sf.hostDir.slice(input.outDir.length + 1);
+  docker.rewrites.push(`bind mounts: ${HOST_FILES_ROOT}/X is the lab's copy of out/${rel}/X (the one host-file rule), under the run directory`);
   const secretValues = new Map<string, string>();
   docker.rewrites.push(`variables (${plan.variables.join(", ") || "none"}): a random value per lab run, never the site's secrets`);
   docker.rewrites.push("provider: the lab's dockerd socket instead of the artifact's ssh:// host");
