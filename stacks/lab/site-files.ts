@@ -3,12 +3,12 @@
  * by the lab: `hosts/<site>/…` (nftables.conf, wireguard/, failover/, and on the first site
  * ingress/ and acme/), the site's stack `cdktf/stacks/<site>/cdk.tf.json` and `pulumi/<site>.json`.
  * A one-site platform's site id is `cloud` (core ONE_SITE_ID), so its paths are the ones the lab
- * has always read. OpenBao's and PostgreSQL's files are the site's own dir when the plan puts them
- * there (`hosts/<site>/postgres`), else the platform's shared `hosts/cloud/…` (where the renderers
- * write them today).
+ * has always read. The directories are core's (`hostDir`, `postgresDir`, `openbaoDir`): PostgreSQL's
+ * files under each server's site, OpenBao's under OpenBao's site.
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { hostDir as hostDirOf, openbaoDir, postgresDir } from "../../core/index.js";
 
 export interface LabSiteFiles {
   readonly siteId: string;
@@ -21,8 +21,9 @@ export interface LabSiteFiles {
   readonly ingressHaproxy: string | null;
   readonly cdktfStack: string;
   readonly pulumiStack: string;
-  /** `hosts/<site>/postgres` when rendered there, else `hosts/cloud/postgres`. */
+  /** `hosts/<site>/postgres` (may not exist: the site runs no PostgreSQL server). */
   readonly postgresDir: string;
+  /** `hosts/<site>/openbao` (may not exist: OpenBao runs on another site). */
   readonly openbaoDir: string;
 }
 
@@ -34,10 +35,9 @@ export function siteStackRel(siteId: string, engine: "cdktf" | "pulumi"): string
 }
 
 export function labSiteFiles(outDir: string, siteId: string): LabSiteFiles {
-  const hostDir = join(outDir, "hosts", siteId);
+  const hostDir = join(outDir, hostDirOf(siteId));
   const wgDir = join(hostDir, "wireguard");
   const wgName = existsSync(wgDir) ? readdirSync(wgDir).filter((n) => n.endsWith(".conf")).sort()[0] : undefined;
-  const shared = (what: string) => (existsSync(join(hostDir, what)) ? join(hostDir, what) : join(outDir, "hosts", "cloud", what));
   return {
     siteId,
     hostDir,
@@ -47,7 +47,7 @@ export function labSiteFiles(outDir: string, siteId: string): LabSiteFiles {
     ingressHaproxy: orNull(join(hostDir, "ingress", "haproxy.cfg")),
     cdktfStack: join(outDir, siteStackRel(siteId, "cdktf")),
     pulumiStack: join(outDir, siteStackRel(siteId, "pulumi")),
-    postgresDir: shared("postgres"),
-    openbaoDir: shared("openbao"),
+    postgresDir: join(outDir, postgresDir(siteId)),
+    openbaoDir: join(outDir, openbaoDir(siteId)),
   };
 }

@@ -30,18 +30,18 @@ describe.each(examples.map((e) => [e.name, e] as const))("the lab's sites of exa
 });
 
 describe("a site's files and WireGuard wrapper", () => {
-  it("GIVEN a plan with hosts/<site> WHEN its files are looked up THEN they are the site's, and PostgreSQL's fall back to hosts/cloud only when the site has none", () => {
+  it("GIVEN a plan with hosts/<site> WHEN its files are looked up THEN they are the site's own, and a file the site did not render is null", () => {
     const out = mkdtempSync(join(tmpdir(), "palisade-sitefiles-"));
-    for (const d of ["hosts/eu/wireguard", "hosts/eu/failover", "hosts/us/postgres", "hosts/cloud/postgres"]) mkdirSync(join(out, d), { recursive: true });
+    for (const d of ["hosts/eu/wireguard", "hosts/eu/failover", "hosts/us/postgres"]) mkdirSync(join(out, d), { recursive: true });
     writeFileSync(join(out, "hosts/eu/nftables.conf"), "");
     writeFileSync(join(out, "hosts/eu/wireguard/wg-cloud.conf"), "");
     writeFileSync(join(out, "hosts/eu/failover/failover.json"), "{}");
     const eu = labSiteFiles(out, "eu");
     expect([eu.nft, eu.wg, eu.failover, eu.ingressHaproxy]).toEqual([join(out, "hosts/eu/nftables.conf"), join(out, "hosts/eu/wireguard/wg-cloud.conf"), join(out, "hosts/eu/failover/failover.json"), null]);
     expect(eu.cdktfStack).toBe(join(out, "cdktf/stacks/eu/cdk.tf.json"));
-    expect(eu.postgresDir).toBe(join(out, "hosts/cloud/postgres"));
     expect(labSiteFiles(out, "us").postgresDir).toBe(join(out, "hosts/us/postgres"));
     expect(labSiteFiles(out, "us").nft).toBeNull();
+    expect(labSiteFiles(out, "us").wg).toBeNull();
   });
 
   it("GIVEN no site directory WHEN wrapped THEN the argv is the one-site lab's; GIVEN one THEN it runs under unshare -m with the directory over /var/run/wireguard", () => {

@@ -128,7 +128,7 @@ export interface ApplyInput {
   readonly plan: ApplyPlan;
   readonly outDir: string;
   readonly runDir: string;
-  /** The site's files (its host directory; PostgreSQL's and OpenBao's where the plan keeps them). */
+  /** The site's files (its host directory, `hosts/<site>`, is what /etc/palisade holds on the site host). */
   readonly siteFiles: LabSiteFiles;
   /** Containers the lab runs itself (host-network agents), with the reason. */
   readonly notApplied: ReadonlyMap<string, string>;
@@ -146,13 +146,6 @@ export async function applyStack(input: ApplyInput): Promise<void> {
   const sf = input.siteFiles;
   const hostFiles = join(input.runDir, "host-files", sf.siteId);
   cpSync(sf.hostDir, hostFiles, { recursive: true });
-  // PostgreSQL's and OpenBao's files where the plan keeps them (the platform's hosts/cloud/ on several sites today).
-  for (const [name, dir] of [["postgres", sf.postgresDir], ["openbao", sf.openbaoDir]] as const) {
-    if (!existsSync(join(hostFiles, name)) && existsSync(dir)) {
-      cpSync(dir, join(hostFiles, name), { recursive: true });
-      docker.rewrites.push(`bind mounts: ${HOST_FILES_ROOT}/${name} is the lab's copy of out/${dir.slice(input.outDir.length + 1)} (the site has no ${name}/ of its own)`);
-    }
-  }
   await mustAsync(["chmod", "-R", "a+rX", hostFiles]);
   const rel = sf.hostDir.slice(input.outDir.length + 1);
   docker.rewrites.push(`bind mounts: ${HOST_FILES_ROOT}/X is the lab's copy of out/${rel}/X (the one host-file rule), under the run directory`);
