@@ -6,6 +6,8 @@ import { labSites } from "../../stacks/lab/site-layout.js";
 import { labSiteFiles } from "../../stacks/lab/site-files.js";
 import { inWgDir, siteWgDir } from "../../stacks/lab/wg-mountns.js";
 import { labWireguardConf, wgQuickAddresses } from "../../stacks/lab/configs.js";
+import { drillsCannotRun } from "../../stacks/lab/drills.js";
+import type { LabRecord } from "../../stacks/lab/up.js";
 import { examples } from "../helpers/examples.js";
 
 /* The lab's per-site shape (pure): names, transits, tunnels and WireGuard run directories, generic over every example. */
@@ -58,5 +60,14 @@ describe("a site's files and WireGuard wrapper", () => {
     expect(wgQuickAddresses(conf)).toEqual(["10.0.0.1/30", "fd00::1/64", "10.0.0.5/30"]);
     expect(labWireguardConf(conf, ["K1", "K2"])).toContain("PublicKey = K1\n[Peer]\nPublicKey = K2\n");
     expect(labWireguardConf(conf, "K1")).toContain("PublicKey = K1\n[Peer]\nPublicKey = B\n");
+  });
+
+  it("GIVEN a lab record of several sites WHEN a drill is asked THEN it is refused naming the sites; GIVEN one site THEN it is not", () => {
+    for (const e of examples) {
+      const rec = { layout: { sites: labSites(e.site, "/tmp/x") } } as unknown as LabRecord;
+      const why = drillsCannotRun(rec);
+      if (e.site.sites.length === 1) expect(why).toBeUndefined();
+      else expect(why).toBe(`the drills run on a one-site lab; this lab brings up ${e.site.sites.length} sites (${e.site.sites.map((s) => s.id).join(", ")}): probe it with palisade lab probe`);
+    }
   });
 });
