@@ -5,6 +5,11 @@ import { siteKubeSpec, isKubeStack } from "./kube-spec.js";
 
 export type EngineChoice = "cdktf" | "pulumi" | "both";
 
+/** Where a stack's engine output is, relative to the output directory: what deploy applies and the lab's applier reads. */
+export function stackArtifactPath(stack: string, engine: "cdktf" | "pulumi"): string {
+  return engine === "cdktf" ? `cdktf/stacks/${stack}/cdk.tf.json` : `pulumi/${stack}.json`;
+}
+
 /**
  * Engine output for every stack: Terraform JSON and/or the Pulumi capture. The engine SDKs are
  * loaded only here, on demand: they take most of a second each, and `--help`, `verify` or

@@ -9,6 +9,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { hostDir as hostDirOf, openbaoDir, postgresDir } from "../../core/index.js";
+import { stackArtifactPath } from "../engines.js";
 
 export interface LabSiteFiles {
   readonly siteId: string;
@@ -29,10 +30,6 @@ export interface LabSiteFiles {
 
 const orNull = (p: string) => (existsSync(p) ? p : null);
 
-/** A site's stack artifact, relative to the output directory, for the engine the applier reads. */
-export function siteStackRel(siteId: string, engine: "cdktf" | "pulumi"): string {
-  return engine === "cdktf" ? `cdktf/stacks/${siteId}/cdk.tf.json` : `pulumi/${siteId}.json`;
-}
 
 export function labSiteFiles(outDir: string, siteId: string): LabSiteFiles {
   const hostDir = join(outDir, hostDirOf(siteId));
@@ -45,8 +42,8 @@ export function labSiteFiles(outDir: string, siteId: string): LabSiteFiles {
     wg: wgName ? join(wgDir, wgName) : null,
     failover: orNull(join(hostDir, "failover", "failover.json")),
     ingressHaproxy: orNull(join(hostDir, "ingress", "haproxy.cfg")),
-    cdktfStack: join(outDir, siteStackRel(siteId, "cdktf")),
-    pulumiStack: join(outDir, siteStackRel(siteId, "pulumi")),
+    cdktfStack: join(outDir, stackArtifactPath(siteId, "cdktf")),
+    pulumiStack: join(outDir, stackArtifactPath(siteId, "pulumi")),
     postgresDir: join(outDir, postgresDir(siteId)),
     openbaoDir: join(outDir, openbaoDir(siteId)),
   };

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { dirname, join, resolve } from "node:path";
 import { loadSite, type Artifact, type Site, type Topology } from "../../core/index.js";
 import { dockerStacks, stackSpec } from "../docker-spec.js";
-import type { EngineChoice } from "../engines.js";
+import { stackArtifactPath, type EngineChoice } from "../engines.js";
 import { writeOutAtomic } from "../output.js";
 import { buildTopology } from "../platform.js";
 import { secretsStackSpec } from "../secrets-spec.js";
@@ -36,6 +36,11 @@ export type DeployEngine = "cdktf" | "pulumi";
  */
 export function stackOrder(site: Site): string[] {
   return [...dockerStacks(buildTopology(site)), "secrets"];
+}
+
+/** The platform's stacks that out/ holds for the engine, in dependency order. */
+function plannedStacks(site: Site, outAbs: string, engine: EngineChoice): string[] {
+  return stackOrder(site).filter((s) => existsSync(join(outAbs, stackArtifactPath(s, engine === "pulumi" ? "pulumi" : "cdktf"))));
 }
 
 /** Whether `stack` is one of the platform's host (Docker) stacks, named after its host. */
@@ -139,9 +144,7 @@ export async function planStep(siteFile: string, outDir: string, engine: EngineC
   const verification = await ctx.verify(artifacts);
   const outAbs = resolve(ctx.cwd, outDir);
   writeOutAtomic(outAbs, [...artifacts, manifestArtifact(siteText, artifacts, engine), ...(verification?.files ?? [])]);
-  const stacks = stackOrder(site).filter((s) =>
-    engine === "pulumi" ? existsSync(join(outAbs, "pulumi", `${s}.json`)) : existsSync(join(outAbs, "cdktf", "stacks", s, "cdk.tf.json")),
-  );
+  const stacks = plannedStacks(site, outAbs, engine);
   ctx.io.err(`plan: ${artifacts.length + 1} files in ${outDir}/ (stacks: ${stacks.join(", ")})\n`);
   if (verification?.summary) ctx.io.err(`${verification.summary}\n`);
   return { site, topology: buildTopology(site), artifacts, outAbs, stacks, gate: verification?.gate ?? null };
@@ -153,7 +156,7 @@ export async function planStep(siteFile: string, outDir: string, engine: EngineC
 /** Sensitive variables a stack's engine program needs a value for. */
 export function stackVariables(engine: DeployEngine, stack: string, p: Planned): string[] {
   if (engine === "cdktf") {
-    const json = JSON.parse(readFileSync(join(p.outAbs, "cdktf", "stacks", stack, "cdk.tf.json"), "utf8")) as { variable?: Record<string, { sensitive?: boolean }> };
+    const json = JSON.parse(readFileSync(join(p.outAbs, stackArtifactPath(stack, "cdktf")), "utf8")) as { variable?: Record<string, { sensitive?: boolean }> };
     return Object.entries(json.variable ?? {})
       .filter(([, v]) => v.sensitive === true)
       .map(([k]) => k)
@@ -555,9 +558,7 @@ export async function enginePlan(opts: EnginePlanOptions, ctx: OpsContext): Prom
   const sitePath = resolve(ctx.cwd, opts.siteFile);
   const site = loadSite(sitePath);
   const outAbs = resolve(ctx.cwd, opts.outDir);
-  const stacks = stackOrder(site).filter((s) =>
-    engine === "pulumi" ? existsSync(join(outAbs, "pulumi", `${s}.json`)) : existsSync(join(outAbs, "cdktf", "stacks", s, "cdk.tf.json")),
-  );
+  const stacks = plannedStacks(site, outAbs, engine);
   const planned: Planned = { site, topology: buildTopology(site), artifacts: [], outAbs, stacks };
   const prep = await prepare(dOpts, planned, stacks, ctx, { siteKeys: false, publicKeys: false });
   if (prep.problems.length > 0) {

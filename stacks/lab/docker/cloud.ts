@@ -15,7 +15,8 @@ import { applyPlan, applyPlanFromPulumi, applyPlanFromTerraform, type ApplyPlan 
 import { DOCKERD_HOST_FILES, DockerApi, dockerdArgv, dockerdPaths, mountsUnder, waitDockerd, type DockerdPaths } from "./engine.js";
 import { buildImages, imageKind, readTar, type BuiltImage, type ImageSpec } from "./images.js";
 import { alive, execAsync, mustAsync, sleep, netnsInode } from "../proc.js";
-import { siteStackRel, type LabSiteFiles } from "../site-files.js";
+import { stackArtifactPath } from "../../engines.js";
+import type { LabSiteFiles } from "../site-files.js";
 
 export type LabEngine = "cdktf" | "pulumi";
 
@@ -43,7 +44,7 @@ export interface LabDocker {
 
 /** The applier's plan for a site's stack (`cloud` on a one-site platform). */
 export function readApplyPlan(outDir: string, engine: LabEngine, siteId = "cloud"): ApplyPlan {
-  const rel = siteStackRel(siteId, engine);
+  const rel = stackArtifactPath(siteId, engine);
   const json = JSON.parse(readFileSync(join(outDir, rel), "utf8")) as unknown;
   return engine === "cdktf" ? applyPlanFromTerraform(json, rel) : applyPlanFromPulumi(json, rel);
 }
