@@ -48,9 +48,7 @@ export function planOnce(site = REFERENCE_SITE): Promise<PlannedOutput> {
     const result = await sharedPlan(site, dir);
     // Exit 1 is the verifier's verdict (violations) with every artifact written; these tests read
     // the artifacts. Anything else (2: bad input, or no manifest) means there is nothing to read.
-    if (![0, 1].includes(result.code) || !existsSync(join(dir, "manifest.json"))) {
-      throw new Error(`the plan of ${site} failed (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
-    }
+    if (![0, 1].includes(result.code) || !existsSync(join(dir, "manifest.json"))) throw new Error(planFailure(site, result));
     const text = (path: string) => readFileSync(join(dir, path), "utf8");
     const json = <T>(path: string) => JSON.parse(text(path)) as T;
     return {
@@ -66,35 +64,53 @@ export function planOnce(site = REFERENCE_SITE): Promise<PlannedOutput> {
   return made;
 }
 
+/** What a test reports when a plan it reads did not write its artifacts: the site file, the exit code and what the plan printed. */
+export function planFailure(site: string, result: CliResult): string {
+  const why = [0, 1].includes(result.code) ? `exit ${result.code}, but it wrote no manifest.json` : `exit ${result.code}`;
+  const printed = (label: string, text: string) => (text.trim() ? `\n--- ${label} ---\n${text.trimEnd()}` : `\n--- ${label}: (empty) ---`);
+  return `the plan of ${site} failed (${why}): \`palisade plan --site ${site}\` printed:${printed("stderr", result.stderr)}${printed("stdout", result.stdout)}`;
+}
+
 /**
  * Plans `site` into `dir`, through the run's plan cache when there is one: the first file of the
  * run that asks for a site plans it (into the cache, under a lock directory), every other file
  * copies that output. Each file gets its own copy, so a test that edits its plan harms no other.
+ * A failed plan is cached like a passing one (its result.json, with no output), so every file that
+ * asks for it reports the plan's own exit code and messages.
  */
 async function sharedPlan(site: string, dir: string): Promise<CliResult> {
   const cache = inject("palisadePlanCache") as string | undefined;
-  if (!cache) return planInto(dir, [], site);
+  // No cache, or no site file to key it by: the CLI itself says what is wrong with the path.
+  if (!cache || !existsSync(site)) return planInto(dir, [], site);
   const key = createHash("sha256").update(realpathSync(site)).update("\0").update(readFileSync(site)).digest("hex").slice(0, 20);
   const done = join(cache, key);
+  const lock = `${done}.lock`;
   const resultFile = join(done, "result.json");
   if (!existsSync(resultFile)) {
     mkdirSync(cache, { recursive: true }); // the other project's teardown may have removed it
     let mine = false;
     try {
-      mkdirSync(`${done}.lock`);
+      mkdirSync(lock);
       mine = true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     }
     if (mine) {
       const tmp = `${done}.tmp`;
-      rmSync(tmp, { recursive: true, force: true });
-      const result = await planInto(join(tmp, "out"), [], site);
-      writeFileSync(join(tmp, "result.json"), JSON.stringify(result));
-      renameSync(tmp, done);
+      try {
+        rmSync(tmp, { recursive: true, force: true });
+        // The plan writes nothing on bad input (exit 2), so tmp is made here, not by the plan.
+        mkdirSync(tmp, { recursive: true });
+        const result = await planInto(join(tmp, "out"), [], site);
+        writeFileSync(join(tmp, "result.json"), JSON.stringify(result));
+        renameSync(tmp, done);
+      } catch (e) {
+        rmSync(lock, { recursive: true, force: true }); // the waiters plan for themselves
+        throw e;
+      }
     } else {
-      // Another file is planning this site: wait for it (a planner that died leaves no result; plan here then).
-      for (let waited = 0; !existsSync(resultFile) && waited < 180_000; waited += 200) await sleep(200);
+      // Another file is planning this site: wait for it (a planner that died or gave up leaves no result; plan here then).
+      for (let waited = 0; !existsSync(resultFile) && existsSync(lock) && waited < 180_000; waited += 200) await sleep(200);
       if (!existsSync(resultFile)) return planInto(dir, [], site);
     }
   }
