@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { labSiteFiles, type LabSiteFiles } from "./site-files.js";
+import { labSiteFiles, siteTenancySql, type LabSiteFiles } from "./site-files.js";
 
 export interface LabNetwork {
   /** Docker network name (`cloud-web`). */
@@ -100,28 +100,14 @@ export interface HostArtifacts {
   /** Directory `hosts/edge/mail` when present. */
   readonly mailDir: string | null;
   /**
-   * The SQL the lab's `postgres` runs: the entry file its init hook runs in production (the
-   * container's `/docker-entrypoint-initdb.d/10-palisade.sh` mount in the cloud stack).
+   * The tenancy SQL each site's PostgreSQL servers run, by site id (every site, `[]` for one with
+   * no server): the entry file each server's init hook runs in production, under that site's
+   * `hosts/<site>/postgres/` (siteTenancySql).
    */
-  readonly tenancySql: readonly string[];
+  readonly tenancySql: Readonly<Record<string, readonly string[]>>;
 }
 
 const fileOrNull = (p: string) => (existsSync(p) ? p : null);
-
-/** The entry SQL file of the site's PostgreSQL container's init hook, located in `out/` (none when not rendered). */
-function postgresEntry(tf: string, pgDir: string): string[] {
-  if (!existsSync(tf)) return [];
-  const containers = (JSON.parse(readFileSync(tf, "utf8")) as { resource?: { docker_container?: Record<string, { name?: string; mounts?: { source?: string; target?: string }[] }> } }).resource?.docker_container ?? {};
-  // The container with an init hook (one PostgreSQL server per site); by name when several.
-  const pg = Object.values(containers)
-    .filter((c) => c.mounts?.some((m) => m.target?.startsWith("/docker-entrypoint-initdb.d/")))
-    .sort((a, b) => String(a.name).localeCompare(String(b.name)))[0];
-  const hook = pg?.mounts?.find((m) => m.target?.startsWith("/docker-entrypoint-initdb.d/"))?.source;
-  if (!hook) return [];
-  const hookFile = join(pgDir, "servers", hook.split("/").pop()!);
-  const entry = existsSync(hookFile) ? / -f \S*\/(servers\/[\w-]+\.sql)/.exec(readFileSync(hookFile, "utf8"))?.[1] : undefined;
-  return entry && existsSync(join(pgDir, entry)) ? [join(pgDir, entry)] : [];
-}
 
 export function findHostArtifacts(outDir: string, siteIds: readonly string[] = ["cloud"]): HostArtifacts {
   const h = (p: string) => join(outDir, "hosts", p);
@@ -149,6 +135,6 @@ export function findHostArtifacts(outDir: string, siteIds: readonly string[] = [
     knotDir: existsSync(join(knot, "knot.conf")) ? knot : null,
     fail2banDir: existsSync(f2b) && readdirSync(f2b, { recursive: true }).some((n) => /jail\.(local|conf)$|jail\.d/.test(String(n))) ? f2b : null,
     mailDir: existsSync(h("edge/mail")) ? h("edge/mail") : null,
-    tenancySql: postgresEntry(first.cdktfStack, first.postgresDir),
+    tenancySql: Object.fromEntries(siteIds.map((id) => [id, siteTenancySql(sites[id]!)])),
   };
 }

@@ -9,6 +9,10 @@ import { labWireguardConf, wgQuickAddresses } from "../../stacks/lab/configs.js"
 import { drillsCannotRun } from "../../stacks/lab/drills.js";
 import type { LabRecord } from "../../stacks/lab/up.js";
 import { examples } from "../helpers/examples.js";
+import { findHostArtifacts } from "../../stacks/lab/artifacts.js";
+import { labCannotRun } from "../../stacks/lab/site-plan.js";
+import { loadSite, postgresDir, siteOfServer } from "../../core/index.js";
+import { planSite, siteFiles } from "../policies/planned-sites.js";
 
 /* The lab's per-site shape (pure): names, transits, tunnels and WireGuard run directories, generic over every example. */
 describe.each(examples.map((e) => [e.name, e] as const))("the lab's sites of example %s", (_n, e) => {
@@ -68,6 +72,22 @@ describe("a site's files and WireGuard wrapper", () => {
       const why = drillsCannotRun(rec);
       if (e.site.sites.length === 1) expect(why).toBeUndefined();
       else expect(why).toBe(`the drills run on a one-site lab; this lab brings up ${e.site.sites.length} sites (${e.site.sites.map((s) => s.id).join(", ")}): probe it with palisade lab probe`);
+    }
+  });
+});
+
+/* Each site's tenancy SQL: what its own PostgreSQL servers run, read from its own hosts/<site>/postgres/, over every platform the lab runs. */
+describe.each(siteFiles().filter((f) => !labCannotRun(loadSite(f.file))).map((f) => [f.name, f] as const))("the lab's tenancy SQL of %s", (_n, f) => {
+  it("GIVEN the plan WHEN each site's tenancy SQL is looked up THEN it is one entry file per PostgreSQL server placed on that site, under that site's postgres directory, never another site's", async () => {
+    const site = loadSite(f.file);
+    const out = await planSite(f.file);
+    const ids = site.sites.map((s) => s.id);
+    const sql = findHostArtifacts(out, ids).tenancySql;
+    expect(Object.keys(sql)).toEqual(ids);
+    for (const id of ids) {
+      const servers = site.postgres.servers.filter((s) => siteOfServer(site, s).id === id).map((s) => s.id).sort();
+      expect(sql[id]!.map((p) => p.split("/").pop()!.replace(/\.sql$/, ""))).toEqual(servers);
+      for (const p of sql[id]!) expect(p.startsWith(join(out, postgresDir(id), "servers") + "/")).toBe(true);
     }
   });
 });
