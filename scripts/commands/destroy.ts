@@ -10,7 +10,8 @@ Same preconditions, secrets handling and failure report as deploy.
 
 Options:
   --engine E         cdktf or pulumi (default: cdktf)
-  --stack S          only this stack: edge, cloud or secrets (default: all, in reverse order)
+  --stack S          only this stack: edge, a site (cloud, or a site's id) or secrets
+                     (default: all, in reverse order)
   --yes              do not ask; requires --confirm
   --confirm NAME     the site's name (site.name in the site file)
   --site F           the site file (default: palisade.yaml)

@@ -31,7 +31,11 @@ Options:
   --url U      libpq URL of the server's "palisade" database, as the provisioner role, e.g.
                postgresql://palisade_provisioner@postgres:5432/palisade (put the password in
                PGPASSWORD or ~/.pgpass rather than in the URL)
-  --site F     the site file (default: palisade.yaml)
+  --site F     add: the site file that declares the tenant (default: palisade.yaml)
+  --mode M     add: shared or dedicated, for a tenant the site file does not declare
+  --name N     add: the tenant's display name (with --mode)
+  --region R   add: a dedicated tenant's region (with --mode dedicated)
+  --json       list: the registry as JSON
   -h, --help   this text
 
 Exit: 0 ok, 1 the server refused (nothing was left half-done), 2 bad input.`;
