@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync
 import { join } from "node:path";
 import type { Site } from "../../core/index.js";
 import { tsigKeyId } from "../../edge/index.js";
+import { CLOUD_WG_IFACE, EDGE_WG_IFACE } from "../../tunnel/index.js";
 import { dockerStacks, stackSpec } from "../docker-spec.js";
 import { buildTopology } from "../platform.js";
 import { secretsStackSpec } from "../secrets-spec.js";
@@ -50,10 +51,10 @@ export function siteKeys(site: Site): KeySpec[] {
   const t = buildTopology(site);
   const variables = [...new Set([...dockerStacks(t).flatMap((s) => stackSpec(t, s).variables), ...secretsStackSpec(site).variables])].sort();
   return [
-    { name: "wireguard-edge", file: "wireguard-edge.key", kind: "wireguard", host: "edge", purpose: "WireGuard private key of the edge (wg0)" },
+    { name: "wireguard-edge", file: "wireguard-edge.key", kind: "wireguard", host: "edge", purpose: `WireGuard private key of the edge (${EDGE_WG_IFACE})` },
     // One per private-cloud site (the one-site form's site is `cloud`: wireguard-cloud.key), named
     // as the site's rendered wg-cloud.conf reads it (PostUp: wg set %i private-key .../<keyFile>.key).
-    ...site.sites.map((s): KeySpec => ({ name: s.keyFile, file: `${s.keyFile}.key`, kind: "wireguard", host: s.id, purpose: `WireGuard private key of ${site.sites.length === 1 ? "the cloud host" : `site ${s.id}'s host`} (wg0)` })),
+    ...site.sites.map((s): KeySpec => ({ name: s.keyFile, file: `${s.keyFile}.key`, kind: "wireguard", host: s.id, purpose: `WireGuard private key of ${site.sites.length === 1 ? "the cloud host" : `site ${s.id}'s host`} (${CLOUD_WG_IFACE})` })),
     { name: "dkim", file: "dkim.key", kind: "dkim", host: "edge", purpose: `DKIM signing key (${site.edge.mail.dkimAlgorithm}, selector ${site.edge.mail.dkimSelector})` },
     {
       name: "tsig",
