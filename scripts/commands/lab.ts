@@ -2,13 +2,14 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { labDown, labUp, readRecord, labPaths } from "../../stacks/lab/up.js";
 import { labProbe } from "../../stacks/lab/probe.js";
-import { DRILLS, drillsCannotRun, runDrill, type DrillName } from "../../stacks/lab/drills.js";
+import { DRILLS, runDrills, type DrillName, type DrillResult } from "../../stacks/lab/drills.js";
+import { DrillRefused } from "../../stacks/lab/drill-sites.js";
 import { writeLabReport } from "../../stacks/lab/report.js";
 import { ApplyError } from "../../stacks/lab/docker/apply.js";
 import { UsageError, parseOptions, type Command, printHelp } from "../cli-util.js";
 import { plan } from "./plan.js";
 
-const HELP = `palisade lab up|probe|drill NAME|down [--out D] [--site F] [--engine E] [--json]
+const HELP = `palisade lab up|probe|drill NAME [--site ID]|down [--out D] [--site F] [--engine E] [--json]
 
 The planned platform in network namespaces, with the real daemons and the rendered configs
 (nftables, WireGuard, HAProxy, Knot, fail2ban, pebble + lego, PostgreSQL, the failover agent).
@@ -24,13 +25,16 @@ Needs root. Only addresses the lab assigns inside its own namespaces; no route o
                  other ports; observed vs the verifier's matrix; every route of intent.json
                  browsed through edge, tunnel and ingress (out/report/lab-observed.json, lab.json)
   drill NAME     ${"fiber-cut | brute-force | port-scan | dns | acme |"}
-                 ${"container-restart | dockerd-restart"} (the cloud's Docker engine);
-                 on a one-site lab (refused, exit 2, when the lab has several sites)
+                 ${"container-restart | dockerd-restart"} (a site's Docker engine).
+                 fiber-cut, container-restart and dockerd-restart run on every site in
+                 order, each reported as its own (--site ID: that site only); acme on the
+                 site with the ingress; brute-force, port-scan and dns on the edge (no --site)
   down           remove every namespace, process and socket the lab recorded (also after a crash)
 
 Options:
   --out D        the planned output directory (default: out/)
-  --site F       the site file (default: palisade.yaml)
+  --site F       up: the site file (default: palisade.yaml)
+  --site ID      drill: the one site to run a site drill on (default: every site, in order)
   --engine E     up: apply the cloud stack from cdktf's cdk.tf.json (cdktf, the default) or
                  from the Pulumi capture (pulumi)
   --json         print one JSON object as the last line: { pass, figures, ... }
@@ -100,11 +104,25 @@ export const lab: Command = {
         if (!name || !(DRILLS as readonly string[]).includes(name)) throw new UsageError(`palisade lab drill: NAME must be one of ${DRILLS.join(", ")}`);
         const rec = readRecord();
         if (!rec?.complete) throw new UsageError("palisade lab drill: the lab is not up (palisade lab up)");
-        const cannot = drillsCannotRun(rec);
-        if (cannot) throw new UsageError(`palisade lab drill: ${cannot}`);
-        const r = await runDrill(rec, name as DrillName, progress);
-        writeLabReport(rec.outDir, { drill: r, docker: rec.docker });
-        return emit(json, { pass: r.pass, figures: r.figures, drill: r.name, notes: r.notes });
+        let results: DrillResult[];
+        try {
+          results = await runDrills(rec, name as DrillName, progress, values.site as string | undefined);
+        } catch (e) {
+          if (e instanceof DrillRefused) throw new UsageError(`palisade lab drill ${name}: ${e.message}`);
+          throw e;
+        }
+        writeLabReport(rec.outDir, { drills: results, docker: rec.docker });
+        const [only] = results;
+        if (results.length === 1 && only) return emit(json, { pass: only.pass, figures: only.figures, drill: only.name, ...(only.site ? { site: only.site } : {}), notes: only.notes });
+        // Several sites: one line each, then the figures by site.
+        for (const r of results) progress(`drill ${name} [${r.site}]: ${r.pass ? "pass" : "FAIL"}${r.notes.length ? ` (${r.notes.join("; ")})` : ""}`);
+        return emit(json, {
+          pass: results.every((r) => r.pass),
+          drill: name,
+          figures: Object.fromEntries(results.map((r) => [r.site!, r.figures])),
+          sites: results.map((r) => ({ site: r.site, pass: r.pass, notes: r.notes })),
+          notes: results.flatMap((r) => r.notes.map((n) => `${r.site}: ${n}`)),
+        });
       }
       default:
         throw new UsageError(`palisade lab: expected up, probe, drill NAME or down; see palisade lab --help`);

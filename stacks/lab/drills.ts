@@ -4,40 +4,59 @@
  * address banned, an undeclared port open, an unsigned or unverifiable answer, no certificate.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync, appendFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync, appendFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { execAsync, mustAsync, sleep } from "./proc.js";
 import { PROBER_JS } from "./private/scripts.js";
-import { expectedFlows, expectedWithSubsets, httpsThroughEdge } from "./probe.js";
+import { connectFrom, expectedFlows, expectedWithSubsets, httpsThroughEdge } from "./probe.js";
 import { jailLogPath, watchedLog, type LabRecord, type Progress } from "./up.js";
 import { INGRESS_PATHS } from "../../cluster/index.js";
 import { containerRestart, dockerdRestart } from "./engine-drills.js";
 import { imageKind } from "./docker/images.js";
+import { drillTargets, shareFirstDocker, siteDocker, siteProgress } from "./drill-sites.js";
+import { fiberCut } from "./uplink-drill.js";
 
 export const DRILLS = ["fiber-cut", "brute-force", "port-scan", "dns", "acme", "container-restart", "dockerd-restart"] as const;
 export type DrillName = (typeof DRILLS)[number];
 
 export interface DrillResult {
   readonly name: DrillName;
+  /** The site the drill ran on, on a lab of several sites (a one-site lab's and the edge drills' name none). @default - none */
+  readonly site?: string;
   readonly pass: boolean;
   readonly figures: Record<string, unknown>;
   readonly targets: Record<string, string>;
   readonly notes: string[];
 }
 
-/** Why the drills refuse this lab, or undefined: they run on a one-site lab only (their faults, targets and figures are one site's). */
-export function drillsCannotRun(rec: LabRecord): string | undefined {
-  const sites = rec.layout.sites ?? [];
-  return sites.length > 1 ? `the drills run on a one-site lab; this lab brings up ${sites.length} sites (${sites.map((s) => s.id).join(", ")}): probe it with palisade lab probe` : undefined;
+/**
+ * Runs drill `name` on every site it concerns, in the site file's order (drill-sites.ts), or on the
+ * one `site` names: one result per site; the edge drills give one result. Throws DrillRefused
+ * (bad input) when `site` is not one of the lab's or the drill cannot run there.
+ */
+export async function runDrills(rec: LabRecord, name: DrillName, progress: Progress = () => {}, site?: string): Promise<DrillResult[]> {
+  const targets = drillTargets(rec, name, site);
+  const out: DrillResult[] = [];
+  for (const at of targets) out.push(await runDrill(rec, name, progress, at));
+  return out;
 }
 
-export async function runDrill(rec: LabRecord, name: DrillName, progress: Progress = () => {}): Promise<DrillResult> {
-  const cannot = drillsCannotRun(rec);
-  if (cannot) throw new Error(cannot);
+/**
+ * Runs drill `name` once: a site drill on `site` (default: the first site), acme on the ingress's
+ * site, an edge drill on the edge. Throws DrillRefused as runDrills does.
+ */
+export async function runDrill(rec: LabRecord, name: DrillName, progress: Progress = () => {}, site?: string): Promise<DrillResult> {
+  shareFirstDocker(rec);
+  const at = drillTargets(rec, name, site)[0];
+  const r = await drillOn(rec, name, siteProgress(rec, at, progress), at ?? rec.layout.sites[0]!.id);
+  return at !== undefined && rec.layout.sites.length > 1 ? { ...r, site: at } : r;
+}
+
+function drillOn(rec: LabRecord, name: DrillName, progress: Progress, site: string): Promise<DrillResult> {
   switch (name) {
     case "fiber-cut":
-      return fiberCut(rec, progress);
+      return fiberCut(rec, site, progress);
     case "brute-force":
       return bruteForce(rec, progress);
     case "port-scan":
@@ -45,89 +64,15 @@ export async function runDrill(rec: LabRecord, name: DrillName, progress: Progre
     case "dns":
       return dnsDrill(rec, progress);
     case "acme":
-      return acmeDrill(rec, progress);
+      return acmeDrill(rec, site, progress);
     case "container-restart":
-      return containerRestart(rec, progress);
+      return containerRestart(rec, site, progress);
     case "dockerd-restart":
-      return dockerdRestart(rec, progress);
+      return dockerdRestart(rec, site, progress);
   }
 }
 
 const secs = (ms: number) => Math.round(ms) / 1000;
-
-/** Agent events (JSON lines) written after `offset` bytes of its log. */
-function agentEvents(rec: LabRecord, offset: number): { event: string; ts: string }[] {
-  const file = rec.files.failoverLog;
-  if (!file || !existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .slice(offset)
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as { event: string; ts: string });
-}
-
-async function edgeEndpoint(): Promise<string> {
-  return (await execAsync(["wg", "show", "wg-edge", "endpoints"])).stdout.trim().split("\t")[1] ?? "";
-}
-
-/**
- * Waits for HTTPS from the internet client through edge and tunnel to succeed, launching one
- * request every `everyMs` (each with a short timeout), until `timeoutMs`. Returns the elapsed ms
- * when the first request that succeeds has completed, or null.
- */
-async function untilHttpsWorks(rec: LabRecord, since: number, timeoutMs: number, extra: () => Promise<boolean> = async () => true, everyMs = 200): Promise<number | null> {
-  let done: number | null = null;
-  const inflight: Promise<void>[] = [];
-  while (done === null && Date.now() - since < timeoutMs) {
-    inflight.push(
-      httpsThroughEdge(rec, rec.layout.browseHost, "/", undefined, 1.5).then(async (r) => {
-        if (r.ok && done === null && (await extra())) done = Date.now() - since;
-      }),
-    );
-    await sleep(everyMs);
-  }
-  await Promise.all(inflight);
-  return done;
-}
-
-async function fiberCut(rec: LabRecord, progress: Progress): Promise<DrillResult> {
-  const l = rec.layout;
-  const [primary, backup] = l.uplinks;
-  const notes: string[] = [];
-  if (!primary || !backup || !rec.files.failoverLog) return { name: "fiber-cut", pass: false, figures: {}, targets: {}, notes: ["needs two uplinks and the failover agent"] };
-  const before = await httpsThroughEdge(rec, l.browseHost);
-  if (!before.ok) return { name: "fiber-cut", pass: false, figures: {}, targets: {}, notes: [`HTTPS through the edge does not work before the cut: ${before.status}`] };
-  const offset = statSync(rec.files.failoverLog).size;
-  // Cut the fiber: the ISP's end of the cloud's fiber link goes down (the cloud sees no carrier).
-  const cutAt = Date.now();
-  await mustAsync(["ip", "-n", primary.ns, "link", "set", "cpe0", "down"]);
-  progress(`fiber-cut: ${primary.id} cut (${primary.ns} cpe0 down); waiting for HTTPS through ${backup.id}`);
-  const recovery = await untilHttpsWorks(rec, cutAt, 30_000);
-  const endpointDuring = await edgeEndpoint();
-  progress(`fiber-cut: recovery ${recovery === null ? "none within 30 s" : `${secs(recovery)} s`} (edge sees the cloud at ${endpointDuring})`);
-  // Restore and time the failback (the agent holds down before returning to the primary).
-  const restoreAt = Date.now();
-  await mustAsync(["ip", "-n", primary.ns, "link", "set", "cpe0", "up"]);
-  progress(`fiber-cut: ${primary.id} restored; waiting for the failback`);
-  const failback = await untilHttpsWorks(rec, restoreAt, 30_000, async () => (await edgeEndpoint()).startsWith(`${primary.address}:`), 250);
-  await sleep(1000);
-  const events = agentEvents(rec, offset);
-  const failovers = events.filter((e) => e.event === "failover").length;
-  const failbacks = events.filter((e) => e.event === "failback").length;
-  const firstFailover = events.find((e) => e.event === "failover");
-  const detection = firstFailover ? Date.parse(firstFailover.ts) - cutAt : null;
-  const flapping = failovers > 1 || failbacks > 1;
-  progress(`fiber-cut: failback ${failback === null ? "none within 30 s" : `${secs(failback)} s`}; agent events: ${failovers} failover, ${failbacks} failback`);
-  if (!endpointDuring.startsWith(`${backup.address}:`)) notes.push(`during the cut the edge saw the cloud at ${endpointDuring}, not at ${backup.address}`);
-  if (flapping) notes.push("flapping: more than one failover or failback during the drill");
-  return {
-    name: "fiber-cut",
-    pass: recovery !== null && failback !== null && !flapping,
-    figures: { recovery_s: recovery === null ? null : secs(recovery), failback_s: failback === null ? null : secs(failback), detection_s: detection === null ? null : secs(detection), failovers, failbacks, endpoint_during_cut: endpointDuring },
-    targets: { recovery_s: "<= 5 s", failback_s: "hold-down + a few probes, no flapping" },
-    notes,
-  };
-}
 
 /** A syslog timestamp as the daemons write it (`Nov 26 01:42:45`), local time. */
 function syslogDate(d = new Date()): string {
@@ -140,10 +85,10 @@ async function banSet(rec: LabRecord): Promise<string> {
   return (await execAsync(["ip", "netns", "exec", rec.layout.ns.edge, "nft", "list", "set", "inet", "palisade_edge", "ips_ban4"])).stdout;
 }
 
-/** The lab's addresses that no jail may ever ban: the client, the admin, the edge, the tunnel, the cloud's uplinks. */
+/** The lab's addresses that no jail may ever ban: the client, the admin, the edge, every site's tunnel and uplinks. */
 function benignBanned(rec: LabRecord, set: string): string[] {
   const l = rec.layout;
-  return [l.internet.client, l.internet.admin, l.edge.ipv4, l.tunnel.edge4, l.tunnel.cloud4, ...l.uplinks.map((u) => u.address)].filter((a) => new RegExp(`\\b${a.replace(/\./g, "\\.")}\\b`).test(set));
+  return [l.internet.client, l.internet.admin, l.edge.ipv4, ...l.sites.flatMap((s) => [s.tunnel.edge4, s.tunnel.cloud4, ...s.uplinks.map((u) => u.address)])].filter((a) => new RegExp(`\\b${a.replace(/\./g, "\\.")}\\b`).test(set));
 }
 
 /** Lifts a ban in fail2ban (each jail given) and in nft (the action leaves unbanning to the element's timeout). */
@@ -151,12 +96,6 @@ async function unban(rec: LabRecord, jails: readonly string[], addresses: readon
   if (addresses.length === 0) return;
   if (rec.files.fail2banDir) for (const jail of jails) await execAsync(["fail2ban-client", "-c", rec.files.fail2banDir!, "set", jail, "unbanip", ...addresses]);
   for (const a of addresses) await execAsync(["ip", "netns", "exec", rec.layout.ns.edge, "nft", "delete", "element", "inet", "palisade_edge", "ips_ban4", `{ ${a} }`]);
-}
-
-function tcpFrom(ns: string, bind: string, host: string, port: number, timeoutMs = 400): Promise<string> {
-  return execAsync(["ip", "netns", "exec", ns, process.execPath, "-e", PROBER_JS], { input: JSON.stringify({ targets: [{ id: "x", kind: "connect", host, port, bind }], timeoutMs }) }).then(
-    (r) => (JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { results?: { x?: string } }).results?.x ?? "error",
-  );
 }
 
 async function bruteForce(rec: LabRecord, progress: Progress): Promise<DrillResult> {
@@ -172,7 +111,7 @@ async function bruteForce(rec: LabRecord, progress: Progress): Promise<DrillResu
   // A clean start: the attacker is not banned (a previous run's ban is lifted in fail2ban and nft).
   await execAsync(["fail2ban-client", "-c", f2b, "set", "sshd", "unbanip", attacker]);
   await execAsync(["ip", "netns", "exec", l.ns.edge, "nft", "delete", "element", "inet", "palisade_edge", "ips_ban4", `{ ${attacker} }`]);
-  const beforeAttacker = await tcpFrom(l.ns.inet, attacker, l.edge.ipv4, 443);
+  const beforeAttacker = await connectFrom(l.ns.inet, attacker, l.edge.ipv4, 443);
   // The attacker fails to log in over SSH, maxretry times, and the lines land where the jail reads.
   const authLog = watchedLog(rec.runDir, authLogHost);
   let thresholdAt = 0;
@@ -216,7 +155,7 @@ async function bruteForce(rec: LabRecord, progress: Progress): Promise<DrillResu
       await execAsync(["ip", "netns", "exec", l.ns.edge, "nft", "delete", "element", "inet", "palisade_edge", "ips_ban4", `{ ${saslAttacker} }`]);
     }
   }
-  const afterAttacker = await tcpFrom(l.ns.inet, attacker, l.edge.ipv4, 443);
+  const afterAttacker = await connectFrom(l.ns.inet, attacker, l.edge.ipv4, 443);
   const client = await httpsThroughEdge(rec, l.browseHost);
   const set = await banSet(rec);
   const benign = benignBanned(rec, set);
@@ -289,7 +228,7 @@ async function portScan(rec: LabRecord, progress: Progress): Promise<DrillResult
       await sleep(20);
     }
     await probes;
-    jailScannerAfter = await tcpFrom(l.ns.inet, jailScanner, l.edge.ipv4, 443);
+    jailScannerAfter = await connectFrom(l.ns.inet, jailScanner, l.edge.ipv4, 443);
     await unban(rec, ["portscan", "recidive"], [jailScanner]);
     progress(`port-scan: portscan jail ban ${jailBanMs === null ? "none within 10 s" : `after ${secs(jailBanMs)} s`}; ${jailScanner} :443 after the ban: ${jailScannerAfter}`);
     if (jailBanMs === null) notes.push(`the portscan jail did not ban ${jailScanner} within 10 s of ${maxretry} logged drops`);
@@ -457,10 +396,11 @@ function adminSocket(path: string, command: string): Promise<string> {
   });
 }
 
-async function acmeDrill(rec: LabRecord, progress: Progress): Promise<DrillResult> {
+async function acmeDrill(rec: LabRecord, site: string, progress: Progress): Promise<DrillResult> {
   const l = rec.layout;
-  // The ACME client: the container whose image the lab builds as the idle lego stand-in.
-  const acme = l.containers.find((c) => rec.docker?.containers[c.name] && imageKind(rec.docker.containers[c.name]!.image) === "idle");
+  // The ACME client: the container of the ingress's site whose image the lab builds as the idle lego stand-in.
+  const docker = siteDocker(rec, site);
+  const acme = l.sites.find((s) => s.id === site)?.containers.find((c) => docker?.containers[c.name] && imageKind(docker.containers[c.name]!.image) === "idle");
   const admin = rec.sockets["ingress-admin"];
   if (!acme || !admin) return { name: "acme", pass: false, figures: {}, targets: {}, notes: ["no acme container or no ingress"] };
   const domain = l.browseHost;

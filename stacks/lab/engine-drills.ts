@@ -1,5 +1,5 @@
 /**
- * Drills on the cloud's real Docker engine:
+ * Drills on a site's real Docker engine (each site's dockerd, in its namespace; run per site):
  * - `container-restart`: one container's process killed from the host (a crash); its restart policy
  *   brings it back; then the whole matrix is probed again: its flows are back and nothing else opened.
  * - `dockerd-restart`: dockerd stopped by its PID (its containers stop with it) and started again
@@ -16,12 +16,13 @@ import { alive, execAsync, listening, sleep, waitFor } from "./proc.js";
 import { labProbe } from "./probe.js";
 import { saveLabRecord, type LabRecord, type Progress } from "./up.js";
 import type { DrillResult } from "./drills.js";
+import { labSite, siteDocker } from "./drill-sites.js";
+import type { LabDocker } from "./docker/cloud.js";
 
 const secs = (ms: number) => Math.round(ms) / 1000;
 
 /** After containers restarted: each one's new PID, its namespace re-attached under the lab's name. */
-async function reattach(rec: LabRecord, names: readonly string[]): Promise<void> {
-  const d = rec.docker!;
+async function reattach(rec: LabRecord, d: LabDocker, names: readonly string[]): Promise<void> {
   const api = new DockerApi(d.paths.socket);
   for (const name of names) {
     const c = d.containers[name]!;
@@ -33,8 +34,7 @@ async function reattach(rec: LabRecord, names: readonly string[]): Promise<void>
 }
 
 /** Waits until a container runs again (a new PID) and listens on its declared TCP ports; ms or null. */
-async function untilBack(rec: LabRecord, name: string, oldPid: number, since: number, timeoutMs = 30_000): Promise<number | null> {
-  const d = rec.docker!;
+async function untilBack(rec: LabRecord, d: LabDocker, name: string, oldPid: number, since: number, timeoutMs = 30_000): Promise<number | null> {
   const api = new DockerApi(d.paths.socket);
   const c = d.containers[name]!;
   // An idle image (the ACME client's) listens on nothing until its drill runs lego there.
@@ -51,17 +51,16 @@ async function untilBack(rec: LabRecord, name: string, oldPid: number, since: nu
   }
 }
 
-/** A container the drill kills: the first (by name) stand-in with declared ports, so its flows are observable. */
-function victim(rec: LabRecord): string | null {
-  const d = rec.docker!;
+/** A container the drill kills: the site's first (by name) stand-in with declared ports, so its flows are observable; else its first container. */
+function victim(rec: LabRecord, d: LabDocker): string | null {
   const names = Object.keys(d.containers).sort();
   return names.find((n) => imageKind(d.containers[n]!.image) === "standin" && (rec.layout.containers.find((x) => x.name === n)?.listens.length ?? 0) > 0) ?? names[0] ?? null;
 }
 
-export async function containerRestart(rec: LabRecord, progress: Progress): Promise<DrillResult> {
-  const d = rec.docker;
-  if (!d) return { name: "container-restart", pass: false, figures: {}, targets: {}, notes: ["the lab has no Docker engine"] };
-  const name = victim(rec);
+export async function containerRestart(rec: LabRecord, site: string, progress: Progress): Promise<DrillResult> {
+  const d = siteDocker(rec, site);
+  if (!d) return { name: "container-restart", pass: false, figures: {}, targets: {}, notes: [`site ${site} has no Docker engine in the lab`] };
+  const name = victim(rec, d);
   if (!name) return { name: "container-restart", pass: false, figures: {}, targets: {}, notes: ["no container applied"] };
   const oldPid = d.containers[name]!.pid;
   const t0 = Date.now();
@@ -69,8 +68,8 @@ export async function containerRestart(rec: LabRecord, progress: Progress): Prom
   // the restart policy (unless-stopped) then respects; a process that dies on its own is restarted.
   process.kill(oldPid, "SIGKILL");
   progress(`container-restart: ${name}'s PID ${oldPid} killed (SIGKILL, from the host); waiting for its restart policy`);
-  const back = await untilBack(rec, name, oldPid, t0);
-  if (back !== null) await reattach(rec, [name]);
+  const back = await untilBack(rec, d, name, oldPid, t0);
+  if (back !== null) await reattach(rec, d, [name]);
   progress(`container-restart: ${name} ${back === null ? "not back within 30 s" : `back in ${secs(back)} s`}; probing the whole matrix`);
   const probe = await labProbe(rec);
   const notes = probe.mismatches.map((m) => `${m.expected ? "expected, not observed" : "observed, not expected"}: ${m.line}`);
@@ -83,10 +82,10 @@ export async function containerRestart(rec: LabRecord, progress: Progress): Prom
   };
 }
 
-export async function dockerdRestart(rec: LabRecord, progress: Progress): Promise<DrillResult> {
-  const d = rec.docker;
-  if (!d) return { name: "dockerd-restart", pass: false, figures: {}, targets: {}, notes: ["the lab has no Docker engine"] };
-  const cloud = rec.layout.ns.cloud;
+export async function dockerdRestart(rec: LabRecord, site: string, progress: Progress): Promise<DrillResult> {
+  const d = siteDocker(rec, site);
+  if (!d) return { name: "dockerd-restart", pass: false, figures: {}, targets: {}, notes: [`site ${site} has no Docker engine in the lab`] };
+  const cloud = labSite(rec, site).ns;
   const t0 = Date.now();
   const oldPid = d.pid;
   process.kill(oldPid, "SIGTERM");
@@ -101,17 +100,17 @@ export async function dockerdRestart(rec: LabRecord, progress: Progress): Promis
   (d as { pid: number }).pid = pid;
   const entry = rec.daemons.find((x) => x.pid === oldPid);
   if (entry) (entry as { pid: number }).pid = pid;
-  else rec.daemons.push({ name: "dockerd", ns: cloud, pid, log: d.paths.log });
+  else rec.daemons.push({ name: rec.layout.sites.length > 1 ? `dockerd ${site}` : "dockerd", ns: cloud, pid, log: d.paths.log });
   saveLabRecord(rec);
   const api = new DockerApi(d.paths.socket);
   const t1 = Date.now();
   await waitDockerd(api, () => (alive(pid) ? null : 1), d.paths.log, 30_000);
   const names = Object.keys(d.containers).sort();
-  const backs = await Promise.all(names.map((n) => untilBack(rec, n, d.containers[n]!.pid, t1)));
+  const backs = await Promise.all(names.map((n) => untilBack(rec, d, n, d.containers[n]!.pid, t1)));
   const missing = names.filter((_n, i) => backs[i] === null);
-  await reattach(rec, names.filter((_n, i) => backs[i] !== null));
+  await reattach(rec, d, names.filter((_n, i) => backs[i] !== null));
   const allBackS = missing.length ? null : secs(Math.max(0, ...backs.map((b) => b ?? 0)));
-  // The rendered cloud ruleset is untouched by dockerd's restart (it programs its own iptables tables).
+  // The site's rendered ruleset is untouched by dockerd's restart (it programs its own iptables tables).
   const table = await execAsync(["ip", "netns", "exec", cloud, "nft", "list", "table", "inet", "palisade_cloud"]);
   const firewall = table.code === 0 && /policy drop/.test(table.stdout);
   progress(`dockerd-restart: ${names.length - missing.length}/${names.length} containers back${allBackS === null ? "" : ` in ${allBackS} s`}; rendered ruleset ${firewall ? "still loaded" : "GONE"}; probing the whole matrix`);

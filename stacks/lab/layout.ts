@@ -25,7 +25,7 @@ export interface LabSiteLayout extends LabSite {
 }
 
 export interface LabLayout {
-  /** `cloud`: the first site's namespace (the drills' site). */
+  /** `cloud`: the first site's namespace (each site's is in `sites`; the drills run per site: drill-sites.ts). */
   readonly ns: { readonly inet: string; readonly edge: string; readonly cloud: string };
   /** Every private-cloud site, in the site file's order; the first is the one `uplinks`, `tunnel` and `stack` describe. */
   readonly sites: readonly LabSiteLayout[];

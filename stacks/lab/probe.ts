@@ -309,6 +309,12 @@ export async function labProbe(rec: LabRecord, progress: Progress = () => {}): P
   };
 }
 
+/** One TCP connect from namespace `ns` (from `bind`, else the kernel's choice of address): the prober's result (`open`, `refused`, `timeout`, …). */
+export async function connectFrom(ns: string, bind: string | undefined, host: string, port: number, timeoutMs = 400): Promise<string> {
+  const r = await execAsync(["ip", "netns", "exec", ns, process.execPath, "-e", PROBER_JS], { input: JSON.stringify({ targets: [{ id: "x", kind: "connect", host, port, bind }], timeoutMs }) });
+  return (JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { results?: { x?: string } }).results?.x ?? "error";
+}
+
 /** HTTPS from the internet client through the edge, the tunnel and the ingress, verified against the CA the ingress's certificate comes from. */
 export async function httpsThroughEdge(rec: LabRecord, host: string, path = "/", cacert = labTrust(rec), timeoutS = 2): Promise<{ ok: boolean; status: string; body: string }> {
   const l = rec.layout;

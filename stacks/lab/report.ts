@@ -1,7 +1,8 @@
 /**
  * The lab's report hook: `out/report/lab.json` (expected vs observed, counts, drill figures) for
  * the report's lab section, and `out/report/lab-observed.json` (the observed matrix). Each run
- * merges its part into the existing file, so probe and drills accumulate.
+ * merges its part into the existing file, so probe and drills accumulate (a drill run on several
+ * sites: one entry per site, `fiber-cut:us`).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -32,7 +33,12 @@ export interface LabReport {
   engine?: { readonly applier: string; readonly artifact: string; readonly images: readonly { ref: string; kind: string }[]; readonly rewrites: readonly string[] };
 }
 
-export function writeLabReport(outDir: string, part: { probe?: ProbeResult; drill?: DrillResult; docker?: LabDocker }): string {
+/** A drill's key in lab.json's `drills`: its name, and on a lab of several sites `name:site` (one entry per site). */
+export function drillKey(d: DrillResult): string {
+  return d.site ? `${d.name}:${d.site}` : d.name;
+}
+
+export function writeLabReport(outDir: string, part: { probe?: ProbeResult; drill?: DrillResult; drills?: readonly DrillResult[]; docker?: LabDocker }): string {
   const dir = join(outDir, "report");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, "lab.json");
@@ -59,9 +65,8 @@ export function writeLabReport(outDir: string, part: { probe?: ProbeResult; dril
       rewrites: d.rewrites,
     };
   }
-  if (part.drill) {
-    const d = part.drill;
-    report.drills[d.name] = { pass: d.pass, figures: d.figures, targets: d.targets, notes: d.notes };
+  for (const d of [...(part.drill ? [part.drill] : []), ...(part.drills ?? [])]) {
+    report.drills[drillKey(d)] = { pass: d.pass, figures: d.figures, targets: d.targets, notes: d.notes };
   }
   const sorted = { ...report, drills: Object.fromEntries(Object.entries(report.drills).sort(([a], [b]) => a.localeCompare(b))) };
   writeFileSync(file, `${JSON.stringify(sorted, null, 2)}\n`);

@@ -6,12 +6,17 @@ import { labSites } from "../../stacks/lab/site-layout.js";
 import { labSiteFiles } from "../../stacks/lab/site-files.js";
 import { inWgDir, siteWgDir } from "../../stacks/lab/wg-mountns.js";
 import { labWireguardConf, wgQuickAddresses } from "../../stacks/lab/configs.js";
-import { drillsCannotRun } from "../../stacks/lab/drills.js";
+import { DRILLS } from "../../stacks/lab/drills.js";
+import { DrillRefused, drillScope, drillTargets } from "../../stacks/lab/drill-sites.js";
+import { crossSiteFlow } from "../../stacks/lab/uplink-drill.js";
+import { labLayout, routesOf } from "../../stacks/lab/layout.js";
+import { readCloudStack } from "../../stacks/lab/artifacts.js";
 import type { LabRecord } from "../../stacks/lab/up.js";
 import { examples } from "../helpers/examples.js";
 import { findHostArtifacts } from "../../stacks/lab/artifacts.js";
 import { labCannotRun } from "../../stacks/lab/site-plan.js";
-import { loadSite, postgresDir, siteOfServer } from "../../core/index.js";
+import { loadSite, postgresDir, siteOfServer, siteOfService } from "../../core/index.js";
+import { readFileSync } from "node:fs";
 import { planSite, siteFiles } from "../policies/planned-sites.js";
 
 /* The lab's per-site shape (pure): names, transits, tunnels and WireGuard run directories, generic over every example. */
@@ -66,14 +71,6 @@ describe("a site's files and WireGuard wrapper", () => {
     expect(labWireguardConf(conf, "K1")).toContain("PublicKey = K1\n[Peer]\nPublicKey = B\n");
   });
 
-  it("GIVEN a lab record of several sites WHEN a drill is asked THEN it is refused naming the sites; GIVEN one site THEN it is not", () => {
-    for (const e of examples) {
-      const rec = { layout: { sites: labSites(e.site, "/tmp/x") } } as unknown as LabRecord;
-      const why = drillsCannotRun(rec);
-      if (e.site.sites.length === 1) expect(why).toBeUndefined();
-      else expect(why).toBe(`the drills run on a one-site lab; this lab brings up ${e.site.sites.length} sites (${e.site.sites.map((s) => s.id).join(", ")}): probe it with palisade lab probe`);
-    }
-  });
 });
 
 /* Each site's tenancy SQL: what its own PostgreSQL servers run, read from its own hosts/<site>/postgres/, over every platform the lab runs. */
@@ -88,6 +85,66 @@ describe.each(siteFiles().filter((f) => !labCannotRun(loadSite(f.file))).map((f)
       const servers = site.postgres.servers.filter((s) => siteOfServer(site, s).id === id).map((s) => s.id).sort();
       expect(sql[id]!.map((p) => p.split("/").pop()!.replace(/\.sql$/, ""))).toEqual(servers);
       for (const p of sql[id]!) expect(p.startsWith(join(out, postgresDir(id), "servers") + "/")).toBe(true);
+    }
+  });
+});
+
+/*
+ * The drills on every platform the lab runs, one site or several: a lab record laid out from the
+ * plan (as `up` lays it out, without its processes). Every site drill runs on every site in the
+ * site file's order, or on the one --site names; acme on the ingress's site (the model's: the
+ * platform's own containers run on the first site); the edge drills once, on no site.
+ */
+describe.each(siteFiles().filter((f) => !labCannotRun(loadSite(f.file))).map((f) => [f.name, f] as const))("the drills on the lab of %s", (_n, f) => {
+  const recOf = async (): Promise<LabRecord> => {
+    const site = loadSite(f.file);
+    const out = await planSite(f.file);
+    const stacks = Object.fromEntries(site.sites.map((s) => [s.id, readCloudStack(out, s.id)]));
+    const routes = routesOf(JSON.parse(readFileSync(join(out, "intent.json"), "utf8")) as Parameters<typeof routesOf>[0]);
+    return { root: out, outDir: out, layout: labLayout(site, stacks, routes, "/tmp/palisade-lab-test") } as unknown as LabRecord;
+  };
+
+  it("GIVEN the lab's sites WHEN each drill is asked with no --site THEN a site drill runs on every site in order, acme on the ingress's site, an edge drill once on the edge", async () => {
+    const rec = await recOf();
+    const site = loadSite(f.file);
+    const ids = site.sites.map((s) => s.id);
+    for (const name of DRILLS) {
+      const expected = { site: ids, ingress: [siteOfService(site, "ingress").id], edge: [undefined] }[drillScope(name)];
+      expect(drillTargets(rec, name), name).toEqual(expected);
+    }
+    expect(DRILLS.filter((d) => drillScope(d) === "site")).toEqual(["fiber-cut", "container-restart", "dockerd-restart"]);
+  });
+
+  it("GIVEN --site ID WHEN each drill is asked THEN a site drill runs there only, acme only on the ingress's site, an edge drill and an unknown site are refused naming why and the lab's sites", async () => {
+    const rec = await recOf();
+    const site = loadSite(f.file);
+    const ids = site.sites.map((s) => s.id);
+    const ingress = siteOfService(site, "ingress").id;
+    for (const id of ids) {
+      for (const name of DRILLS) {
+        const scope = drillScope(name);
+        if (scope === "site" || (scope === "ingress" && id === ingress)) expect(drillTargets(rec, name, id)).toEqual([id]);
+        else if (scope === "ingress") expect(() => drillTargets(rec, name, id)).toThrow(new RegExp(`runs on site ${ingress}, the site with the ingress.*site ${id} runs neither`));
+        else expect(() => drillTargets(rec, name, id)).toThrow(/is an edge drill.*run it without --site/);
+      }
+    }
+    expect(() => drillTargets(rec, "fiber-cut", "nowhere")).toThrow(DrillRefused);
+    expect(() => drillTargets(rec, "fiber-cut", "nowhere")).toThrow(`--site nowhere: not a site of this lab; expected one of ${ids.join(", ")}, or no --site for every site in order`);
+    expect(() => drillTargets(rec, "fiber-cut", "examples/two-sites.yaml")).toThrow(/the site file was lab up's/);
+  });
+
+  it("GIVEN a site without the ingress WHEN fiber-cut picks its traffic THEN it is a declared flow between one of the site's containers and another site's, published on the destination site's tunnel address (or none: the tunnel's handshake)", async () => {
+    const rec = await recOf();
+    const ingress = siteOfService(loadSite(f.file), "ingress").id;
+    for (const s of rec.layout.sites.filter((x) => x.id !== ingress)) {
+      const flow = crossSiteFlow(rec, s);
+      if (!flow) continue;
+      const [, src, dst] = /^(\S+) => (\S+) : /.exec(flow.line)!;
+      const siteOf = (svc: string) => rec.layout.sites.find((x) => x.containers.some((c) => c.service === svc))!;
+      expect([siteOf(src!).id, siteOf(dst!).id]).toContain(s.id);
+      expect(siteOf(src!).id).not.toBe(siteOf(dst!).id);
+      expect(flow.host).toBe(siteOf(dst!).tunnel.cloud4);
+      expect(flow.ns).toBe(siteOf(src!).containers.find((c) => c.service === src)!.ns);
     }
   });
 });
