@@ -1050,11 +1050,25 @@ const pathCutsCache = new WeakMap<Ruleset, Map<string, Cuts>>();
  * of the first class that passes; the lowest of the range when none does).
  */
 function pathCutsOf(rs: Ruleset, hooks: readonly Hook[], family: 4 | 6): Cuts {
-  let byKey = pathCutsCache.get(rs);
-  if (!byKey) pathCutsCache.set(rs, (byKey = new Map()));
+  return perPath(pathCutsCache, rs, hooks, family, () => {
+    const seen = reachableChains(rs, hooks, family);
+    return cutsOfChains(rs.chains.filter((c) => seen.has(c)));
+  });
+}
+
+/** What is derived from a ruleset for a path (hooks and family), computed once: a ruleset never changes after parsing. */
+function perPath<T>(cache: WeakMap<Ruleset, Map<string, T>>, rs: Ruleset, hooks: readonly Hook[], family: 4 | 6, compute: () => T): T {
+  let byKey = cache.get(rs);
+  if (!byKey) cache.set(rs, (byKey = new Map()));
   const key = `${hooks.join(",")}/${family}`;
-  const hit = byKey.get(key);
-  if (hit) return hit;
+  if (byKey.has(key)) return byKey.get(key)!;
+  const out = compute();
+  byKey.set(key, out);
+  return out;
+}
+
+/** The hooks' base chains for the family and every chain they jump or go to (directly, through a vmap, transitively). */
+function reachableChains(rs: Ruleset, hooks: readonly Hook[], family: 4 | 6): Set<Chain> {
   const seen = new Set<Chain>();
   const todo = hooks.flatMap((h) => baseChains(rs, h, family));
   while (todo.length) {
@@ -1069,9 +1083,54 @@ function pathCutsOf(rs: Ruleset, hooks: readonly Hook[], family: 4 | 6): Cuts {
       }
     }
   }
-  const out = cutsOfChains(rs.chains.filter((c) => seen.has(c)));
-  byKey.set(key, out);
-  return out;
+  return seen;
+}
+
+/** The number of cuts at or below n: two values with the same index lie between the same two cuts. */
+function classIndex(cuts: readonly (bigint | number)[], n: bigint | number): number {
+  let lo = 0;
+  let hi = cuts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cuts[mid]! <= n) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const translatesCache = new WeakMap<Ruleset, Map<string, boolean>>();
+
+/**
+ * Whether a translation can rewrite the packet where the outcome of these hooks still depends on it:
+ * a nat rule at any hook but the last, or at a last hook that may divert it (prerouting, output).
+ */
+function translatesOnPath(rs: Ruleset, hooks: readonly Hook[], family: 4 | 6): boolean {
+  return perPath(translatesCache, rs, hooks, family, () => {
+    const early = hooks.filter((h, i) => i < hooks.length - 1 || h === "prerouting" || h === "output");
+    return [...reachableChains(rs, early, family)].some((c) => c.rules.some((r) => r.nat));
+  });
+}
+
+/**
+ * The packet's class at these hooks, or undefined when the exact packet matters. Every rule the
+ * packet can meet there compares its addresses and port only with the path's cuts, so two packets
+ * whose concrete addresses and port lie in the same classes (the rest alike) meet the same rules
+ * with the same outcome and witness at every hook: evaluateHooks gives them the same verdict and
+ * the same constructs. A symbolic address stands as its ranges (its representatives and witness
+ * come from them). Undefined when a translation on the path can rewrite the packet before the
+ * outcome is decided (the translated address or port then depends on the exact one).
+ */
+export function packetClass(rs: Ruleset, hooks: readonly Hook[], p: Packet): string | undefined {
+  if (p.iifAddr || p.oifAddr || p.redirected || translatesOnPath(rs, hooks, p.family)) return undefined;
+  const cuts = pathCutsOf(rs, hooks, p.family);
+  const addr = (which: "saddr" | "daddr"): string => {
+    const s = p[which];
+    if (s.kind === "ip") return `${s.v}#${classIndex(cuts[which].get(s.v) ?? [], s.n)}`;
+    if (s.kind === "any") return `${s.v}*`;
+    return `${s.v}:${s.ranges.filter((r) => r.v === s.v).map((r) => `${r.lo}-${r.hi}`).join(",")}`;
+  };
+  const iface = (i: Iface | undefined) => (i ? (i.name !== undefined ? `n:${i.name}` : `r:${i.role}`) : "");
+  return `${hooks.join(",")}|${p.family}|${addr("saddr")}|${addr("daddr")}|${p.proto}|${classIndex(cuts.ports, p.dport)}|${iface(p.iif)}|${iface(p.oif)}|${p.dnat ? 1 : 0}|${(p.inSets ?? []).join(",")}`;
 }
 
 function cutsOfChains(chains: readonly Chain[]): Cuts {
@@ -1131,14 +1190,7 @@ function representatives(spec: AddrSpec, cuts: readonly bigint[]): AddrSpec[] {
   for (const r of ranges) {
     out.add(r.lo);
     // cuts are sorted: start at the first one above r.lo.
-    let lo = 0;
-    let hi = cuts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cuts[mid]! <= r.lo) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let i = lo; i < cuts.length && cuts[i]! <= r.hi; i++) out.add(cuts[i]!);
+    for (let i = classIndex(cuts, r.lo); i < cuts.length && cuts[i]! <= r.hi; i++) out.add(cuts[i]!);
   }
   const reps = [...out].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((n): AddrSpec => ({ kind: "ip", v: spec.v, n, text: formatIp(spec.v, n) }));
   byKey.set(key, reps);

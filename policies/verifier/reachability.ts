@@ -1,6 +1,6 @@
 import { familyOf, ipSpec, isFull, parseRange, rangesSpec, specText, subtractRanges, type AddrRange, type AddrSpec } from "./addr.js";
 import type { DockerContainerModel, DockerNetworkModel } from "./docker-model.js";
-import { evaluateHooks, sourceNat, type Hook, type Iface, type Packet } from "./nftables.js";
+import { evaluateHooks, packetClass, sourceNat, type Hook, type Iface, type Packet, type Ruleset } from "./nftables.js";
 import { peerFor } from "./wireguard.js";
 import { bridgeIface, externalIfaces, tunnelIface, type HostInfo, type Node, type SiteModel } from "./site-model.js";
 import { pathVerdict, blockingLayers, type LayerStep, type Path, type PortSpec, type FlowVerdict, type LayerName } from "./layers.js";
@@ -32,6 +32,16 @@ export interface FlowEval {
 
 type Step = LayerStep;
 
+const HOOKS_AT: Record<Hook, readonly Hook[]> = { prerouting: ["prerouting"], input: ["prerouting", "input"], forward: ["prerouting", "forward", "postrouting"], output: ["output", "postrouting"], postrouting: ["postrouting"] };
+
+/** The hooks a packet judged at `hook` passes on the host, in the kernel's order (see nftHooks). */
+function hooksAt(hook: Hook): readonly Hook[] {
+  return HOOKS_AT[hook];
+}
+
+/** Steps by packet class, per parsed ruleset: a ruleset never changes after parsing. */
+const classSteps = new WeakMap<Ruleset, Map<string, Step>>();
+
 export class Reachability {
   private readonly nftCache = new Map<string, Step>();
   private readonly spaceCache = new Map<string, AddrSpec | null>();
@@ -46,7 +56,14 @@ export class Reachability {
     const key = `${h.id}|${hook}|${p.family}|${specText(p.saddr)}|${specText(p.daddr)}|${p.proto}|${p.dport}|${p.iif?.name ?? p.iif?.role ?? ""}|${p.oif?.name ?? p.oif?.role ?? ""}|${p.dnat ? 1 : 0}`;
     const hit = this.nftCache.get(key);
     if (hit) return hit;
-    const step = this.nftHooks(h, hook, p);
+    // Packets of one class get the same step (packetClass): evaluated once per class, for every
+    // site model read from the same artifacts (the engines' models share the parsed rulesets).
+    const cls = packetClass(h.nft, hooksAt(hook), p);
+    let shared = cls === undefined ? undefined : classSteps.get(h.nft);
+    if (cls !== undefined && !shared) classSteps.set(h.nft, (shared = new Map()));
+    const classKey = `${h.id}|${h.nftPath}|${hook}|${cls}`;
+    const step = shared?.get(classKey) ?? this.nftHooks(h, hook, p);
+    shared?.set(classKey, step);
     this.nftCache.set(key, step);
     return step;
   }
@@ -59,8 +76,7 @@ export class Reachability {
    */
   private nftHooks(h: HostInfo, hook: Hook, p: Packet): Step {
     const layer = `nftables:${h.id}` as LayerName;
-    const hooks: Hook[] = hook === "input" ? ["prerouting", "input"] : hook === "forward" ? ["prerouting", "forward", "postrouting"] : hook === "output" ? ["output", "postrouting"] : [hook];
-    const r = evaluateHooks(h.nft!, hooks, p);
+    const r = evaluateHooks(h.nft!, hooksAt(hook), p);
     const w = r.witness ? ` [${r.witness}]` : "";
     if (r.diverted) {
       const d = r.diverted.result;

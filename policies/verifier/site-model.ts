@@ -73,6 +73,20 @@ function isPrivate(ip: string): boolean {
   return !!r && PRIVATE.some((p) => p.v === r.v && p.lo <= r.lo && r.hi <= p.hi);
 }
 
+/** Rulesets parsed per set of artifacts: the engines' site models read the same files, and share what is derived from them. */
+const parsedRulesets = new WeakMap<ReadonlyMap<string, string>, Map<string, Ruleset>>();
+
+function parsedNftables(files: ReadonlyMap<string, string>, path: string, text: string): Ruleset {
+  let byPath = parsedRulesets.get(files);
+  if (!byPath) parsedRulesets.set(files, (byPath = new Map()));
+  const key = `${path}\u0000${text}`;
+  const hit = byPath.get(key);
+  if (hit) return hit;
+  const rs = parseNftables(path, text);
+  byPath.set(key, rs);
+  return rs;
+}
+
 export function buildSiteModel(files: ReadonlyMap<string, string>, docker: DockerModel, vocabulary: readonly IntentPeer[]): SiteModel {
   const expected: string[] = [];
   const missing: string[] = [];
@@ -114,7 +128,7 @@ export function buildSiteModel(files: ReadonlyMap<string, string>, docker: Docke
       external,
       tunnel,
       nftPath,
-      nft: nftText !== undefined ? parseNftables(nftPath, nftText) : undefined,
+      nft: nftText !== undefined ? parsedNftables(files, nftPath, nftText) : undefined,
       wgPath,
       wg,
       uplinks,

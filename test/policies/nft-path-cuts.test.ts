@@ -1,9 +1,9 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ipSpec, rangesSpec, type AddrSpec } from "../../policies/verifier/addr.js";
 import { evaluateHooks, parseNftables, portClasses, type Hook, type Iface, type Packet, type Ruleset } from "../../policies/verifier/nftables.js";
-import { planSite, siteFiles } from "./planned-sites.js";
+import { planSite, rulesetsUnder, siteFiles } from "./planned-sites.js";
 
 /*
  * evaluateHooks tries a symbolic address one representative per class of the cuts drawn by the rules
@@ -14,16 +14,6 @@ import { planSite, siteFiles } from "./planned-sites.js";
  */
 
 const HOOKS: readonly (readonly Hook[])[] = [["prerouting", "input"], ["prerouting", "forward", "postrouting"], ["output", "postrouting"]];
-
-function rulesetsUnder(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) out.push(...rulesetsUnder(p));
-    else if (e === "nftables.conf") out.push(p);
-  }
-  return out.sort();
-}
 
 /** A deterministic pseudo-random sequence (the mutations must be the same every run). */
 function lcg(seed: number): () => number {

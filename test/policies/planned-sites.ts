@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, realpathSync } from "node:fs";
+import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { loadSite } from "../../core/index.js";
 import { planOnce } from "../helpers/plan-once.js";
@@ -42,4 +42,15 @@ export function oneSiteFiles(): { name: string; file: string }[] {
 /** The plan of one site, made once per run (see planOnce) and copied for this file; throws unless the plan wrote its artifacts. */
 export async function planSite(file: string): Promise<string> {
   return (await planOnce(file)).dir;
+}
+
+/** Every nftables.conf under a planned directory's hosts/ (or any directory), sorted. */
+export function rulesetsUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) out.push(...rulesetsUnder(p));
+    else if (e === "nftables.conf") out.push(p);
+  }
+  return out.sort();
 }
