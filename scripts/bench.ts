@@ -1,12 +1,15 @@
-// `npm run bench`: plan against cdktf synth, verifier scaling, the lab. Measures; never asserts.
+// `npm run bench`: plan against cdktf synth, verifier scaling (synthetic, in process), `palisade verify`
+// on planned generated sites, the lab. Measures; never asserts.
 import { benchPlan, type BenchFigure } from "./bench/plan.js";
 import { benchVerifier } from "./bench/verifier.js";
+import { benchVerifyCli } from "./bench/verify-cli.js";
 import { benchLab } from "./bench/lab.js";
 import { benchK8s } from "./bench/k8s.js";
 
 const sections: [string, () => BenchFigure[] | Promise<BenchFigure[]>][] = [
   ["plan", () => benchPlan()],
   ["verifier", () => benchVerifier()],
+  ["verify", () => benchVerifyCli()],
   ["lab", () => benchLab()],
   ["k8s", () => benchK8s()],
 ];
