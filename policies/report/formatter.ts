@@ -1,4 +1,5 @@
 import type { Report } from "../verifier/report-model.js";
+import { DIFFERENTIAL_PROOFS, type DifferentialProof } from "../verifier/proven.js";
 
 /** One output format of the report. Every formatter is pure and deterministic (no timestamps). */
 export interface ReportFormatter {
@@ -60,3 +61,13 @@ export function addressesOf(r: Report, id: string): string {
   const p = r.peers?.find((x) => x.id === id);
   return p ? p.addresses.join(", ") || "no address" : "";
 }
+
+/** The report's differentially proven semantics, each evaluator with the program, test and cases behind it (empty for a report without them). */
+export function provenEntries(r: Report): { evaluator: string; proof: DifferentialProof; semantics: readonly string[] }[] {
+  const p = r.proven;
+  if (!p) return [];
+  return (Object.keys(DIFFERENTIAL_PROOFS) as (keyof typeof DIFFERENTIAL_PROOFS)[]).flatMap((k) => (p[k]?.length ? [{ evaluator: k, proof: DIFFERENTIAL_PROOFS[k], semantics: p[k]! }] : []));
+}
+
+/** What the proven section says of the layers no differential test covers. */
+export const NOT_DIFFERENTIAL = "Every other layer (WireGuard, the Docker engines' output, OpenBao, the PostgreSQL statements, Postfix) is read by the verifier's own model of its program, and checked by mutations of the artifacts; Postfix's relay decision and the tenancy SQL's effect are also run on the real Postfix and PostgreSQL in the host tests.";

@@ -1,7 +1,7 @@
 import type { LayerStep } from "../verifier/layers.js";
 import type { FlowRecord, GuardrailFinding, Report } from "../verifier/report-model.js";
 import { RULES } from "./controls.js";
-import { escapeXml as x, nodesOf, provenanceLines, verdictMark, type ReportFormatter } from "./formatter.js";
+import { NOT_DIFFERENTIAL, escapeXml as x, nodesOf, provenEntries, provenanceLines, verdictMark, type ReportFormatter } from "./formatter.js";
 import { CSS, SCRIPT } from "./html-style.js";
 import { renderGraphSvg } from "./svg.js";
 
@@ -235,8 +235,17 @@ const SECTIONS: readonly { id: string; title: string }[] = [
   { id: "data-residency", title: "Data residency" },
   { id: "controls", title: "Controls evidenced" },
   { id: "lab-expected-vs-observed", title: "Lab: expected vs observed" },
+  { id: "proven", title: "Proven against the real programs" },
   { id: "provenance", title: "Provenance" },
 ];
+
+/** Which evaluators a differential test proves against the real program, and what of their semantics. */
+function proven(r: Report): string {
+  const entries = provenEntries(r);
+  if (entries.length === 0) return "<p>This report records no differentially proven semantics.</p>";
+  const blocks = entries.map((e) => `<h3><code>${x(e.evaluator)}</code></h3><p>Against ${x(e.proof.program)}: <code>${x(e.proof.test)}</code>, ${x(e.proof.cases)}; the evaluator's verdict must equal the program's on every case.</p><ul>${e.semantics.map((s) => `<li data-filter>${x(s)}</li>`).join("")}</ul>`);
+  return `<p>The semantics below are not only how the verifier reads these artifacts: generated cases run through the real program, and the suite fails on any disagreement.</p>${blocks.join("")}<p>${x(NOT_DIFFERENTIAL)}</p>`;
+}
 
 export const htmlFormatter: ReportFormatter = {
   path: "report/index.html",
@@ -273,6 +282,7 @@ export const htmlFormatter: ReportFormatter = {
       "data-residency": r.residency ? residency(r) : "",
       controls: controls(r),
       "lab-expected-vs-observed": lab(r),
+      proven: proven(r),
       provenance: table(["what", "value"], provenanceLines(r).map(([k, v]) => `<tr><td>${x(k)}</td><td><code>${x(v)}</code></td></tr>`), false),
     };
     // The residency section only when sites hold regions (a one-site report stays as it was).

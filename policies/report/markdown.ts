@@ -1,6 +1,6 @@
 import type { Report } from "../verifier/report-model.js";
 import { RULES } from "./controls.js";
-import { provenanceLines, verdictMark, type ReportFormatter } from "./formatter.js";
+import { NOT_DIFFERENTIAL, provenEntries, provenanceLines, verdictMark, type ReportFormatter } from "./formatter.js";
 
 const esc = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
@@ -73,6 +73,16 @@ export const markdownFormatter: ReportFormatter = {
     out.push("", "## Controls evidenced", "", "| rule | controls |", "|---|---|");
     const used = new Set([...r.findings.map((f) => `segmentation/${f.kind}`), ...r.guardrails.map((g) => `guardrail/${g.rule}`), "segmentation/never-reachable", "segmentation/single-layer", "segmentation/unexpected-exposure"]);
     for (const rule of RULES.filter((x) => used.has(x.id))) out.push(`| \`${rule.id}\` | ${rule.controls.join(", ")} |`);
+    const proven = provenEntries(r);
+    if (proven.length) {
+      out.push("", "## Proven against the real programs", "");
+      for (const e of proven) {
+        out.push(`**${e.evaluator}**: against ${e.proof.program} (\`${e.proof.test}\`, ${e.proof.cases}):`, "");
+        for (const sem of e.semantics) out.push(`- ${esc(sem)}`);
+        out.push("");
+      }
+      out.push(NOT_DIFFERENTIAL);
+    }
     out.push("", "## Provenance", "");
     for (const [k, v] of provenanceLines(r)) out.push(`- ${k}: \`${v}\``);
     return `${out.join("\n")}\n`;

@@ -14,3 +14,4 @@ export { syntheticSite, type SyntheticOptions } from "./synthetic.js";
 export type { LabSection, MatrixRow, PeerRecord, Provenance } from "./report-model.js";
 export { siteModelOf } from "./verify.js";
 export { queryPair, renderQuery, reachList, parseQueryPort, QueryInputError, type QueryAnswer, type PortAnswer } from "./query.js";
+export { DIFFERENTIAL_PROOFS, HAPROXY_PROVEN_SEMANTICS, provenSemantics, type DifferentialProof } from "./proven.js";

@@ -190,10 +190,11 @@ export interface Report {
   readonly lab?: LabSection;
   /**
    * The evaluators' semantics proven against the real program by a differential test (generated
-   * cases run through the kernel; `npm run fuzz:nft`): what a reader of this report may take as
-   * the kernel's behaviour, not the verifier's reading of it.
+   * cases run through the kernel's nftables, `npm run fuzz:nft`, and through haproxy): what a reader
+   * of this report may take as the program's behaviour, not the verifier's reading of it
+   * (proven.ts says which test, which program, how many cases).
    */
-  readonly proven?: { readonly nftables: readonly string[] };
+  readonly proven?: { readonly nftables: readonly string[]; readonly haproxy?: readonly string[] };
   readonly summary: {
     readonly verdict: "pass" | "fail";
     readonly flowsAllowed: number;

@@ -3,7 +3,7 @@ import { dockerGuardrails, secretGuardrails, sortGuardrails, wireguardGuardrails
 import { INTENT_PATH, parseIntent, type Intent } from "../intent.js";
 import { checkSegmentation, probePorts, type CheckOptions } from "./checks.js";
 import { nftHostFindings } from "./nft-host-checks.js";
-import { NFT_PROVEN_SEMANTICS } from "./nftables.js";
+import { provenSemantics } from "./proven.js";
 import type { DockerHostModel, DockerModel } from "./docker-model.js";
 import { engineParity, formatDifference } from "./parity.js";
 import { dockerFromPulumi } from "./docker-pulumi.js";
@@ -354,7 +354,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
     ...(residency.records.length ? { residency: residency.records } : {}),
     ...(opts.lab ? { lab: opts.lab } : {}),
     exceptions: governed.records,
-    proven: { nftables: NFT_PROVEN_SEMANTICS },
+    proven: provenSemantics(),
     summary,
   };
 }
