@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { diffIsEmpty, diffReports, renderDiffMarkdown, type DiffSection } from "../../policies/diff.js";
@@ -143,6 +143,35 @@ describe("palisade diff compares everything the report states", () => {
     const dir = copyOut(planned.dir);
     editText(dir, layer.artifact!, (t) => t.replace(/FORCE ROW LEVEL SECURITY/g, "NO FORCE ROW LEVEL SECURITY"));
     expect(sectionsOf(dir)).toContain("tenants");
+  });
+
+  it("GIVEN the nftables line that decides a blocked must-never pair's weakest path made to accept WHEN diffed THEN the pair's statement differs, before and after", () => {
+    const pick = base.nevers
+      .filter((n) => n.status === "blocked" && n.weakest)
+      .map((n) => ({ n, step: n.weakest!.steps.find((st) => st.layer.startsWith("nftables") && st.verdict === "deny" && st.line && st.artifact) }))
+      .find((x) => x.step);
+    expect(pick, "a blocked pair whose weakest path an nftables line denies").toBeDefined();
+    const { n, step } = pick!;
+    const dir = copyOut(planned.dir);
+    editText(dir, step!.artifact, (t) => t.split("\n").map((l, i) => (i === step!.line! - 1 ? (/policy drop;/.test(l) ? l.replace("policy drop;", "policy accept;") : l.replace(/\bdrop\b/, "accept")) : l)).join("\n"));
+    const d = diffReports(base, verifyDirInProcess(dir));
+    const key = `${n.source} => ${n.destination}`;
+    const changed = d.sections.find((x) => x.section === "nevers")?.changed.find((c) => c.key === key);
+    expect(changed, `${key} among ${JSON.stringify(d.sections.map((x) => x.section))}`).toBeDefined();
+    const md = renderDiffMarkdown(d, 1000);
+    expect(md).toContain(`- ${key}: ${changed!.before}`);
+    expect(md).toContain(`+ ${key}: ${changed!.after}`);
+  });
+
+  it("GIVEN a rendered artifact deleted WHEN diffed THEN the artifacts section names it as missing, and the verdicts it decided turn pending", () => {
+    const gone = base.artifacts.expected.find((a) => a.endsWith("haproxy.cfg"))!;
+    expect(base.artifacts.missing).not.toContain(gone);
+    const dir = copyOut(planned.dir);
+    rmSync(join(dir, gone));
+    const d = diffReports(base, verifyDirInProcess(dir));
+    expect(d.sections.map((x) => x.section)).toEqual(expect.arrayContaining(["artifacts", "counts"]));
+    expect(d.sections.find((x) => x.section === "flows")?.changed.some((c) => c.after.startsWith("pending") && !c.before.startsWith("pending"))).toBe(true);
+    expect(renderDiffMarkdown(d, 1000)).toMatch(new RegExp(`^\\+ missing: .*${gone.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`, "m"));
   });
 
   it("GIVEN the diff of a change WHEN rendered THEN it is capped per section for a pull-request comment", () => {
