@@ -6,7 +6,7 @@ import { sha256 } from "./output.js";
 import { PALISADE_VERSION } from "./package-root.js";
 import { buildPlatform } from "./platform.js";
 import { renderIntent } from "../policies/intent.js";
-import { verifyArtifacts, type Provenance, type Report } from "../policies/verifier/index.js";
+import { prefetchNftChecks, verifyArtifacts, type Provenance, type Report } from "../policies/verifier/index.js";
 import { renderReport } from "../policies/report/index.js";
 import { deriveInputs, inputsFromSite, siteCopyArtifact } from "./trusted-inputs.js";
 
@@ -33,7 +33,10 @@ function versionOf(pkg: string): string {
 /** Renders every artifact of the site (engines and host files) plus `manifest.json`. No I/O besides reads. */
 export async function planArtifacts(site: Site, siteText: string, opts: PlanOptions): Promise<PlanResult> {
   const platform = buildPlatform(site);
+  // nft -c on the host rulesets runs in child processes while the engines render; the verifier reads its answers.
+  const nftChecks = prefetchNftChecks(platform.hostFiles);
   const engineFiles = await renderEngines(platform.topology, opts.engine);
+  await nftChecks;
   // The site itself goes along (inputs/site.yaml, hashed in the manifest): verify recomputes the intent from it.
   const artifacts = sortArtifacts([...engineFiles, ...platform.hostFiles, renderIntent(platform.topology), siteCopyArtifact(siteText)]);
   const resourceCounts: Record<string, number> = {};

@@ -15,3 +15,4 @@ export type { LabSection, MatrixRow, PeerRecord, Provenance } from "./report-mod
 export { siteModelOf } from "./verify.js";
 export { queryPair, renderQuery, reachList, parseQueryPort, QueryInputError, type QueryAnswer, type PortAnswer } from "./query.js";
 export { DIFFERENTIAL_PROOFS, HAPROXY_PROVEN_SEMANTICS, provenSemantics, type DifferentialProof } from "./proven.js";
+export { prefetchNftChecks } from "./nft-host-checks.js";

@@ -1,5 +1,6 @@
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ipSpec, specText, type AddrSpec } from "./addr.js";
@@ -120,6 +121,12 @@ function natFindings(m: SiteModel, h: HostInfo, probes: readonly PortSpec[]): Fi
 let nftUsable: boolean | undefined;
 /** nft's answer per (host file, text): a process verifying many plans asks about the same files again and again. */
 const nftAnswers = new Map<string, Finding[]>();
+const answerKey = (nftPath: string, text: string) => `${nftPath}\0${text}`;
+
+function remember(key: string, answer: Finding[]): void {
+  if (nftAnswers.size >= 256) nftAnswers.clear();
+  nftAnswers.set(key, answer);
+}
 
 /** `nft -c -f` on the file, when nft can check here (root, nft installed): its refusal as findings with the line it names. */
 function nftCheckFindings(h: HostInfo, text: string | undefined): Finding[] {
@@ -129,40 +136,88 @@ function nftCheckFindings(h: HostInfo, text: string | undefined): Finding[] {
     nftUsable = isRoot && spawnSync("nft", ["--version"], { encoding: "utf8" }).status === 0;
   }
   if (!nftUsable) return [];
-  const key = `${h.nftPath}\0${text}`;
+  const key = answerKey(h.nftPath, text);
   const known = nftAnswers.get(key);
   if (known) return known;
-  if (nftAnswers.size >= 256) nftAnswers.clear();
-  const answer = runNftCheck(h, text);
-  nftAnswers.set(key, answer);
-  return answer;
-}
-
-function runNftCheck(h: HostInfo, text: string): Finding[] {
   const dir = mkdtempSync(join(tmpdir(), "palisade-nftc-"));
   try {
     const file = join(dir, "nftables.conf");
     writeFileSync(file, text, { mode: 0o600 });
     const r = spawnSync("nft", ["-c", "-f", file], { encoding: "utf8", timeout: 20000 });
-    if (r.status === 0) return [];
-    const err = (r.stderr ?? "").split("\n").filter((l) => /Error:/.test(l));
-    const first = err[0] ?? (r.stderr ?? "").trim();
-    const line = Number(/:(\d+):\d+(?:-\d+)?: Error/.exec(first)?.[1]) || undefined;
-    return [
-      {
-        id: `nft-rejected:${h.nftPath}`,
-        kind: "nft-rejected",
-        severity: "violation",
-        subject: `${h.nftPath}${line ? `:${line}` : ""}`,
-        message: `nft -c refuses the file, so the host would keep its previous ruleset: ${first.replace(file, h.nftPath).replace(/^.*?Error: /, "")}${err.length > 1 ? ` (and ${err.length - 1} more)` : ""}`,
-        layer: `nftables:${h.id}`,
-        artifact: h.nftPath,
-        line,
-      },
-    ];
+    const answer = nftAnswer(h.nftPath, h.id, file, r.status, r.stderr ?? "");
+    remember(key, answer);
+    return answer;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** nft's exit status and error output as findings: none when it accepts the file. */
+function nftAnswer(nftPath: string, host: string, file: string, status: number | null, stderr: string): Finding[] {
+  if (status === 0) return [];
+  const err = stderr.split("\n").filter((l) => /Error:/.test(l));
+  const first = err[0] ?? stderr.trim();
+  const line = Number(/:(\d+):\d+(?:-\d+)?: Error/.exec(first)?.[1]) || undefined;
+  return [
+    {
+      id: `nft-rejected:${nftPath}`,
+      kind: "nft-rejected",
+      severity: "violation",
+      subject: `${nftPath}${line ? `:${line}` : ""}`,
+      message: `nft -c refuses the file, so the host would keep its previous ruleset: ${first.replace(file, nftPath).replace(/^.*?Error: /, "")}${err.length > 1 ? ` (and ${err.length - 1} more)` : ""}`,
+      layer: `nftables:${host}`,
+      artifact: nftPath,
+      line,
+    },
+  ];
+}
+
+const HOST_RULESET = /^hosts\/([^/]+)\/nftables\.conf$/;
+
+/**
+ * Starts `nft -c` on every host ruleset among the artifacts, all at once and without blocking the
+ * thread (plan runs it while the engines render): the verifier's nft check then reads the answers
+ * instead of running nft itself. Resolves when every answer is in; never rejects (a check that
+ * could not run here is run again, synchronously, by the verifier).
+ */
+export async function prefetchNftChecks(artifacts: Iterable<{ readonly path: string; readonly content: string }>): Promise<void> {
+  const rulesets = [...artifacts].flatMap((a) => {
+    const host = HOST_RULESET.exec(a.path)?.[1];
+    return host && !nftAnswers.has(answerKey(a.path, a.content)) ? [{ path: a.path, host, text: a.content }] : [];
+  });
+  if (rulesets.length === 0) return;
+  try {
+    if (nftUsable === undefined) {
+      const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+      nftUsable = isRoot && (await run("nft", ["--version"])).status === 0;
+    }
+    if (!nftUsable) return;
+    await Promise.all(
+      rulesets.map(async (r) => {
+        const dir = await mkdtemp(join(tmpdir(), "palisade-nftc-"));
+        try {
+          const file = join(dir, "nftables.conf");
+          await writeFile(file, r.text, { mode: 0o600 });
+          const res = await run("nft", ["-c", "-f", file]);
+          if (res.status !== null) remember(answerKey(r.path, r.text), nftAnswer(r.path, r.host, file, res.status, res.stderr));
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      }),
+    );
+  } catch {
+    // The verifier runs what is not answered.
+  }
+}
+
+/** A command's exit status (null: it did not finish) and error output. */
+function run(command: string, args: readonly string[]): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(command, args, { encoding: "utf8", timeout: 20000 }, (e, _stdout, stderr) => {
+      const code = (e as { code?: unknown } | null)?.code;
+      resolve({ status: e ? (typeof code === "number" ? code : null) : 0, stderr: stderr ?? "" });
+    });
+  });
 }
 
 export function nftHostFindings(files: ReadonlyMap<string, string>, m: SiteModel, probes: readonly PortSpec[]): Finding[] {

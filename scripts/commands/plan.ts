@@ -8,7 +8,6 @@ import { provenanceOf } from "../../stacks/provenance.js";
 import { todayUtc } from "../../stacks/verify-dir.js";
 import { PALISADE_VERSION } from "../../stacks/package-root.js";
 import { writeOutAtomic } from "../../stacks/output.js";
-import { DEFAULT_SECRETS_DIR, defaultOpsContext, enginePlan } from "../../stacks/ops/index.js";
 import { oneOf, parseOptions, printHelp, type Command } from "../cli-util.js";
 
 const HELP = `palisade plan [--site F] [--out D] [--engine cdktf|pulumi|both] [--base D] [--strict] [--date YYYY-MM-DD] [--engine-plan]
@@ -80,6 +79,8 @@ export const plan: Command = {
     if (diffMarkdown) console.log(diffMarkdown);
     const failed = verification.report.summary.verdict === "fail";
     if (values["engine-plan"]) {
+      // The engines' CLIs and their runner load only for --engine-plan.
+      const { DEFAULT_SECRETS_DIR, defaultOpsContext, enginePlan } = await import("../../stacks/ops/index.js");
       const code = await enginePlan({ siteFile, outDir, engine, secretsDir: DEFAULT_SECRETS_DIR }, defaultOpsContext());
       return failed ? 1 : code;
     }

@@ -18,15 +18,18 @@ export const SECRET_PLACEHOLDER = "[secret]";
  * registration. No Pulumi CLI, engine or provider is needed; secrets are placeholders.
  */
 export async function capturePulumi(spec: { readonly name: string; readonly variables: readonly string[] }, program: (config: pulumi.Config) => void): Promise<CapturedResource[]> {
-  // The SDK formats a stack trace for every promise and resource it makes (leak diagnostics and
-  // source positions for the engine); offline under mocks nothing reads them, and formatting them
-  // was a tenth of `plan`. Errors keep their message; the formatter is restored afterwards.
+  // The SDK takes a stack trace for every promise and resource it makes (leak diagnostics and
+  // source positions for the engine); offline under mocks nothing reads them, and collecting and
+  // formatting them was a tenth of `plan`. Errors keep their message; both are restored afterwards.
   const format = Error.prepareStackTrace;
+  const limit = Error.stackTraceLimit;
   Error.prepareStackTrace = () => "";
+  Error.stackTraceLimit = 0;
   try {
     return await captureUnder(spec, program);
   } finally {
     Error.prepareStackTrace = format;
+    Error.stackTraceLimit = limit;
   }
 }
 
