@@ -53,6 +53,17 @@ export function crossSiteFlows(site: Site): DerivedFlow[] {
   return containerFlows(site).filter((f) => siteOfContainer(site, f.from) !== siteOfContainer(site, f.to));
 }
 
+/**
+ * The address families the edge must forward between the sites' tunnels, for the declared flows
+ * that cross sites: IPv4 when any does (each site's tunnel carries the other sites' IPv4 tunnel
+ * addresses, where their destinations are published; the edge's forward rules are IPv4), none
+ * otherwise. The one place that decides whether the edge routes: the edge renders its kernel
+ * forwarding from it; a one-site edge only proxies (HAProxy on the host), so it forwards nothing.
+ */
+export function edgeForwardFamilies(site: Site): (4 | 6)[] {
+  return crossSiteFlows(site).length > 0 ? [4] : [];
+}
+
 /** A flow between two cloud containers, or from a container out of the cloud. */
 export interface DerivedFlow {
   readonly from: string;

@@ -23,7 +23,7 @@ export {
   type OpenbaoIdentity,
 } from "./site-schema.js";
 export * from "./declaration.js";
-export { ONE_SITE_ID, declarationOf, defaultKeyFile, hostDir, openbaoDir, openbaoSite, postgresDir, postgresDirOf, regionsArePlaces, siteOfServer, siteOfService } from "./sites.js";
+export { FORWARDING_SYSCTL_FILE, ONE_SITE_ID, declarationOf, defaultKeyFile, hostDir, openbaoDir, openbaoSite, postgresDir, postgresDirOf, regionsArePlaces, siteOfServer, siteOfService, sysctlDir } from "./sites.js";
 export { loadSite, parseSite, SiteError, type SiteProblem } from "./site-loader.js";
 export * from "./cidr.js";
 export { rng, seedOf } from "./rng.js";

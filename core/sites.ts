@@ -232,3 +232,17 @@ export function openbaoSite(site: Site): CloudSite {
 export function postgresDirOf(site: Site, server: { readonly region: string; readonly site?: string }): string {
   return postgresDir(siteOfServer(site, server).id);
 }
+
+/**
+ * A host's kernel settings: sysctl drop-ins under `hosts/<host>/sysctl.d/` (installed at
+ * /etc/palisade/sysctl.d/ and linked from /etc/sysctl.d/, where sysctl reads them at boot).
+ */
+export function sysctlDir(hostId: string): string {
+  return `${hostDir(hostId)}/sysctl.d`;
+}
+
+/**
+ * The edge's forwarding drop-in. `99-` sorts after distribution and package defaults in
+ * /etc/sysctl.d (a later file wins); /etc/sysctl.conf (`99-sysctl.conf`) still comes after it.
+ */
+export const FORWARDING_SYSCTL_FILE = "99-palisade-forwarding.conf";

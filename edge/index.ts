@@ -4,6 +4,7 @@ import { renderFirewall } from "./firewall.js";
 import { renderIps } from "./ips.js";
 import { renderMail } from "./mail.js";
 import { renderProxy } from "./proxy.js";
+import { renderSysctl } from "./sysctl.js";
 
 export { declareEdge, EDGE_PORTS } from "./declare.js";
 export { EDGE_WG_IFACE, EDGE_DIR } from "./private/edge-facts.js";
@@ -38,6 +39,7 @@ export {
   KNOT_STORAGE_DIR,
   KNOT_DNSSEC_POLICY,
 } from "./dns.js";
+export { renderSysctl } from "./sysctl.js";
 export { renderMail, renderMainCf, renderMasterCf, renderDovecotConf, renderDkimSigning, mailCertPath, MAIL_SECRETS, MAIL_MILTER } from "./mail.js";
 
 /** Every file for the edge host, under `hosts/edge/`. */
@@ -49,5 +51,5 @@ export function renderEdge(t: Topology): Artifact[] {
       message: "publicKeys.dkim is not set: the zone has no DKIM record and receivers will not verify signed mail; run `palisade keys` and copy the public key into the site file",
     });
   }
-  return [renderFirewall(t), ...renderIps(t), renderProxy(t), ...renderDns(t), ...renderMail(t)];
+  return [renderFirewall(t), ...renderIps(t), renderProxy(t), ...renderDns(t), ...renderMail(t), ...renderSysctl(t)];
 }

@@ -107,3 +107,8 @@ export function wireguardFileFindings(files: ReadonlyMap<string, string>): Findi
   }
   return out;
 }
+
+/** Every host's sysctl drop-ins, as sysctl reads them: what the verifier does not model is a finding with its line. */
+export function sysctlFileFindings(m: SiteModel): Finding[] {
+  return [...m.hosts.values()].flatMap((h) => h.sysctl.problems.map((p) => notUnderstood(p.path, `sysctl:${h.id}`, p.line, p.message, p.text)));
+}

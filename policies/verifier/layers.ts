@@ -3,7 +3,14 @@
  */
 
 /** The independent layers a connection passes. */
-export type LayerName = "docker-network" | "nftables:edge" | "nftables:cloud" | `nftables:${string}` | "wireguard" | `haproxy:${string}` | `networkpolicy:${string}`;
+export type LayerName = "docker-network" | "nftables:edge" | "nftables:cloud" | `nftables:${string}` | "wireguard" | `haproxy:${string}` | `networkpolicy:${string}` | `sysctl:${string}`;
+
+/**
+ * A host's kernel forwarding (`sysctl:<host>`) is a condition of a path, not a filter: off, it
+ * breaks the flows relayed through the host, but it is no independent layer for a must-never pair
+ * (one host-wide switch, which other software on the host, dockerd for one, turns on by itself).
+ */
+const isCondition = (layer: LayerName) => layer.startsWith("sysctl:");
 
 /** One layer's say on one path: allow, deny, or pending (its artifact is not rendered yet). */
 export interface LayerStep {
@@ -44,7 +51,7 @@ export function pathVerdict(p: Path): FlowVerdict {
 
 /** Distinct layers that deny on a path. */
 export function blockingLayers(p: Path): LayerName[] {
-  return [...new Set(p.steps.filter((s) => s.verdict === "deny").map((s) => s.layer))].sort();
+  return [...new Set(p.steps.filter((s) => s.verdict === "deny" && !isCondition(s.layer)).map((s) => s.layer))].sort();
 }
 
 export function compareText(a: string, b: string): number {

@@ -2,6 +2,7 @@ import { familyOf, ipSpec, isFull, parseRange, rangesSpec, specText, subtractRan
 import type { DockerContainerModel, DockerNetworkModel } from "./docker-model.js";
 import { evaluateHooks, packetClass, sourceNat, type Hook, type Iface, type Packet, type Ruleset } from "./nftables.js";
 import { peerFor } from "./wireguard.js";
+import { forwarding } from "./sysctl.js";
 import { bridgeIface, externalIfaces, tunnelIface, type HostInfo, type Node, type SiteModel } from "./site-model.js";
 import { pathVerdict, blockingLayers, type LayerStep, type Path, type PortSpec, type FlowVerdict, type LayerName } from "./layers.js";
 
@@ -119,7 +120,13 @@ export class Reachability {
     const relay = [...this.m.hosts.values()].find((h) => h.external.includes(endpoint));
     if (relay === dh) return [];
     if (!relay || relay === sh || !relay.wg) return [{ layer: "wireguard", verdict: "deny", artifact: sh.wgPath, construct: `${sh.id}: the peer routing ${specText(daddr)} has Endpoint ${peer.endpoint}, no host of the artifacts: nothing carries it to ${dh.id}`, line: peer.line }];
-    return [this.wgIn(relay, saddr), this.nft(relay, "forward", this.pkt(daddr.v, saddr, daddr, port, tunnelIface(relay), tunnelIface(relay))), this.wgOut(relay, daddr)];
+    return [this.wgIn(relay, saddr), this.forwarding(relay, daddr.v), this.nft(relay, "forward", this.pkt(daddr.v, saddr, daddr, port, tunnelIface(relay), tunnelIface(relay))), this.wgOut(relay, daddr)];
+  }
+
+  /** The relay's kernel forwards the family between its tunnel's peers only when its sysctl drop-ins turn it on. */
+  private forwarding(h: HostInfo, family: 4 | 6): Step {
+    const f = forwarding(h.sysctl, h.id, family, h.wg?.name ?? "the tunnel interface");
+    return { layer: `sysctl:${h.id}`, verdict: f.on ? "allow" : "deny", artifact: f.artifact, construct: f.construct, ...(f.line ? { line: f.line } : {}) };
   }
 
   private docker(h: HostInfo, verdict: "allow" | "deny", construct: string): Step {

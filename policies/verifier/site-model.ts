@@ -4,6 +4,7 @@ import type { DockerContainerModel, DockerHostModel, DockerModel, DockerNetworkM
 import { parseHaproxy, type HaproxyConfig } from "./haproxy.js";
 import { parseNftables, type Iface, type Ruleset } from "./nftables.js";
 import { parseWireguard, type WgConfig } from "./wireguard.js";
+import { readSysctl, type SysctlFiles } from "./sysctl.js";
 import { parsePortText, type PortSpec } from "./layers.js";
 
 /*
@@ -25,6 +26,8 @@ export interface HostInfo {
   readonly wg?: WgConfig;
   readonly uplinks: readonly { readonly iface: string; readonly address: string }[];
   readonly docker?: DockerHostModel;
+  /** The host's sysctl drop-ins (`hosts/<host>/sysctl.d/*.conf`), as sysctl reads them (none rendered: no assignment). */
+  readonly sysctl: SysctlFiles;
 }
 
 export type NodeKind = "addresses" | "host" | "daemon" | "container" | "host-service";
@@ -133,6 +136,7 @@ export function buildSiteModel(files: ReadonlyMap<string, string>, docker: Docke
       wg,
       uplinks,
       docker: docker.hosts.find((h) => h.host === id),
+      sysctl: readSysctl(files, id),
     });
   }
 
