@@ -12,9 +12,14 @@ import { siteKeys } from "./keys.js";
  *   `/etc/palisade/knot/`, the directory edge-dns mounts);
  * - the host's private keys (`palisade keys`, those whose `host` is this host) at
  *   `/etc/palisade/secrets/<file>`, mode 0600 in a 0700 directory;
+ * - each rendered sysctl drop-in (`sysctl.d/*.conf`, the edge's forwarding on several sites) linked
+ *   from /etc/sysctl.d/ under its own name, so the kernel reads it at boot; a link to a drop-in no
+ *   longer rendered is removed (the running kernel keeps the value until a reboot or `sysctl -w`);
  * - then the host-level daemons, which run outside Docker, take the new files: the firewall
- *   (`nft -c` first, then `nft -f`, which replaces only Palisade's own table) and the tunnel
- *   (`wg syncconf` when the interface is up, `wg-quick up` when it is not).
+ *   (`nft -c` first, then `nft -f`, which replaces only Palisade's own table), the kernel settings
+ *   (`sysctl -p` of each drop-in, in the order sysctl reads them: forwarding only once the forward
+ *   chain is loaded, and before the tunnel carries anything) and the tunnel (`wg syncconf` when the
+ *   interface is up, `wg-quick up` when it is not).
  *
  * All of it is one POSIX sh script, streamed to `ssh HOST sh -s` on stdin: the keys travel in the
  * SSH session only, never on a command line, in out/ or in a temporary file on this machine. Each
@@ -26,6 +31,12 @@ import { siteKeys } from "./keys.js";
 
 /** Where a host's rendered files and keys live. */
 export const HOST_CONFIG_ROOT = "/etc/palisade";
+/** Where the kernel reads sysctl drop-ins at boot; each rendered one is linked from here. */
+export const SYSCTL_BOOT_DIR = "/etc/sysctl.d";
+/** The rendered sysctl drop-ins of a host's files, in the order sysctl reads them (by name). */
+export function sysctlDropIns(rendered: readonly HostFile[]): HostFile[] {
+  return rendered.filter((f) => /^sysctl\.d\/[^/]+\.conf$/.test(f.path)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
 /** The list of rendered files the last install put under HOST_CONFIG_ROOT (relative paths). */
 export const INSTALLED_LIST = ".palisade-installed";
 
@@ -87,6 +98,7 @@ export function hostInstallScript(o: InstallScriptOptions): string {
   for (const f of [...o.rendered, ...o.keys]) {
     if (!SAFE_PATH.test(f.path) || f.path.split("/").includes("..")) throw new Error(`host file ${JSON.stringify(f.path)}: not a plain relative path`);
   }
+  const dropIns = sysctlDropIns(o.rendered);
   const put = (f: HostFile) => [`put ${f.mode.toString(8).padStart(4, "0")} '${f.path}' <<'PALISADE_EOF'`, base64Lines(f.content), "PALISADE_EOF"].join("\n");
   const lines = [
     "#!/bin/sh",
@@ -127,6 +139,14 @@ export function hostInstallScript(o: InstallScriptOptions): string {
     "fi",
     `chmod 0644 "$P/${INSTALLED_LIST}.palisade-new"`,
     `mv -f "$P/${INSTALLED_LIST}.palisade-new" "$P/${INSTALLED_LIST}"`,
+    "",
+    `# sysctl drop-ins: linked from ${SYSCTL_BOOT_DIR} (read at boot); links to drop-ins no longer rendered go.`,
+    `S="\${1:-}${SYSCTL_BOOT_DIR}"`,
+    'for l in "$S"/*.conf; do',
+    '  [ -L "$l" ] || continue',
+    `  case "$(readlink "$l")" in ${HOST_CONFIG_ROOT}/sysctl.d/*) [ -e "$P/sysctl.d/\${l##*/}" ] || rm -f -- "$l" ;; esac`,
+    "done",
+    ...(dropIns.length ? ['mkdir -p "$S"', ...dropIns.map((f) => `ln -sfn '${HOST_CONFIG_ROOT}/${f.path}' "$S/${f.path.slice("sysctl.d/".length)}"`)] : []),
   ];
   const has = (p: string) => o.rendered.some((f) => f.path === p);
   const iface = wgInterface(o.host);
@@ -135,6 +155,7 @@ export function hostInstallScript(o: InstallScriptOptions): string {
     if (has("nftables.conf")) {
       lines.push('nft -c -f "$P/nftables.conf"', 'nft -f "$P/nftables.conf"', `echo "palisade: ${o.host}: firewall loaded"`);
     }
+    for (const f of dropIns) lines.push(`sysctl -p "$P/${f.path}"`, `echo "palisade: ${o.host}: kernel settings of ${f.path} applied"`);
     const keyPath = o.wireguardKeyFile ? `${dirname(WG_PRIVATE_KEY_PATH.edge)}/${o.wireguardKeyFile}` : (WG_PRIVATE_KEY_PATH as Record<string, string>)[o.host];
     if (iface && keyPath && has(`wireguard/${iface}.conf`)) {
       lines.push(

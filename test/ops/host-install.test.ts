@@ -4,10 +4,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadSite } from "../../core/index.js";
+import { edgeForwardFamilies, loadSite } from "../../core/index.js";
 import { deploy, type DeployOptions } from "../../stacks/ops/deploy.js";
 import { HOST_CONFIG_ROOT, hostInstallScript, hostKeyFiles, INSTALLED_LIST, REMOTE_INSTALL_COMMAND, renderedHostFiles, type HostFile } from "../../stacks/ops/host-install.js";
 import { planArtifacts } from "../../stacks/plan.js";
+import { readArtifacts } from "../../stacks/output.js";
+import { examples } from "../helpers/examples.js";
+import { planOnce } from "../helpers/plan-once.js";
 import { CLOUD_FIREWALL_TABLE } from "../../tunnel/index.js";
 import { REFERENCE_SITE } from "../helpers/paths.js";
 import { describeRoot } from "../helpers/root.js";
@@ -162,6 +165,31 @@ describeRoot("the host install script on a real nft (a network namespace stands 
     expect(r.status).not.toBe(0);
     expect(r.stdout).not.toContain("firewall loaded");
     expect(inNs(["nft", "list", "ruleset"]).stdout).toBe(before);
+  });
+});
+
+describeRoot("the host install script applies the edge's sysctl drop-ins on a real kernel (a network namespace stands in for the edge)", () => {
+  // Every example whose edge forwards between sites (its rendered forwarding drop-in is per-namespace: net.*).
+  const forwarding = examples.filter((e) => edgeForwardFamilies(e.site).length > 0);
+  it.each(forwarding.map((e) => [e.name, e] as const))("GIVEN %s's edge files WHEN the script runs with reload THEN sysctl -p turns on forwarding in the namespace, which was off", async (_n, e) => {
+    const ns = `palsys-${randomBytes(2).toString("hex")}`;
+    const edge = renderedHostFiles(readArtifacts((await planOnce(e.file)).dir), "edge").filter((f) => f.path.startsWith("sysctl.d/"));
+    expect(edge.length).toBeGreaterThan(0);
+    execFileSync("ip", ["netns", "add", ns]);
+    try {
+      const inNs = (argv: string[], input?: string) => spawnSync("ip", ["netns", "exec", ns, ...argv], { input, encoding: "utf8" });
+      // The kernel's boot defaults (a new namespace copies this host's IPv4 settings, which may differ).
+      expect(inNs(["sysctl", "-q", "-w", "net.ipv4.ip_forward=0", "net.ipv6.conf.all.forwarding=0"]).status).toBe(0);
+      expect(inNs(["sysctl", "-n", "net.ipv4.ip_forward"]).stdout.trim()).toBe("0");
+      const r = inNs(["sh", "-s", "--", join(tmp, `install-sysctl-${ns}`)], hostInstallScript({ host: "edge", rendered: edge, keys: [], reload: true }));
+      expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+      expect(r.stdout).toContain("kernel settings of sysctl.d/");
+      expect(inNs(["sysctl", "-n", "net.ipv4.ip_forward"]).stdout.trim()).toBe("1");
+      // The family no flow between sites uses stays as the kernel has it.
+      expect(inNs(["sysctl", "-n", "net.ipv6.conf.all.forwarding"]).stdout.trim()).toBe("0");
+    } finally {
+      spawnSync("ip", ["netns", "del", ns]);
+    }
   });
 });
 

@@ -1,9 +1,12 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { deploy, stackOrder, type DeployOptions } from "../../stacks/ops/deploy.js";
-import { hostInstallScript } from "../../stacks/ops/host-install.js";
+import { HOST_CONFIG_ROOT, hostInstallScript, renderedHostFiles, SYSCTL_BOOT_DIR } from "../../stacks/ops/host-install.js";
+import { readArtifacts } from "../../stacks/output.js";
+import { edgeForwardFamilies } from "../../core/index.js";
 import { ensureKeys, publicKeysYaml, siteKeys } from "../../stacks/ops/keys.js";
 import { stackSpec } from "../../stacks/docker-spec.js";
 import { buildTopology } from "../../stacks/platform.js";
@@ -40,6 +43,43 @@ describe.each(planned)("palisade keys and the host install on the $name example"
     const script = hostInstallScript({ host: id, rendered, keys: [], reload: true, wireguardKeyFile: `${s.keyFile}.key` });
     expect(postUpKey(conf)).toBeDefined();
     expect(script).toContain(`wg set wg-cloud private-key ${postUpKey(conf)}`);
+  });
+
+  it("GIVEN the edge's rendered files WHEN its install script runs under a temp root THEN each sysctl drop-in is there and linked from /etc/sysctl.d (read at boot), only where the edge forwards; a later install without it removes the link and nothing of the operator's", () => {
+    const edge = renderedHostFiles(readArtifacts(dir), "edge");
+    const dropIns = edge.filter((f) => f.path.startsWith("sysctl.d/"));
+    // Drop-ins exactly where the model says the edge routes between sites.
+    expect(dropIns.length > 0).toBe(edgeForwardFamilies(e.site).length > 0);
+    const root = tempDir("install-sysctl");
+    const run = (files: typeof edge) => spawnSync("sh", ["-s", "--", root], { input: hostInstallScript({ host: "edge", rendered: files, keys: [], reload: false }), encoding: "utf8" });
+    const first = run(edge);
+    expect(first.status, first.stderr).toBe(0);
+    const boot = join(root, SYSCTL_BOOT_DIR);
+    for (const f of dropIns) {
+      const name = f.path.slice("sysctl.d/".length);
+      expect(readFileSync(join(root, HOST_CONFIG_ROOT, f.path), "utf8")).toBe(f.content);
+      expect(lstatSync(join(boot, name)).isSymbolicLink()).toBe(true);
+      expect(readlinkSync(join(boot, name))).toBe(`${HOST_CONFIG_ROOT}/${f.path}`);
+    }
+    if (!dropIns.length) return expect(existsSync(boot) ? readdirSync(boot) : []).toEqual([]);
+    writeFileSync(join(boot, "10-operator.conf"), "vm.swappiness = 10\n");
+    symlinkSync("/usr/lib/sysctl.d/50-default.conf", join(boot, "50-default.conf"));
+    const second = run(edge.filter((f) => !dropIns.includes(f)));
+    expect(second.status, second.stderr).toBe(0);
+    expect(readdirSync(boot).sort()).toEqual(["10-operator.conf", "50-default.conf"]);
+    expect(existsSync(join(root, HOST_CONFIG_ROOT, dropIns[0]!.path))).toBe(false);
+  });
+
+  it("GIVEN the edge's install script with reload THEN each sysctl drop-in is applied (sysctl -p, in name order) after the firewall is loaded and before the tunnel", () => {
+    const edge = renderedHostFiles(readArtifacts(dir), "edge");
+    const dropIns = edge.filter((f) => f.path.startsWith("sysctl.d/"));
+    const s = hostInstallScript({ host: "edge", rendered: edge, keys: [], reload: true, wireguardKeyFile: "wireguard-edge.key" });
+    const applied = [...s.matchAll(/^sysctl -p "\$P\/(\S+)"$/gm)].map((m) => m[1]);
+    expect(applied).toEqual(dropIns.map((f) => f.path).sort());
+    if (!dropIns.length) return;
+    const at = s.indexOf("sysctl -p");
+    expect(at).toBeGreaterThan(s.indexOf('nft -f "$P/nftables.conf"'));
+    expect(at).toBeLessThan(s.indexOf("wg syncconf"));
   });
 
   it("GIVEN keys created WHEN their public halves are printed THEN each site's key is named with the field it goes in", () => {
