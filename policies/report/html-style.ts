@@ -9,7 +9,7 @@ export const CSS = `
 body{font-family:system-ui,sans-serif;margin:0 auto;padding:1.5rem 2rem;max-width:1320px;color:#1f2328;line-height:1.4}
 h1{margin:0 0 .2rem}h2{border-bottom:1px solid #d0d7de;padding-bottom:.2rem;margin-top:2rem}h3{margin:1.2rem 0 .4rem}
 table{border-collapse:separate;border-spacing:0;font-size:13px;margin:.5rem 0;width:100%}
-td,th{min-width:4.5rem;border-right:1px solid #d0d7de;border-bottom:1px solid #d0d7de;padding:3px 6px;vertical-align:top;text-align:left;overflow-wrap:anywhere}
+td,th{min-width:4.5rem;border-right:1px solid #d0d7de;border-bottom:1px solid #d0d7de;padding:3px 6px;vertical-align:top;text-align:left;overflow-wrap:break-word}
 tr>:first-child{border-left:1px solid #d0d7de}thead th{border-top:1px solid #d0d7de}
 th{background:#f6f8fa}.scroll thead th{position:sticky;top:0;z-index:2}
 .scroll{max-height:70vh;overflow:auto;border:1px solid #d0d7de;border-radius:4px;margin:.5rem 0}
@@ -18,7 +18,7 @@ th{background:#f6f8fa}.scroll thead th{position:sticky;top:0;z-index:2}
 .allowed{background:#dafbe1}.unexpected{background:#ffebe9;font-weight:bold}.pending{background:#eaeef2;color:#57606a}.broken{background:#ffebe9}
 .never{background:#fff8c5}.impossible{color:#57606a;font-style:italic}
 .cards{display:flex;gap:.8rem;flex-wrap:wrap}.card{border:1px solid #d0d7de;border-radius:6px;padding:.5rem .9rem;min-width:9rem}
-.card b{display:block;font-size:1.35rem}code{font-size:12px;background:#f6f8fa;padding:0 3px;overflow-wrap:anywhere}
+.card b{display:block;font-size:1.35rem}code{font-size:12px;background:#f6f8fa;padding:0 3px;overflow-wrap:break-word}
 details{margin:.2rem 0}summary{cursor:pointer}
 .matrix{width:auto;font-size:11px}.matrix th{min-width:0}.matrix td{text-align:center;min-width:2.6rem;white-space:nowrap}.matrix td a{color:inherit;text-decoration:none;display:block}
 .matrix th.row{text-align:right;position:sticky;left:0;z-index:1;white-space:nowrap}.matrix thead th{white-space:nowrap;writing-mode:vertical-rl;transform:rotate(180deg);text-align:left;vertical-align:bottom;padding:6px 2px}
@@ -30,11 +30,12 @@ nav.toc{columns:3;font-size:14px;border:1px solid #d0d7de;border-radius:6px;padd
 .graph svg{max-width:100%;height:auto}.graph figure{margin:0 0 1rem}
 pre{white-space:pre-wrap;background:#f6f8fa;padding:.6rem;border-radius:4px;font-size:12px}
 .hidden{display:none}.nowrap{white-space:nowrap}
+tr.weak>td{border-top:none;padding-left:1.5rem;font-size:12px}tr.weak summary{color:#57606a}
 :target{outline:2px solid #0969da;outline-offset:2px}[id]{scroll-margin-top:4rem}.pair td:first-child,.pair td:nth-child(2){white-space:nowrap}
 @media print{
   @page{size:A4;margin:12mm 10mm}
   body{max-width:none;padding:0;font-size:10px}
-  table{font-size:8.5px}code{font-size:8.5px}
+  table{font-size:8.5px}code{font-size:8.5px;overflow-wrap:anywhere}
   .scroll{max-height:none;overflow:visible;border:none}
   .scroll thead th,.matrix th.row{position:static}
   .filter,nav.toc{display:none}

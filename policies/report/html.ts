@@ -97,13 +97,15 @@ function explain(r: Report, ids: Ids): string {
 
 function nevers(r: Report, ids: Ids): string {
   return table(
-    ["pair", "status", "blocking layers (weakest path)", "ports tried", "reason", "weakest path"],
+    ["pair", "status", "blocking layers (weakest path)", "ports tried", "reason"],
     r.nevers.map((n) => {
       const key = pairKey(n.source, n.destination);
       const cls = n.status === "violation" ? "broken" : n.status === "pending" ? "pending" : n.status === "impossible" ? "impossible" : "";
       const status = n.status === "impossible" ? `cannot happen: ${n.impossible ?? ""}` : n.status;
-      const weak = n.weakest ? `<details><summary>${x(`${n.weakest.port} via ${n.weakest.via}`)}</summary>${steps(n.weakest.steps)}</details>` : "";
-      return `<tr id="${ids.id("never", key)}" class="${cls}" data-filter><td><code>${x(key)}</code></td><td>${x(status)}</td><td>${x(n.layers.join(", ") || "—")}</td><td>${x(n.portsTried.length > 8 ? `${n.portsTried.length} ports: ${n.portsTried.slice(0, 6).join(" ")} …` : n.portsTried.join(" ") || "none")}</td><td>${x(n.reason)}</td><td>${weak}</td></tr>`;
+      // The weakest path's layers in a row of their own, the table's whole width: a column of it
+      // squeezed every step table (and, printed on A4, split its words).
+      const weak = n.weakest ? `<tr class="weak" data-filter><td colspan="5"><details><summary>${x(`weakest path of ${key}: ${n.weakest.port} via ${n.weakest.via}`)}</summary>${steps(n.weakest.steps)}</details></td></tr>` : "";
+      return `<tr id="${ids.id("never", key)}" class="${cls}" data-filter><td><code>${x(key)}</code></td><td>${x(status)}</td><td>${x(n.layers.join(", ") || "—")}</td><td>${x(n.portsTried.length > 8 ? `${n.portsTried.length} ports: ${n.portsTried.slice(0, 6).join(" ")} …` : n.portsTried.join(" ") || "none")}</td><td>${x(n.reason)}</td></tr>${weak}`;
     }),
   );
 }

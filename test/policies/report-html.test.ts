@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type BrowserContext } from "playwright-core";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, tempDir } from "../helpers/paths.js";
 import { planOnce } from "../helpers/plan-once.js";
@@ -38,6 +38,25 @@ describe("the auditor's report page", () => {
   });
 });
 
+/** The cells of one short word (up to 30 letters, digits, dots or underscores: nothing to break at) laid out on more than one line. */
+function splitWords(p: Page): Promise<string[]> {
+  return p.evaluate(() =>
+      [...document.querySelectorAll("td, th")]
+        .filter((c) => c.getClientRects().length > 0 && /^[A-Za-z0-9_.]{1,30}$/.test((c.textContent ?? "").trim()))
+        .filter((c) => {
+          const tops = new Set<number>();
+          const walk = document.createTreeWalker(c, NodeFilter.SHOW_TEXT);
+          for (let t = walk.nextNode(); t; t = walk.nextNode()) {
+            const r = document.createRange();
+            r.selectNodeContents(t);
+            for (const b of r.getClientRects()) if (b.width > 0) tops.add(Math.round(b.top));
+          }
+          return tops.size > 1;
+        })
+        .map((c) => (c.textContent ?? "").trim()),
+    );
+}
+
 describe.skipIf(!existsSync(CHROMIUM))("the report page in headless Chromium", () => {
   let ctx: BrowserContext;
   beforeAll(async () => {
@@ -63,6 +82,9 @@ describe.skipIf(!existsSync(CHROMIUM))("the report page in headless Chromium", (
     expect(facts.links.filter((l) => !facts.ids.includes(l))).toEqual([]);
     expect(facts.matrixLinks).toBeGreaterThan(0);
     expect(facts.scrollWidth).toBeLessThanOrEqual(facts.clientWidth);
+    // No table cell breaks a short word across lines ("evidence|d", "severit|y"): a cell holding one
+    // word of up to 30 letters, digits, dots or underscores (no hyphen or slash to break at) lays it out on one line.
+    expect(await splitWords(p)).toEqual([]);
     const shots = join(ROOT, "test", "__screenshots__");
     mkdirSync(shots, { recursive: true });
     await p.screenshot({ path: join(shots, "report.png"), fullPage: true });
@@ -92,6 +114,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the report page in headless Chromium", (
       hiddenEvidence: [...document.querySelectorAll("details table")].filter((t) => t.getBoundingClientRect().height === 0).length,
     }));
     expect(facts.hiddenEvidence).toBe(0);
+    expect(await splitWords(p), "a word split across lines on the A4 page").toEqual([]);
     expect(facts.scrollWidth).toBeLessThanOrEqual(facts.clientWidth);
     const pdf = await p.pdf({ format: "A4", printBackground: true });
     expect(pdf.subarray(0, 5).toString()).toBe("%PDF-");
