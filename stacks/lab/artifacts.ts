@@ -6,6 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { sysctlDir } from "../../core/index.js";
 import { labSiteFiles, siteTenancySql, type LabSiteFiles } from "./site-files.js";
 
 export interface LabNetwork {
@@ -91,6 +92,8 @@ export interface HostArtifacts {
   readonly edgeWg: string | null;
   readonly cloudWg: string | null;
   readonly edgeHaproxy: string | null;
+  /** The edge's sysctl drop-ins (`hosts/edge/sysctl.d/*.conf`), in the order sysctl reads them (by name). */
+  readonly edgeSysctl: readonly string[];
   readonly ingressHaproxy: string | null;
   readonly failover: string | null;
   /** Directory `hosts/edge/knot` when it holds a knot.conf. */
@@ -121,6 +124,13 @@ export function findHostArtifacts(outDir: string, siteIds: readonly string[] = [
     const f = readdirSync(dir).filter((n) => n.endsWith(".conf")).sort()[0];
     return f ? join(dir, f) : null;
   };
+  const sysctl = join(outDir, sysctlDir("edge"));
+  const edgeSysctl = existsSync(sysctl)
+    ? readdirSync(sysctl)
+        .filter((n) => n.endsWith(".conf"))
+        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+        .map((n) => join(sysctl, n))
+    : [];
   const knot = h("edge/knot");
   const f2b = h("edge/fail2ban");
   return {
@@ -130,6 +140,7 @@ export function findHostArtifacts(outDir: string, siteIds: readonly string[] = [
     edgeWg: wgFile("edge"),
     cloudWg: first.wg,
     edgeHaproxy: fileOrNull(h("edge/haproxy/haproxy.cfg")),
+    edgeSysctl,
     ingressHaproxy: ingressSite.ingressHaproxy,
     failover: first.failover,
     knotDir: existsSync(join(knot, "knot.conf")) ? knot : null,

@@ -315,6 +315,12 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
     ]);
     rulesets.catch(() => {});
     await wireNetwork(layout);
+    // The edge forwards as its rendered sysctl drop-ins say (per namespace: net.*), applied as deploy
+    // applies them, in name order, over the kernel's boot defaults (off; a new namespace copies the
+    // lab host's IPv4 settings, which may be on); none rendered, it forwards nothing, as a real edge.
+    await mustAsync(["ip", "netns", "exec", layout.ns.edge, "sysctl", "-q", "-w", "net.ipv4.ip_forward=0", "net.ipv6.conf.all.forwarding=0"]);
+    for (const f of art.edgeSysctl) await mustAsync(["ip", "netns", "exec", layout.ns.edge, "sysctl", "-q", "-p", f]);
+    if (!art.edgeSysctl.length && multi) rec.skipped["sysctl:edge"] = "hosts/edge/sysctl.d/*.conf not rendered: the edge does not forward between sites";
     mark("links");
     progress("up: links, bridges and routes in place");
     await rulesets;
@@ -666,9 +672,9 @@ async function wireNetwork(l: LabLayout): Promise<void> {
   }
   await Promise.all([...batches].map(([ns, lines]) => ipBatch(ns, lines)));
   // Forwarding where the lab routes: the internet, the ISPs, the site hosts (dockerd sets it there
-  // too), and with several sites the edge (the declared flows between sites cross it, wg-edge to wg-edge).
+  // too). Not the edge: it forwards as its rendered sysctl drop-ins say (labUp applies them).
   await Promise.all(
-    [inet, ...l.sites.map((s) => s.ns), ...uplinks.map((u) => u.ns), ...(l.sites.length > 1 ? [edge] : [])].map((ns) =>
+    [inet, ...l.sites.map((s) => s.ns), ...uplinks.map((u) => u.ns)].map((ns) =>
       mustAsync(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]),
     ),
   );

@@ -1,10 +1,12 @@
-import { readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labDown, labUp } from "../../stacks/lab/up.js";
 import { labProbe } from "../../stacks/lab/probe.js";
 import { labCannotRun, planSiteInto } from "../../stacks/lab/site-plan.js";
-import { loadSite } from "../../core/index.js";
+import { crossSiteFlows, edgeForwardFamilies, loadSite, sysctlDir } from "../../core/index.js";
+import { runCli } from "../helpers/cli.js";
 import { describeRoot } from "../helpers/root.js";
 import { ROOT, tempDir } from "../helpers/paths.js";
 import { requireTool } from "../helpers/tools.js";
@@ -51,6 +53,41 @@ describeRoot("the lab on every example platform: up, probe equals the verifier, 
         expect(r.mismatches.map((m) => `${m.expected ? "expected, not observed" : "observed, not expected"}: ${m.line}`)).toEqual([]);
         expect(r.checks.length).toBeGreaterThan(0);
         expect(r.checks.filter((c) => !c.pass).map((c) => `${c.name}: ${c.detail}`)).toEqual([]);
+        // The edge forwards exactly as its rendered sysctl drop-ins say (the lab sets no forwarding of its own there).
+        const rendered = existsSync(join(out, sysctlDir("edge"))) && readdirSync(join(out, sysctlDir("edge"))).some((n) => n.endsWith(".conf"));
+        const fwd = spawnSync("ip", ["netns", "exec", up.record.layout.ns.edge, "sysctl", "-n", "net.ipv4.ip_forward"], { encoding: "utf8" });
+        expect(fwd.stdout.trim()).toBe(rendered ? "1" : "0");
+        expect(rendered).toBe(edgeForwardFamilies(loadSite(siteFile)).length > 0);
+      } finally {
+        await labDown();
+      }
+    }, 240_000);
+  }
+
+  // The negative: the edge's forwarding drop-in gone, the verifier says every flow between sites is
+  // broken, and the real kernel of the lab's edge agrees (it does not forward them).
+  for (const file of EXAMPLES.filter((f) => !labCannotRun(loadSite(join(ROOT, "examples", f))) && edgeForwardFamilies(loadSite(join(ROOT, "examples", f))).length > 0)) {
+    it.skipIf(missing.length > 0)(`GIVEN examples/${file} planned and the edge's sysctl drop-ins deleted WHEN re-verified and run in the lab THEN the flows between sites are broken for the verifier and closed on the real edge`, async () => {
+      const out = tempDir(`lab-nofwd-${file.replace(/\.yaml$/, "")}`);
+      const siteFile = join(ROOT, "examples", file);
+      await planSiteInto(siteFile, out);
+      rmSync(join(out, sysctlDir("edge")), { recursive: true });
+      const v = await runCli(["verify", "--out", out, "--site", siteFile]);
+      expect(v.code).toBe(1);
+      const report = JSON.parse(readFileSync(join(out, "report", "report.json"), "utf8")) as { findings: { kind: string; subject: string; layer?: string }[] };
+      const crossing = crossSiteFlows(loadSite(siteFile)).map((f) => `${f.from} => ${f.to} : ${f.port}`);
+      for (const line of crossing) expect(report.findings.some((f) => f.kind === "broken-path" && f.subject === line && f.layer === "sysctl:edge"), line).toBe(true);
+      try {
+        const up = await labUp({ outDir: out, siteFile });
+        const fwd = spawnSync("ip", ["netns", "exec", up.record.layout.ns.edge, "sysctl", "-n", "net.ipv4.ip_forward"], { encoding: "utf8" });
+        expect(fwd.stdout.trim()).toBe("0");
+        const r = await labProbe(up.record);
+        expect(r.mismatches.map((m) => `${m.expected ? "expected, not observed" : "observed, not expected"}: ${m.line}`)).toEqual([]);
+        for (const line of crossing) {
+          // Tried (else "not observed" proves nothing), and closed.
+          expect(Object.keys(r.attempts).some((k) => k.startsWith(`${line} @`)), line).toBe(true);
+          expect(r.observed, line).not.toContain(line);
+        }
       } finally {
         await labDown();
       }
