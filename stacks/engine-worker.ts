@@ -1,12 +1,12 @@
 // The Pulumi capture of `plan --engine both`, in a worker thread (stacks/engines.ts pulumiInWorker):
-// it runs while the main thread synthesizes cdktf. The same Topology, built from the same site.
+// it runs while the main thread synthesizes cdktf, on the specs the main thread derived.
 import { parentPort, workerData } from "node:worker_threads";
-import { renderPulumi, type EngineWorkerInput, type EngineWorkerOutput } from "./engines.js";
-import { buildTopology } from "./platform.js";
+import type { EngineWorkerInput, EngineWorkerOutput } from "./engines.js";
+import { capturePulumiJobs } from "./pulumi-jobs.js";
 
-const { site } = workerData as EngineWorkerInput;
+const { jobs } = workerData as EngineWorkerInput;
 const answer = (m: EngineWorkerOutput) => parentPort!.postMessage(m);
-renderPulumi(buildTopology(site)).then(
+capturePulumiJobs(jobs).then(
   (artifacts) => answer({ artifacts }),
   (e: unknown) => {
     const err = e instanceof Error ? e : new Error(String(e));

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { Worker } from "node:worker_threads";
-import type { Artifact, Site, Topology } from "../core/index.js";
+import type { Artifact, Topology } from "../core/index.js";
+import { capturePulumiJobs, type PulumiJob } from "./pulumi-jobs.js";
 import { dockerStacks, stackSpec } from "./docker-spec.js";
 import { secretsStackSpec } from "./secrets-spec.js";
 import { siteKubeSpec, isKubeStack } from "./kube-spec.js";
@@ -34,39 +35,25 @@ export async function renderEngines(t: Topology, engine: EngineChoice): Promise<
 }
 
 /** The Pulumi capture of every stack, in this thread. */
-export async function renderPulumi(t: Topology): Promise<Artifact[]> {
-  const out: Artifact[] = [];
-  const { deferPulumiClosureModules } = await import("./pulumi/defer-sdk-modules.js");
-  deferPulumiClosureModules();
-  const [{ captureArtifact, capturePulumi }, { DockerHostComponent }, { SecretsComponent }] = await Promise.all([
-    import("./pulumi/capture.js"),
-    import("./pulumi/program.js"),
-    import("./pulumi/secrets-program.js"),
-  ]);
-  for (const stack of dockerStacks(t)) {
-    if (isKubeStack(t, stack)) {
-      const { KubeSiteComponent } = await import("./pulumi/kube-program.js");
-      const spec = siteKubeSpec(t, stack);
-      out.push(captureArtifact(stack, await capturePulumi({ name: spec.name, variables: [] }, () => new KubeSiteComponent(spec))));
-      continue;
-    }
-    const spec = stackSpec(t, stack);
-    out.push(captureArtifact(stack, await capturePulumi(spec, (config) => new DockerHostComponent(spec, config))));
-  }
-  const secrets = secretsStackSpec(t.site);
-  out.push(captureArtifact(secrets.name, await capturePulumi(secrets, (config) => new SecretsComponent(secrets, config))));
-  return out;
+export function renderPulumi(t: Topology): Promise<Artifact[]> {
+  return capturePulumiJobs(pulumiJobs(t));
+}
+
+/** What the Pulumi capture needs of the Topology: each stack's engine-neutral spec, in order. */
+export function pulumiJobs(t: Topology): PulumiJob[] {
+  const jobs: PulumiJob[] = dockerStacks(t).map((stack) => (isKubeStack(t, stack) ? { kind: "kube", stack, spec: siteKubeSpec(t, stack) } : { kind: "docker", stack, spec: stackSpec(t, stack) }));
+  return [...jobs, { kind: "secrets", spec: secretsStackSpec(t.site) }];
 }
 
 /**
- * renderPulumi in a worker thread, which builds the same Topology from the same site (buildTopology
- * is deterministic); undefined when not running compiled (a worker cannot load the .ts sources).
+ * renderPulumi in a worker thread, given the same specs (plain data, cloned); undefined when not
+ * running compiled (a worker cannot load the .ts sources).
  */
 function pulumiInWorker(t: Topology): Promise<Artifact[]> | undefined {
   const script = new URL("./engine-worker.js", import.meta.url);
   if (!import.meta.url.endsWith(".js") || !existsSync(script)) return undefined;
   return new Promise<Artifact[]>((resolve, reject) => {
-    const w = new Worker(script, { workerData: { site: t.site } satisfies EngineWorkerInput });
+    const w = new Worker(script, { workerData: { jobs: pulumiJobs(t) } satisfies EngineWorkerInput });
     let settled = false;
     w.once("message", (m: EngineWorkerOutput) => {
       settled = true;
@@ -86,6 +73,6 @@ function pulumiInWorker(t: Topology): Promise<Artifact[]> | undefined {
 
 /** What stacks/engine-worker.ts receives and answers. */
 export interface EngineWorkerInput {
-  readonly site: Site;
+  readonly jobs: readonly PulumiJob[];
 }
 export type EngineWorkerOutput = { readonly artifacts: Artifact[] } | { readonly error: { readonly name: string; readonly message: string; readonly stack?: string } };

@@ -1111,6 +1111,9 @@ function translatesOnPath(rs: Ruleset, hooks: readonly Hook[], family: 4 | 6): b
   });
 }
 
+/** A symbolic address's ranges as text, per spec (the walk passes the same spec again and again). */
+const rangesKeys = new WeakMap<AddrSpec, string>();
+
 /**
  * The packet's class at these hooks, or undefined when the exact packet matters. Every rule the
  * packet can meet there compares its addresses and port only with the path's cuts, so two packets
@@ -1127,7 +1130,9 @@ export function packetClass(rs: Ruleset, hooks: readonly Hook[], p: Packet): str
     const s = p[which];
     if (s.kind === "ip") return `${s.v}#${classIndex(cuts[which].get(s.v) ?? [], s.n)}`;
     if (s.kind === "any") return `${s.v}*`;
-    return `${s.v}:${s.ranges.filter((r) => r.v === s.v).map((r) => `${r.lo}-${r.hi}`).join(",")}`;
+    let key = rangesKeys.get(s);
+    if (key === undefined) rangesKeys.set(s, (key = `${s.v}:${s.ranges.filter((r) => r.v === s.v).map((r) => `${r.lo}-${r.hi}`).join(",")}`));
+    return key;
   };
   const iface = (i: Iface | undefined) => (i ? (i.name !== undefined ? `n:${i.name}` : `r:${i.role}`) : "");
   return `${hooks.join(",")}|${p.family}|${addr("saddr")}|${addr("daddr")}|${p.proto}|${classIndex(cuts.ports, p.dport)}|${iface(p.iif)}|${iface(p.oif)}|${p.dnat ? 1 : 0}|${(p.inSets ?? []).join(",")}`;
