@@ -35,7 +35,7 @@ tr.weak>td{border-top:none;padding-left:1.5rem;font-size:12px}tr.weak summary{co
 @media print{
   @page{size:A4;margin:12mm 10mm}
   body{max-width:none;padding:0;font-size:10px}
-  table{font-size:8.5px}code{font-size:8.5px;overflow-wrap:anywhere}
+  table{font-size:8.5px}code{font-size:8.5px}
   .scroll{max-height:none;overflow:visible;border:none}
   .scroll thead th,.matrix th.row{position:static}
   .filter,nav.toc{display:none}

@@ -4,12 +4,16 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, tempDir } from "../helpers/paths.js";
 import { planOnce } from "../helpers/plan-once.js";
+import { siteFiles } from "./planned-sites.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const planned = await planOnce();
 const html = planned.text("report/index.html");
 const page = join(planned.dir, "report", "index.html");
+/** Every example's page: the layout checks run on each (the reference's names appear in none of them). */
+const pages: { name: string; page: string }[] = [];
+for (const s of siteFiles()) pages.push({ name: s.name, page: join((await planOnce(s.file)).dir, "report", "index.html") });
 
 describe("the auditor's report page", () => {
   it("GIVEN index.html WHEN read THEN it references no external resource and its only script is inline", () => {
@@ -64,7 +68,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the report page in headless Chromium", (
   });
   afterAll(async () => ctx?.close());
 
-  it("GIVEN index.html at 1400 px WHEN rendered THEN ids are valid and unique, every link resolves, the body never scrolls sideways and nothing is fetched", async () => {
+  it.each(pages)("GIVEN the page of $name at 1400 px WHEN rendered THEN ids are valid and unique, every link resolves, the body never scrolls sideways, no word is split and nothing is fetched", async ({ name, page }) => {
     const p = await ctx.newPage();
     const errors: string[] = [];
     const requests: string[] = [];
@@ -87,7 +91,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the report page in headless Chromium", (
     expect(await splitWords(p)).toEqual([]);
     const shots = join(ROOT, "test", "__screenshots__");
     mkdirSync(shots, { recursive: true });
-    await p.screenshot({ path: join(shots, "report.png"), fullPage: true });
+    await p.screenshot({ path: join(shots, `report-${name.replace(/[^A-Za-z0-9.-]+/g, "_")}.png`), fullPage: true });
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);
   });
@@ -103,7 +107,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the report page in headless Chromium", (
     expect(visible).toBeLessThan(total);
   });
 
-  it("GIVEN index.html WHEN printed to an A4 PDF THEN the page fits A4 width and every explanation is expanded", async () => {
+  it.each(pages)("GIVEN the page of $name WHEN printed to an A4 PDF THEN the page fits A4 width, no word is split and every explanation is expanded", async ({ page }) => {
     const p = await ctx.newPage();
     await p.setViewportSize({ width: 794, height: 1123 });
     await p.goto(`file://${page}`);
