@@ -1124,8 +1124,9 @@ const rangesKeys = new WeakMap<AddrSpec, string>();
  * outcome is decided (the translated address or port then depends on the exact one).
  */
 export function packetClass(rs: Ruleset, hooks: readonly Hook[], p: Packet): string | undefined {
-  if (p.iifAddr || p.oifAddr || p.redirected || translatesOnPath(rs, hooks, p.family)) return undefined;
-  const cuts = pathCutsOf(rs, hooks, p.family);
+  const path = pathInfo(rs, hooks, p.family);
+  if (path.exact || p.iifAddr || p.oifAddr || p.redirected) return undefined;
+  const cuts = path.cuts;
   const addr = (which: "saddr" | "daddr"): string => {
     const s = p[which];
     if (s.kind === "ip") return `${s.v}#${classIndex(cuts[which].get(s.v) ?? [], s.n)}`;
@@ -1135,7 +1136,23 @@ export function packetClass(rs: Ruleset, hooks: readonly Hook[], p: Packet): str
     return key;
   };
   const iface = (i: Iface | undefined) => (i ? (i.name !== undefined ? `n:${i.name}` : `r:${i.role}`) : "");
-  return `${hooks.join(",")}|${p.family}|${addr("saddr")}|${addr("daddr")}|${p.proto}|${classIndex(cuts.ports, p.dport)}|${iface(p.iif)}|${iface(p.oif)}|${p.dnat ? 1 : 0}|${(p.inSets ?? []).join(",")}`;
+  return `${path.prefix}|${addr("saddr")}|${addr("daddr")}|${p.proto}|${classIndex(cuts.ports, p.dport)}|${iface(p.iif)}|${iface(p.oif)}|${p.dnat ? 1 : 0}|${(p.inSets ?? []).join(",")}`;
+}
+
+/** A path's cuts, whether its outcome needs the exact packet, and its key, per hooks array (callers pass the same arrays) and family. */
+interface PathInfo {
+  readonly cuts: Cuts;
+  readonly exact: boolean;
+  readonly prefix: string;
+}
+const pathInfoCache = new WeakMap<Ruleset, Map<readonly Hook[], PathInfo[]>>();
+
+function pathInfo(rs: Ruleset, hooks: readonly Hook[], family: 4 | 6): PathInfo {
+  let byHooks = pathInfoCache.get(rs);
+  if (!byHooks) pathInfoCache.set(rs, (byHooks = new Map()));
+  let byFamily = byHooks.get(hooks);
+  if (!byFamily) byHooks.set(hooks, (byFamily = []));
+  return (byFamily[family] ??= { cuts: pathCutsOf(rs, hooks, family), exact: translatesOnPath(rs, hooks, family), prefix: `${hooks.join(",")}|${family}` });
 }
 
 function cutsOfChains(chains: readonly Chain[]): Cuts {
@@ -1277,7 +1294,7 @@ function evaluateConcrete(rs: Ruleset, hook: Hook, p0: Packet): EvalResult {
   let last: EvalResult | undefined;
   let nat: EvalResult["nat"];
   for (const base of baseChains(rs, hook, p.family)) {
-    const where = `table ${base.family} ${base.table} chain ${base.name}`;
+    const where = chainWhere(base);
     const raw = runChain(rs, base, base, p, hook, 0);
     const r = raw === "return" ? null : raw;
     if (r?.nat && r.verdict === "accept") {
@@ -1330,9 +1347,17 @@ function candidateRules(chain: Chain, p: Packet): Iterable<number> {
   return out;
 }
 
+const wheres = new WeakMap<Chain, string>();
+
+/** `table inet palisade chain forward`: how a verdict names its chain. */
+function chainWhere(c: Chain): string {
+  let w = wheres.get(c);
+  if (w === undefined) wheres.set(c, (w = `table ${c.family} ${c.table} chain ${c.name}`));
+  return w;
+}
+
 function runChain(rs: Ruleset, chain: Chain, base: Chain, p: Packet, hook: Hook, depth: number): (NftVerdict & { nat?: Rule["nat"] }) | null | "return" {
   if (depth > 16) return { verdict: "drop", construct: `jump loop at chain ${chain.name}`, line: chain.line };
-  const where = `table ${chain.family} ${chain.table} chain ${chain.name}`;
   for (const ri of candidateRules(chain, p)) {
     const rule = chain.rules[ri]!;
     if (rule.never) continue;
@@ -1345,7 +1370,7 @@ function runChain(rs: Ruleset, chain: Chain, base: Chain, p: Packet, hook: Hook,
       v = hit;
     }
     if (!v || v.kind === "continue") continue;
-    const construct = `${where} rule (line ${rule.line}): ${rule.text}`;
+    const construct = `${chainWhere(chain)} rule (line ${rule.line}): ${rule.text}`;
     if (v.kind === "accept" || v.kind === "drop") return { verdict: v.kind, construct, line: rule.line, nat: rule.nat };
     if (v.kind === "return") return "return";
     const target = chainNamed(rs, chain.family, chain.table, v.target ?? "");

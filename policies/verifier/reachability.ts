@@ -54,18 +54,25 @@ export class Reachability {
   private nft(h: HostInfo, hook: Hook, p: Packet): Step {
     const layer = `nftables:${h.id}` as LayerName;
     if (!h.nft) return { layer, verdict: "pending", artifact: h.nftPath, construct: `not rendered yet (${hook} hook)` };
-    const key = `${h.id}|${hook}|${p.family}|${specText(p.saddr)}|${specText(p.daddr)}|${p.proto}|${p.dport}|${p.iif?.name ?? p.iif?.role ?? ""}|${p.oif?.name ?? p.oif?.role ?? ""}|${p.dnat ? 1 : 0}`;
-    const hit = this.nftCache.get(key);
-    if (hit) return hit;
     // Packets of one class get the same step (packetClass): evaluated once per class, for every
     // site model read from the same artifacts (the engines' models share the parsed rulesets).
     const cls = packetClass(h.nft, hooksAt(hook), p);
-    let shared = cls === undefined ? undefined : classSteps.get(h.nft);
-    if (cls !== undefined && !shared) classSteps.set(h.nft, (shared = new Map()));
-    const classKey = `${h.id}|${h.nftPath}|${hook}|${cls}`;
-    const step = shared?.get(classKey) ?? this.nftHooks(h, hook, p);
-    shared?.set(classKey, step);
-    this.nftCache.set(key, step);
+    if (cls === undefined) {
+      // A translation on the path: the exact packet decides.
+      const key = `${h.id}|${hook}|${p.family}|${specText(p.saddr)}|${specText(p.daddr)}|${p.proto}|${p.dport}|${p.iif?.name ?? p.iif?.role ?? ""}|${p.oif?.name ?? p.oif?.role ?? ""}|${p.dnat ? 1 : 0}`;
+      const hit = this.nftCache.get(key);
+      if (hit) return hit;
+      const step = this.nftHooks(h, hook, p);
+      this.nftCache.set(key, step);
+      return step;
+    }
+    let shared = classSteps.get(h.nft);
+    if (!shared) classSteps.set(h.nft, (shared = new Map()));
+    const key = `${h.id}|${h.nftPath}|${hook}|${cls}`;
+    const hit = shared.get(key);
+    if (hit) return hit;
+    const step = this.nftHooks(h, hook, p);
+    shared.set(key, step);
     return step;
   }
 
