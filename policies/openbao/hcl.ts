@@ -243,11 +243,19 @@ export function parsePolicy(text: string): PolicyRule[] {
   });
 }
 
+/** Compiled patterns: the checks ask about the same policy paths for every request they try. */
+const patterns = new Map<string, RegExp>();
+
 function patternRegex(pattern: string): RegExp {
+  const hit = patterns.get(pattern);
+  if (hit) return hit;
   const glob = pattern.endsWith("*");
   const body = glob ? pattern.slice(0, -1) : pattern;
   const parts = body.split("/").map((seg) => (seg === "+" ? "[^/]+" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
-  return new RegExp(`^${parts.join("/")}${glob ? ".*" : ""}$`);
+  const re = new RegExp(`^${parts.join("/")}${glob ? ".*" : ""}$`);
+  if (patterns.size >= 4096) patterns.clear();
+  patterns.set(pattern, re);
+  return re;
 }
 
 /** Does a policy path (with `+` segment wildcards and a trailing `*` glob) match a request path? */
