@@ -54,7 +54,9 @@ export function compareIntent(text: string | undefined, expected: Intent, source
   try {
     declared = parseIntent(text);
   } catch (e) {
-    return [finding("intent.json", `${(e as Error).message}; the intent recomputed from ${source} is used`)];
+    // The whole file is unreadable as an intent: the finding points at its first line (or where JSON's syntax breaks).
+    const at = /at line (\d+)/.exec(String((e as Error).message))?.[1] ?? /line (\d+) column/.exec(String((e as Error).message))?.[1];
+    return [finding("intent.json", `${(e as Error).message}; the intent recomputed from ${source} is used`, at ? Number(at) : 1)];
   }
   const out: Finding[] = [];
   const section = (name: string) => lineOf(text, [`"${name}"`]);
@@ -83,7 +85,8 @@ export function compareIntent(text: string | undefined, expected: Intent, source
 /** Findings for the inputs themselves: no site at all, or a site that is not the one planned. */
 export function inputFindings(inputs: TrustedInputs | UntrustedInputs): Finding[] {
   if ("reason" in inputs) {
-    return [{ id: "intent-unverified", kind: "intent-tampered", severity: "violation", subject: "intent.json", message: `the intent cannot be recomputed, so intent.json is not trusted: ${inputs.reason}`, artifact: INTENT_PATH }];
+    // Nothing in intent.json can be trusted: the finding points at the file's first line.
+    return [{ id: "intent-unverified", kind: "intent-tampered", severity: "violation", subject: "intent.json", message: `the intent cannot be recomputed, so intent.json is not trusted: ${inputs.reason}`, artifact: INTENT_PATH, line: 1 }];
   }
   return inputs.problems.map((p, i) => ({ id: `intent-tampered:inputs/${i}`, kind: "intent-tampered" as const, severity: "violation" as const, subject: p.artifact, message: p.message, artifact: p.artifact, ...(p.line === undefined ? {} : { line: p.line }) }));
 }

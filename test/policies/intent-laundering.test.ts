@@ -38,8 +38,12 @@ describe.each(siteFiles())("the intent of %s cannot be laundered", ({ file }) =>
     mutate(dir, intent());
     const r = await runCli(["verify", "--out", dir]);
     expect(r.code, r.stdout + r.stderr).toBe(1);
-    const lines = problemLines(verifyDirInProcess(dir));
+    const report = verifyDirInProcess(dir);
+    const lines = problemLines(report);
     expect(lines.some((l) => expected.test(l)), `expected ${expected} among:\n${lines.join("\n")}`).toBe(true);
+    // The finding names the artifact and the line (issue 12: every class ends so).
+    const hits = report.findings.filter((f) => f.severity === "violation" && expected.test(`${f.kind} ${f.subject} ${f.message}`));
+    expect(hits.some((f) => !!f.artifact && typeof f.line === "number" && f.line > 0), `a finding naming an artifact and a line among ${JSON.stringify(hits.map((f) => [f.artifact, f.line]))}`).toBe(true);
   });
 
   it("GIVEN a must-never pair deleted from intent.json WHEN verified THEN the pair is still checked (the recomputed intent is what is verified)", () => {

@@ -77,6 +77,9 @@ describe.each(siteFiles())("OpenBao of %s, as OpenBao enforces it", ({ file }) =
     const lines = problemLines(r.report);
     const want = expected(ctx);
     expect(lines.some((l) => want.test(l)), `expected ${want} among:\n${lines.join("\n")}`).toBe(true);
+    // The finding names the artifact and the line (issue 12: every class ends so).
+    const hits = [...r.report.findings.filter((f) => f.severity === "violation").map((f) => ({ l: `${f.kind} ${f.subject} ${f.message}`, artifact: f.artifact, line: f.line })), ...r.report.guardrails.filter((g) => g.level === "mandatory").map((g) => ({ l: `${g.rule} ${g.subject} ${g.message}`, artifact: g.artifact, line: g.line }))].filter((h) => want.test(h.l));
+    expect(hits.some((h) => !!h.artifact && typeof h.line === "number" && h.line > 0), `a finding naming an artifact and a line among ${JSON.stringify(hits.map((h) => [h.artifact, h.line]))}`).toBe(true);
   });
 
   it("GIVEN OpenBao's files moved under another host's directory WHEN verified THEN exit 1: each moved file is misplaced and the missing ones are named", async () => {
