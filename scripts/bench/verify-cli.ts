@@ -26,7 +26,8 @@ export function benchVerifyCli(runs = 3): BenchFigure[] {
       const plan = spawnSync(process.execPath, ["scripts/palisade.mjs", "plan", "--site", site, "--out", join(dir, "out")], { encoding: "utf8", timeout });
       const planS = (performance.now() - t0) / 1000;
       if (plan.error || (plan.status !== 0 && plan.status !== 1)) {
-        out.push({ name: `verify CLI, ${n} services: not measured (plan ${plan.error ? `did not finish in ${timeout / 1000} s` : `exited ${plan.status}: ${plan.stderr.split("\n")[0]}`})`, value: planS, unit: "s" });
+        const why = plan.error ? `did not finish in ${timeout / 1000} s` : plan.signal ? `was stopped by ${plan.signal} after` : `exited ${plan.status}: ${plan.stderr.split("\n").filter((l) => !l.startsWith("palisade: dist/"))[0] ?? ""}`;
+        out.push({ name: `verify CLI, ${n} services: not measured (plan ${why})`, value: planS, unit: "s" });
         continue;
       }
       out.push({ name: `plan of the same ${n}-service site (both engines, verify, report)`, value: planS, unit: "s" });
