@@ -1,16 +1,28 @@
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { planOnce } from "../helpers/plan-once.js";
+import { siteFiles } from "./planned-sites.js";
+import { loadSite } from "../../core/index.js";
 import { verifyDirInProcess } from "./support.js";
 
-/* palisade query, over whatever the planned site declares: the report's own flows and pairs pick the cases. */
+/* palisade query on every example, over whatever the planned site declares: the report's own flows and pairs pick the cases. */
 
-const planned = await planOnce();
-const report = verifyDirInProcess(planned.dir);
-const allowed = report.flows.find((f) => f.intended && f.verdict === "allowed" && f.layers.some((l) => l.line))!;
-const never = report.nevers.find((n) => n.status === "blocked" && n.weakest)!;
+/**
+ * Every example with a Docker cloud (one site or several), planned once, with the cases its own report
+ * picks. Not yet a Kubernetes cloud: query reads the Docker model only, and answers "unknown source"
+ * for a pod that report.json's flows name (issue 13, item 5, still open there).
+ */
+const sites = await Promise.all(
+  siteFiles().filter((s) => loadSite(s.file).cloud.engine !== "kubernetes").map(async (s) => {
+    const planned = await planOnce(s.file);
+    const report = verifyDirInProcess(planned.dir);
+    const allowed = report.flows.find((f) => f.intended && f.verdict === "allowed" && f.layers.some((l) => l.line))!;
+    const never = report.nevers.find((n) => n.status === "blocked" && n.weakest)!;
+    return { name: s.name, planned, report, allowed, never };
+  }),
+);
 
-describe("palisade query", () => {
+describe.each(sites)("palisade query on $name", ({ planned, report, allowed, never }) => {
   it("GIVEN an intended flow WHEN queried with its port THEN it exits 0 with a trace of every layer, each with its artifact and the cited line", async () => {
     const r = await runCli(["query", allowed.source, allowed.destination, `${allowed.protocol}/${allowed.port}`, "--out", planned.dir]);
     expect(r.code).toBe(0);
@@ -55,6 +67,9 @@ describe("palisade query", () => {
     expect(to.stdout.split("\n").slice(1).map((l) => l.trim().split("  [")[0])).toEqual(into);
   });
 
+});
+
+describe("palisade --help", () => {
   it("GIVEN palisade --help WHEN printed THEN query is listed", async () => {
     expect((await runCli(["--help"])).stdout).toMatch(/^\s+query\s+/m);
   });
