@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
-import { planOnce } from "../helpers/plan-once.js";
+import { planOnce, type PlannedOutput } from "../helpers/plan-once.js";
+import type { FlowRecord, NeverRecord, Report } from "../../policies/verifier/index.js";
 import { siteFiles } from "./planned-sites.js";
 import { loadSite } from "../../core/index.js";
 import { verifyDirInProcess } from "./support.js";
@@ -12,15 +13,15 @@ import { verifyDirInProcess } from "./support.js";
  * picks. Not yet a Kubernetes cloud: query reads the Docker model only, and answers "unknown source"
  * for a pod that report.json's flows name (issue 13, item 5, still open there).
  */
-const sites = await Promise.all(
-  siteFiles().filter((s) => loadSite(s.file).cloud.engine !== "kubernetes").map(async (s) => {
-    const planned = await planOnce(s.file);
-    const report = verifyDirInProcess(planned.dir);
-    const allowed = report.flows.find((f) => f.intended && f.verdict === "allowed" && f.layers.some((l) => l.line))!;
-    const never = report.nevers.find((n) => n.status === "blocked" && n.weakest)!;
-    return { name: s.name, planned, report, allowed, never };
-  }),
-);
+// One after the other: plans run in this process, and two Pulumi captures at once share the SDK's state.
+const sites: { name: string; planned: PlannedOutput; report: Report; allowed: FlowRecord; never: NeverRecord }[] = [];
+for (const s of siteFiles().filter((x) => loadSite(x.file).cloud.engine !== "kubernetes")) {
+  const planned = await planOnce(s.file);
+  const report = verifyDirInProcess(planned.dir);
+  const allowed = report.flows.find((f) => f.intended && f.verdict === "allowed" && f.layers.some((l) => l.line))!;
+  const never = report.nevers.find((n) => n.status === "blocked" && n.weakest)!;
+  sites.push({ name: s.name, planned, report, allowed, never });
+}
 
 describe.each(sites)("palisade query on $name", ({ planned, report, allowed, never }) => {
   it("GIVEN an intended flow WHEN queried with its port THEN it exits 0 with a trace of every layer, each with its artifact and the cited line", async () => {
