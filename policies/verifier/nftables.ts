@@ -36,6 +36,7 @@ export const NFT_PROVEN_SEMANTICS: readonly string[] = [
   "ct state of a connection's first packet (new; invalid before conntrack, below priority -200 in prerouting)",
   "iifname and oifname, exact and wildcard",
   "dnat (to an address and port, to this host), redirect and masquerade in nat chains at their priorities, and the route the translated packet then takes (input or forward)",
+  "several nat chains on one hook: the first that translates a connection binds it, the later ones are not run for it",
 ];
 
 export type Hook = "prerouting" | "input" | "forward" | "output" | "postrouting";
@@ -1294,6 +1295,9 @@ function evaluateConcrete(rs: Ruleset, hook: Hook, p0: Packet): EvalResult {
   let last: EvalResult | undefined;
   let nat: EvalResult["nat"];
   for (const base of baseChains(rs, hook, p.family)) {
+    // The kernel binds a connection's NAT at a hook once: the first nat chain that translates the
+    // packet wins, and the later nat chains on that hook are not run for it (nf_nat_inet_fn).
+    if (base.type === "nat" && nat) continue;
     const where = chainWhere(base);
     const raw = runChain(rs, base, base, p, hook, 0);
     const r = raw === "return" ? null : raw;

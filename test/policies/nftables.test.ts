@@ -61,3 +61,25 @@ describe("the nftables evaluator", () => {
     expect(bad.problems[0]).toMatchObject({ line: 4, text: "meta mark 0x1 accept" });
   });
 });
+
+describe("two nat chains on one hook", () => {
+  // Found by `npm run fuzz:nft -- 10000` (seed 1): the evaluator applied both translations, the kernel only the first.
+  const two = (firstMatches: string) =>
+    parseNftables(
+      "nat.conf",
+      `table ip a {\n  chain pre { type nat hook prerouting priority -100; policy accept;\n    tcp dport ${firstMatches} dnat to 10.202.0.9\n  }\n}\ntable ip b {\n  chain pre { type nat hook prerouting priority -90; policy accept;\n    tcp dport { 53, 80 } dnat to 10.200.0.1:1010\n  }\n}\n`,
+    );
+  const pkt: Packet = { family: 4, saddr: ipSpec("192.0.2.1"), daddr: ipSpec("10.201.0.5"), proto: "tcp", dport: 53 };
+
+  it("GIVEN a dnat in the first nat chain WHEN a packet matches both THEN only the first translation applies, as the kernel binds NAT once per hook", () => {
+    const r = evaluateHook(two("53"), "prerouting", pkt);
+    expect(r.packet.daddr.kind === "ip" && r.packet.daddr.text).toBe("10.202.0.9");
+    expect(r.packet.dport).toBe(53);
+  });
+
+  it("GIVEN a first nat chain that does not translate the packet WHEN evaluated THEN the second chain's dnat applies", () => {
+    const r = evaluateHook(two("22"), "prerouting", pkt);
+    expect(r.packet.daddr.kind === "ip" && r.packet.daddr.text).toBe("10.200.0.1");
+    expect(r.packet.dport).toBe(1010);
+  });
+});
