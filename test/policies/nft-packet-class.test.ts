@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { formatIp, ipSpec, parseRange, type AddrSpec } from "../../policies/verifier/addr.js";
 import { evaluateHooks, packetClass, parseNftables, portClasses, type Hook, type HooksResult, type Iface, type Packet, type Ruleset } from "../../policies/verifier/nftables.js";
-import { planSite, rulesetsUnder, siteFiles } from "./planned-sites.js";
+import { HOST_PATHS, planSite, rulesetsUnder, siteFiles } from "./planned-sites.js";
 
 /*
  * The reachability walk evaluates a host's hooks once per packet class (packetClass) and gives every
@@ -13,7 +13,6 @@ import { planSite, rulesetsUnder, siteFiles } from "./planned-sites.js";
  * before the last hook makes the exact packet matter (no class).
  */
 
-const HOOKS: readonly (readonly Hook[])[] = [["prerouting", "input"], ["prerouting", "forward", "postrouting"], ["output", "postrouting"]];
 
 /** What the walk reads of an outcome: everything but the translated packet. */
 function outcome(r: HooksResult): unknown {
@@ -59,7 +58,7 @@ function packets(rs: Ruleset, text: string): Packet[] {
 /** Packets sorted into their classes; every class must have one outcome. Returns the number of classes holding two packets or more. */
 function compare(rs: Ruleset, text: string): number {
   let shared = 0;
-  for (const hooks of HOOKS) {
+  for (const hooks of HOST_PATHS) {
     const byClass = new Map<string, { p: Packet; o: unknown }>();
     for (const p of packets(rs, text)) {
       const cls = packetClass(rs, hooks, p);

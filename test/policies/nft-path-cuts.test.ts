@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { rng } from "../../core/rng.js";
 import { ipSpec, rangesSpec, type AddrSpec } from "../../policies/verifier/addr.js";
-import { evaluateHooks, parseNftables, portClasses, type Hook, type Iface, type Packet, type Ruleset } from "../../policies/verifier/nftables.js";
-import { planSite, rulesetsUnder, siteFiles } from "./planned-sites.js";
+import { evaluateHooks, parseNftables, portClasses, type Iface, type Packet, type Ruleset } from "../../policies/verifier/nftables.js";
+import { HOST_PATHS, planSite, rulesetsUnder, siteFiles } from "./planned-sites.js";
 
 /*
  * evaluateHooks tries a symbolic address one representative per class of the cuts drawn by the rules
@@ -13,17 +14,10 @@ import { planSite, rulesetsUnder, siteFiles } from "./planned-sites.js";
  * some hooks see, behind jumps, vmaps and other hooks' chains.
  */
 
-const HOOKS: readonly (readonly Hook[])[] = [["prerouting", "input"], ["prerouting", "forward", "postrouting"], ["output", "postrouting"]];
-
-/** A deterministic pseudo-random sequence (the mutations must be the same every run). */
-function lcg(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-}
 
 /** Extra tables drawing address cuts that only one hook's chains (or a jumped-to chain) see. */
 function mutations(text: string, seed: number): string[] {
-  const r = lcg(seed);
+  const r = rng(seed); // deterministic: the mutations are the same every run
   const ip = () => `10.${Math.floor(r() * 256)}.${Math.floor(r() * 256)}.${Math.floor(r() * 256)}`;
   const verdict = () => (r() < 0.5 ? "accept" : "drop");
   const out: string[] = [];
@@ -88,7 +82,7 @@ function packets(rs: Ruleset, text: string): Packet[] {
 
 function compare(rs: Ruleset, text: string): number {
   let n = 0;
-  for (const hooks of HOOKS) {
+  for (const hooks of HOST_PATHS) {
     for (const p of packets(rs, text)) {
       expect(evaluateHooks(rs, hooks, p), `${hooks.join(",")} ${JSON.stringify(p, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`).toEqual(evaluateHooks(rs, hooks, p, { allCuts: true }));
       n++;

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { loadSite } from "../../core/index.js";
+import type { Hook } from "../../policies/verifier/nftables.js";
 import { planOnce } from "../helpers/plan-once.js";
 import { REFERENCE_SITE, ROOT } from "../helpers/paths.js";
 
@@ -43,6 +44,9 @@ export function oneSiteFiles(): { name: string; file: string }[] {
 export async function planSite(file: string): Promise<string> {
   return (await planOnce(file)).dir;
 }
+
+/** The packet paths through a host's hooks that the nft equivalence tests try: to the host, through it, from it. */
+export const HOST_PATHS: readonly (readonly Hook[])[] = [["prerouting", "input"], ["prerouting", "forward", "postrouting"], ["output", "postrouting"]];
 
 /** Every nftables.conf under a planned directory's hosts/ (or any directory), sorted. */
 export function rulesetsUnder(dir: string): string[] {
