@@ -80,18 +80,15 @@ export function labSite(rec: LabRecord, id: string): LabSiteLayout {
 
 const isFirst = (rec: LabRecord, id: string) => rec.layout.sites[0]?.id === id;
 
-/** The site's Docker engine as `up` recorded it (`dockers[id]`; a one-site record has only `docker`). */
+/** The site's Docker engine as `up` recorded it. */
 export function siteDocker(rec: LabRecord, id: string): LabDocker | undefined {
-  return rec.dockers?.[id] ?? (isFirst(rec, id) ? rec.docker : undefined);
+  return rec.dockers?.[id];
 }
 
-/**
- * Makes `docker` and `dockers[first]` one object, so a drill that changes the first site's engine
- * (new PIDs) records it in both (a record read from disk holds two copies).
- */
-export function shareFirstDocker(rec: LabRecord): void {
+/** The first site's Docker engine: the one the lab report's engine section describes. */
+export function firstSiteDocker(rec: LabRecord): LabDocker | undefined {
   const first = rec.layout.sites[0]?.id;
-  if (first && rec.dockers?.[first]) rec.docker = rec.dockers[first];
+  return first === undefined ? undefined : siteDocker(rec, first);
 }
 
 /** A file `up` recorded for a site: `key` for the first site, `key:<id>` for the others (as up.ts names them). */

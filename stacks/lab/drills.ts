@@ -14,7 +14,7 @@ import { jailLogPath, watchedLog, type LabRecord, type Progress } from "./up.js"
 import { INGRESS_PATHS } from "../../cluster/index.js";
 import { containerRestart, dockerdRestart } from "./engine-drills.js";
 import { imageKind } from "./docker/images.js";
-import { drillTargets, shareFirstDocker, siteDocker, siteProgress } from "./drill-sites.js";
+import { drillTargets, siteDocker, siteProgress } from "./drill-sites.js";
 import { fiberCut } from "./uplink-drill.js";
 
 export const DRILLS = ["fiber-cut", "brute-force", "port-scan", "dns", "acme", "container-restart", "dockerd-restart"] as const;
@@ -47,7 +47,6 @@ export async function runDrills(rec: LabRecord, name: DrillName, progress: Progr
  * site, an edge drill on the edge. Throws DrillRefused as runDrills does.
  */
 export async function runDrill(rec: LabRecord, name: DrillName, progress: Progress = () => {}, site?: string): Promise<DrillResult> {
-  shareFirstDocker(rec);
   const at = drillTargets(rec, name, site)[0];
   const r = await drillOn(rec, name, siteProgress(rec, at, progress), at ?? rec.layout.sites[0]!.id);
   return at !== undefined && rec.layout.sites.length > 1 ? { ...r, site: at } : r;

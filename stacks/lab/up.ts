@@ -89,9 +89,7 @@ export interface LabRecord {
    * @default - none (records written before this field existed)
    */
   readonly sysctls?: Record<string, string>;
-  /** The first site's Docker engine: roots, PID, containers, lab-only rewrites. @default - none (an older record) */
-  docker?: LabDocker;
-  /** Every site's Docker engine, by site id (the first is `docker`). @default - only `docker` (a one-site record of before) */
+  /** Every site's Docker engine (roots, PID, containers, lab-only rewrites), by site id. @default - none (before its dockerd started) */
   dockers?: Record<string, LabDocker>;
   complete: boolean;
 }
@@ -144,7 +142,7 @@ export async function labDown(paths = labPaths(), progress: Progress = () => {})
   };
   let killed = 0;
   const termed = new Set<number>();
-  const engines = [...new Map([...(rec?.docker ? [rec.docker] : []), ...Object.values(rec?.dockers ?? {})].map((d) => [d.pid, d])).values()];
+  const engines = Object.values(rec?.dockers ?? {});
   const enginePids = new Set(engines.map((d) => d.pid));
   for (const pid of pids) {
     if (enginePids.has(pid) || !alive(pid)) continue;
@@ -347,7 +345,7 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
     // The cloud's Docker engine: dockerd now, the images as soon as they are built, the stack once
     // the tunnel address (where ports are published) exists.
     const dockers: Record<string, LabDocker> = {};
-    const siteUp = layout.sites.map((ls, i) => {
+    const siteUp = layout.sites.map((ls) => {
       const plan = plans[ls.id]!;
       const where = multi ? `site ${ls.id}'s namespace` : "the cloud namespace";
       // One dockerd per site, each with its own socket, data root, exec root and pidfile (a one-site lab's are the run directory's).
@@ -365,8 +363,7 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
         },
         save: (d) => {
           dockers[ls.id] = d;
-          if (i === 0) rec.docker = d;
-          if (multi) rec.dockers = dockers;
+          rec.dockers = dockers;
           saveRecord(paths, rec);
         },
       }).then((r) => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { labDown, labPaths, labUp, NETNS_KERNEL_LOG_SYSCTL, readRecord, readSysctl, type LabRecord } from "../../stacks/lab/up.js";
 import { labProbe } from "../../stacks/lab/probe.js";
 import { runDrill, type DrillResult } from "../../stacks/lab/drills.js";
+import { firstSiteDocker } from "../../stacks/lab/drill-sites.js";
 import { layoutNamespaces } from "../../stacks/lab/layout.js";
 import { describeRoot } from "../helpers/root.js";
 import { tempDir } from "../helpers/paths.js";
@@ -50,7 +51,7 @@ describeRoot("the lab: the planned platform in namespaces with real daemons, the
   }, 30_000);
 
   it.skipIf(missing.length > 0)("GIVEN the cloud stack applied from cdk.tf.json WHEN dockerd is asked THEN every bridge-mode container of the artifact runs, on its addresses, its namespace named for the probes", async () => {
-    const d = rec.docker!;
+    const d = firstSiteDocker(rec)!;
     expect(d.engine).toBe("cdktf");
     const api = new DockerApi(d.paths.socket);
     expect(Object.keys(d.containers).length).toBe(rec.layout.containers.length);
@@ -135,9 +136,9 @@ describeRoot("the lab: the planned platform in namespaces with real daemons, the
 
   it.skipIf(missing.length > 0)("GIVEN the lab WHEN it is taken down THEN no namespace, process, WireGuard socket, dockerd root or mount of it remains and every host sysctl reads as before", async () => {
     const namespaces = layoutNamespaces(rec.layout);
-    const pids = [...rec.daemons.map((d) => d.pid), ...Object.values(rec.docker!.containers).map((c) => c.pid)];
+    const pids = [...rec.daemons.map((d) => d.pid), ...Object.values(firstSiteDocker(rec)!.containers).map((c) => c.pid)];
     await labDown();
-    expect(existsSync(rec.docker!.paths.dataRoot)).toBe(false);
+    expect(existsSync(firstSiteDocker(rec)!.paths.dataRoot)).toBe(false);
     expect(mountsUnder(rec.runDir)).toEqual([]);
     expect(existsSync("/etc/docker/key.json")).toBe(dockerKeyBefore);
     expect(readHostSysctls()).toEqual(sysctlsBefore);
@@ -165,8 +166,8 @@ describeRoot("the lab: the cloud stack applied from the Pulumi capture", () => {
 
   it.skipIf(missing.length > 0)("GIVEN the Pulumi capture WHEN applied to dockerd and probed THEN the observed matrix equals the verifier's (0 incorrect)", async () => {
     const rec = (await labUp({ outDir: OUT, siteFile: "palisade.yaml", engine: "pulumi" })).record;
-    expect(rec.docker!.engine).toBe("pulumi");
-    expect(rec.docker!.artifact).toBe("pulumi/cloud.json");
+    expect(firstSiteDocker(rec)!.engine).toBe("pulumi");
+    expect(firstSiteDocker(rec)!.artifact).toBe("pulumi/cloud.json");
     const r = await labProbe(rec);
     expect(r.mismatches.map((m) => m.line)).toEqual([]);
     expect(r.correct).toBeGreaterThan(100);
@@ -186,18 +187,19 @@ describeRoot("the lab: a crash in the middle of up", () => {
       } catch {
         mid = null; // caught mid-write
       }
-      if (mid?.docker && Object.keys(mid.docker.containers).length > 0) break;
+      if (mid && Object.keys(firstSiteDocker(mid)?.containers ?? {}).length > 0) break;
       await new Promise((r) => setTimeout(r, 20));
     }
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
-    expect(mid?.docker).toBeDefined();
+    expect(mid && firstSiteDocker(mid)).toBeDefined();
     expect(mid!.complete).toBe(false);
     await labDown();
     const crashed = mid!;
+    const crashedPid = firstSiteDocker(crashed)!.pid;
     const left = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
     for (const ns of layoutNamespaces(crashed.layout)) expect(left).not.toMatch(new RegExp(`^${ns}\\b`, "m"));
-    expect(existsSync(`/proc/${crashed.docker!.pid}`) && !/\) Z /.test(readFileSync(`/proc/${crashed.docker!.pid}/stat`, "utf8"))).toBe(false);
+    expect(existsSync(`/proc/${crashedPid}`) && !/\) Z /.test(readFileSync(`/proc/${crashedPid}/stat`, "utf8"))).toBe(false);
     expect(mountsUnder(crashed.runDir)).toEqual([]);
     expect(existsSync(crashed.runDir)).toBe(false);
     expect(readRecord(labPaths())).toBeNull();
