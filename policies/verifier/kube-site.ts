@@ -73,7 +73,7 @@ export function readKubeStacks(files: ReadonlyMap<string, string>, bad: Finding[
 }
 
 /** The construct naming a manifest in its artifact, for line citations (policies/verifier/locate.ts). */
-function constructOf(source: string): string {
+export function constructOf(source: string): string {
   const tf = /^resource\.(kubernetes_[a-z_]+)\.([A-Za-z0-9_-]+)/.exec(source);
   if (tf) return `${tf[1]}.${tf[2]} manifest`;
   const pu = /^resources\[([^\]]+)\]/.exec(source);
@@ -111,8 +111,13 @@ function spec(ranges: readonly (readonly [bigint, bigint])[], text: string): Add
   return { kind: "ranges", v: 4, ranges: ranges.map(([lo, hi]) => ({ v: 4 as const, lo, hi })), text };
 }
 
+/** The node firewall as a layer, and for one packet the rule that decides it (for `palisade query`'s trace). */
+export interface KubeNodeFirewall extends KubeNodeLayer {
+  trace(a: Endpoint, b: Endpoint, protocol: "tcp" | "udp", port: number): { readonly verdict: "allow" | "deny"; readonly construct: string; readonly line?: number };
+}
+
 /** The node firewall between two endpoints, from the cloud host's ruleset. */
-export function nodeFirewallLayer(host: HostInfo, rs: Ruleset, pools: ReadonlyMap<string, readonly string[]>, extraPorts: readonly number[]): KubeNodeLayer {
+export function nodeFirewallLayer(host: HostInfo, rs: Ruleset, pools: ReadonlyMap<string, readonly string[]>, extraPorts: readonly number[]): KubeNodeFirewall {
   const classes = portClasses([rs], extraPorts);
   const own = [...host.external, ...host.tunnel].map(parseRange).filter((r) => r && r.v === 4);
   const self = (r: Range) => own.some((o) => o!.lo <= BigInt(r[0]) && BigInt(r[1]) <= o!.hi);
@@ -123,16 +128,28 @@ export function nodeFirewallLayer(host: HostInfo, rs: Ruleset, pools: ReadonlyMa
   };
   const outside = [tunnelIface(host), ...externalIfaces(host)];
   const cache = new Map<string, ConnSet>();
+  const routesOf = (a: Endpoint, b: Endpoint): { hooks: Hook[]; iif?: Iface; oif?: Iface }[] => {
+    if (a.kind === "pod" && b.kind === "pod") return [{ hooks: ["prerouting", "forward", "postrouting"], iif: POD_IFACE, oif: POD_IFACE }];
+    if (a.kind === "ip" && b.kind === "pod") return self(a.range) ? [{ hooks: ["output", "postrouting"], oif: POD_IFACE }] : outside.map((iif) => ({ hooks: ["prerouting", "forward", "postrouting"] as Hook[], iif, oif: POD_IFACE }));
+    if (a.kind === "pod" && b.kind === "ip") return self(b.range) ? [{ hooks: ["prerouting", "input"], iif: POD_IFACE }] : outside.map((oif) => ({ hooks: ["prerouting", "forward", "postrouting"] as Hook[], iif: POD_IFACE, oif }));
+    return [];
+  };
   return {
+    trace(a, b, proto, dport) {
+      const routes = routesOf(a, b);
+      if (!routes.length) return { verdict: "allow", construct: "no route through the node's hooks between these two" };
+      const tried = routes.map((r) => ({ r, res: evaluateHooks(rs, r.hooks, { family: 4, saddr: addrOf(a), daddr: addrOf(b), proto, dport, iif: r.iif, oif: r.oif }) }));
+      const { r, res } = tried.find((t) => t.res.verdict === "accept") ?? tried[0]!;
+      const decided = res.verdict === "drop" ? res.steps[res.steps.length - 1]! : (res.steps.find((x) => x.hook === (r.hooks.includes("forward") ? "forward" : r.hooks[0])) ?? res.steps[res.steps.length - 1]!);
+      const where = [r.iif ? `in ${r.iif.name}` : "", r.oif ? `out ${r.oif.name}` : ""].filter(Boolean).join(", ");
+      const w = res.witness ? ` [${res.witness}]` : "";
+      return { verdict: res.verdict === "accept" ? "allow" : "deny", construct: `${decided.hook}: ${decided.result.construct}${where ? ` (${where})` : ""}${w}`, ...(decided.result.line ? { line: decided.result.line } : {}) };
+    },
     conns(a, b) {
       const key = JSON.stringify([a.kind === "pod" ? a.namespace : a.range, b.kind === "pod" ? b.namespace : b.range]);
       const hit = cache.get(key);
       if (hit) return hit;
-      let routes: { hooks: Hook[]; iif?: Iface; oif?: Iface }[];
-      if (a.kind === "pod" && b.kind === "pod") routes = [{ hooks: ["prerouting", "forward", "postrouting"], iif: POD_IFACE, oif: POD_IFACE }];
-      else if (a.kind === "ip" && b.kind === "pod") routes = self(a.range) ? [{ hooks: ["output", "postrouting"], oif: POD_IFACE }] : outside.map((iif) => ({ hooks: ["prerouting", "forward", "postrouting"] as Hook[], iif, oif: POD_IFACE }));
-      else if (a.kind === "pod" && b.kind === "ip") routes = self(b.range) ? [{ hooks: ["prerouting", "input"], iif: POD_IFACE }] : outside.map((oif) => ({ hooks: ["prerouting", "forward", "postrouting"] as Hook[], iif: POD_IFACE, oif }));
-      else routes = [];
+      const routes = routesOf(a, b);
       let set = routes.length ? ConnSet.allOf("SCTP") : ConnSet.all();
       for (const proto of ["tcp", "udp"] as const) {
         for (const c of classes) {
@@ -186,6 +203,12 @@ export function clusterExternalIps(stacks: readonly KubeStackRead[]): Map<string
   return out;
 }
 
+/** The node firewall layer of a cluster's stack, from its host's ruleset (none when the ruleset is missing). */
+export function nodeLayerOf(s: KubeStackRead, intent: KubeIntent, host: HostInfo | undefined): KubeNodeFirewall | undefined {
+  if (!host?.nft) return undefined;
+  return nodeFirewallLayer(host, host.nft, podPoolsOf(s.raw), [53, ...s.resources.workloads.flatMap((w) => w.ports.map((p) => p.port)), ...intent.flows.map((f) => Number(f.port.split("/")[1]))]);
+}
+
 export interface KubeSiteIntent extends KubeIntent {
   readonly flows: readonly { readonly from: string; readonly to: string; readonly port: string; readonly reason?: string }[];
   readonly nevers: readonly { readonly from: string; readonly to: string; readonly reason: string }[];
@@ -221,7 +244,7 @@ export function checkKubeSites(stacks: readonly KubeStackRead[], intent: KubeSit
       if (!deny) out.push({ id: `declared-not-rendered:${s.stack}/${ns}/default-deny`, kind: "declared-not-rendered", severity: "violation", subject: `namespace ${ns}`, message: `no NetworkPolicy of namespace ${ns} denies ingress and egress to all its pods (podSelector {}, both policyTypes, no rules): a pod added there would be open`, artifact: s.artifact });
     }
     const host = hosts.get(s.stack);
-    const layer = host?.nft ? nodeFirewallLayer(host, host.nft, podPoolsOf(s.raw), [53, ...s.resources.workloads.flatMap((w) => w.ports.map((p) => p.port)), ...intent.flows.map((f) => Number(f.port.split("/")[1]))]) : undefined;
+    const layer = nodeLayerOf(s, intent, host);
     if (!host?.nft) out.push({ id: `pending:${s.stack}/node-firewall`, kind: "pending", severity: "violation", subject: `${s.stack} node firewall`, message: `hosts/${s.stack}/nftables.conf is missing: the node firewall layer of the cluster cannot be judged`, artifact: `hosts/${s.stack}/nftables.conf` });
     const result = checkKubeSegmentation(s.resources, intent, layer);
     for (const f of result.flows) {

@@ -3,11 +3,14 @@ import { compareText, parsePortText, type FlowVerdict, type LayerStep, type Port
 import { Reachability } from "./reachability.js";
 import type { Report } from "./report-model.js";
 import type { SiteModel } from "./site-model.js";
+import type { ClusterQuery } from "./kube-query.js";
 
 /*
  * Point queries: may SRC reach DST (on PORT, or on every port DST listens on), and through what.
  * The answer comes from the same reachability engine as the report, over the same artifacts;
- * the trace is every layer of the deciding path, with its artifact, line and construct.
+ * the trace is every layer of the deciding path, with its artifact, line and construct. A pair with
+ * an end in a Kubernetes cluster is the cluster's (kube-query.ts: each side's NetworkPolicy and the
+ * node firewall, the layers the report judges it by); every other pair is the Docker model's.
  */
 
 export class QueryInputError extends Error {
@@ -47,27 +50,42 @@ export function parseQueryPort(text: string): PortSpec {
   }
 }
 
-function known(m: SiteModel): string {
-  return [...m.nodes.keys()].sort(compareText).join(", ");
+function known(m: SiteModel, clusters: readonly ClusterQuery[]): string {
+  return [...new Set([...m.nodes.keys(), ...clusters.flatMap((c) => [...c.services.keys()])])].sort(compareText).join(", ");
 }
 
-function nodeOf(m: SiteModel, id: string, role: string) {
-  const n = m.nodes.get(id);
-  if (!n) throw new QueryInputError(`unknown ${role} ${JSON.stringify(id)}; the artifacts know: ${known(m)}`);
-  return n;
+function check(m: SiteModel, clusters: readonly ClusterQuery[], id: string, role: string): void {
+  if (m.nodes.has(id) || clusters.some((c) => c.services.has(id))) return;
+  throw new QueryInputError(`unknown ${role} ${JSON.stringify(id)}: no peer of the artifacts has that name; the artifacts know: ${known(m, clusters)}; give one of those (palisade query --help)`);
 }
 
-export function queryPair(m: SiteModel, source: string, destination: string, port?: PortSpec): QueryAnswer {
-  const s = nodeOf(m, source, "source");
-  const d = nodeOf(m, destination, "destination");
-  const r = new Reachability(m);
-  const ports = port ? [port] : d.kind === "addresses" ? probePorts(m) : d.listens.map((l) => ({ protocol: l.protocol, port: l.port }));
-  const answers: PortAnswer[] = ports.map((p) => {
-    const ev = r.evaluate(s, d, p);
-    return { line: flowLineOf(source, destination, p), verdict: ev.verdict, via: ev.explain?.via, steps: ev.explain?.steps ?? [], paths: ev.paths.length };
-  });
+export function queryPair(m: SiteModel, source: string, destination: string, port?: PortSpec, clusters: readonly ClusterQuery[] = []): QueryAnswer {
+  check(m, clusters, source, "source");
+  check(m, clusters, destination, "destination");
+  const cluster = clusters.find((c) => c.involves(source, destination));
+  let answers: PortAnswer[];
+  let note: string | undefined;
+  if (cluster) {
+    const d = m.nodes.get(destination);
+    const own = cluster.services.has(destination) ? cluster.listens(destination) : (d?.listens ?? []).map((l) => ({ protocol: l.protocol, port: l.port }));
+    const ports = port ? [port] : own.length || cluster.services.has(destination) ? own : probePorts(m);
+    answers = ports.map((p) => {
+      const ev = cluster.evaluate(source, destination, p);
+      return { line: flowLineOf(source, destination, p), verdict: ev.verdict, via: ev.via, steps: ev.steps, paths: ev.paths };
+    });
+    if (answers.length === 0) note = `${destination} listens on no port (its pods declare no container port): nothing to reach`;
+  } else {
+    const s = m.nodes.get(source)!;
+    const d = m.nodes.get(destination)!;
+    const r = new Reachability(m);
+    const ports = port ? [port] : d.kind === "addresses" ? probePorts(m) : d.listens.map((l) => ({ protocol: l.protocol, port: l.port }));
+    answers = ports.map((p) => {
+      const ev = r.evaluate(s, d, p);
+      return { line: flowLineOf(source, destination, p), verdict: ev.verdict, via: ev.explain?.via, steps: ev.explain?.steps ?? [], paths: ev.paths.length };
+    });
+    if (answers.length === 0) note = `${destination} listens on no port (${d.listensFrom || "no listening ports known"}): nothing to reach`;
+  }
   const verdict: FlowVerdict = answers.some((a) => a.verdict === "allowed") ? "allowed" : answers.some((a) => a.verdict === "pending") ? "pending" : "denied";
-  const note = answers.length === 0 ? `${destination} listens on no port (${d.listensFrom || "no listening ports known"}): nothing to reach` : undefined;
   return { source, destination, verdict, ports: answers, ...(note ? { note } : {}) };
 }
 
@@ -86,7 +104,7 @@ export function renderQuery(a: QueryAnswer, verbose = true): string {
 /** Everything `peer` reaches (`from`) or is reached by (`to`), per the report's flows. */
 export function reachList(report: Report, peer: string, direction: "from" | "to"): string {
   const ids = new Set((report.peers ?? []).map((p) => p.id));
-  if (!ids.has(peer)) throw new QueryInputError(`unknown peer ${JSON.stringify(peer)}; the artifacts know: ${[...ids].sort(compareText).join(", ")}`);
+  if (!ids.has(peer)) throw new QueryInputError(`unknown peer ${JSON.stringify(peer)}: no peer of the report has that name; the report knows: ${[...ids].sort(compareText).join(", ")}; give one of those (palisade query --help)`);
   const flows = report.flows.filter((f) => f.verdict !== "denied" && (direction === "from" ? f.source === peer : f.destination === peer));
   const head = direction === "from" ? `${peer} reaches ${flows.length} (destination, port):` : `${peer} is reached by ${flows.length} (source, port):`;
   const lines = flows.map((f) => {

@@ -135,7 +135,8 @@ export interface LabSection {
 /** Who a name in the report stands for: its addresses and listening ports as the artifacts give them. */
 export interface PeerRecord {
   readonly id: string;
-  readonly kind: "addresses" | "host" | "daemon" | "container" | "host-service";
+  /** `pod`: a service a Kubernetes cluster runs (its addresses: its namespace's IP pools). */
+  readonly kind: "addresses" | "host" | "daemon" | "container" | "host-service" | "pod";
   readonly zone: string;
   readonly host?: string;
   /** CIDRs of an address peer; a host's (and its daemons') public and tunnel addresses; a container's address on each network. */

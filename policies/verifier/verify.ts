@@ -8,10 +8,10 @@ import type { DockerHostModel, DockerModel } from "./docker-model.js";
 import { engineParity, formatDifference } from "./parity.js";
 import { dockerFromPulumi } from "./docker-pulumi.js";
 import { dockerFromTerraform } from "./docker-tf.js";
-import { compareText } from "./layers.js";
+import { compareText, type PortSpec } from "./layers.js";
 import { checkResidency } from "./residency.js";
 import { checkCrossSiteForwarding } from "./cross-site.js";
-import type { Finding, FlowRecord, LabSection, NeverRecord, PeerRecord, Provenance, Report } from "./report-model.js";
+import type { Finding, FlowRecord, LabSection, MatrixRow, NeverRecord, PeerRecord, Provenance, Report } from "./report-model.js";
 import { buildSiteModel, type SiteModel } from "./site-model.js";
 import { checkTenantIsolation } from "./tenancy.js";
 import { declaredExceptions, governExceptions } from "./exceptions.js";
@@ -24,6 +24,7 @@ import { checkTenancyEffect } from "./tenancy-effect.js";
 import { daemonFindings, malformedJsonFindings, sysctlFileFindings, wireguardFileFindings } from "./daemon-findings.js";
 import { JsonSyntaxError, parseJsonWithLines, type LocatedJson } from "./json-lines.js";
 import { checkKubeSites, clusterExternalIps, clusterServiceNames, isKubeStack, readKubeStacks, type KubeStackRead } from "./kube-site.js";
+import { clusterFlowRecord, clusterMatrix, clusterPeers, clusterQueries, type ClusterQuery } from "./kube-query.js";
 
 /*
  * The verifier's entry point: artifacts in, Report out. It reads only the artifacts (and the
@@ -130,7 +131,7 @@ function readModels(files: ReadonlyMap<string, string>, bad: Finding[]): DockerM
  * The first engine's site model and the intent, from the artifacts alone: what `palisade query`
  * evaluates. Throws VerifyInputError like verifyArtifacts.
  */
-export function siteModelOf(artifacts: readonly Artifact[] | ReadonlyMap<string, string>): { site: SiteModel; intent: Intent } {
+export function siteModelOf(artifacts: readonly Artifact[] | ReadonlyMap<string, string>): { site: SiteModel; intent: Intent; clusters: ClusterQuery[] } {
   const files = filesOf(artifacts);
   const text = files.get(INTENT_PATH);
   if (text === undefined) throw new VerifyInputError(`${INTENT_PATH} is missing: the declared intent is an artifact of plan; run palisade plan first`);
@@ -142,7 +143,10 @@ export function siteModelOf(artifacts: readonly Artifact[] | ReadonlyMap<string,
   }
   const models = readModels(files, []);
   if (models.length === 0) throw new VerifyInputError("no engine output found (cdktf/stacks/*/cdk.tf.json or pulumi/*.json): nothing to verify");
-  return { site: buildSiteModel(files, models[0]!, intent.peers), intent };
+  const kubeStacks = readKubeStacks(files, []);
+  // The Docker model judges what Docker runs; a cluster's pairs are the cluster's (as verifyArtifacts splits them).
+  const site = buildSiteModel(files, models[0]!, (kubeStacks.length ? withoutCluster(intent, kubeStacks) : intent).peers);
+  return { site, intent, clusters: kubeStacks.length ? clusterQueries(kubeStacks, files, intent, site.hosts) : [] };
 }
 
 /**
@@ -228,11 +232,6 @@ function clusterPeerFindings(intent: Intent, stacks: readonly KubeStackRead[], r
     .map((id) => ({ id: `unknown-peer:${id}`, kind: "unknown-peer" as const, severity: "violation" as const, subject: id, message: `the intent names service ${id}, which no workload of the cluster's manifests runs (label palisade.service)`, artifact: stacks[0]!.artifact }));
 }
 
-function kubeFlowRecord(f: { from: string; to: string; port: string; allowed: boolean; reason?: string }): FlowRecord {
-  const [protocol, port] = f.port.split("/") as ["tcp" | "udp", string];
-  return { line: `${f.from} => ${f.to} : ${f.port}`, source: f.from, destination: f.to, protocol, port: Number(port), verdict: f.allowed ? "allowed" : "denied", intended: true, ...(f.reason ? { reason: f.reason } : {}), via: "the cluster (NetworkPolicies, node firewall)", layers: [] };
-}
-
 /** Verifies a set of artifacts against the intent (from `intent.json` when not given). */
 export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<string, string>, intentArg?: Intent, opts: VerifyOptions = {}): Report {
   const files = filesOf(artifacts);
@@ -312,9 +311,13 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
   findings.splice(0, findings.length, ...findings.map(located));
   const guardrails = sortGuardrails([...models.flatMap((m) => dockerGuardrails(m, opts.strict)), ...secretGuardrails(files), ...wireguardGuardrails(files), ...governed.guardrails]).map(located);
 
-  const { exposed, matrix } = primary.check;
+  const { exposed } = primary.check;
+  const clusters = kube ? clusterQueries(kubeStacks, files, full, primary.site.hosts) : [];
+  const byPair = (a: MatrixRow, b: MatrixRow) => compareText(a.source, b.source) || compareText(a.destination, b.destination) || compareText(a.protocol, b.protocol) || a.port - b.port;
+  const peerPorts = (id: string): PortSpec[] => (primary.site.nodes.get(id)?.listens ?? []).map((l) => ({ protocol: l.protocol, port: l.port }));
+  const matrix = kube ? [...primary.check.matrix, ...clusterMatrix(clusters, full, peerPorts, probePorts(primary.site))].sort(byPair) : primary.check.matrix;
   // A cluster's flows and pairs join the Docker checks' (a Docker-only site keeps their order untouched).
-  const flows = kube ? [...primary.check.flows, ...kube.flows.map(kubeFlowRecord)].sort((a, b) => compareText(a.line, b.line)) : primary.check.flows;
+  const flows = kube ? [...primary.check.flows, ...kube.flows.map((f) => clusterFlowRecord(clusters, f))].sort((a, b) => compareText(a.line, b.line)) : primary.check.flows;
   const nevers = kube ? [...primary.check.nevers, ...kube.nevers, ...nodeAgentNevers(full, kubeStacks)].sort((a, b) => compareText(a.source, b.source) || compareText(a.destination, b.destination)) : primary.check.nevers;
   const declaredLines = new Set(intent.flows.map((f) => `${f.from} => ${f.to} : ${f.port}`));
   const declared = flows.filter((f) => declaredLines.has(f.line));
@@ -340,7 +343,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
   return {
     version: 1,
     ...(opts.provenance ? { provenance: opts.provenance } : {}),
-    peers: peerRecords(primary.site),
+    peers: clusters.length ? [...peerRecords(primary.site), ...clusterPeers(clusters, full)].sort((a, b) => compareText(a.id, b.id)) : peerRecords(primary.site),
     matrix,
     engines: models.map((m) => m.engine),
     artifacts: { expected: primary.site.expected, missing: primary.site.missing },

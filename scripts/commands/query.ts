@@ -10,8 +10,9 @@ palisade query --to DST [--out D]
 
 May SRC reach DST? Answered from the artifacts in D alone (as verify does), with the hop-by-hop
 trace of the deciding path: each layer (Docker network, each host's nftables, WireGuard, each
-proxy), its verdict, the artifact and line, and why. Without PORT, every port DST listens on is
-tried (every probe port when DST is a range such as internet). PORT is N (TCP), tcp/N or udp/N.
+proxy; for a pod of a Kubernetes cluster, the source's egress and the destination's ingress
+NetworkPolicy and the node's nftables), its verdict, the artifact and line, and why. Without PORT,
+every port DST listens on is tried (every probe port when DST is a range such as internet). PORT is N (TCP), tcp/N or udp/N.
 --from SRC lists everything SRC reaches; --to DST everything that reaches DST.
 
 Options:
@@ -50,9 +51,9 @@ export const query: Command = {
     if (positionals.length < 2 || positionals.length > 3) throw new UsageError("palisade query: expected SRC DST [PORT]; see palisade query --help");
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`palisade query: ${dir} is not a directory; run palisade plan --out ${dir} first`);
     try {
-      const { site } = siteModelOf(readArtifacts(dir).filter((a) => !a.path.startsWith("report/")));
+      const { site, clusters } = siteModelOf(readArtifacts(dir).filter((a) => !a.path.startsWith("report/")));
       const port = positionals[2] !== undefined ? parseQueryPort(positionals[2]) : undefined;
-      const answer = queryPair(site, positionals[0]!, positionals[1]!, port);
+      const answer = queryPair(site, positionals[0]!, positionals[1]!, port, clusters);
       console.log(renderQuery(answer).trimEnd());
       return answer.verdict === "allowed" ? 0 : 1;
     } catch (e) {

@@ -139,6 +139,12 @@ export class PolicyEngine {
     return ranges.filter(([lo]) => blocks.some(([a, b]) => a <= lo && lo <= b));
   }
 
+  /** What one policy's rules of that direction let through between the pair (its share of the union). */
+  policyConns(policy: NetworkPolicy, src: Endpoint, dst: Endpoint, direction: "ingress" | "egress"): ConnSet {
+    const other = direction === "ingress" ? src : dst;
+    return (direction === "ingress" ? policy.ingress : policy.egress).reduce((a, rule) => a.union(this.ruleConns(rule, policy.namespace, other, dst)), ConnSet.none());
+  }
+
   /** The policies that isolate the pod in that direction and have a rule letting this pair through (what opened it). */
   admitting(src: Endpoint, dst: Endpoint, direction: "ingress" | "egress"): readonly NetworkPolicy[] {
     const pod = direction === "ingress" ? dst : src;

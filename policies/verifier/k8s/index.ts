@@ -3,8 +3,8 @@ export type { K8sResources, Workload, NetworkPolicy, Service, Ingress, Namespace
 export { parseManifests, K8sManifestError, WORKLOAD_KINDS, type ManifestProblem } from "./manifests.js";
 export { loadManifestDir } from "./load.js";
 export { selectorMatches } from "./selectors.js";
-export { connectivity, PolicyEngine, referencedBlocks, peerName, workloadName, disjointRanges, type Connection, type Connectivity, type Endpoint, type Peer } from "./evaluate.js";
+export { connectivity, PolicyEngine, referencedBlocks, peerName, workloadName, disjointRanges, ipv4Text, type Connection, type Connectivity, type Endpoint, type Peer } from "./evaluate.js";
 export { diffConnectivity, diffIsEmpty, type ConnectivityDiff, type DiffLine, type DiffType } from "./diff.js";
 export { formatList, formatDiff, LIST_FORMATS, DIFF_FORMATS, type ListFormat, type DiffFormat } from "./format.js";
 export { kubeFromTerraform, kubeFromPulumi, manifestsFromTerraform, manifestsFromPulumi, kubeParity, type RawManifest } from "./engines.js";
-export { checkKubeSegmentation, kubeServices, SERVICE_LABEL, type KubeSegmentation, type KubeFlowResult, type KubeNeverResult, type KubeLayer, type KubeIntent, type KubeNodeLayer } from "./segmentation.js";
+export { checkKubeSegmentation, coversPort, kubePairs, KUBE_LAYERS, kubeServices, SERVICE_LABEL, type KubeSegmentation, type KubeFlowResult, type KubeNeverResult, type KubeLayer, type KubeIntent, type KubeNodeLayer, type KubePair, type KubePairs } from "./segmentation.js";

@@ -96,7 +96,25 @@ export function describeOpening(openedBy: KubeNeverResult["openedBy"]): string {
   return (openedBy ?? []).map((o) => `${o.layer}${o.policies.length ? ` (${o.policies.join(", ")})` : o.layer === "nftables:cloud" ? "" : " (no policy isolates the pod)"}`).join(", ");
 }
 
-export function checkKubeSegmentation(res: K8sResources, intent: KubeIntent, node?: KubeNodeLayer): KubeSegmentation {
+/** One way between two peers of the cluster's vocabulary: an endpoint of each, and each layer on it with what it lets through. */
+export interface KubePair {
+  readonly a: Endpoint;
+  readonly b: Endpoint;
+  readonly layers: readonly (readonly [KubeLayer, ConnSet])[];
+}
+
+export const KUBE_LAYERS: readonly KubeLayer[] = ["networkpolicy:egress", "networkpolicy:ingress", "nftables:cloud"];
+
+/** The pairs of endpoints between two peers, with the layers on each: what the checks and `palisade query` judge. */
+export interface KubePairs {
+  readonly engine: PolicyEngine;
+  /** The services the manifests run, with their workloads. */
+  readonly services: ReadonlyMap<string, Workload>;
+  inCluster(id: string): boolean;
+  pairsOf(from: string, to: string): KubePair[];
+}
+
+export function kubePairs(res: K8sResources, intent: KubeIntent, node?: KubeNodeLayer): KubePairs {
   const engine = new PolicyEngine(res);
   const byService = kubeServices(res);
   const peers = new Map((intent.peers ?? []).map((p) => [p.id, p] as const));
@@ -122,21 +140,29 @@ export function checkKubeSegmentation(res: K8sResources, intent: KubeIntent, nod
       .filter(([lo]) => own.some(([a, b]) => a <= lo && lo <= b) && !hosts.some(([a, b]) => a <= lo && lo <= b))
       .map((range) => ({ kind: "ip", range }));
   };
-  type Pair = { a: Endpoint; b: Endpoint; layers: [KubeLayer, ConnSet][] };
-  const pairsOf = (from: string, to: string): Pair[] =>
+  const pairsOf = (from: string, to: string): KubePair[] =>
     endpointsOf(from).flatMap((a) =>
       endpointsOf(to).map((b) => ({
         a,
         b,
         layers: [
-          ...(a.kind === "pod" ? [["networkpolicy:egress", engine.egress(a, b)] as [KubeLayer, ConnSet]] : []),
-          ...(b.kind === "pod" ? [["networkpolicy:ingress", engine.ingress(a, b)] as [KubeLayer, ConnSet]] : []),
-          ...(node ? [["nftables:cloud", node.conns(a, b)] as [KubeLayer, ConnSet]] : []),
+          ...(a.kind === "pod" ? [["networkpolicy:egress", engine.egress(a, b)] as const] : []),
+          ...(b.kind === "pod" ? [["networkpolicy:ingress", engine.ingress(a, b)] as const] : []),
+          ...(node ? [["nftables:cloud", node.conns(a, b)] as const] : []),
         ],
       })),
     );
-  const inCluster = (id: string) => byService.has(id);
-  const LAYERS: readonly KubeLayer[] = ["networkpolicy:egress", "networkpolicy:ingress", "nftables:cloud"];
+  return { engine, services: byService, inCluster: (id) => byService.has(id), pairsOf };
+}
+
+/** Whether a layer's connections hold the whole port range. */
+export function coversPort(set: ConnSet, protocol: Protocol, lo: number, hi = lo): boolean {
+  return set.ranges(protocol).some(([x, y]) => x <= lo && hi <= y);
+}
+
+export function checkKubeSegmentation(res: K8sResources, intent: KubeIntent, node?: KubeNodeLayer): KubeSegmentation {
+  const { engine, inCluster, pairsOf } = kubePairs(res, intent, node);
+  const LAYERS = KUBE_LAYERS;
 
   const violations: string[] = [];
   const pending: string[] = [];
@@ -151,7 +177,7 @@ export function checkKubeSegmentation(res: K8sResources, intent: KubeIntent, nod
     const protocol = m[1]!.toUpperCase() as Protocol;
     const lo = Number(m[2]);
     const hi = Number(m[3] ?? m[2]);
-    const covers = (set: ConnSet) => set.ranges(protocol).some(([x, y]) => x <= lo && hi <= y);
+    const covers = (set: ConnSet) => coversPort(set, protocol, lo, hi);
     const pairs = pairsOf(f.from, f.to);
     const allowed = pairs.some((p) => p.layers.every(([, set]) => covers(set)));
     const refusing = LAYERS.filter((l) => pairs.length > 0 && pairs.every((p) => p.layers.some(([name, set]) => name === l && !covers(set))));
