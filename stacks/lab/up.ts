@@ -46,6 +46,15 @@ import { INGRESS_PATHS } from "../../cluster/index.js";
 import { KMSG_RELAY_PY, STANDINS_PY } from "./private/scripts.js";
 import { EDGE_DROP_LOG_PREFIX } from "../../edge/index.js";
 
+/**
+ * How long `up` waits for one daemon to be ready (listening, answering, its socket made). It only
+ * bounds a failure: a daemon that is up is seen within milliseconds. On a quiet machine everything is
+ * ready in about 12 s in all; on a loaded 2-core CI runner, where the site's dockerd starts its
+ * containers at the same moment, fail2ban (Python, loading every jail) and knotd (signing the zones)
+ * took more than 10 s, and an 8-10 s wait failed a lab that was coming up.
+ */
+export const READY_TIMEOUT_MS = 45_000;
+
 export interface LabPaths {
   /** `.palisade/lab` under the project root. */
   readonly dir: string;
@@ -405,7 +414,7 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
     const stackUp = Promise.all(siteUp);
 
     const ready: Promise<unknown>[] = [tunnel, stackUp];
-    const waitListen = (name: string, child: ChildProcess, proto: "tcp" | "udp", port: number, timeoutMs = 8000) =>
+    const waitListen = (name: string, child: ChildProcess, proto: "tcp" | "udp", port: number, timeoutMs = READY_TIMEOUT_MS) =>
       waitFor(`${name} listening on ${proto}/${port}`, () => {
         if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}; see ${rec.daemons.find((d) => d.pid === child.pid)?.log}`);
         return listening(child.pid!, proto, port);
@@ -428,7 +437,7 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
         waitFor("stand-ins ready", () => {
           if (child.exitCode !== null) throw new Error(`stand-ins exited with ${child.exitCode}; see ${log}`);
           return readFileSync(log, "utf8").includes("ready");
-        }, 8000).then(() => mark("ready:stand-ins")),
+        }, READY_TIMEOUT_MS).then(() => mark("ready:stand-ins")),
       );
     }
 
@@ -449,7 +458,7 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
     else rec.skipped["knot"] = "hosts/edge/knot/knot.conf not rendered";
 
     // fail2ban with the rendered jails.
-    if (art.fail2banDir) ready.push(startFail2ban(rec, art.fail2banDir, spawn, () => saveRecord(paths, rec)));
+    if (art.fail2banDir) ready.push(startFail2ban(rec, art.fail2banDir, spawn, () => saveRecord(paths, rec)).then(() => mark("ready:fail2ban")));
     else rec.skipped["fail2ban"] = "hosts/edge/fail2ban/ (jails) not rendered";
 
     // pebble, the lab's ACME CA, in the internet namespace; it resolves names through the edge's Knot.
@@ -483,7 +492,7 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
           await waitFor(`the failover agent's state file${multi ? ` (site ${ls.id})` : ""}`, () => {
             if (child.exitCode !== null) throw new Error(`failover agent${multi ? ` of site ${ls.id}` : ""} exited with ${child.exitCode}`);
             return existsSync(stateFile);
-          }, 8000);
+          }, READY_TIMEOUT_MS);
         }),
       );
     }
@@ -497,7 +506,7 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
     await waitFor(`a WireGuard handshake on wg-edge${multi ? " from every site" : ""}`, async () => {
       const hs = handshakes((await execAsync(["wg", "show", "wg-edge", "latest-handshakes"])).stdout);
       return siteKeys.every((k) => (hs.get(k) ?? 0) > 0);
-    }, 6000, 10);
+    }, READY_TIMEOUT_MS, 10);
     mark("handshake");
     rec.complete = true;
     rec.timings.total = (Date.now() - t0) / 1000;
@@ -605,7 +614,7 @@ async function waitContainersListening(rec: LabRecord, plan: ApplyPlan, docker: 
       if (imageKind(spec.image) === "idle") return;
       const ports = (spec.labels["palisade.listens"] ?? "").split(",").filter((p) => p.startsWith("tcp/")).map((p) => Number(p.slice(4)));
       try {
-        await waitFor(`${name} listening on tcp/${ports.join(",")}`, async () => ports.every((p) => listening(c.pid, "tcp", p)), 15_000, 25);
+        await waitFor(`${name} listening on tcp/${ports.join(",")}`, async () => ports.every((p) => listening(c.pid, "tcp", p)), READY_TIMEOUT_MS, 25);
       } catch (e) {
         const info = await api.inspectContainer(c.id).catch(() => null);
         const logs = await api.call<string>("GET", `/containers/${c.id}/logs?stdout=1&stderr=1&tail=5`).catch(() => "");
@@ -733,7 +742,7 @@ async function startTunnel(lab: NetnsLab, rec: LabRecord, art: HostArtifacts, ma
     await waitFor(`${label} creating ${sock}`, () => {
       if (child.exitCode !== null) throw new Error(`${label} exited with ${child.exitCode}; see ${log}`);
       return existsSync(sock);
-    }, 5000, 5);
+    }, READY_TIMEOUT_MS, 5);
     // A file, not /dev/stdin: node's stdio pipes are sockets, which wg cannot fopen.
     const confFile = join(rec.runDir, s.dir, `${ifname}.wg.conf`);
     writeFileSync(confFile, conf, { mode: 0o600 });
@@ -898,15 +907,18 @@ async function startFail2ban(rec: LabRecord, f2bDir: string, spawn: SpawnFn, sav
       relayReady = waitFor("the kernel-log relay reading /dev/kmsg", () => {
         if (relay.exitCode !== null) throw new Error(`the kernel-log relay exited with ${relay.exitCode}; see ${relayLog}`);
         return existsSync(relayLog) && readFileSync(relayLog, "utf8").includes("ready");
-      }, 8000);
+      }, READY_TIMEOUT_MS);
     }
   }
   const child = spawn(rec.layout.ns.edge, "fail2ban-server", ["fail2ban-server", "-f", "-x", "-c", dir]);
+  const serverLog = rec.daemons.find((d) => d.pid === child.pid)?.log;
   await relayReady;
+  // Each ping is a Python process of its own: polled every 250 ms, not faster, so that the pings do
+  // not take the CPU the server needs to load its jails.
   await waitFor("fail2ban answering ping", async () => {
-    if (child.exitCode !== null) throw new Error(`fail2ban-server exited with ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`fail2ban-server exited with ${child.exitCode}; see ${serverLog}`);
     if (!existsSync(rec.sockets["fail2ban"]!)) return false;
-    return (await execAsync(["fail2ban-client", "-c", dir, "ping"], { timeoutMs: 2000 })).code === 0;
-  }, 10_000, 50);
+    return (await execAsync(["fail2ban-client", "-c", dir, "ping"], { timeoutMs: 5000 })).code === 0;
+  }, READY_TIMEOUT_MS, 250);
 }
 
