@@ -11,7 +11,7 @@ import type { Report } from "./verifier/report-model.js";
  * whenever anything does and says nothing about segmentation.
  */
 
-export type DiffSection = "peers" | "flows" | "nevers" | "exposure" | "exceptions" | "tenants" | "findings" | "guardrails" | "counts" | "artifacts";
+export type DiffSection = "peers" | "flows" | "nevers" | "exposure" | "exceptions" | "tenants" | "findings" | "guardrails" | "counts" | "artifacts" | "engines";
 
 export interface SectionDiff {
   readonly section: DiffSection;
@@ -40,6 +40,7 @@ const SECTION_TITLES: Record<DiffSection, string> = {
   guardrails: "Guardrails",
   counts: "Counts",
   artifacts: "Artifacts and engines",
+  engines: "Lab engines (per site: the stack applied, images, lab-only changes)",
 };
 
 /** A construct without its line number: an edit elsewhere in the file shifts lines, not meaning. */
@@ -83,6 +84,13 @@ export function statementsOf(r: Report): Record<DiffSection, Map<string, string>
       ["missing", r.artifacts.missing.join(", ") || "none"],
       ["expected", r.artifacts.expected.join(", ")],
     ]),
+    engines: m(
+      Object.entries(r.lab?.engines ?? {}).flatMap(([site, e]) => [
+        [`${site} artifact`, `${e.artifact} applied by ${e.applier}`] as [string, string],
+        [`${site} images`, e.images.map((i) => `${i.ref} (${i.kind})`).join(", ") || "none"] as [string, string],
+        [`${site} lab-only changes`, e.rewrites.join(" | ") || "none"] as [string, string],
+      ]),
+    ),
   };
 }
 

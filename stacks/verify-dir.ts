@@ -53,7 +53,8 @@ export function labObservations(dir: string): LabSection | undefined {
   if (!existsSync(labFile)) return undefined;
   const lab = JSON.parse(readFileSync(labFile, "utf8")) as LabSection & { manifest?: string };
   if (lab.manifest !== undefined && lab.manifest !== manifestDigest(dir)) return undefined;
-  return { probe: lab.probe, drills: lab.drills ?? {} };
+  const engines = lab.engines ? Object.fromEntries(Object.entries(lab.engines).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : undefined;
+  return { probe: lab.probe, drills: lab.drills ?? {}, ...(engines && Object.keys(engines).length ? { engines } : {}) };
 }
 
 /** sha256 of `manifest.json`, which itself lists every artifact's sha256. */

@@ -182,6 +182,16 @@ function lab(r: Report): string {
       ),
     );
   }
+  const engines = Object.entries(r.lab.engines ?? {});
+  if (engines.length) {
+    out.push(
+      `<p>Each site's Docker engine, as the lab ran it: the stack applied, by what, the images built, and every lab-only change to what the artifact says.</p>`,
+      table(
+        ["site", "artifact applied", "applier", "images", "lab-only changes"],
+        engines.map(([site, e]) => `<tr data-filter><td><code>${x(site)}</code></td><td><code>${x(e.artifact)}</code></td><td>${x(e.applier)}</td><td>${e.images.map((i) => `<code>${x(i.ref)}</code> (${x(i.kind)})`).join(", ") || "none"}</td><td>${e.rewrites.length ? `<ul>${e.rewrites.map((w) => `<li>${x(w)}</li>`).join("")}</ul>` : "none"}</td></tr>`),
+      ),
+    );
+  }
   return out.join("");
 }
 

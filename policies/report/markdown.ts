@@ -58,6 +58,10 @@ export const markdownFormatter: ReportFormatter = {
       if (r.lab.probe) out.push(`Probe against ${r.lab.probe.expectedFrom}: ${r.lab.probe.correct} correct, ${r.lab.probe.incorrect} incorrect.`);
       for (const m of r.lab.probe?.mismatches ?? []) out.push(`- \`${m.line}\`: expected ${m.expected ? "open" : "closed"}, observed ${m.observed ? "open" : "closed"}`);
       for (const [name, d] of Object.entries(r.lab.drills)) out.push(`- drill \`${name}\`: ${d.pass ? "pass" : "**fail**"} (${Object.entries(d.figures).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")})`);
+      for (const [site, e] of Object.entries(r.lab.engines ?? {})) {
+        out.push(`- engine of site \`${site}\`: \`${e.artifact}\` applied by ${e.applier}; images ${e.images.map((i) => `\`${i.ref}\` (${i.kind})`).join(", ") || "none"}; lab-only changes: ${e.rewrites.length || "none"}`);
+        for (const w of e.rewrites) out.push(`  - ${esc(w)}`);
+      }
     }
     out.push("", "## Exposed to the internet", "");
     if (r.exposed.length === 0) out.push("Nothing.");

@@ -11,7 +11,7 @@ export { parseHaproxy, type HaproxyConfig } from "./haproxy.js";
 export type { LayerName, LayerStep, Path, FlowVerdict, PortSpec } from "./layers.js";
 export type { Report, FlowRecord, NeverRecord, Finding, FindingKind, GuardrailFinding, ExposureRecord } from "./report-model.js";
 export { syntheticSite, type SyntheticOptions } from "./synthetic.js";
-export type { LabSection, MatrixRow, PeerRecord, Provenance } from "./report-model.js";
+export type { LabEngineRecord, LabSection, MatrixRow, PeerRecord, Provenance } from "./report-model.js";
 export { siteModelOf } from "./verify.js";
 export { queryPair, renderQuery, reachList, parseQueryPort, QueryInputError, type QueryAnswer, type PortAnswer } from "./query.js";
 export { DIFFERENTIAL_PROOFS, HAPROXY_PROVEN_SEMANTICS, provenSemantics, type DifferentialProof } from "./proven.js";

@@ -117,9 +117,21 @@ export interface ExposureRecord {
   readonly sourceAddresses?: readonly string[];
 }
 
+/** One site's Docker engine as the lab ran it: what was applied, by what, with which images, and what the lab changed. */
+export interface LabEngineRecord {
+  /** The stand-in for terraform apply / pulumi up that applied the artifact. */
+  readonly applier: string;
+  /** The site's stack it applied (`cdktf/stacks/<site>/cdk.tf.json` or `pulumi/<site>.json`). */
+  readonly artifact: string;
+  readonly images: readonly { readonly ref: string; readonly kind: string }[];
+  /** Every lab-only change to what the artifact says, with its reason. */
+  readonly rewrites: readonly string[];
+}
+
 /**
  * What `palisade lab` observed on the real daemons running these artifacts (from
- * `report/lab.json`): probe counts against this report's matrix, and each drill's figures.
+ * `report/lab.json`): probe counts against this report's matrix, each drill's figures, and each
+ * site's Docker engine.
  */
 export interface LabSection {
   readonly probe?: {
@@ -130,6 +142,8 @@ export interface LabSection {
     readonly checks: readonly { readonly name: string; readonly pass: boolean; readonly detail: string }[];
   };
   readonly drills: Readonly<Record<string, { readonly pass: boolean; readonly figures: Readonly<Record<string, unknown>>; readonly targets: Readonly<Record<string, string>>; readonly notes: readonly string[] }>>;
+  /** Per site id (sorted): the Docker engine the lab ran there. @default - the lab recorded no engine */
+  readonly engines?: Readonly<Record<string, LabEngineRecord>>;
 }
 
 /** Who a name in the report stands for: its addresses and listening ports as the artifacts give them. */

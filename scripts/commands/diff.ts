@@ -8,7 +8,8 @@ The semantic segmentation diff between two artifact directories (e.g. the base b
 this change's). It compares everything the report states: each peer's addresses and ports, every
 flow's verdict and the layers and constructs deciding it, must-never pairs, exposure to public
 ranges (the admin SSH ranges included), exceptions with their reasons and governance, tenant
-isolation evidence, findings, guardrails and counts. Prints Markdown short enough for a
+isolation evidence, findings, guardrails, counts, and each site's lab engine (the stack the lab
+applied, its images, its lab-only changes) once the lab has run. Prints Markdown short enough for a
 pull-request comment. Each side is re-verified from its artifacts.
 
 Options:

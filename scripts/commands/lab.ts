@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { labDown, labUp, readRecord, labPaths } from "../../stacks/lab/up.js";
 import { labProbe } from "../../stacks/lab/probe.js";
 import { DRILLS, runDrills, type DrillName, type DrillResult } from "../../stacks/lab/drills.js";
-import { DrillRefused, firstSiteDocker } from "../../stacks/lab/drill-sites.js";
+import { DrillRefused } from "../../stacks/lab/drill-sites.js";
 import { writeLabReport } from "../../stacks/lab/report.js";
 import { ApplyError } from "../../stacks/lab/docker/apply.js";
 import { UsageError, parseOptions, type Command, printHelp } from "../cli-util.js";
@@ -96,7 +96,7 @@ export const lab: Command = {
         const rec = readRecord();
         if (!rec?.complete) throw new UsageError("palisade lab probe: the lab is not up (palisade lab up)");
         const r = await labProbe(rec, progress);
-        writeLabReport(rec.outDir, { probe: r, docker: firstSiteDocker(rec) });
+        writeLabReport(rec.outDir, { probe: r, dockers: rec.dockers });
         return emit(json, { pass: r.incorrect === 0, figures: { correct: r.correct, incorrect: r.incorrect, probes: r.probes, probe_s: r.seconds }, expectedFrom: r.expectedFrom, mismatches: r.mismatches.map((m) => m.line + (m.expected ? " (expected, not observed)" : " (observed, not expected)")) });
       }
       case "drill": {
@@ -111,7 +111,7 @@ export const lab: Command = {
           if (e instanceof DrillRefused) throw new UsageError(`palisade lab drill ${name}: ${e.message}`);
           throw e;
         }
-        writeLabReport(rec.outDir, { drills: results, docker: firstSiteDocker(rec) });
+        writeLabReport(rec.outDir, { drills: results, dockers: rec.dockers });
         const [only] = results;
         if (results.length === 1 && only) return emit(json, { pass: only.pass, figures: only.figures, drill: only.name, ...(only.site ? { site: only.site } : {}), notes: only.notes });
         // Several sites: one line each, then the figures by site.

@@ -10,6 +10,7 @@ import type { ProbeResult } from "./probe.js";
 import type { DrillResult } from "./drills.js";
 import type { LabDocker } from "./docker/cloud.js";
 import { manifestDigest, verifyOutDir, writeReportDir } from "../verify-dir.js";
+import type { LabEngineRecord } from "../../policies/verifier/index.js";
 
 export interface LabReport {
   readonly version: 1;
@@ -26,11 +27,14 @@ export interface LabReport {
   };
   drills: Record<string, { pass: boolean; figures: Record<string, unknown>; targets: Record<string, string>; notes: readonly string[] }>;
   /**
-   * The cloud's Docker engine the lab ran: which artifact the applier (a stand-in for terraform
-   * apply / pulumi up) applied, the images it built, and every lab-only change to what the
-   * artifacts say, with its reason. @default - absent (a lab without the engine section)
+   * Per site id (sorted, one entry on a one-site lab too): the site's Docker engine the lab ran,
+   * which artifact the applier (a stand-in for terraform apply / pulumi up) applied, the images it
+   * built, and every lab-only change to what the artifacts say, with its reason.
+   * @default - absent (a lab without the engine section)
    */
-  engine?: { readonly applier: string; readonly artifact: string; readonly images: readonly { ref: string; kind: string }[]; readonly rewrites: readonly string[] };
+  engines?: Record<string, LabEngineRecord>;
+  /** The first site's engine alone, as lab.json held it before `engines`: dropped when the file is next written. */
+  engine?: unknown;
 }
 
 /** A drill's key in lab.json's `drills`: its name, and on a lab of several sites `name:site` (one entry per site). */
@@ -38,7 +42,18 @@ export function drillKey(d: DrillResult): string {
   return d.site ? `${d.name}:${d.site}` : d.name;
 }
 
-export function writeLabReport(outDir: string, part: { probe?: ProbeResult; drill?: DrillResult; drills?: readonly DrillResult[]; docker?: LabDocker }): string {
+/** A site's engine as lab.json and the report describe it. */
+export function labEngineRecord(d: LabDocker): LabEngineRecord {
+  return {
+    applier: `the lab's applier, a stand-in for ${d.engine === "cdktf" ? "terraform apply" : "pulumi up"} (Docker Engine API, the kreuzwerker provider's order)`,
+    artifact: d.artifact,
+    images: d.images.map((i) => ({ ref: i.ref, kind: i.kind })),
+    rewrites: d.rewrites,
+  };
+}
+
+/** `dockers`: every site's engine, by site id (the lab record's `dockers`). */
+export function writeLabReport(outDir: string, part: { probe?: ProbeResult; drill?: DrillResult; drills?: readonly DrillResult[]; dockers?: Readonly<Record<string, LabDocker>> }): string {
   const dir = join(outDir, "report");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, "lab.json");
@@ -56,15 +71,11 @@ export function writeLabReport(outDir: string, part: { probe?: ProbeResult; dril
     report.probe = { expectedFrom: p.expectedFrom, correct: p.correct, incorrect: p.incorrect, expected: p.expected, observed: p.observed, mismatches: p.mismatches, checks: p.checks };
     writeFileSync(join(dir, "lab-observed.json"), `${JSON.stringify({ version: 1, flows: p.observed, attempts: p.attempts }, null, 2)}\n`);
   }
-  if (part.docker) {
-    const d = part.docker;
-    report.engine = {
-      applier: `the lab's applier, a stand-in for ${d.engine === "cdktf" ? "terraform apply" : "pulumi up"} (Docker Engine API, the kreuzwerker provider's order)`,
-      artifact: d.artifact,
-      images: d.images.map((i) => ({ ref: i.ref, kind: i.kind })),
-      rewrites: d.rewrites,
-    };
+  if (part.dockers && Object.keys(part.dockers).length) {
+    const ids = Object.keys(part.dockers).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    report.engines = Object.fromEntries(ids.map((id) => [id, labEngineRecord(part.dockers![id]!)]));
   }
+  delete report.engine;
   for (const d of [...(part.drill ? [part.drill] : []), ...(part.drills ?? [])]) {
     report.drills[drillKey(d)] = { pass: d.pass, figures: d.figures, targets: d.targets, notes: d.notes };
   }
