@@ -131,6 +131,39 @@ function evidenceFor(files: ReadonlyMap<string, string>, t: TenantIsolationRow, 
   }
 }
 
+const STRINGS = ["tenant", "mode", "database", "server"] as const;
+const LISTS = ["roles", "openbaoPaths", "layers"] as const;
+
+/**
+ * The declaration as the verifier reads it, or why it cannot be read: JSON that does not parse is
+ * already a finding with its line (malformedJsonFindings, for every JSON file a host reads), so none
+ * is added here; JSON of another shape is one finding naming the file and the first row (or line)
+ * that is not a tenant. Never an exception: the report must say what is wrong with the file.
+ */
+function readDeclaration(path: string, text: string): { rows: TenantIsolationRow[] } | { findings: Finding[] } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { findings: [] };
+  }
+  const bad = (line: number, what: string): { findings: Finding[] } => ({
+    findings: [{ id: `bad-artifact:${path}`, kind: "bad-artifact", severity: "violation", subject: path, message: `cannot read ${path}: ${what}; expected {"tenants": [{${[...STRINGS, ...LISTS].join(", ")}}, ...]} as plan writes it (re-run palisade plan)`, layer: "postgres", artifact: path, line }],
+  });
+  const rows = (value as { tenants?: unknown } | null)?.tenants;
+  if (typeof value !== "object" || value === null || !Array.isArray(rows)) return bad(1, "it has no list of tenants");
+  for (const [i, row] of rows.entries()) {
+    const r = row as Record<string, unknown> | null;
+    const wrong = r === null || typeof r !== "object" ? "is not an object" : [...STRINGS.filter((k) => typeof r[k] !== "string").map((k) => `its ${k} is not a string`), ...LISTS.filter((k) => !Array.isArray(r[k]) || !(r[k] as unknown[]).every((x) => typeof x === "string")).map((k) => `its ${k} is not a list of strings`)][0];
+    if (wrong) {
+      const tenant = typeof r?.tenant === "string" ? r.tenant : undefined;
+      const at = tenant === undefined ? -1 : text.split("\n").findIndex((l) => l.includes(`"tenant": ${JSON.stringify(tenant)}`));
+      return bad(at >= 0 ? at + 1 : 1, `tenant #${i + 1}${tenant ? ` (${tenant})` : ""} ${wrong}`);
+    }
+  }
+  return { rows: rows as TenantIsolationRow[] };
+}
+
 /** Tenant isolation with its evidence, and a violation for each layer claimed but not found. */
 export function checkTenantIsolation(files: ReadonlyMap<string, string>, intent?: Pick<Intent, "peers">): { tenants: TenantRecord[]; findings: Finding[] } {
   const dirs = dirsOf(files, intent);
@@ -150,7 +183,9 @@ export function checkTenantIsolation(files: ReadonlyMap<string, string>, intent?
     }));
     return { tenants: [], findings };
   }
-  const declared = (JSON.parse(text) as { tenants: TenantIsolationRow[] }).tenants;
+  const read = readDeclaration(declaration, text);
+  if ("findings" in read) return { tenants: [], findings: read.findings };
+  const declared = read.rows;
   const findings: Finding[] = [];
   const tenants = declared.map((t) => {
     const layers = t.layers.map((claim) => {

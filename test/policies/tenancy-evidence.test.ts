@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { planOnce } from "../helpers/plan-once.js";
 import { copyOut, editText, verifyDirInProcess } from "./support.js";
+import { readArtifacts } from "../../stacks/output.js";
+import { checkTenantIsolation } from "../../policies/verifier/tenancy.js";
+import { malformedJsonFindings } from "../../policies/verifier/daemon-findings.js";
 
 const planned = await planOnce();
 const report = verifyDirInProcess(planned.dir);
@@ -49,5 +52,33 @@ describe("tenant isolation in the report, backed by the rendered SQL and OpenBao
     const r = verifyDirInProcess(dir);
     expect(r.summary.verdict).toBe("fail");
     expect(r.findings.map((f) => f.id)).toContain("tenant-isolation:globex/postgres-database");
+  });
+});
+
+describe("the tenant isolation declaration read as data, never trusted to be well formed", () => {
+  const path = "hosts/cloud/postgres/tenants.json";
+  const files = new Map(readArtifacts(planned.dir).map((a) => [a.path, a.content]));
+  const withDeclaration = (text: string) => new Map([...files, [path, text]]);
+
+  it("GIVEN tenants.json that is not JSON WHEN checked THEN no exception and no tenant (the JSON finding with its line is malformedJsonFindings')", () => {
+    const broken = withDeclaration(files.get(path)!.replace("[", "[[,"));
+    expect(checkTenantIsolation(broken)).toEqual({ tenants: [], findings: [] });
+    expect(malformedJsonFindings(broken)).toEqual([expect.objectContaining({ kind: "bad-artifact", artifact: path, line: 2 })]);
+  });
+
+  it.each([
+    ["an object without tenants", "{}\n", 1, /it has no list of tenants/],
+    ["null", "null\n", 1, /it has no list of tenants/],
+    ["a tenant whose layers is not a list", files.get(path)!.replace(/"layers": \[[^\]]*\]/, '"layers": "all"'), 0, /tenant #1 \(\w+\) its layers is not a list of strings/],
+    ["a tenant that is a string", '{ "tenants": ["acme"] }\n', 1, /tenant #1 is not an object/],
+  ])("GIVEN tenants.json holding %s WHEN checked THEN one bad-artifact naming the file and the line, and no exception", (_n, text, line, message) => {
+    const r = checkTenantIsolation(withDeclaration(text));
+    expect(r.tenants).toEqual([]);
+    expect(r.findings).toHaveLength(1);
+    const f = r.findings[0]!;
+    expect(f).toMatchObject({ kind: "bad-artifact", severity: "violation", artifact: path });
+    expect(f.message).toMatch(message);
+    // The line: the file's first, or the line of the tenant that is not one.
+    expect(f.line).toBe(line || text.split("\n").findIndex((l) => l.includes('"tenant": ')) + 1);
   });
 });
