@@ -1,6 +1,8 @@
-import { routeRequest, type HaproxyConfig, type HaproxyRequest } from "./haproxy.js";
+import { ONE_SITE_ID } from "../../core/index.js";
+import { parseHaproxy, routeRequest, type HaproxyConfig, type HaproxyRequest } from "./haproxy.js";
+import { ingressPathOn } from "./declared-rendered.js";
 import type { Finding } from "./report-model.js";
-import type { SiteModel } from "./site-model.js";
+import type { ProxyInfo, SiteModel } from "./site-model.js";
 import type { IntentPeer } from "../intent.js";
 import { JsonSyntaxError, parseJsonWithLines } from "./json-lines.js";
 import { parseWireguard } from "./wireguard.js";
@@ -46,35 +48,56 @@ export function daemonFindings(m: SiteModel, peers: readonly IntentPeer[]): Find
       out.push({ id: `unknown-peer:${h.artifact}:${c.name}`, kind: "unknown-peer", severity: "violation", subject: `${h.host}/${c.service}`, message: `container ${c.name} (service ${c.service}) is in ${h.artifact} but the intent knows no such service: nothing says what it may reach`, layer: `docker:${h.host}`, artifact: h.artifact, line: c.lineOf(""), construct: c.construct });
     }
   }
-  for (const proxy of m.proxies) {
-    const cfg = proxy.config;
-    if (!cfg) continue;
-    for (const p of cfg.problems) out.push(notUnderstood(proxy.path, proxy.layer, p.line, p.message, p.text));
-    for (const fe of cfg.frontends) {
-      for (const port of [...new Set(fe.binds.map((b) => b.port))]) {
-        const ssl = fe.binds.some((b) => b.port === port && b.ssl);
-        for (const req of strangerRequests(cfg, port, ssl, fe.mode)) {
-          const o = routeRequest(cfg, fe, req);
-          if (o.kind !== "server") continue;
-          const be = cfg.backends.find((b) => b.name === o.backend);
-          const what = req.sni !== undefined && req.host === undefined ? `SNI ${req.sni ?? "(none)"}` : `Host ${req.host} path ${req.path}`;
-          out.push({
-            id: `unexpected-route:${proxy.path}:${fe.name}:${port}:unknown-name`,
-            kind: "unexpected-route",
-            severity: "violation",
-            subject: `${proxy.node} ${fe.name} :${port} unknown name`,
-            message: `a request for a name this proxy does not serve (${what}, from ${req.src}) lands on backend ${o.backend} (${be?.servers.map((s) => `${s.host}:${s.port}`).join(", ")}): an unknown name must be refused, never fall back to an application`,
-            layer: proxy.layer,
-            artifact: proxy.path,
-            line: o.line,
-            construct: `frontend ${fe.name} -> backend ${o.backend}`,
-          });
-          break;
-        }
+  for (const proxy of m.proxies) out.push(...proxyFindings(proxy));
+  return out;
+}
+
+/**
+ * What a proxy's config does not let the verifier understand, and where a request for a name it does
+ * not serve lands (it must never reach an application): for every HAProxy the platform runs.
+ */
+export function proxyFindings(proxy: ProxyInfo): Finding[] {
+  const out: Finding[] = [];
+  const cfg = proxy.config;
+  if (!cfg) return [];
+  for (const p of cfg.problems) out.push(notUnderstood(proxy.path, proxy.layer, p.line, p.message, p.text));
+  for (const fe of cfg.frontends) {
+    for (const port of [...new Set(fe.binds.map((b) => b.port))]) {
+      const ssl = fe.binds.some((b) => b.port === port && b.ssl);
+      for (const req of strangerRequests(cfg, port, ssl, fe.mode)) {
+        const o = routeRequest(cfg, fe, req);
+        if (o.kind !== "server") continue;
+        const be = cfg.backends.find((b) => b.name === o.backend);
+        const what = req.sni !== undefined && req.host === undefined ? `SNI ${req.sni ?? "(none)"}` : `Host ${req.host} path ${req.path}`;
+        out.push({
+          id: `unexpected-route:${proxy.path}:${fe.name}:${port}:unknown-name`,
+          kind: "unexpected-route",
+          severity: "violation",
+          subject: `${proxy.node} ${fe.name} :${port} unknown name`,
+          message: `a request for a name this proxy does not serve (${what}, from ${req.src}) lands on backend ${o.backend} (${be?.servers.map((s) => `${s.host}:${s.port}`).join(", ")}): an unknown name must be refused, never fall back to an application`,
+          layer: proxy.layer,
+          artifact: proxy.path,
+          line: o.line,
+          construct: `frontend ${fe.name} -> backend ${o.backend}`,
+        });
+        break;
       }
     }
   }
   return out;
+}
+
+/**
+ * The ingress of a Kubernetes cloud: HAProxy runs as a pod there, with the config rendered for the
+ * ingress's site (hosts/<site>/ingress/haproxy.cfg), so no Docker container names it and the
+ * Docker models list no proxy for it; it is read like every other proxy.
+ */
+export function clusterIngressProxies(files: ReadonlyMap<string, string>, peers: readonly IntentPeer[], known: ReadonlySet<string>): ProxyInfo[] {
+  const host = peers.find((p) => p.id === "ingress")?.host ?? ONE_SITE_ID;
+  const path = ingressPathOn(host);
+  const text = files.get(path);
+  if (text === undefined || known.has(path)) return [];
+  return [{ node: "ingress", host, layer: "haproxy:ingress", path, config: parseHaproxy(path, text) }];
 }
 
 /** Every JSON file the hosts read (failover.json, tenants.json, OpenBao's roles...) must be JSON: else a finding with its line. */

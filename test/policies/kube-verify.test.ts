@@ -75,6 +75,17 @@ describe.each(kubeExamples)("the $name example, its cloud on Kubernetes", async 
     expect(lines.slice(0, f.line! - 1).reverse().find((l) => /^ {6}"[a-z0-9_]+": \{$/.test(l))).toContain(allowKey);
   });
 
+  it("the ingress's HAProxy, a pod of the cluster, is read like any proxy: an unknown Host falling back to an application and a construct not modelled are each a violation naming its line", () => {
+    const path = artifacts.find((a) => /^hosts\/[^/]+\/ingress\/haproxy\.cfg$/.test(a.path))!.path;
+    const route = /^\s*use_backend (\S+) if (host_\w+)$/m.exec(artifacts.find((a) => a.path === path)!.content)!;
+    const fallback = edit(artifacts, path, (t) => t.replace(route[0], `    use_backend ${route[1]} unless ${route[2]}`));
+    const f = verify(fallback).findings.find((x) => x.kind === "unexpected-route" && x.subject.startsWith("ingress ") && x.message.includes(`lands on backend ${route[1]}`));
+    expect(f, JSON.stringify(verify(fallback).findings.map((x) => x.message))).toMatchObject({ severity: "violation", layer: "haproxy:ingress", artifact: path });
+    expect(fallback.find((a) => a.path === path)!.content.split("\n")[f!.line! - 1]).toContain(`unless ${route[2]}`);
+    const lua = edit(artifacts, path, (t) => t.replace(/^global\n/m, "global\n    lua-load /etc/haproxy/route.lua\n"));
+    expect(verify(lua).findings.find((x) => x.kind === "bad-artifact" && x.artifact === path)?.message).toMatch(/lua-load is not modelled/);
+  });
+
   it("a deleted default deny is a violation naming the artifact", () => {
     const mutated = editJson(artifacts, TF, (j) => {
       const [key] = tfManifests(j).find(([, r]) => r.manifest.kind === "NetworkPolicy" && r.manifest.metadata.namespace === target && r.manifest.metadata.name === "default-deny")!;
