@@ -82,7 +82,15 @@ export interface NftProblem {
 
 type Verdict = { kind: "accept" | "drop" | "return" | "continue" | "jump" | "goto"; target?: string };
 /** `prio`: the base chain's priority (conntrack attaches state at -200 in prerouting and output). */
-type Matcher = (p: Packet, hook: Hook, prio: number) => boolean;
+type Matcher = ((p: Packet, hook: Hook, prio: number) => boolean) & {
+  /** The address a match compares (its outcome depends on it, and on nothing else but the family and the sets the source is in). */
+  readonly reads?: "saddr" | "daddr";
+};
+
+/** A match on an address, marked as such (prunedCuts skips it on a symbolic address). */
+function readsAddr(which: "saddr" | "daddr", m: (p: Packet, hook: Hook, prio: number) => boolean): Matcher {
+  return Object.assign(m, { reads: which });
+}
 
 /**
  * The ct state of the first packet: `new` once conntrack has seen it; before that (a chain at
@@ -109,6 +117,8 @@ interface Rule {
   readonly portRefs: readonly (() => readonly (readonly [number, number])[])[];
   /** Exact destination addresses the rule requires (`ip daddr A` / `{ A, B }`), for the chain's index. */
   readonly daddrKeys?: readonly string[];
+  /** Interface names the rule requires (`iifname "br-x"` / `{ "a", "b" }`, no wildcard, not negated): it matches no packet on another named interface, nor one without that interface. */
+  readonly ifaceKeys?: { readonly iif?: readonly string[]; readonly oif?: readonly string[] };
 }
 
 interface Chain {
@@ -649,6 +659,7 @@ function parseVerdictWords(words: string[]): Verdict | null {
 function parseRule(vals: Val[], line: number, text: string, family: string, table: string, sets: Map<string, NamedSet>, problems: NftProblem[], natChain = false): Rule | null {
   const matchers: Matcher[] = [];
   let daddrKeys: string[] | undefined;
+  const ifaceKeys: { iif?: string[]; oif?: string[] } = {};
   let snat: string | undefined;
   let verdict: Verdict | undefined;
   let vmap: Rule["vmap"];
@@ -716,13 +727,13 @@ function parseRule(vals: Val[], line: number, text: string, family: string, tabl
         return ranges;
       };
       addrRefs.push({ which, get });
-      matchers.push((p) => p.family === fam && (which === "saddr" && p.inSets?.includes(set.name) ? !val.neg : specMatches(p[which], get(), val.neg)));
+      matchers.push(readsAddr(which, (p) => p.family === fam && (which === "saddr" && p.inSets?.includes(set.name) ? !val.neg : specMatches(p[which], get(), val.neg))));
       return true;
     }
     const ranges = parseAll(val.elements);
     if (!ranges) return false;
     addrRefs.push({ which, get: () => ranges });
-    matchers.push((p) => p.family === fam && specMatches(p[which], ranges, val.neg));
+    matchers.push(readsAddr(which, (p) => p.family === fam && specMatches(p[which], ranges, val.neg)));
     if (which === "daddr" && !val.neg && !daddrKeys && ranges.every((r) => r.lo === r.hi)) daddrKeys = ranges.map((r) => `${r.v}:${r.lo}`);
     return true;
   };
@@ -773,6 +784,7 @@ function parseRule(vals: Val[], line: number, text: string, family: string, tabl
     if (!val) return false;
     const pats = val.elements.map(unquote);
     matchers.push((p) => pats.some((pat) => ifaceMatches(pat, p[which])) !== val.neg);
+    if (!val.neg && pats.length && !pats.some((pat) => pat.includes("*")) && !ifaceKeys[which]) ifaceKeys[which] = pats;
     return true;
   };
 
@@ -979,7 +991,7 @@ function parseRule(vals: Val[], line: number, text: string, family: string, tabl
     }
     return fail(`unsupported expression ${JSON.stringify(w)}`);
   }
-  return { line, text, matchers, verdict, vmap, never, daddrKeys, snat, nat, addrRefs, portRefs };
+  return { line, text, matchers, verdict, vmap, never, daddrKeys, ...(ifaceKeys.iif || ifaceKeys.oif ? { ifaceKeys } : {}), snat, nat, addrRefs, portRefs };
 }
 
 // ---------- evaluator ----------
@@ -1070,8 +1082,13 @@ function perPath<T>(cache: WeakMap<Ruleset, Map<string, T>>, rs: Ruleset, hooks:
 
 /** The hooks' base chains for the family and every chain they jump or go to (directly, through a vmap, transitively). */
 function reachableChains(rs: Ruleset, hooks: readonly Hook[], family: 4 | 6): Set<Chain> {
+  return chainsReached(rs, hooks.flatMap((h) => baseChains(rs, h, family)));
+}
+
+/** The chains given and every chain they jump or go to (directly, through a vmap, transitively). */
+function chainsReached(rs: Ruleset, from: readonly Chain[]): Set<Chain> {
   const seen = new Set<Chain>();
-  const todo = hooks.flatMap((h) => baseChains(rs, h, family));
+  const todo = [...from];
   while (todo.length) {
     const c = todo.pop()!;
     if (seen.has(c)) continue;
@@ -1112,8 +1129,21 @@ function translatesOnPath(rs: Ruleset, hooks: readonly Hook[], family: 4 | 6): b
   });
 }
 
-/** A symbolic address's ranges as text, per spec (the walk passes the same spec again and again). */
+/** A symbolic address's ranges as a short key, per spec (the walk passes the same spec again and again). */
 const rangesKeys = new WeakMap<AddrSpec, string>();
+/** Ranges as text → its short key: equal ranges, equal keys (the text of the internet's ranges runs to kilobytes). */
+const rangesIds = new Map<string, string>();
+
+function rangesKeyOf(s: AddrSpec): string {
+  let key = rangesKeys.get(s);
+  if (key === undefined) {
+    const text = `${s.v}:${(s.kind === "ranges" ? s.ranges.filter((r) => r.v === s.v) : [fullRange(s.v)]).map((r) => `${r.lo}-${r.hi}`).join(",")}`;
+    key = rangesIds.get(text);
+    if (key === undefined) rangesIds.set(text, (key = `${s.v}r${rangesIds.size}`));
+    rangesKeys.set(s, key);
+  }
+  return key;
+}
 
 /**
  * The packet's class at these hooks, or undefined when the exact packet matters. Every rule the
@@ -1128,22 +1158,25 @@ export function packetClass(rs: Ruleset, hooks: readonly Hook[], p: Packet): str
   const path = pathInfo(rs, hooks, p.family);
   if (path.exact || p.iifAddr || p.oifAddr || p.redirected) return undefined;
   const cuts = path.cuts;
+  // No translation anywhere on the path: the rules the packet's concrete fields let match (prunedCuts)
+  // stand for its concrete addresses (packets of many sources share them, where each address is a class of its own).
+  const kept = path.natFree ? prunedCuts(rs, hooks, p) : undefined;
   const addr = (which: "saddr" | "daddr"): string => {
     const s = p[which];
-    if (s.kind === "ip") return `${s.v}#${classIndex(cuts[which].get(s.v) ?? [], s.n)}`;
+    if (s.kind === "ip") return kept ? `${s.v}#` : `${s.v}#${classIndex(cuts[which].get(s.v) ?? [], s.n)}`;
     if (s.kind === "any") return `${s.v}*`;
-    let key = rangesKeys.get(s);
-    if (key === undefined) rangesKeys.set(s, (key = `${s.v}:${s.ranges.filter((r) => r.v === s.v).map((r) => `${r.lo}-${r.hi}`).join(",")}`));
-    return key;
+    return rangesKeyOf(s);
   };
   const iface = (i: Iface | undefined) => (i ? (i.name !== undefined ? `n:${i.name}` : `r:${i.role}`) : "");
-  return `${path.prefix}|${addr("saddr")}|${addr("daddr")}|${p.proto}|${classIndex(cuts.ports, p.dport)}|${iface(p.iif)}|${iface(p.oif)}|${p.dnat ? 1 : 0}|${(p.inSets ?? []).join(",")}`;
+  return `${path.prefix}|${kept ? `k${kept.id}` : ""}|${addr("saddr")}|${addr("daddr")}|${p.proto}|${classIndex(cuts.ports, p.dport)}|${iface(p.iif)}|${iface(p.oif)}|${p.dnat ? 1 : 0}|${(p.inSets ?? []).join(",")}`;
 }
 
 /** A path's cuts, whether its outcome needs the exact packet, and its key, per hooks array (callers pass the same arrays) and family. */
 interface PathInfo {
   readonly cuts: Cuts;
   readonly exact: boolean;
+  /** No nat rule in any chain the path's hooks reach: every hook sees the packet as sent (interfaces aside). */
+  readonly natFree: boolean;
   readonly prefix: string;
 }
 const pathInfoCache = new WeakMap<Ruleset, Map<readonly Hook[], PathInfo[]>>();
@@ -1153,15 +1186,129 @@ function pathInfo(rs: Ruleset, hooks: readonly Hook[], family: 4 | 6): PathInfo 
   if (!byHooks) pathInfoCache.set(rs, (byHooks = new Map()));
   let byFamily = byHooks.get(hooks);
   if (!byFamily) byHooks.set(hooks, (byFamily = []));
-  return (byFamily[family] ??= { cuts: pathCutsOf(rs, hooks, family), exact: translatesOnPath(rs, hooks, family), prefix: `${hooks.join(",")}|${family}` });
+  return (byFamily[family] ??= {
+    cuts: pathCutsOf(rs, hooks, family),
+    exact: translatesOnPath(rs, hooks, family),
+    natFree: ![...reachableChains(rs, hooks, family)].some((c) => c.rules.some((r) => r.nat)),
+    prefix: `${hooks.join(",")}|${family}`,
+  });
+}
+
+/** The rules a packet's concrete fields let match on a path, and the cuts they draw on its symbolic addresses. */
+interface Kept {
+  /** Stands for the kept rules (per ruleset, path and symbolic sides): equal ids, equal rules. */
+  readonly id: number;
+  readonly cuts: Cuts;
+}
+const keptCache = new WeakMap<Ruleset, Map<string, Kept>>();
+const ruleIds = new WeakMap<Rule, number>();
+let nextRuleId = 0;
+const fromBase = new WeakMap<Chain, Chain[]>();
+const ifaceIndex = new WeakMap<Chain, { iif: IfaceIndex; oif: IfaceIndex }>();
+interface IfaceIndex {
+  readonly byName: Map<string, number[]>;
+  /** Rules requiring no name of this interface. */
+  readonly rest: number[];
+}
+
+/** A base chain and every chain it jumps or goes to (directly, through a vmap, transitively). */
+function chainsFrom(rs: Ruleset, base: Chain): Chain[] {
+  let out = fromBase.get(base);
+  if (!out) fromBase.set(base, (out = [...chainsReached(rs, [base])]));
+  return out;
+}
+
+/**
+ * Indices of a chain's rules that an interface does not rule out, in order: a rule requiring named
+ * interfaces (ifaceKeys) matches only a packet on one of them; with no interface, none. A known role
+ * without a name (an external interface) may match a name by its role: every rule.
+ */
+function ifaceCandidates(chain: Chain, which: "iif" | "oif", iface: Iface | undefined): readonly number[] | undefined {
+  if (iface && iface.name === undefined) return undefined;
+  let idx = ifaceIndex.get(chain);
+  if (!idx) {
+    const build = (w: "iif" | "oif"): IfaceIndex => {
+      const byName = new Map<string, number[]>();
+      const rest: number[] = [];
+      chain.rules.forEach((r, i) => {
+        const names = r.ifaceKeys?.[w];
+        if (!names) rest.push(i);
+        else for (const n of new Set(names)) byName.set(n, [...(byName.get(n) ?? []), i]);
+      });
+      return { byName, rest };
+    };
+    ifaceIndex.set(chain, (idx = { iif: build("iif"), oif: build("oif") }));
+  }
+  const x = idx[which];
+  const hit = iface ? x.byName.get(iface.name!) : undefined;
+  if (!hit) return x.rest;
+  const out: number[] = [];
+  let a = 0;
+  let b = 0;
+  while (a < hit.length || b < x.rest.length) {
+    if (b >= x.rest.length || (a < hit.length && hit[a]! < x.rest[b]!)) out.push(hit[a++]!);
+    else out.push(x.rest[b++]!);
+  }
+  return out;
+}
+
+/** The packet as a hook sees it: the interface it cannot know hidden (as evaluateHooks does). */
+function seenAt(k: Hook, q: Packet): Packet {
+  return (k === "prerouting" || k === "input") && q.oif !== undefined ? { ...q, oif: undefined } : k === "output" && q.iif !== undefined ? { ...q, iif: undefined } : q;
+}
+
+/**
+ * The rules of a translation-free path (natFree) that some packet differing from this one only in its
+ * symbolic addresses can match: at each hook, in each base chain and the chains it reaches, those whose
+ * every match but the ones on a symbolic address holds for the packet as that hook sees it (the same
+ * packet at every hook: nothing translates it). Every other rule fails on every such packet, so two
+ * addresses the kept rules' cuts do not tell apart get the same result at every hook, with the same
+ * witness: trying one per class of these cuts decides what trying one per class of all the path's cuts
+ * decides. Packets with the same kept rules (at each hook and base chain) and the same symbolic
+ * addresses, port class and interfaces meet the same rules with the same outcome (packetClass).
+ */
+function prunedCuts(rs: Ruleset, hooks: readonly Hook[], p: Packet): Kept {
+  const symS = p.saddr.kind !== "ip";
+  const symD = p.daddr.kind !== "ip";
+  const kept: Rule[] = [];
+  let key = `${hooks.join(",")}|${p.family}|${symS ? "s" : ""}${symD ? "d" : ""}`;
+  for (const [hi, k] of hooks.entries()) {
+    const seen = seenAt(k, p);
+    for (const base of baseChains(rs, k, p.family)) {
+      key += `|${hi}.${base.seq}:`;
+      for (const chain of chainsFrom(rs, base)) {
+        const byIif = ifaceCandidates(chain, "iif", seen.iif);
+        const byOif = ifaceCandidates(chain, "oif", seen.oif);
+        const cand = byIif && byOif ? (byIif.length <= byOif.length ? byIif : byOif) : (byIif ?? byOif ?? chain.rules.keys());
+        for (const ri of cand) {
+          const rule = chain.rules[ri]!;
+          if (rule.never) continue;
+          if (!rule.matchers.every((m) => (m.reads === "saddr" ? symS : m.reads === "daddr" && symD) || m(seen, k, base.priority))) continue;
+          let id = ruleIds.get(rule);
+          if (id === undefined) ruleIds.set(rule, (id = nextRuleId++));
+          key += `${id},`;
+          kept.push(rule);
+        }
+      }
+    }
+  }
+  let byKey = keptCache.get(rs);
+  if (!byKey) keptCache.set(rs, (byKey = new Map()));
+  let hit = byKey.get(key);
+  if (!hit) byKey.set(key, (hit = { id: byKey.size, cuts: cutsOfRules(kept) }));
+  return hit;
 }
 
 function cutsOfChains(chains: readonly Chain[]): Cuts {
+  return cutsOfRules(chains.flatMap((c) => c.rules));
+}
+
+function cutsOfRules(rules: readonly Rule[]): Cuts {
   const saddr = new Map<4 | 6, Set<bigint>>([[4, new Set()], [6, new Set()]]);
   const daddr = new Map<4 | 6, Set<bigint>>([[4, new Set()], [6, new Set()]]);
   const ports = new Set<number>();
-  for (const c of chains) {
-    for (const r of c.rules) {
+  {
+    for (const r of rules) {
       for (const ref of r.addrRefs) {
         for (const x of ref.get()) {
           const m = (ref.which === "saddr" ? saddr : daddr).get(x.v)!;
@@ -1204,7 +1351,7 @@ const representativesCache = new WeakMap<readonly bigint[], Map<string, AddrSpec
 function representatives(spec: AddrSpec, cuts: readonly bigint[]): AddrSpec[] {
   if (spec.kind === "ip") return [spec];
   const ranges = spec.kind === "any" ? [fullRange(spec.v)] : spec.ranges.filter((r) => r.v === spec.v);
-  const key = `${spec.v}:${ranges.map((r) => `${r.lo}-${r.hi}`).join(",")}`;
+  const key = rangesKeyOf(spec);
   let byKey = representativesCache.get(cuts);
   if (!byKey) representativesCache.set(cuts, (byKey = new Map()));
   const hit = byKey.get(key);
@@ -1218,6 +1365,33 @@ function representatives(spec: AddrSpec, cuts: readonly bigint[]): AddrSpec[] {
   const reps = [...out].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((n): AddrSpec => ({ kind: "ip", v: spec.v, n, text: formatIp(spec.v, n) }));
   byKey.set(key, reps);
   return reps;
+}
+
+const classRepsCache = new WeakMap<readonly bigint[], Map<string, AddrSpec[]>>();
+
+/**
+ * The representatives (ascending) of which no two lie between the same two cuts: the lowest of each
+ * class the cuts draw over the spec (a class may span several of the spec's ranges). Two addresses of
+ * one class get the same result from every rule whose cuts these are, so the first of the class that
+ * passes is its lowest, the one representatives() would try first.
+ */
+function classRepresentatives(spec: AddrSpec, cuts: readonly bigint[]): AddrSpec[] {
+  const all = representatives(spec, cuts);
+  if (spec.kind === "ip" || all.length < 2) return all;
+  let byKey = classRepsCache.get(cuts);
+  if (!byKey) classRepsCache.set(cuts, (byKey = new Map()));
+  const key = rangesKeyOf(spec);
+  const hit = byKey.get(key);
+  if (hit) return hit;
+  const out: AddrSpec[] = [];
+  let last = -1;
+  for (const a of all) {
+    const c = classIndex(cuts, (a as { n: bigint }).n);
+    if (c !== last) out.push(a);
+    last = c;
+  }
+  byKey.set(key, out);
+  return out;
 }
 
 /**
@@ -1260,7 +1434,7 @@ export interface HooksResult {
  * input). A symbolic address is tried one concrete address per class, through all the hooks:
  * accepted when one address passes every hook.
  */
-export function evaluateHooks(rs: Ruleset, hooks: readonly Hook[], p: Packet, opts: { readonly allCuts?: boolean } = {}): HooksResult {
+export function evaluateHooks(rs: Ruleset, hooks: readonly Hook[], p: Packet, opts: { readonly allCuts?: boolean; readonly pathCuts?: boolean } = {}): HooksResult {
   const one = (q: Packet, witness?: string): HooksResult => {
     const steps: { hook: Hook; result: EvalResult }[] = [];
     let cur = q;
@@ -1276,12 +1450,16 @@ export function evaluateHooks(rs: Ruleset, hooks: readonly Hook[], p: Packet, op
     return { verdict: "accept", steps, witness };
   };
   if (p.saddr.kind === "ip" && p.daddr.kind === "ip") return one(p);
-  // `allCuts`: every class of the whole ruleset (the equivalence test's reference).
-  const cuts = opts.allCuts ? cutsOf(rs) : pathCutsOf(rs, hooks, p.family);
+  // `allCuts`: every class of the whole ruleset; `pathCuts`: of the rules the path reaches (the
+  // equivalence tests' references). Else, on a path nothing translates, of the rules the packet's
+  // concrete fields let match (prunedCuts), one address per class.
+  const pruned = !opts.allCuts && !opts.pathCuts && pathInfo(rs, hooks, p.family).natFree;
+  const cuts = opts.allCuts ? cutsOf(rs) : pruned ? prunedCuts(rs, hooks, p).cuts : pathCutsOf(rs, hooks, p.family);
+  const reps = pruned ? classRepresentatives : representatives;
   let first: HooksResult | undefined;
   const witnessOf = (s: AddrSpec, d: AddrSpec) => (p.saddr.kind !== "ip" && p.daddr.kind !== "ip" ? `from ${specText(s)} to ${specText(d)}` : p.saddr.kind !== "ip" ? `from ${specText(s)}` : `to ${specText(d)}`);
-  for (const s of representatives(p.saddr, cuts.saddr.get(p.saddr.v) ?? [])) {
-    for (const d of representatives(p.daddr, cuts.daddr.get(p.daddr.v) ?? [])) {
+  for (const s of reps(p.saddr, cuts.saddr.get(p.saddr.v) ?? [])) {
+    for (const d of reps(p.daddr, cuts.daddr.get(p.daddr.v) ?? [])) {
       const r = one({ ...p, saddr: s, daddr: d });
       if (r.verdict === "accept") return { ...r, witness: witnessOf(s, d) };
       first ??= { ...r, witness: witnessOf(s, d) };
