@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labDown, labUp } from "../../stacks/lab/up.js";
 import { labProbe } from "../../stacks/lab/probe.js";
+import { writeLabReport } from "../../stacks/lab/report.js";
+import type { Report } from "../../policies/verifier/index.js";
 import { labCannotRun, planSiteInto } from "../../stacks/lab/site-plan.js";
 import { crossSiteFlows, edgeForwardFamilies, loadSite, sysctlDir } from "../../core/index.js";
 import { runCli } from "../helpers/cli.js";
@@ -53,6 +55,12 @@ describeRoot("the lab on every example platform: up, probe equals the verifier, 
         expect(r.mismatches.map((m) => `${m.expected ? "expected, not observed" : "observed, not expected"}: ${m.line}`)).toEqual([]);
         expect(r.checks.length).toBeGreaterThan(0);
         expect(r.checks.filter((c) => !c.pass).map((c) => `${c.name}: ${c.detail}`)).toEqual([]);
+        // The report's lab section describes every site's engine, by site id, as palisade lab probe writes it.
+        writeLabReport(out, { probe: r, dockers: up.record.dockers });
+        const report = JSON.parse(readFileSync(join(out, "report", "report.json"), "utf8")) as Report;
+        const ids = up.record.layout.sites.map((s) => s.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        expect(Object.keys(report.lab?.engines ?? {})).toEqual(ids);
+        for (const id of ids) expect(report.lab!.engines![id]!.artifact).toBe(up.record.dockers![id]!.artifact);
         // The edge forwards exactly as its rendered sysctl drop-ins say (the lab sets no forwarding of its own there).
         const rendered = existsSync(join(out, sysctlDir("edge"))) && readdirSync(join(out, sysctlDir("edge"))).some((n) => n.endsWith(".conf"));
         const fwd = spawnSync("ip", ["netns", "exec", up.record.layout.ns.edge, "sysctl", "-n", "net.ipv4.ip_forward"], { encoding: "utf8" });
