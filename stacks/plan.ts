@@ -68,10 +68,10 @@ export function manifestArtifact(siteText: string, artifacts: readonly Artifact[
  */
 export function verifyPlan(
   artifacts: readonly Artifact[],
-  opts: { readonly strict?: boolean; readonly provenance?: Provenance; readonly asOf?: string; readonly site?: Site } = {},
+  opts: { readonly strict?: boolean; readonly provenance?: Provenance; readonly asOf?: string; readonly site?: Site; readonly timings?: boolean } = {},
 ): { readonly report: Report; readonly files: readonly Artifact[] } {
   const inputs = opts.site ? inputsFromSite(opts.site, "the site file") : deriveInputs(new Map(artifacts.map((a) => [a.path, a.content])));
-  const report = verifyArtifacts(artifacts, undefined, { strict: opts.strict, provenance: opts.provenance, asOf: opts.asOf, inputs });
+  const report = verifyArtifacts(artifacts, undefined, { strict: opts.strict, provenance: opts.provenance, asOf: opts.asOf, inputs, ...(opts.timings ? { timings: true } : {}) });
   return { report, files: renderReport(report) };
 }
 

@@ -15,6 +15,8 @@ export interface VerifyDirOptions {
   readonly asOf?: string;
   /** The site to recompute the intent from. @default the directory's inputs/site.yaml */
   readonly siteFile?: string;
+  /** Measure the verification (report.json's `timings`, junit.xml's times). @default false */
+  readonly timings?: boolean;
 }
 
 /** Files `palisade lab` adds to `report/`: observations of these artifacts, kept when the report is rewritten. */
@@ -36,6 +38,7 @@ export function verifyOutDir(dir: string, opts: VerifyDirOptions = {}): Report {
     lab: labObservations(dir),
     provenance: provenanceOf(manifest, dir, opts.date, PALISADE_VERSION),
     asOf: opts.asOf ?? opts.date ?? todayUtc(),
+    ...(opts.timings ? { timings: true } : {}),
   });
 }
 

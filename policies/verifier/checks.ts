@@ -1,7 +1,7 @@
 import type { Intent } from "../intent.js";
 import { parseRange, type AddrRange } from "./addr.js";
 import { portClasses } from "./nftables.js";
-import { blockingLayers, compareText, parsePortText, pathVerdict, type LayerName, type Path, type PortSpec } from "./layers.js";
+import { blockingLayers, compareText, parsePortText, pathVerdict, timed, type LayerName, type Path, type PortSpec } from "./layers.js";
 import { Reachability, weakest, type FlowEval } from "./reachability.js";
 import type { ExposureRecord, Finding, FlowRecord, MatrixRow, NeverRecord } from "./report-model.js";
 import type { Node, SiteModel } from "./site-model.js";
@@ -19,7 +19,13 @@ export interface CheckOptions {
    * @default the verifier's PENDING_IS_VIOLATION (true: every layer is rendered by plan)
    */
   readonly pendingIsViolation?: boolean;
+  /**
+   * Where to record the seconds each intended flow (`flow <line>`) and each must-never pair
+   * (`never <source> => <destination>`) took to evaluate in this pass. @default - not measured
+   */
+  readonly caseTimes?: Map<string, number>;
 }
+
 
 export interface CheckResult {
   readonly flows: FlowRecord[];
@@ -161,7 +167,7 @@ export function checkSegmentation(m: SiteModel, intent: Intent, opts: CheckOptio
       findings.push({ id: `broken-path:${line}`, kind: "broken-path", severity: "violation", subject: line, message: `${!s ? f.from : f.to} does not exist in the artifacts` });
       continue;
     }
-    const ev = r.evaluate(s, d, port);
+    const ev = timed(opts.caseTimes, `flow ${line}`, () => r.evaluate(s, d, port));
     flows.set(line, record(ev, true, f.reason));
     if (ev.verdict === "denied") {
       const first = ev.explain?.steps.find((x) => x.verdict === "deny");
@@ -246,7 +252,7 @@ export function checkSegmentation(m: SiteModel, intent: Intent, opts: CheckOptio
     let reachable: FlowEval | undefined;
     let pendingReach: FlowEval | undefined;
     for (const port of ports) {
-      const ev = r.evaluate(s, d, port);
+      const ev = timed(opts.caseTimes, `never ${nv.from} => ${nv.to}`, () => r.evaluate(s, d, port));
       const line = flowLineOf(nv.from, nv.to, port);
       if (!flows.has(line) && ev.verdict !== "denied") flows.set(line, record(ev, false));
       if (ev.verdict === "allowed") reachable ??= ev;

@@ -227,7 +227,7 @@ export interface KubeSiteResult {
  * Isolation and segmentation of every Kubernetes stack. Findings of the second engine that the
  * first does not have are marked with it, as the Docker checks do.
  */
-export function checkKubeSites(stacks: readonly KubeStackRead[], intent: KubeSiteIntent, hosts: ReadonlyMap<string, HostInfo>): KubeSiteResult {
+export function checkKubeSites(stacks: readonly KubeStackRead[], intent: KubeSiteIntent, hosts: ReadonlyMap<string, HostInfo>, timings?: Map<string, number>): KubeSiteResult {
   const findings: Finding[] = [];
   const services = new Set<string>();
   const nevers = new Map<string, NeverRecord>();
@@ -246,7 +246,7 @@ export function checkKubeSites(stacks: readonly KubeStackRead[], intent: KubeSit
     const host = hosts.get(s.stack);
     const layer = nodeLayerOf(s, intent, host);
     if (!host?.nft) out.push({ id: `pending:${s.stack}/node-firewall`, kind: "pending", severity: "violation", subject: `${s.stack} node firewall`, message: `hosts/${s.stack}/nftables.conf is missing: the node firewall layer of the cluster cannot be judged`, artifact: `hosts/${s.stack}/nftables.conf` });
-    const result = checkKubeSegmentation(s.resources, intent, layer);
+    const result = checkKubeSegmentation(s.resources, intent, layer, first ? timings : undefined);
     for (const f of result.flows) {
       if (f.allowed) continue;
       const line = `${f.from} => ${f.to} : ${f.port}`;

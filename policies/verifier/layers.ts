@@ -57,3 +57,14 @@ export function blockingLayers(p: Path): LayerName[] {
 export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** Runs `fn` (a check of one case), , adding its seconds to `key` in `sink` when one is given. */
+export function timed<T>(sink: Map<string, number> | undefined, key: string, fn: () => T): T {
+  if (!sink) return fn();
+  const t0 = performance.now();
+  try {
+    return fn();
+  } finally {
+    sink.set(key, (sink.get(key) ?? 0) + (performance.now() - t0) / 1000);
+  }
+}

@@ -210,6 +210,13 @@ export interface Report {
    * (proven.ts says which test, which program, how many cases).
    */
   readonly proven?: { readonly nftables: readonly string[]; readonly haproxy?: readonly string[] };
+  /**
+   * Measured seconds, only when the caller asked (`--timings`): they differ from run to run, so a
+   * report without them stays byte-identical. `cases`: each intended flow (`flow <line>`) and
+   * must-never pair (`never <source> => <destination>`) as the checks evaluated it; `guardrails`: the
+   * guardrails' pass; `total`: the whole verification. @default - not measured
+   */
+  readonly timings?: { readonly total: number; readonly guardrails: number; readonly cases: Readonly<Record<string, number>> };
   readonly summary: {
     readonly verdict: "pass" | "fail";
     readonly flowsAllowed: number;

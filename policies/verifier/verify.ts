@@ -54,6 +54,8 @@ export interface VerifyOptions extends CheckOptions {
    * (library use; `palisade plan` and `palisade verify` always pass inputs)
    */
   readonly inputs?: TrustedInputs | UntrustedInputs;
+  /** Measure the verification and write the seconds into the report (`timings`; junit.xml's times). @default false (deterministic output) */
+  readonly timings?: boolean;
 }
 
 /** Every peer of the site model with the addresses the artifacts give it, sorted by id. */
@@ -234,6 +236,8 @@ function clusterPeerFindings(intent: Intent, stacks: readonly KubeStackRead[], r
 
 /** Verifies a set of artifacts against the intent (from `intent.json` when not given). */
 export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<string, string>, intentArg?: Intent, opts: VerifyOptions = {}): Report {
+  const started = opts.timings ? performance.now() : 0;
+  const caseTimes = opts.timings ? new Map<string, number>() : undefined;
   const files = filesOf(artifacts);
   const pendingIsViolation = opts.pendingIsViolation ?? PENDING_IS_VIOLATION;
   const trusted = opts.inputs && !("reason" in opts.inputs) ? opts.inputs : undefined;
@@ -256,9 +260,10 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
   // The Docker checks judge what Docker runs; a cluster's pairs are judged from its manifests below.
   const dockerIntent = kubeStacks.length ? withoutCluster(intent, kubeStacks) : intent;
 
-  const results = models.map((model) => {
+  // The report is the first engine's: its checks are the ones measured.
+  const results = models.map((model, i) => {
     const site = buildSiteModel(files, model, dockerIntent.peers);
-    return { model, site, check: checkSegmentation(site, dockerIntent, { pendingIsViolation }) };
+    return { model, site, check: checkSegmentation(site, dockerIntent, { pendingIsViolation, ...(i === 0 && caseTimes ? { caseTimes } : {}) }) };
   });
   const primary = results[0]!;
   const findings: Finding[] = [...bad, ...primary.check.findings];
@@ -272,7 +277,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
     }
   }
   findings.push(...driftFindings(files));
-  const kube = kubeStacks.length ? checkKubeSites(kubeStacks, full, primary.site.hosts) : undefined;
+  const kube = kubeStacks.length ? checkKubeSites(kubeStacks, full, primary.site.hosts, caseTimes) : undefined;
   if (kube) {
     // A proxy route to a cluster Service's externalIP is a route to the pods it selects: intended when the flow to them is.
     const published = clusterExternalIps(kubeStacks);
@@ -311,8 +316,10 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
   findings.sort((a, b) => compareText(a.kind, b.kind) || compareText(a.subject, b.subject) || compareText(a.id, b.id));
 
   findings.splice(0, findings.length, ...findings.map(located));
+  const guardrailsStarted = opts.timings ? performance.now() : 0;
   const guardrails = sortGuardrails([...models.flatMap((m) => dockerGuardrails(m, opts.strict)), ...secretGuardrails(files), ...wireguardGuardrails(files), ...governed.guardrails]).map(located);
 
+  const guardrailSeconds = opts.timings ? (performance.now() - guardrailsStarted) / 1000 : 0;
   const { exposed } = primary.check;
   const clusters = kube ? clusterQueries(kubeStacks, files, full, primary.site.hosts) : [];
   const byPair = (a: MatrixRow, b: MatrixRow) => compareText(a.source, b.source) || compareText(a.destination, b.destination) || compareText(a.protocol, b.protocol) || a.port - b.port;
@@ -361,5 +368,6 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
     exceptions: governed.records,
     proven: provenSemantics(),
     summary,
+    ...(caseTimes ? { timings: { total: (performance.now() - started) / 1000, guardrails: guardrailSeconds, cases: Object.fromEntries([...caseTimes].sort(([a], [b]) => compareText(a, b))) } } : {}),
   };
 }

@@ -10,7 +10,7 @@ import { PALISADE_VERSION } from "../../stacks/package-root.js";
 import { writeOutAtomic } from "../../stacks/output.js";
 import { oneOf, parseOptions, printHelp, type Command } from "../cli-util.js";
 
-const HELP = `palisade plan [--site F] [--out D] [--engine cdktf|pulumi|both] [--base D] [--strict] [--date YYYY-MM-DD] [--engine-plan]
+const HELP = `palisade plan [--site F] [--out D] [--engine cdktf|pulumi|both] [--base D] [--strict] [--date YYYY-MM-DD] [--timings] [--engine-plan]
 
 Loads the site file, builds the platform, renders every artifact (Terraform JSON per stack,
 the Pulumi capture, the hosts' configuration files) into D atomically, verifies them and writes
@@ -26,6 +26,10 @@ Options:
   --date D       the run date written into the report, and the day exceptions expire against
                  (default: SOURCE_DATE_EPOCH when set; otherwise no date in the report, and
                  exceptions are judged against today's date, UTC)
+  --timings      measure the verification and write the seconds into junit.xml (each intended
+                 flow and must-never pair, each suite, the total) and report.json (timings); off,
+                 every time is 0 and the output byte-identical from run to run (a --date does not
+                 turn them on)
   --engine-plan  also run \`tofu plan\` / \`pulumi preview\` against the hosts and print its summary;
                  an engine or host that cannot be reached is a note, not a failure
   -h, --help     this text
@@ -43,6 +47,7 @@ export const plan: Command = {
       base: { type: "string" },
       strict: { type: "boolean" },
       date: { type: "string" },
+      timings: { type: "boolean" },
       "engine-plan": { type: "boolean" },
     });
     if (values.help) return printHelp(HELP);
@@ -62,7 +67,7 @@ export const plan: Command = {
     const artifacts = [...result.artifacts];
     const manifest = manifestArtifact(siteText, artifacts, engine);
     const provenance = provenanceOf(manifest.content, outDir, date, PALISADE_VERSION);
-    let verification = verifyPlan([...artifacts, manifest], { strict: values.strict === true, provenance, asOf: date ?? todayUtc(), site });
+    let verification = verifyPlan([...artifacts, manifest], { strict: values.strict === true, provenance, asOf: date ?? todayUtc(), site, timings: values.timings === true });
     let diffMarkdown: string | undefined;
     if (values.base) {
       // The diff is part of this run's report: report/diff.md, and a section of index.html.

@@ -16,6 +16,7 @@ import { parseRange } from "../addr.js";
 import { ConnSet, type Protocol, type Range } from "./connset.js";
 import { disjointRanges, PolicyEngine, referencedBlocks, type Endpoint } from "./evaluate.js";
 import type { K8sResources, Workload } from "./model.js";
+import { timed } from "../layers.js";
 
 export const SERVICE_LABEL = "palisade.service";
 
@@ -160,7 +161,8 @@ export function coversPort(set: ConnSet, protocol: Protocol, lo: number, hi = lo
   return set.ranges(protocol).some(([x, y]) => x <= lo && hi <= y);
 }
 
-export function checkKubeSegmentation(res: K8sResources, intent: KubeIntent, node?: KubeNodeLayer): KubeSegmentation {
+/** `timings`: where to add each declared flow's (`flow <line>`) and must-never pair's (`never <from> => <to>`) seconds. */
+export function checkKubeSegmentation(res: K8sResources, intent: KubeIntent, node?: KubeNodeLayer, timings?: Map<string, number>): KubeSegmentation {
   const { engine, inCluster, pairsOf } = kubePairs(res, intent, node);
   const LAYERS = KUBE_LAYERS;
 
@@ -178,7 +180,7 @@ export function checkKubeSegmentation(res: K8sResources, intent: KubeIntent, nod
     const lo = Number(m[2]);
     const hi = Number(m[3] ?? m[2]);
     const covers = (set: ConnSet) => coversPort(set, protocol, lo, hi);
-    const pairs = pairsOf(f.from, f.to);
+    const pairs = timed(timings, `flow ${f.from} => ${f.to} : ${f.port}`, () => pairsOf(f.from, f.to));
     const allowed = pairs.some((p) => p.layers.every(([, set]) => covers(set)));
     const refusing = LAYERS.filter((l) => pairs.length > 0 && pairs.every((p) => p.layers.some(([name, set]) => name === l && !covers(set))));
     flows.push({ from: f.from, to: f.to, port: f.port, allowed, blockedBy: allowed ? [] : refusing });
@@ -187,7 +189,7 @@ export function checkKubeSegmentation(res: K8sResources, intent: KubeIntent, nod
   const nevers: KubeNeverResult[] = [];
   for (const n of intent.nevers) {
     if (!inCluster(n.from) && !inCluster(n.to)) continue;
-    const pairs = pairsOf(n.from, n.to);
+    const pairs = timed(timings, `never ${n.from} => ${n.to}`, () => pairsOf(n.from, n.to));
     const onPath = LAYERS.filter((l) => pairs.some((p) => p.layers.some(([name]) => name === l)));
     const blockedBy = onPath.filter((l) => pairs.every((p) => p.layers.every(([name, set]) => name !== l || set.intersect(JUDGED).isEmpty())));
     const weak = pairs.map((p) => ({ p, open: underTwoLayers(p.layers.map(([, set]) => set)).intersect(JUDGED) })).filter((x) => !x.open.isEmpty());
