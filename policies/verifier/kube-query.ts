@@ -34,6 +34,8 @@ export interface ClusterQuery {
   readonly stack: string;
   /** The services the cluster runs, each with its workload. */
   readonly services: ReadonlyMap<string, Workload>;
+  /** Services the intent places on the cluster's host that no workload runs: the node's own agents (host network). */
+  readonly nodeAgents: readonly string[];
   /** Whether a pair has an end in the cluster (then this answers for it, not the Docker model). */
   involves(source: string, destination: string): boolean;
   /** A service's pod addresses: its namespace's IP pools (none known: any address). */
@@ -95,6 +97,7 @@ export function clusterQuery(stack: KubeStackRead, text: string, intent: KubeSit
   return {
     stack: stack.stack,
     services,
+    nodeAgents: (intent.peers ?? []).filter((p) => p.kind === "service" && p.host === stack.stack && !services.has(p.id)).map((p) => p.id).sort(compareText),
     involves: (s, d) => services.has(s) || services.has(d),
     addresses: (id) => [...(pools.get(services.get(id)?.namespace ?? "") ?? [])],
     listens(id) {

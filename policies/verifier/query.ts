@@ -56,6 +56,8 @@ function known(m: SiteModel, clusters: readonly ClusterQuery[]): string {
 
 function check(m: SiteModel, clusters: readonly ClusterQuery[], id: string, role: string): void {
   if (m.nodes.has(id) || clusters.some((c) => c.services.has(id))) return;
+  const node = clusters.find((c) => c.nodeAgents.includes(id));
+  if (node) throw new QueryInputError(`${role} ${JSON.stringify(id)} is no pod of the cluster ${node.stack}: no workload of its manifests runs it (a node agent, such as the failover agent, runs on the node itself, with the host network); ask for the node instead, e.g. palisade query ${role === "source" ? `${node.stack} DST` : `SRC ${node.stack}`}`);
   throw new QueryInputError(`unknown ${role} ${JSON.stringify(id)}: no peer of the artifacts has that name; the artifacts know: ${known(m, clusters)}; give one of those (palisade query --help)`);
 }
 

@@ -131,6 +131,20 @@ describe.each(sites)("palisade query on $name", ({ planned, report, allowed, nev
     expect(r.stdout).toBe("");
   });
 
+  it("GIVEN a service the intent places on a cluster's node but no pod runs (the node's own agent) WHEN queried THEN it exits 2 saying it is the node's, and which peer to ask for", async () => {
+    const { clusters } = siteModelOf(readArtifacts(planned.dir).filter((a) => !a.path.startsWith("report/")));
+    const agents = clusters.flatMap((c) => c.nodeAgents.map((id) => ({ id, node: c.stack })));
+    if (!clusters.length) return expect(agents).toEqual([]);
+    expect(agents.length).toBeGreaterThan(0);
+    for (const a of agents) {
+      const r = await runCli(["query", allowed.source, a.id, "--out", planned.dir]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`destination "${a.id}" is no pod of the cluster ${a.node}`);
+      expect(r.stderr).toContain(`palisade query SRC ${a.node}`);
+      expect(report.peers!.some((p) => p.id === a.node)).toBe(true);
+    }
+  });
+
   it("GIVEN a bare port number WHEN queried THEN it is read as TCP", async () => {
     const tcp = report.flows.find((f) => f.protocol === "tcp" && f.verdict === "allowed")!;
     const r = await runCli(["query", tcp.source, tcp.destination, String(tcp.port), "--out", planned.dir]);
