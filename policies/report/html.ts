@@ -1,5 +1,5 @@
 import type { LayerStep } from "../verifier/layers.js";
-import type { FlowRecord, GuardrailFinding, Report } from "../verifier/report-model.js";
+import type { GuardrailFinding, Report } from "../verifier/report-model.js";
 import { RULES } from "./controls.js";
 import { NOT_DIFFERENTIAL, escapeXml as x, nodesOf, provenEntries, provenanceLines, verdictMark, type ReportFormatter } from "./formatter.js";
 import { CSS, SCRIPT } from "./html-style.js";
@@ -79,15 +79,28 @@ function matrix(r: Report, ids: Ids): string {
   return `<div class="scroll"><table class="matrix">${head}<tbody>${rows.join("")}</tbody></table></div><p>Green: intended and allowed. Red: allowed but not intended. Grey: pending. Yellow "never": a must-never pair, blocked; "n/a": a must-never pair that cannot happen. Empty: denied. Each cell links to its explanation.</p>`;
 }
 
+/** Records by `source => destination`, each pair's in their order. */
+function groupByPair<T extends { readonly source: string; readonly destination: string }>(records: readonly T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const f of records) {
+    const key = pairKey(f.source, f.destination);
+    const list = out.get(key);
+    if (list) list.push(f);
+    else out.set(key, [f]);
+  }
+  return out;
+}
+
 function explain(r: Report, ids: Ids): string {
-  const byPair = new Map<string, FlowRecord[]>();
-  for (const f of r.flows) byPair.set(pairKey(f.source, f.destination), [...(byPair.get(pairKey(f.source, f.destination)) ?? []), f]);
+  const byPair = groupByPair(r.flows);
+  // Each pair's tried ports, in the matrix's order (indexed once: a filter of the matrix per pair was quadratic).
+  const triedByPair = groupByPair(r.matrix ?? []);
   return [...byPair.entries()]
     .map(([key, flows]) => {
       const body = flows
         .map((f) => `<h4>${x(`${f.protocol}/${f.port}`)}: ${x(verdictMark(f.verdict, f.intended))}${f.via ? ` via ${x(f.via)}` : ""}${f.reason ? ` <small>(${x(f.reason)})</small>` : ""}</h4>${steps(f.layers)}`)
         .join("");
-      const tried = (r.matrix ?? []).filter((m) => pairKey(m.source, m.destination) === key);
+      const tried = triedByPair.get(key) ?? [];
       const denied = tried.filter((m) => m.verdict === "denied").map((m) => `${m.protocol}/${m.port}`);
       const triedText = tried.length ? `<p>Ports tried: ${tried.length}${denied.length ? `; denied: ${x(denied.join(" "))}` : ""}.</p>` : "";
       return `<details class="pair" id="${ids.id("pair", key)}" data-filter><summary><code>${x(key)}</code>: ${x(flows.map((f) => `${f.protocol}/${f.port} ${verdictMark(f.verdict, f.intended)}`).join(", "))}</summary>${triedText}${body}</details>`;
