@@ -3,7 +3,7 @@ import { parseHaproxy, routeRequest, type HaproxyConfig, type HaproxyRequest } f
 import { ingressPathOn } from "./declared-rendered.js";
 import type { Finding } from "./report-model.js";
 import type { ProxyInfo, SiteModel } from "./site-model.js";
-import type { IntentPeer } from "../intent.js";
+import type { Intent, IntentPeer } from "../intent.js";
 import { JsonSyntaxError, parseJsonWithLines } from "./json-lines.js";
 import { parseWireguard } from "./wireguard.js";
 
@@ -98,6 +98,32 @@ export function clusterIngressProxies(files: ReadonlyMap<string, string>, peers:
   const text = files.get(path);
   if (text === undefined || known.has(path)) return [];
   return [{ node: "ingress", host, layer: "haproxy:ingress", path, config: parseHaproxy(path, text) }];
+}
+
+/**
+ * Where the cluster ingress's servers point: each must be a cluster Service of a service (its DNS
+ * name, `<svc>.<namespace>.svc.cluster.local`) or a peer's address, on a port the intent lets the
+ * ingress reach it; as the Docker proxies' routes are checked (checks.ts), a server resolving to no
+ * known peer or a route the intent does not allow is an unexpected route naming the server's line.
+ */
+export function clusterIngressRouteFindings(proxy: ProxyInfo, clusterNames: ReadonlyMap<string, readonly string[]>, intent: Pick<Intent, "peers" | "flows">): Finding[] {
+  const out: Finding[] = [];
+  const byName = new Map([...clusterNames].flatMap(([id, names]) => names.map((n) => [n.toLowerCase(), id] as const)));
+  const byAddress = new Map(intent.peers.flatMap((p) => (p.kind === "addresses" ? [] : (p.addresses ?? []).map((a) => [a.split("/")[0]!, p.id] as const))));
+  for (const be of proxy.config?.backends ?? []) {
+    for (const srv of be.servers) {
+      const host = srv.host.replace(/^\[|\]$/g, "").toLowerCase();
+      const target = byName.get(host) ?? byName.get(host.replace(/\.$/, "")) ?? byAddress.get(host);
+      const construct = `backend ${be.name} server ${srv.name} ${srv.host}:${srv.port}`;
+      const base = { kind: "unexpected-route" as const, severity: "violation" as const, layer: proxy.layer, artifact: proxy.path, line: srv.line, construct };
+      if (!target) {
+        out.push({ ...base, id: `unexpected-route:${proxy.path}:${be.name}/${srv.name}`, subject: `${proxy.node} => ${srv.host} : tcp/${srv.port}`, message: `backend ${be.name} server ${srv.name} ${srv.host}:${srv.port} resolves to no known peer (neither a cluster Service of a service nor a peer's address)` });
+      } else if (!intent.flows.some((f) => f.from === proxy.node && f.to === target && f.port === `tcp/${srv.port}`)) {
+        out.push({ ...base, id: `unexpected-route:${proxy.node} => ${target} : tcp/${srv.port}`, subject: `${proxy.node} => ${target} : tcp/${srv.port}`, message: `backend ${be.name} routes to ${target} tcp/${srv.port}, which the intent does not allow` });
+      }
+    }
+  }
+  return out;
 }
 
 /** Every JSON file the hosts read (failover.json, tenants.json, OpenBao's roles...) must be JSON: else a finding with its line. */

@@ -21,7 +21,7 @@ import { compareIntent, inputFindings, type TrustedInputs, type UntrustedInputs 
 import { checkMailRelay, mailContextOf } from "./postfix.js";
 import { checkOpenBao } from "./openbao.js";
 import { checkTenancyEffect } from "./tenancy-effect.js";
-import { clusterIngressProxies, daemonFindings, malformedJsonFindings, proxyFindings, sysctlFileFindings, wireguardFileFindings } from "./daemon-findings.js";
+import { clusterIngressProxies, clusterIngressRouteFindings, daemonFindings, malformedJsonFindings, proxyFindings, sysctlFileFindings, wireguardFileFindings } from "./daemon-findings.js";
 import { JsonSyntaxError, parseJsonWithLines, type LocatedJson } from "./json-lines.js";
 import { checkKubeSites, clusterExternalIps, clusterServiceNames, isKubeStack, readKubeStacks, type KubeStackRead } from "./kube-site.js";
 import { clusterFlowRecord, clusterMatrix, clusterPeers, clusterQueries, type ClusterQuery } from "./kube-query.js";
@@ -308,7 +308,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
   findings.push(...residency.findings, ...checkCrossSiteForwarding(primary.site, intent));
   // A Kubernetes cloud's ingress runs in a pod: no Docker model lists its proxy, it is read all the same.
   const clusterProxies = kube ? clusterIngressProxies(files, full.peers, new Set(results.flatMap((r) => r.site.proxies.map((p) => p.path)))) : [];
-  for (const f of [...results.flatMap((r) => daemonFindings(r.site, intent!.peers)), ...clusterProxies.flatMap(proxyFindings), ...malformedJsonFindings(files), ...wireguardFileFindings(files), ...sysctlFileFindings(primary.site)]) {
+  for (const f of [...results.flatMap((r) => daemonFindings(r.site, intent!.peers)), ...clusterProxies.flatMap(proxyFindings), ...clusterProxies.flatMap((p) => clusterIngressRouteFindings(p, clusterServiceNames(kubeStacks), full)), ...malformedJsonFindings(files), ...wireguardFileFindings(files), ...sysctlFileFindings(primary.site)]) {
     if (ids.has(f.id)) continue;
     findings.push(f);
     ids.add(f.id);

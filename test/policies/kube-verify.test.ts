@@ -86,6 +86,25 @@ describe.each(kubeExamples)("the $name example, its cloud on Kubernetes", async 
     expect(verify(lua).findings.find((x) => x.kind === "bad-artifact" && x.artifact === path)?.message).toMatch(/lua-load is not modelled/);
   });
 
+  it("the ingress's servers must be cluster Services it may reach: one pointing at another service's Service or outside the platform is an unexpected route naming the server's line", () => {
+    const path = artifacts.find((a) => /^hosts\/[^/]+\/ingress\/haproxy\.cfg$/.test(a.path))!.path;
+    const text = artifacts.find((a) => a.path === path)!.content;
+    const server = /^(\s+server \S+ \S+:\d+.*)$/m.exec(text.slice(text.indexOf("\nbackend ")))![1]!;
+    // A cluster service the ingress has no declared flow to, by its Service's DNS name.
+    const reached = new Set(report.flows.filter((f) => f.source === "ingress").map((f) => f.destination));
+    const other = [...cluster].find((svc) => !reached.has(svc) && svc !== "ingress")!;
+    const otherName = tfManifests(tf).find(([, r]) => r.manifest.kind === "Service" && r.manifest.metadata.namespace === other)![1].manifest;
+    const dns = `${otherName.metadata.name}.${otherName.metadata.namespace}.svc.cluster.local`;
+    const mutated = edit(artifacts, path, (t) => t.replace(server, `${server}\n    server db ${dns}:5432\n    server out 192.0.2.99:22`));
+    const lines = mutated.find((a) => a.path === path)!.content.split("\n");
+    const found = verify(mutated).findings.filter((f) => f.kind === "unexpected-route" && f.artifact === path);
+    expect(found.map((f) => [f.subject, lines[f.line! - 1]!.trim()]).sort()).toEqual([
+      [`ingress => ${other} : tcp/5432`, `server db ${dns}:5432`],
+      ["ingress => 192.0.2.99 : tcp/22", "server out 192.0.2.99:22"],
+    ].sort());
+    expect(report.findings.filter((f) => f.kind === "unexpected-route")).toEqual([]);
+  });
+
   it("a deleted default deny is a violation naming the artifact", () => {
     const mutated = editJson(artifacts, TF, (j) => {
       const [key] = tfManifests(j).find(([, r]) => r.manifest.kind === "NetworkPolicy" && r.manifest.metadata.namespace === target && r.manifest.metadata.name === "default-deny")!;
