@@ -3,7 +3,7 @@ import { bridgeName } from "../../tunnel/index.js";
 import { runCli } from "../helpers/cli.js";
 import { copyOut, editText, problemLines, verifyDirInProcess } from "./support.js";
 import { dockerSiteFiles, planSite } from "./planned-sites.js";
-import { plannedReport, siteFacts, type SiteFacts } from "./site-facts.js";
+import { esc, plannedReport, siteFacts, type SiteFacts } from "./site-facts.js";
 
 /*
  * Mutations of the rendered firewalls an attacker would try, by class of issue 12: who the
@@ -21,7 +21,6 @@ const atTop = (chain: string, ...rules: string[]) => (t: string) => t.replace(ne
 /** Inserts rules right after the first line matching `after`. */
 const afterLine = (after: RegExp, ...rules: string[]) => (t: string) => t.replace(new RegExp(`(${after.source}[^\\n]*\\n)`), `$1${rules.map((r) => `\t\t${r}\n`).join("")}`);
 const append = (text: string) => (t: string) => `${t}${t.endsWith("\n") ? "" : "\n"}${text}\n`;
-const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
 
 type Mutation = readonly [cls: number, name: string, file: string, edit: (t: string) => string, expected: RegExp];
 

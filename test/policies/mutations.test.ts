@@ -6,7 +6,7 @@ import { bridgeName } from "../../tunnel/index.js";
 import { runCli } from "../helpers/cli.js";
 import { copyOut, editJson, editText, problemLines, pulumiContainer, tfContainer, verifyDirInProcess } from "./support.js";
 import { dockerSiteFiles, planSite } from "./planned-sites.js";
-import { anyOf, plannedReport, siteFacts, type SiteFacts } from "./site-facts.js";
+import { anyOf, esc, plannedReport, siteFacts, type SiteFacts } from "./site-facts.js";
 
 /*
  * Mutations of a good plan's artifacts, each ending in the finding or guardrail that names what it
@@ -26,7 +26,6 @@ const WG_EDGE = "hosts/edge/wireguard/wg-edge.conf";
 const HAP_INGRESS = "hosts/cloud/ingress/haproxy.cfg";
 const HAP_EDGE = "hosts/edge/haproxy/haproxy.cfg";
 const WG_KEY = "eKx0yJrZ3vM1k7S7q7o7kX0h1F3Y4Z1n6yQ8R0pX9Wk=";
-const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
 const tfNetworkRef = (dockerName: string) => `\${docker_network.network_${dockerName.replace(/-/g, "_")}.name}`;
 
 type Mutation = readonly [name: string, mutate: (dir: string) => void, expected: RegExp];

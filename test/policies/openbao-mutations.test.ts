@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import { openbaoDirOf } from "../../policies/openbao/index.js";
 import { siteOf } from "./tenancy-mutations.js";
 import { describe, expect, it } from "vitest";
-import { copyOut, editJson, editText, problemLines, verifyCli, verifyDirInProcess } from "./support.js";
+import { copyOut, editJson, editText, locatedProblems, problemLines, verifyCli, verifyDirInProcess } from "./support.js";
 import { planSite, siteFiles } from "./planned-sites.js";
 
 /*
@@ -78,8 +78,8 @@ describe.each(siteFiles())("OpenBao of %s, as OpenBao enforces it", ({ file }) =
     const want = expected(ctx);
     expect(lines.some((l) => want.test(l)), `expected ${want} among:\n${lines.join("\n")}`).toBe(true);
     // The finding names the artifact and the line (issue 12: every class ends so).
-    const hits = [...r.report.findings.filter((f) => f.severity === "violation").map((f) => ({ l: `${f.kind} ${f.subject} ${f.message}`, artifact: f.artifact, line: f.line })), ...r.report.guardrails.filter((g) => g.level === "mandatory").map((g) => ({ l: `${g.rule} ${g.subject} ${g.message}`, artifact: g.artifact, line: g.line }))].filter((h) => want.test(h.l));
-    expect(hits.some((h) => !!h.artifact && typeof h.line === "number" && h.line > 0), `a finding naming an artifact and a line among ${JSON.stringify(hits.map((h) => [h.artifact, h.line]))}`).toBe(true);
+    const hits = locatedProblems(r.report).filter((h) => want.test(h.line));
+    expect(hits.some((h) => !!h.artifact && typeof h.at === "number" && h.at > 0), `a finding naming an artifact and a line among ${JSON.stringify(hits.map((h) => [h.artifact, h.at]))}`).toBe(true);
   });
 
   it("GIVEN OpenBao's files moved under another host's directory WHEN verified THEN exit 1: each moved file is misplaced and the missing ones are named", async () => {

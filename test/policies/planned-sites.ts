@@ -1,9 +1,11 @@
-import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { inject } from "vitest";
 import { loadSite } from "../../core/index.js";
+import { generateSite } from "../../scripts/lab-fuzz/generate-site.js";
 import type { Hook } from "../../policies/verifier/nftables.js";
 import { planOnce } from "../helpers/plan-once.js";
-import { REFERENCE_SITE, ROOT } from "../helpers/paths.js";
+import { REFERENCE_SITE, ROOT, tempDir } from "../helpers/paths.js";
 
 /**
  * Every site the mutation tests run over: the reference and each example (examples/*.yaml), each
@@ -20,6 +22,22 @@ export function siteFiles(): { name: string; file: string }[] {
     : [];
   const reference = realpathSync(REFERENCE_SITE);
   return [{ name: "palisade.yaml", file: REFERENCE_SITE }, ...examples.filter((e) => realpathSync(e.file) !== reference)];
+}
+
+/**
+ * The site file of a generated platform (scripts/lab-fuzz's generator, one seed): written once per
+ * run beside the plan cache, at one path, so that every test file asking for it shares one plan.
+ */
+export function generatedSiteFile(seed: number): { name: string; file: string } {
+  const dir = (inject("palisadePlanCache") as string | undefined) ?? tempDir("generated");
+  const file = join(dir, `generated-${seed}.yaml`);
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    writeFileSync(tmp, generateSite(seed).yaml);
+    renameSync(tmp, file);
+  }
+  return { name: `a generated platform (seed ${seed})`, file };
 }
 
 /**

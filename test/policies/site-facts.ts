@@ -91,7 +91,10 @@ export function plannedReport(planned: string): Report {
   return JSON.parse(readFileSync(join(planned, "report", "report.json"), "utf8")) as Report;
 }
 
+/** A name escaped for a regular expression's source. */
+export const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+
 /** A regexp source matching any of the names, escaped. */
 export function anyOf(names: readonly string[]): string {
-  return `(${names.map((n) => n.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&")).join("|")})`;
+  return `(${names.map(esc).join("|")})`;
 }

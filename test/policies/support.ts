@@ -49,6 +49,14 @@ export function problemLines(r: Report): string[] {
   ];
 }
 
+/** Every violation and mandatory guardrail of a report with the artifact and line it names. */
+export function locatedProblems(r: Report): { line: string; artifact?: string; at?: number }[] {
+  return [
+    ...r.findings.filter((f) => f.severity === "violation").map((f) => ({ line: `${f.kind} ${f.subject} ${f.message}`, artifact: f.artifact, at: f.line })),
+    ...r.guardrails.filter((g) => g.level === "mandatory").map((g) => ({ line: `${g.rule} ${g.subject} ${g.message}`, artifact: g.artifact, at: g.line })),
+  ];
+}
+
 /**
  * `palisade verify --out DIR` as the operator runs it, with the report it wrote (report/report.json):
  * the exit code and the findings come from one run, not from the CLI and then a second verification.
