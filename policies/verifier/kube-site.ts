@@ -17,10 +17,12 @@
  * pod added to the namespace is open, whatever today's pods are.
  */
 import { describeOpening } from "./k8s/segmentation.js";
-import { ConnSet, kubeFromPulumi, kubeFromTerraform, kubeServices, manifestsFromPulumi, manifestsFromTerraform, checkKubeSegmentation, type K8sResources, type KubeIntent, type KubeNodeLayer, type KubeFlowResult, type RawManifest } from "./k8s/index.js";
+import { ConnSet, K8sManifestError, kubeFromPulumi, kubeFromTerraform, kubeServices, manifestsFromPulumi, manifestsFromTerraform, checkKubeSegmentation, type K8sResources, type KubeIntent, type KubeNodeLayer, type KubeFlowResult, type RawManifest } from "./k8s/index.js";
 import type { Endpoint } from "./k8s/evaluate.js";
 import type { Protocol, Range } from "./k8s/connset.js";
 import { parseRange, type AddrSpec } from "./addr.js";
+import { JsonSyntaxError, parseJsonWithLines } from "./json-lines.js";
+import { lineOfConstruct } from "./locate.js";
 import { evaluateHooks, portClasses, type Hook, type Iface, type Ruleset } from "./nftables.js";
 import { externalIfaces, tunnelIface, type HostInfo } from "./site-model.js";
 import type { Finding, NeverRecord } from "./report-model.js";
@@ -66,10 +68,34 @@ export function readKubeStacks(files: ReadonlyMap<string, string>, bad: Finding[
       const resources = cdktf ? kubeFromTerraform(path, json) : kubeFromPulumi(path, json);
       out.push({ engine: cdktf ? "cdktf" : "pulumi", stack, artifact: path, raw, resources });
     } catch (e) {
-      bad.push({ id: `bad-artifact:${path}`, kind: "bad-artifact", severity: "violation", subject: path, message: `cannot read: ${(e as Error).message}`, artifact: path });
+      bad.push(...unreadable(path, text, e));
     }
   }
   return out;
+}
+
+/**
+ * Why a cluster's stack cannot be read, each with the line it is about (issue 12, class 13): JSON
+ * that does not parse, with the line where its syntax breaks; each problem of a manifest (a field
+ * of the wrong type, a missing spec...) as its own finding, naming the resource and citing its line.
+ */
+function unreadable(path: string, text: string, e: unknown): Finding[] {
+  const base = { kind: "bad-artifact" as const, severity: "violation" as const, subject: path, artifact: path };
+  if (e instanceof K8sManifestError) {
+    return e.problems.map((p, i) => {
+      const construct = constructOf(p.source);
+      const at = [p.object, p.path].filter(Boolean).join(": ");
+      return { ...base, id: `bad-artifact:${path}:${i}`, message: `cannot read ${p.source}: ${at}: given ${p.given}; expected ${p.expected} (fix: ${p.fix})`, construct, line: lineOfConstruct(text, construct) };
+    });
+  }
+  if (e instanceof SyntaxError) {
+    try {
+      parseJsonWithLines(text);
+    } catch (j) {
+      if (j instanceof JsonSyntaxError) return [{ ...base, id: `bad-artifact:${path}`, message: `cannot read ${path}: ${j.message}`, line: j.line }];
+    }
+  }
+  return [{ ...base, id: `bad-artifact:${path}`, message: `cannot read: ${(e as Error).message}`, line: 1 }];
 }
 
 /** The construct naming a manifest in its artifact, for line citations (policies/verifier/locate.ts). */

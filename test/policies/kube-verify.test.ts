@@ -105,6 +105,22 @@ describe.each(kubeExamples)("the $name example, its cloud on Kubernetes", async 
     expect(report.findings.filter((f) => f.kind === "unexpected-route")).toEqual([]);
   });
 
+  it("a cluster stack that cannot be read names its line: a manifest of the wrong shape (each problem, at its resource) and JSON that does not parse (where it breaks)", () => {
+    const lines = (arts: readonly Artifact[]) => arts.find((a) => a.path === TF)!.content.split("\n");
+    const bad = (arts: readonly Artifact[]) => verify(arts).findings.filter((f) => f.kind === "bad-artifact" && f.artifact === TF);
+    const shapeless = editJson(artifacts, TF, (j) => {
+      delete j.resource.kubernetes_manifest[allowKey].manifest.spec;
+    });
+    const [f] = bad(shapeless);
+    expect(f?.message).toMatch(new RegExp(`cannot read resource\\.kubernetes_manifest\\.${allowKey}.*: spec: given \\(missing\\); expected a mapping`));
+    expect(lines(shapeless)[f!.line! - 1]).toMatch(/"manifest": \{/);
+    expect(lines(shapeless).slice(0, f!.line! - 1).reverse().find((l) => /^ {6}"[a-z0-9_]+": \{$/.test(l))).toContain(allowKey);
+    const cut = edit(artifacts, TF, (t) => t.slice(0, t.indexOf('"namespace": "') + 16));
+    const [g] = bad(cut);
+    expect(g?.message).toMatch(/unterminated string at line \d+/);
+    expect(lines(cut)[g!.line! - 1]).toContain('"namespace": "');
+  });
+
   it("a deleted default deny is a violation naming the artifact", () => {
     const mutated = editJson(artifacts, TF, (j) => {
       const [key] = tfManifests(j).find(([, r]) => r.manifest.kind === "NetworkPolicy" && r.manifest.metadata.namespace === target && r.manifest.metadata.name === "default-deny")!;
