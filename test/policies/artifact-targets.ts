@@ -67,6 +67,8 @@ export interface ArtifactTargets {
   /** A docker_volume of a stack, and an internal docker_network (none on a Kubernetes cloud). */
   readonly volume?: { readonly tf: string; readonly key: string };
   readonly internalNetwork?: { readonly tf: string };
+  /** A cluster's stack (a Kubernetes cloud) and its first NetworkPolicy's resource key. */
+  readonly kubeStack?: { readonly tf: string; readonly policy: string };
   readonly acme?: { readonly renew: string; readonly deployHook: string };
   readonly openbaoConfig?: string;
   readonly tenantsJson?: string;
@@ -112,6 +114,7 @@ export function artifactTargets(dir: string, siteFile: string): ArtifactTargets 
   const containers: ContainerTarget[] = [];
   let volume: ArtifactTargets["volume"];
   let internalNetwork: ArtifactTargets["internalNetwork"];
+  let kubeStack: ArtifactTargets["kubeStack"];
   const stacks = files(dir, "cdktf/stacks").filter((f) => f.endsWith("/cdk.tf.json")).map((f) => f.split("/")[2]!);
   const order = (s: string) => (s === "edge" ? 1 : 0);
   for (const stack of [...stacks].sort((a, b) => order(a) - order(b) || stacks.indexOf(a) - stacks.indexOf(b))) {
@@ -124,6 +127,8 @@ export function artifactTargets(dir: string, siteFile: string): ArtifactTargets 
     const vol = Object.keys(resource.docker_volume ?? {})[0];
     if (vol && !volume) volume = { tf, key: vol };
     if (!internalNetwork && Object.values<Json>(resource.docker_network ?? {}).some((n) => n.internal === true)) internalNetwork = { tf };
+    const policy = Object.entries<Json>(resource.kubernetes_manifest ?? {}).find(([, r]) => r.manifest?.kind === "NetworkPolicy")?.[0];
+    if (!kubeStack && policy) kubeStack = { tf, policy };
   }
 
   const acmeDir = hostFiles.find((f) => f.endsWith("/acme/renew.sh"));
@@ -140,6 +145,7 @@ export function artifactTargets(dir: string, siteFile: string): ArtifactTargets 
     containers,
     volume,
     internalNetwork,
+    kubeStack,
     acme: acmeDir ? { renew: acmeDir, deployHook: acmeDir.replace(/renew\.sh$/, "deploy-hook.sh") } : undefined,
     openbaoConfig: hostFiles.find((f) => f.endsWith("/openbao/config.hcl")),
     tenantsJson: hostFiles.find((f) => f.endsWith("/postgres/tenants.json")),

@@ -162,6 +162,11 @@ export function daemonMutations(t: ArtifactTargets): { table: DaemonMutation[]; 
   add(M, `a wrong type in ${c0.pulumi} (memory: "lots")`, c0.pulumi, (d) => editJson(d, c0.pulumi, (j) => { pulumiContainer(j, c0.name).memory = "lots"; }), /bad-artifact .*memory is "lots"/, '"memory": "lots"');
   add(M, "an unbalanced brace in the edge proxy's first SNI condition", t.edgeProxy, (d) => editText(d, t.edgeProxy, (x) => x.replace(t.edgeSniLine, t.edgeSniLine.replace(/\s*\}$/, ""))), /bad-artifact .*unbalanced/, t.edgeSniLine.split("{")[0]!);
   add(M, `a line of ${first.wg} that is not Key = value`, first.wg, (d) => editText(d, first.wg, (x) => x.replace(MTU, "$1\nListenPort 51820")), /bad-artifact .*not a Key = value line/, "ListenPort 51820");
+  if (t.kubeStack) {
+    const k = t.kubeStack;
+    add(M, `a NetworkPolicy of ${k.tf} without its spec (${k.policy})`, k.tf, (d) => editJson(d, k.tf, (j) => { delete j.resource.kubernetes_manifest[k.policy].manifest.spec; }), new RegExp(`bad-artifact .*cannot read resource\\.kubernetes_manifest\\.${esc(k.policy)}.*spec: given \\(missing\\)`), '"manifest": {');
+    add(M, `${k.tf} cut in the middle of a string`, k.tf, (d) => editText(d, k.tf, (x) => x.slice(0, x.indexOf('"namespace": "') + 16)), /bad-artifact .*cannot read .*unterminated string at line \d+/, '"namespace": "');
+  } else skip(M, "no Kubernetes stack: its two malformed-manifest mutations");
   if (last.failover) {
     const f = last.failover;
     add(M, `${f} that is not JSON`, f, (d) => editText(d, f, (x) => x.replace(/\{/, "{{")), new RegExp(`bad-artifact .*${esc(f)}`), "{{");
