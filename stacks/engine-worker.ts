@@ -1,15 +1,19 @@
-// The Pulumi capture of `plan --engine both`, in a worker thread (stacks/engines.ts pulumiInWorker):
-// it runs while the main thread synthesizes cdktf, on the specs the main thread derived.
-import { parentPort, workerData } from "node:worker_threads";
+// The Pulumi capture of `plan --engine both`, in a worker thread (stacks/engines.ts startPulumiWorker):
+// it loads the Pulumi SDK as soon as it starts, while the main thread reads the site and builds the
+// platform, then captures the specs the main thread derived, sent in one message, while the main
+// thread synthesizes cdktf.
+import { parentPort } from "node:worker_threads";
 import type { EngineWorkerInput, EngineWorkerOutput } from "./engines.js";
-import { capturePulumiJobs } from "./pulumi-jobs.js";
+import { capturePulumiJobs, loadPulumiPrograms } from "./pulumi-jobs.js";
 
-const { jobs } = workerData as EngineWorkerInput;
 const answer = (m: EngineWorkerOutput) => parentPort!.postMessage(m);
-capturePulumiJobs(jobs).then(
-  (artifacts) => answer({ artifacts }),
-  (e: unknown) => {
-    const err = e instanceof Error ? e : new Error(String(e));
-    answer({ error: { name: err.name, message: err.message, stack: err.stack } });
-  },
-);
+const fail = (e: unknown) => {
+  const err = e instanceof Error ? e : new Error(String(e));
+  answer({ error: { name: err.name, message: err.message, stack: err.stack } });
+};
+// A failure to load is reported when the jobs come, as the capture's own failure would be.
+const loaded = loadPulumiPrograms();
+loaded.catch(() => undefined);
+parentPort!.once("message", ({ jobs }: EngineWorkerInput) => {
+  loaded.then(() => capturePulumiJobs(jobs)).then((artifacts) => answer({ artifacts }), fail);
+});

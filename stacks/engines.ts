@@ -18,20 +18,28 @@ export function stackArtifactPath(stack: string, engine: "cdktf" | "pulumi"): st
  * loaded only here, on demand: they take most of a second each, and `--help`, `verify` or
  * `--engine cdktf` need not pay for them. With both engines, the Pulumi capture runs in a worker
  * thread (stacks/engine-worker.ts) while this thread synthesizes cdktf, when running compiled
- * (dist/); run from the TypeScript sources, both run here, one after the other.
+ * (dist/); run from the TypeScript sources, both run here, one after the other. A caller that
+ * started the worker earlier (startPulumiWorker, so that it loads the SDK while the site is read
+ * and the platform built) passes it in; it is closed here either way.
  */
-export async function renderEngines(t: Topology, engine: EngineChoice): Promise<Artifact[]> {
-  const worker = engine === "both" ? pulumiInWorker(t) : undefined;
-  // The worker's failure is reported when awaited below, not as an unhandled rejection meanwhile.
-  worker?.catch(() => undefined);
-  const out: Artifact[] = [];
-  if (engine !== "pulumi") {
-    const { synthCdktf } = await import("./cdktf/synth.js");
-    out.push(...synthCdktf(t));
+export async function renderEngines(t: Topology, engine: EngineChoice, early?: PulumiWorker): Promise<Artifact[]> {
+  const pulumiWorker = engine === "both" ? (early ?? startPulumiWorker()) : undefined;
+  if (engine !== "both") early?.close();
+  try {
+    const worker = pulumiWorker?.capture(pulumiJobs(t));
+    // The worker's failure is reported when awaited below, not as an unhandled rejection meanwhile.
+    worker?.catch(() => undefined);
+    const out: Artifact[] = [];
+    if (engine !== "pulumi") {
+      const { synthCdktf } = await import("./cdktf/synth.js");
+      out.push(...synthCdktf(t));
+    }
+    if (worker) out.push(...(await worker));
+    else if (engine !== "cdktf") out.push(...(await renderPulumi(t)));
+    return out;
+  } finally {
+    pulumiWorker?.close();
   }
-  if (worker) out.push(...(await worker));
-  else if (engine !== "cdktf") out.push(...(await renderPulumi(t)));
-  return out;
 }
 
 /** The Pulumi capture of every stack, in this thread. */
@@ -45,19 +53,28 @@ export function pulumiJobs(t: Topology): PulumiJob[] {
   return [...jobs, { kind: "secrets", spec: secretsStackSpec(t.site) }];
 }
 
+/** A worker thread that loads the Pulumi SDK as soon as it starts and captures the jobs it is given once. */
+export interface PulumiWorker {
+  capture(jobs: readonly PulumiJob[]): Promise<Artifact[]>;
+  /** Ends the thread (done, or not needed: a plan refused for bad input). */
+  close(): void;
+}
+
 /**
- * renderPulumi in a worker thread, given the same specs (plain data, cloned); undefined when not
- * running compiled (a worker cannot load the .ts sources).
+ * Starts the worker of the Pulumi capture; undefined when not running compiled (a worker cannot
+ * load the .ts sources). The thread does not keep the process alive: a caller that returns early
+ * without capture() or close() still exits.
  */
-function pulumiInWorker(t: Topology): Promise<Artifact[]> | undefined {
+export function startPulumiWorker(): PulumiWorker | undefined {
   const script = new URL("./engine-worker.js", import.meta.url);
   if (!import.meta.url.endsWith(".js") || !existsSync(script)) return undefined;
-  return new Promise<Artifact[]>((resolve, reject) => {
-    const w = new Worker(script, { workerData: { jobs: pulumiJobs(t) } satisfies EngineWorkerInput });
-    let settled = false;
+  const w = new Worker(script);
+  w.unref();
+  let settled = false;
+  let closed = false;
+  const result = new Promise<Artifact[]>((resolve, reject) => {
     w.once("message", (m: EngineWorkerOutput) => {
       settled = true;
-      void w.terminate();
       if ("artifacts" in m) resolve(m.artifacts);
       else reject(Object.assign(new Error(m.error.message), { name: m.error.name, stack: m.error.stack }));
     });
@@ -66,9 +83,23 @@ function pulumiInWorker(t: Topology): Promise<Artifact[]> | undefined {
       reject(e);
     });
     w.once("exit", (code) => {
-      if (!settled) reject(new Error(`the Pulumi capture's worker thread exited (${code}) without its result`));
+      if (!settled && !closed) reject(new Error(`the Pulumi capture's worker thread exited (${code}) without its result`));
     });
   });
+  result.catch(() => undefined);
+  return {
+    capture(jobs) {
+      // Awaited: the thread keeps the process alive until it answers.
+      w.ref();
+      w.postMessage({ jobs } satisfies EngineWorkerInput);
+      return result;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      void w.terminate();
+    },
+  };
 }
 
 /** What stacks/engine-worker.ts receives and answers. */

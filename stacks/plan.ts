@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { sortArtifacts, type Artifact, type PlanWarning, type Site } from "../core/index.js";
-import { renderEngines, type EngineChoice } from "./engines.js";
+import { renderEngines, type EngineChoice, type PulumiWorker } from "./engines.js";
 import { sha256 } from "./output.js";
 import { PALISADE_VERSION } from "./package-root.js";
 import { buildPlatform } from "./platform.js";
@@ -12,6 +12,8 @@ import { deriveInputs, inputsFromSite, siteCopyArtifact } from "./trusted-inputs
 
 export interface PlanOptions {
   readonly engine: EngineChoice;
+  /** The Pulumi capture's worker, started before the site was read (startPulumiWorker); closed here. */
+  readonly pulumiWorker?: PulumiWorker;
 }
 
 export interface PlanResult {
@@ -32,10 +34,16 @@ function versionOf(pkg: string): string {
 
 /** Renders every artifact of the site (engines and host files) plus `manifest.json`. No I/O besides reads. */
 export async function planArtifacts(site: Site, siteText: string, opts: PlanOptions): Promise<PlanResult> {
-  const platform = buildPlatform(site);
+  let platform: ReturnType<typeof buildPlatform>;
+  try {
+    platform = buildPlatform(site);
+  } catch (e) {
+    opts.pulumiWorker?.close();
+    throw e;
+  }
   // nft -c on the host rulesets runs in child processes while the engines render; the verifier reads its answers.
   const nftChecks = prefetchNftChecks(platform.hostFiles);
-  const engineFiles = await renderEngines(platform.topology, opts.engine);
+  const engineFiles = await renderEngines(platform.topology, opts.engine, opts.pulumiWorker);
   await nftChecks;
   // The site itself goes along (inputs/site.yaml, hashed in the manifest): verify recomputes the intent from it.
   const artifacts = sortArtifacts([...engineFiles, ...platform.hostFiles, renderIntent(platform.topology), siteCopyArtifact(siteText)]);

@@ -11,15 +11,21 @@ export type PulumiJob =
   | { readonly kind: "kube"; readonly stack: string; readonly spec: KubeStackSpec }
   | { readonly kind: "secrets"; readonly spec: SecretsStackSpec };
 
+const importPrograms = () => Promise.all([import("./pulumi/capture.js"), import("./pulumi/program.js"), import("./pulumi/secrets-program.js")]);
+let programs: ReturnType<typeof importPrograms> | undefined;
+
+/** The capture and the Docker and secrets programs, with the Pulumi SDK (the bulk of the time). Loaded once. */
+export function loadPulumiPrograms(): ReturnType<typeof importPrograms> {
+  return (programs ??= (async () => {
+    const { deferPulumiClosureModules } = await import("./pulumi/defer-sdk-modules.js");
+    deferPulumiClosureModules();
+    return importPrograms();
+  })());
+}
+
 /** Each job's captured resources as its artifact (`pulumi/<stack>.json`), in the jobs' order. */
 export async function capturePulumiJobs(jobs: readonly PulumiJob[]): Promise<Artifact[]> {
-  const { deferPulumiClosureModules } = await import("./pulumi/defer-sdk-modules.js");
-  deferPulumiClosureModules();
-  const [{ captureArtifact, capturePulumi }, { DockerHostComponent }, { SecretsComponent }] = await Promise.all([
-    import("./pulumi/capture.js"),
-    import("./pulumi/program.js"),
-    import("./pulumi/secrets-program.js"),
-  ]);
+  const [{ captureArtifact, capturePulumi }, { DockerHostComponent }, { SecretsComponent }] = await loadPulumiPrograms();
   const out: Artifact[] = [];
   for (const job of jobs) {
     if (job.kind === "kube") {

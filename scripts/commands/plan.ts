@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { loadSite } from "../../core/index.js";
 import { manifestArtifact, planArtifacts, verdictLine, verifyPlan } from "../../stacks/plan.js";
+import { startPulumiWorker } from "../../stacks/engines.js";
 import { diffReports, renderDiffMarkdown } from "../../policies/diff.js";
 import { renderReport } from "../../policies/report/index.js";
 import { dateOption, verifyDir } from "./verify.js";
@@ -55,9 +56,18 @@ export const plan: Command = {
     const date = dateOption("plan", values.date as string | undefined);
     const siteFile = (values.site as string | undefined) ?? "palisade.yaml";
     const outDir = (values.out as string | undefined) ?? "out";
-    const site = loadSite(siteFile);
-    const siteText = readFileSync(siteFile, "utf8");
-    const result = await planArtifacts(site, siteText, { engine });
+    // The Pulumi SDK loads in its worker while this thread reads the site and builds the platform.
+    const pulumiWorker = engine === "both" ? startPulumiWorker() : undefined;
+    let site: ReturnType<typeof loadSite>;
+    let siteText: string;
+    try {
+      site = loadSite(siteFile);
+      siteText = readFileSync(siteFile, "utf8");
+    } catch (e) {
+      pulumiWorker?.close();
+      throw e;
+    }
+    const result = await planArtifacts(site, siteText, { engine, pulumiWorker });
     const strictFailure = values.strict === true && result.warnings.length > 0;
     for (const w of result.warnings) console.log(`${values.strict ? "error" : "warning"}: [${w.id}] ${w.message}`);
     if (strictFailure) {
