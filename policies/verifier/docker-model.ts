@@ -300,3 +300,22 @@ export function diffDockerModels(a: DockerModel, b: DockerModel): ModelDifferenc
   }
   return out;
 }
+
+/**
+ * What the segmentation check reads of an engine's Docker model, as one string: every field but
+ * where it was read from (the engine, the artifact, the resource address, the lines) and the
+ * containers' environment, which no reachability check reads and where the engines write their
+ * secret references differently (`${var.x}`, `[secret]`). Two engines' models with one key give
+ * the same verdicts and finding ids, cited at different places. (The environment is compared
+ * between the engines by the drift check, field by field.)
+ */
+export function dockerSemanticsKey(model: DockerModel): string {
+  return JSON.stringify(
+    model.hosts.map((h) => ({
+      host: h.host,
+      networks: h.networks.map(({ construct: _c, ...n }) => n),
+      containers: h.containers.map(({ construct: _c, lineOf: _l, env: _e, ...c }) => c),
+      problems: h.problems.map((p) => p.message),
+    })),
+  );
+}

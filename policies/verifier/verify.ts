@@ -4,7 +4,7 @@ import { INTENT_PATH, parseIntent, type Intent } from "../intent.js";
 import { checkSegmentation, probePorts, type CheckOptions } from "./checks.js";
 import { nftHostFindings } from "./nft-host-checks.js";
 import { provenSemantics } from "./proven.js";
-import type { DockerHostModel, DockerModel } from "./docker-model.js";
+import { dockerSemanticsKey, type DockerHostModel, type DockerModel } from "./docker-model.js";
 import { engineParity, formatDifference } from "./parity.js";
 import { dockerFromPulumi } from "./docker-pulumi.js";
 import { dockerFromTerraform } from "./docker-tf.js";
@@ -260,11 +260,17 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
   // The Docker checks judge what Docker runs; a cluster's pairs are judged from its manifests below.
   const dockerIntent = kubeStacks.length ? withoutCluster(intent, kubeStacks) : intent;
 
-  // The report is the first engine's: its checks are the ones measured.
-  const results = models.map((model, i) => {
+  // The report is the first engine's: its checks are the ones measured. An engine's segmentation
+  // check runs only when its Docker model differs from one already checked by more than where things
+  // were read: the same model gives the same verdicts and finding ids (no id cites an engine
+  // artifact), and only findings with new ids are taken from the second engine.
+  const keys = models.map(dockerSemanticsKey);
+  const results: { model: DockerModel; site: SiteModel; check: ReturnType<typeof checkSegmentation> }[] = [];
+  for (const [i, model] of models.entries()) {
     const site = buildSiteModel(files, model, dockerIntent.peers);
-    return { model, site, check: checkSegmentation(site, dockerIntent, { pendingIsViolation, ...(i === 0 && caseTimes ? { caseTimes } : {}) }) };
-  });
+    const same = results.find((_, j) => keys[j] === keys[i]);
+    results.push({ model, site, check: same ? same.check : checkSegmentation(site, dockerIntent, { pendingIsViolation, ...(i === 0 && caseTimes ? { caseTimes } : {}) }) });
+  }
   const primary = results[0]!;
   const findings: Finding[] = [...bad, ...primary.check.findings];
   const ids = new Set(findings.map((f) => f.id));

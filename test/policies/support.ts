@@ -22,7 +22,7 @@ export function editText(dir: string, path: string, edit: (text: string) => stri
   writeFileSync(file, after);
 }
 
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export function editJson(dir: string, path: string, edit: (json: Json) => void): void {
   editText(dir, path, (text) => {
