@@ -3,6 +3,7 @@ import type { GuardrailFinding } from "./verifier/report-model.js";
 import { parseRange } from "./verifier/addr.js";
 import { parseWireguard, prefixOwners } from "./verifier/wireguard.js";
 import { capabilityReason, DANGEROUS_CAPABILITIES, networkModeProblem, normalizeCapability, runsAsRoot, securityOpts, sensitiveBind } from "./verifier/docker-semantics.js";
+import { constructOf, type KubeStackRead } from "./verifier/kube-site.js";
 
 /*
  * Guardrails over the artifacts: container hardening, exposure and secrets. Each rule has an
@@ -137,6 +138,71 @@ function containerChecks(c: DockerContainerModel, host: string, artifact: string
     }
   }
   if (!/@sha256:[a-f0-9]{64}$/.test(c.image)) add(G.imageDigest, `${c.name} uses image ${c.image} without a digest`, "image", "image", strict);
+  return out;
+}
+
+type Json = Record<string, unknown>;
+const isMap = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+const mapAt = (v: unknown, ...path: string[]): Json | undefined => path.reduce<unknown>((x, k) => (isMap(x) ? x[k] : undefined), v) as Json | undefined;
+
+/** A workload's pod spec, by kind (a CronJob's is two templates down). */
+function podSpecOf(m: Json): Json | undefined {
+  const spec = m.kind === "Pod" ? m.spec : m.kind === "CronJob" ? mapAt(m, "spec", "jobTemplate", "spec", "template", "spec") : mapAt(m, "spec", "template", "spec");
+  return isMap(spec) ? spec : undefined;
+}
+
+/**
+ * The same hardening on a Kubernetes cloud's pods, as the kubelet applies their specs (issue 12,
+ * class 7, on the cluster's stack in both engines): no privileged container, no host PID, IPC or
+ * network namespace, no hostPath volume of a sensitive path (the Docker rule's prefixes), no
+ * dangerous capability (a cluster workload declares no reason the verifier reads), seccomp and
+ * AppArmor not Unconfined, allowPrivilegeEscalation false and a non-root user in every container.
+ * Each finding names the stack's artifact and the workload's manifest (its line, by the construct).
+ */
+export function kubeGuardrails(stacks: readonly KubeStackRead[]): GuardrailFinding[] {
+  const out: GuardrailFinding[] = [];
+  const G = GUARDRAILS;
+  for (const s of stacks) {
+    for (const raw of s.raw) {
+      const m = raw.value;
+      if (!isMap(m)) continue;
+      const pod = podSpecOf(m);
+      if (!pod) continue;
+      const meta = isMap(m.metadata) ? m.metadata : {};
+      const labels = mapAt(m, ...(m.kind === "Pod" ? ["metadata", "labels"] : ["spec", "template", "metadata", "labels"])) ?? (isMap(meta.labels) ? meta.labels : {});
+      const name = `${String(m.kind)} ${String(meta.namespace ?? "default")}/${String(meta.name)}`;
+      const subject = `${s.stack}/${String(labels["palisade.service"] ?? meta.name)}`;
+      const construct = constructOf(raw.source);
+      const add = (rule: GuardrailRule, message: string) => out.push(finding(rule, subject, `${name}: ${message}`, s.artifact, construct));
+      for (const ns of ["hostPID", "hostIPC", "hostNetwork"] as const) if (pod[ns] === true) add(G.hostNamespace, `${ns}: true shares the node's ${ns.slice(4).toLowerCase()} namespace`);
+      for (const v of Array.isArray(pod.volumes) ? pod.volumes : []) {
+        const path = mapAt(v, "hostPath")?.path;
+        const why = typeof path === "string" ? sensitiveBind(path) : undefined;
+        if (why) add(G.sensitiveMount, `volume ${String((v as Json).name)} mounts the node's ${String(path)}: ${why}`);
+      }
+      const podSec = isMap(pod.securityContext) ? pod.securityContext : {};
+      const unconfined = (sc: Json, where: string) => {
+        for (const k of ["seccompProfile", "appArmorProfile"]) if (mapAt(sc, k)?.type === "Unconfined") add(G.unconfined, `${where} ${k}.type is Unconfined`);
+      };
+      unconfined(podSec, "the pod's");
+      const containers = [...(Array.isArray(pod.containers) ? pod.containers : []), ...(Array.isArray(pod.initContainers) ? pod.initContainers : [])].filter(isMap);
+      for (const c of containers) {
+        const sc = isMap(c.securityContext) ? c.securityContext : {};
+        const who = `container ${String(c.name)}`;
+        if (sc.privileged === true) add(G.privileged, `${who} is privileged`);
+        unconfined(sc, `${who}'s`);
+        for (const cap of Array.isArray(mapAt(sc, "capabilities")?.add) ? (mapAt(sc, "capabilities")!.add as unknown[]) : []) {
+          const n = normalizeCapability(String(cap));
+          if (DANGEROUS_CAPABILITIES.has(n)) add(G.capabilityReason, `${who} adds ${n === "ALL" ? "ALL capabilities" : `the dangerous capability ${n}`}: a cluster workload declares no reason the verifier reads`);
+        }
+        if (sc.allowPrivilegeEscalation !== false) add(G.noNewPrivileges, `${who} does not set allowPrivilegeEscalation: false (setuid binaries may regain privileges)`);
+        const user = sc.runAsUser ?? podSec.runAsUser;
+        const nonRoot = sc.runAsNonRoot ?? podSec.runAsNonRoot;
+        if (user === 0 || user === "0") add(G.nonRootUser, `${who} runs as uid 0 (runAsUser)`);
+        else if (nonRoot !== true) add(G.nonRootUser, `${who} does not require a non-root user (runAsNonRoot is ${JSON.stringify(nonRoot ?? null)}): the image's default may be root`);
+      }
+    }
+  }
   return out;
 }
 

@@ -1,5 +1,5 @@
 import type { Artifact } from "../../core/index.js";
-import { dockerGuardrails, secretGuardrails, sortGuardrails, wireguardGuardrails } from "../guardrails.js";
+import { dockerGuardrails, kubeGuardrails, secretGuardrails, sortGuardrails, wireguardGuardrails } from "../guardrails.js";
 import { INTENT_PATH, parseIntent, type Intent } from "../intent.js";
 import { checkSegmentation, probePorts, type CheckOptions } from "./checks.js";
 import { nftHostFindings } from "./nft-host-checks.js";
@@ -323,7 +323,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
 
   findings.splice(0, findings.length, ...findings.map(located));
   const guardrailsStarted = opts.timings ? performance.now() : 0;
-  const guardrails = sortGuardrails([...models.flatMap((m) => dockerGuardrails(m, opts.strict)), ...secretGuardrails(files), ...wireguardGuardrails(files), ...governed.guardrails]).map(located);
+  const guardrails = sortGuardrails([...models.flatMap((m) => dockerGuardrails(m, opts.strict)), ...kubeGuardrails(kubeStacks), ...secretGuardrails(files), ...wireguardGuardrails(files), ...governed.guardrails]).map(located);
 
   const guardrailSeconds = opts.timings ? (performance.now() - guardrailsStarted) / 1000 : 0;
   const { exposed } = primary.check;

@@ -121,6 +121,28 @@ describe.each(kubeExamples)("the $name example, its cloud on Kubernetes", async 
     expect(lines(cut)[g!.line! - 1]).toContain('"namespace": "');
   });
 
+  it.each([
+    ["a privileged container", "privileged", (pod: Json) => { pod.containers[0].securityContext = { ...pod.containers[0].securityContext, privileged: true }; }],
+    ["the node's PID namespace", "host-namespace", (pod: Json) => { pod.hostPID = true; }],
+    ["a hostPath volume of the node's /", "sensitive-mount", (pod: Json) => { pod.volumes = [...(pod.volumes ?? []), { name: "root", hostPath: { path: "/" } }]; }],
+    ["SYS_ADMIN added", "capability-reason", (pod: Json) => { pod.containers[0].securityContext.capabilities.add = ["SYS_ADMIN"]; }],
+    ["seccomp Unconfined", "unconfined", (pod: Json) => { pod.securityContext.seccompProfile = { type: "Unconfined" }; }],
+    ["allowPrivilegeEscalation", "no-new-privileges", (pod: Json) => { pod.containers[0].securityContext.allowPrivilegeEscalation = true; }],
+    ["uid 0", "non-root-user", (pod: Json) => { pod.containers[0].securityContext.runAsUser = 0; }],
+  ] as const)("a pod with %s, in both engines' stacks, is a mandatory guardrail naming the workload's manifest line", (_n, rule, change) => {
+    expect(report.guardrails.filter((g) => g.level === "mandatory")).toEqual([]);
+    const deployment = (m: Json) => m.kind === "Deployment" && m.metadata.namespace === target;
+    let mutated = editJson(artifacts, TF, (j) => {
+      for (const [, r] of tfManifests(j)) if (deployment(r.manifest)) change(r.manifest.spec.template.spec);
+    });
+    mutated = editJson(mutated, PU, (j) => {
+      for (const r of j.resources as { inputs: Json }[]) if (deployment(r.inputs)) change(r.inputs.spec.template.spec);
+    });
+    const g = verify(mutated).guardrails.find((x) => x.level === "mandatory" && x.rule === rule);
+    expect(g, JSON.stringify(verify(mutated).guardrails.filter((x) => x.level === "mandatory"))).toMatchObject({ subject: `cloud/${target}`, artifact: TF });
+    expect(mutated.find((a) => a.path === TF)!.content.split("\n")[g!.line! - 1]).toMatch(/"manifest": \{/);
+  });
+
   it("a deleted default deny is a violation naming the artifact", () => {
     const mutated = editJson(artifacts, TF, (j) => {
       const [key] = tfManifests(j).find(([, r]) => r.manifest.kind === "NetworkPolicy" && r.manifest.metadata.namespace === target && r.manifest.metadata.name === "default-deny")!;
