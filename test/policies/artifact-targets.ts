@@ -67,8 +67,8 @@ export interface ArtifactTargets {
   /** A docker_volume of a stack, and an internal docker_network (none on a Kubernetes cloud). */
   readonly volume?: { readonly tf: string; readonly key: string };
   readonly internalNetwork?: { readonly tf: string };
-  /** A cluster's stack (a Kubernetes cloud) and its first NetworkPolicy's resource key. */
-  readonly kubeStack?: { readonly tf: string; readonly policy: string };
+  /** A cluster's stack (a Kubernetes cloud): its first NetworkPolicy's resource key, and its last Deployment (key, namespace, name, service). */
+  readonly kubeStack?: { readonly tf: string; readonly pulumi: string; readonly host: string; readonly policy: string; readonly deployment: { readonly key: string; readonly namespace: string; readonly name: string; readonly service: string } };
   readonly acme?: { readonly renew: string; readonly deployHook: string };
   readonly openbaoConfig?: string;
   readonly tenantsJson?: string;
@@ -128,7 +128,11 @@ export function artifactTargets(dir: string, siteFile: string): ArtifactTargets 
     if (vol && !volume) volume = { tf, key: vol };
     if (!internalNetwork && Object.values<Json>(resource.docker_network ?? {}).some((n) => n.internal === true)) internalNetwork = { tf };
     const policy = Object.entries<Json>(resource.kubernetes_manifest ?? {}).find(([, r]) => r.manifest?.kind === "NetworkPolicy")?.[0];
-    if (!kubeStack && policy) kubeStack = { tf, policy };
+    const deployment = Object.entries<Json>(resource.kubernetes_manifest ?? {}).filter(([, r]) => r.manifest?.kind === "Deployment").at(-1);
+    if (!kubeStack && policy && deployment) {
+      const m = deployment[1].manifest;
+      kubeStack = { tf, pulumi: `pulumi/${stack}.json`, host: stack, policy, deployment: { key: deployment[0], namespace: m.metadata.namespace, name: m.metadata.name, service: m.spec.template.metadata.labels["palisade.service"] } };
+    }
   }
 
   const acmeDir = hostFiles.find((f) => f.endsWith("/acme/renew.sh"));

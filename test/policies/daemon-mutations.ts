@@ -120,6 +120,20 @@ export function daemonMutations(t: ArtifactTargets): { table: DaemonMutation[]; 
   const shadowKey = `${c2.key}_shadow`;
   add(D, `a container the intent does not know (a copy of ${c2.name} as another service)`, c2.tf, (d) => editJson(d, c2.tf, (j) => { const c = JSON.parse(JSON.stringify(tfOf(j, c2))); c.name = `${c2.name}-shadow`; c.labels = c.labels.map((l: Json) => (l.label === "palisade.service" ? { ...l, value: `${c2.service}-shadow` } : l)); c.networks_advanced = []; j.resource.docker_container[shadowKey] = c; }), new RegExp(`unknown-peer ${subject(c2)}-shadow`), `"${shadowKey}"`);
   add(D, `sysctls on ${c0.name} (a field the verifier does not model)`, c0.tf, (d) => editJson(d, c0.tf, (j) => { tfOf(j, c0).sysctls = { "net.ipv4.ip_forward": "1" }; }), /bad-artifact .*sets sysctls/, '"sysctls"');
+  if (t.kubeStack) {
+    // The cluster's pods, as the kubelet applies them: the same edit in both engines' stacks (one engine alone is engine drift).
+    const k = t.kubeStack;
+    const dep = k.deployment;
+    const inBoth = (d: string, change: (pod: Json) => void) => {
+      editJson(d, k.tf, (j) => change(j.resource.kubernetes_manifest[dep.key].manifest.spec.template.spec));
+      editJson(d, k.pulumi, (j) => change(j.resources.find((r: Json) => r.inputs?.kind === "Deployment" && r.inputs.metadata?.namespace === dep.namespace && r.inputs.metadata?.name === dep.name).inputs.spec.template.spec));
+    };
+    const pod = esc(`${k.host}/${dep.service}`);
+    add(D, `the pod of ${dep.namespace}/${dep.name} privileged, in both engines`, k.tf, (d) => inBoth(d, (p) => { p.containers[0].securityContext = { ...p.containers[0].securityContext, privileged: true }; }), new RegExp(`privileged ${pod} .*is privileged`), '"manifest": {');
+    add(D, `the pod of ${dep.namespace}/${dep.name} in the node's PID namespace, in both engines`, k.tf, (d) => inBoth(d, (p) => { p.hostPID = true; }), new RegExp(`host-namespace ${pod} .*hostPID`), '"manifest": {');
+    add(D, `the node's / as a hostPath volume of ${dep.namespace}/${dep.name}, in both engines`, k.tf, (d) => inBoth(d, (p) => { p.volumes = [...(p.volumes ?? []), { name: "root", hostPath: { path: "/" } }]; }), new RegExp(`sensitive-mount ${pod} .*root filesystem`), '"manifest": {');
+    add(D, `SYS_ADMIN for the pod of ${dep.namespace}/${dep.name}, in both engines`, k.tf, (d) => inBoth(d, (p) => { p.containers[0].securityContext.capabilities.add = ["SYS_ADMIN"]; }), new RegExp(`capability-reason ${pod} .*SYS_ADMIN`), '"manifest": {');
+  } else skip(D, "no Kubernetes stack: its four pod-hardening mutations");
   add(D, `a command:local:Command in ${c0.pulumi}`, c0.pulumi, (d) => editJson(d, c0.pulumi, (j) => j.resources.push({ type: "command:local:Command", name: "x", inputs: { create: "id" } })), /bad-artifact .*command:local:Command is not modelled/, '"type": "command:local:Command"');
   if (t.volume) {
     const v = t.volume;
