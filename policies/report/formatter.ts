@@ -12,7 +12,7 @@ export function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
 }
 
-/** Nodes of the report in a stable order: by zone (internet, edge, tunnel, cloud), then id. */
+/** Nodes of the report in a stable order: by zone (internet, edge, cloud), then id. */
 export function nodesOf(report: Report): string[] {
   const ids = new Set<string>();
   for (const f of report.flows) {
@@ -23,17 +23,22 @@ export function nodesOf(report: Report): string[] {
     ids.add(n.source);
     ids.add(n.destination);
   }
-  return [...ids].sort((a, b) => zoneRank(a) - zoneRank(b) || (a < b ? -1 : a > b ? 1 : 0));
+  const zone = zoneOf(report);
+  const rank = (id: string) => ZONES.indexOf(zone(id));
+  return [...ids].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
-export function zoneOf(id: string): "internet" | "edge" | "cloud" {
-  if (id === "internet" || id === "admin") return "internet";
-  if (id === "edge" || id.startsWith("edge-") || id.startsWith("edge:")) return "edge";
-  return "cloud";
-}
+export type Zone = "internet" | "edge" | "cloud";
+export const ZONES: readonly Zone[] = ["internet", "edge", "cloud"];
 
-function zoneRank(id: string): number {
-  return { internet: 0, edge: 1, cloud: 2 }[zoneOf(id)];
+/**
+ * Each node's zone, as the report's peers give it (the intent's zones: an operator's address peers
+ * are the internet's, whatever they are called). A node no peer names is judged by its id: the
+ * internet, the edge's own names, else the cloud.
+ */
+export function zoneOf(report: Report): (id: string) => Zone {
+  const zones = new Map(report.peers.filter((p) => (ZONES as readonly string[]).includes(p.zone)).map((p) => [p.id, p.zone as Zone]));
+  return (id) => zones.get(id) ?? (id === "internet" ? "internet" : id === "edge" || id.startsWith("edge-") || id.startsWith("edge:") ? "edge" : "cloud");
 }
 
 export function verdictMark(v: string, intended: boolean): string {

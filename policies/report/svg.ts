@@ -1,5 +1,5 @@
 import type { Report } from "../verifier/report-model.js";
-import { escapeXml as x, nodesOf, zoneOf, type ReportFormatter } from "./formatter.js";
+import { escapeXml as x, nodesOf, zoneOf, ZONES, type Zone, type ReportFormatter } from "./formatter.js";
 
 /*
  * `graph.svg`: who reaches whom, one view per zone (what reaches the internet, the edge, the
@@ -44,7 +44,7 @@ function portLabel(ports: readonly string[]): string {
   return uniq.length > 4 ? `${uniq.slice(0, 3).join(", ")} +${uniq.length - 3} more` : uniq.join(", ");
 }
 
-function view(zone: string, pairs: readonly Pair[], order: readonly string[], top: number): { svg: string; height: number; width: number } {
+function view(zone: Zone, zoneOfNode: (id: string) => Zone, pairs: readonly Pair[], order: readonly string[], top: number): { svg: string; height: number; width: number } {
   const cols = order.filter((n) => pairs.some((p) => p.s === n || p.d === n));
   const colX = new Map(cols.map((n, i) => [n, LEFT + i * COL_W + COL_W / 2]));
   const rows = [...pairs].sort((a, b) => cols.indexOf(a.d) - cols.indexOf(b.d) || cols.indexOf(a.s) - cols.indexOf(b.s));
@@ -56,7 +56,7 @@ function view(zone: string, pairs: readonly Pair[], order: readonly string[], to
   cols.forEach((n, i) => {
     const cx = colX.get(n)!;
     const y = top + 28 + (i % 2 === 0 ? 8 : 30);
-    const inZone = zoneOf(n) === zone;
+    const inZone = zoneOfNode(n) === zone;
     out.push(`<rect x="${cx - COL_W / 2 + 3}" y="${y - 13}" width="${COL_W - 6}" height="19" rx="4" fill="${inZone ? "#ddf4ff" : "#f6f8fa"}" stroke="#57606a"/>`);
     out.push(`<text x="${cx}" y="${y + 1}" text-anchor="middle" font-size="11">${x(n.length > 16 ? `${n.slice(0, 15)}…` : n)}<title>${x(n)}</title></text>`);
     out.push(`<line x1="${cx}" y1="${y + 6}" x2="${cx}" y2="${bodyTop + rows.length * ROW_H}" stroke="#d0d7de" stroke-dasharray="2 3"/>`);
@@ -82,10 +82,11 @@ export function renderGraphSvg(r: Report): string {
   const views: string[] = [];
   let y = 8;
   let width = 400;
-  for (const zone of ["internet", "edge", "cloud"]) {
-    const into = pairs.filter((p) => zoneOf(p.d) === zone);
+  const zone = zoneOf(r);
+  for (const z of ZONES) {
+    const into = pairs.filter((p) => zone(p.d) === z);
     if (!into.length) continue;
-    const v = view(zone, into, order, y);
+    const v = view(z, zone, into, order, y);
     views.push(v.svg);
     y += v.height + 16;
     width = Math.max(width, v.width);

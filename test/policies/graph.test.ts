@@ -51,6 +51,40 @@ describe.each(siteFiles())("graph.svg of $name", ({ file }) => {
   });
 });
 
+describe.each(siteFiles())("graph.svg zones of $name", ({ file }) => {
+  it("GIVEN the report's peers WHEN the graph is drawn THEN each arrow is in the view of its destination's zone, as the peers give it", async () => {
+    const planned = await planOnce(file);
+    const report = planned.json<Report>("report/report.json");
+    const zone = new Map(report.peers.map((p) => [p.id, p.zone]));
+    const { arrows } = arrowsOf(planned.text("report/graph.svg"));
+    for (const a of arrows) {
+      const d = a.pair.split(" => ")[1]!;
+      if (zone.has(d)) expect(a.view, a.pair).toBe(zone.get(d));
+    }
+  });
+
+  it("GIVEN an address peer renamed (an operator's own name, not admin) WHEN the graph is drawn THEN what it reaches is drawn from the internet zone's side and arrows into it are in the internet view", async () => {
+    const report = (await planOnce(file)).json<Report>("report/report.json");
+    const peer = report.peers.find((p) => p.kind === "addresses" && p.zone === "internet" && p.id !== "internet" && report.flows.some((f) => f.destination === p.id || f.source === p.id));
+    if (!peer) return; // no named address peer with a flow on this platform
+    const to = "operators-own-range";
+    const rename = (id: string) => (id === peer.id ? to : id);
+    const renamed: Report = {
+      ...report,
+      peers: report.peers.map((p) => (p.id === peer.id ? { ...p, id: to } : p)),
+      flows: report.flows.map((f) => ({ ...f, source: rename(f.source), destination: rename(f.destination) })),
+      nevers: report.nevers.map((n) => ({ ...n, source: rename(n.source), destination: rename(n.destination) })),
+    };
+    const svg = svgFormatter.render(renamed);
+    const into = arrowsOf(svg).arrows.filter((a) => a.pair.endsWith(` => ${to}`));
+    for (const a of into) expect(a.view).toBe("internet");
+    // Its column in the internet view is filled as a node of that zone.
+    const internetView = (svg.split('<g class="zone-view" id="view-internet"')[1] ?? "").split('<g class="zone-view"')[0]!.split("\n");
+    const label = internetView.findIndex((l) => l.includes(`<title>${to}</title></text>`));
+    if (label > 0) expect(internetView[label - 1]).toContain('fill="#ddf4ff"');
+  });
+});
+
 describe("the graph's checks can fail", () => {
   it("GIVEN a report with an allowed flow added WHEN rendered THEN the graph gains that pair's arrow on a new row (the count check above would see a missing one)", async () => {
     const report = (await planOnce()).json<Report>("report/report.json");
