@@ -23,8 +23,22 @@ export function loadPulumiPrograms(): ReturnType<typeof importPrograms> {
   })());
 }
 
+/**
+ * The capture in progress in this thread. The Pulumi SDK keeps its runtime settings (the mocks, the
+ * stack, the registered resources) in module state, one per thread: two captures that interleave
+ * register into each other's stacks. So the captures of one thread take turns; each worker thread
+ * has an SDK of its own.
+ */
+let inProgress: Promise<unknown> = Promise.resolve();
+
 /** Each job's captured resources as its artifact (`pulumi/<stack>.json`), in the jobs' order. */
-export async function capturePulumiJobs(jobs: readonly PulumiJob[]): Promise<Artifact[]> {
+export function capturePulumiJobs(jobs: readonly PulumiJob[]): Promise<Artifact[]> {
+  const turn = inProgress.then(() => captureInTurn(jobs));
+  inProgress = turn.catch(() => undefined);
+  return turn;
+}
+
+async function captureInTurn(jobs: readonly PulumiJob[]): Promise<Artifact[]> {
   const [{ captureArtifact, capturePulumi }, { DockerHostComponent }, { SecretsComponent }] = await loadPulumiPrograms();
   const out: Artifact[] = [];
   for (const job of jobs) {
