@@ -105,7 +105,8 @@ interface Rule {
   readonly text: string;
   readonly matchers: Matcher[];
   readonly verdict?: Verdict;
-  readonly vmap?: { select: (p: Packet, hook: Hook, prio: number) => string[]; entries: Map<string, Verdict> };
+  /** `reads`: the packet's field the selection depends on (besides the hook and priority, for ct state). */
+  readonly vmap?: { select: (p: Packet, hook: Hook, prio: number) => string[]; entries: Map<string, Verdict>; reads?: "dport" | "proto" | "iif" | "oif" };
   /** `limit rate over`: never matches a well-behaved sender. */
   readonly never?: boolean;
   /** Source NAT in a nat chain: `masquerade` or the address of `snat [ip] to A`. */
@@ -944,12 +945,12 @@ function parseRule(vals: Val[], line: number, text: string, family: string, tabl
         if (proto !== "th") matchers.push((p) => p.proto === proto);
         const keys = [...entries.keys()].map((key) => [key, parsePortValue(key)] as const);
         portRefs.push(() => keys.flatMap(([, r]) => (r ? [r] : [])));
-        vmap = { select: (p) => keys.filter(([, r]) => r && p.dport >= r[0] && p.dport <= r[1]).map(([key]) => key), entries };
+        vmap = { select: (p) => keys.filter(([, r]) => r && p.dport >= r[0] && p.dport <= r[1]).map(([key]) => key), entries, reads: "dport" };
       } else if (sel === "meta l4proto" || sel === "ip protocol") {
-        vmap = { select: (p) => [p.proto], entries };
+        vmap = { select: (p) => [p.proto], entries, reads: "proto" };
       } else if (sel === "meta iifname" || sel === "meta oifname") {
         const which = next === "iifname" ? "iif" : "oif";
-        vmap = { select: (p) => [...entries.keys()].filter((key) => ifaceMatches(unquote(key), p[which])), entries };
+        vmap = { select: (p) => [...entries.keys()].filter((key) => ifaceMatches(unquote(key), p[which])), entries, reads: which };
       } else return fail(`unsupported vmap selector ${sel}`);
       continue;
     }
@@ -1168,7 +1169,12 @@ export function packetClass(rs: Ruleset, hooks: readonly Hook[], p: Packet): str
     return rangesKeyOf(s);
   };
   const iface = (i: Iface | undefined) => (i ? (i.name !== undefined ? `n:${i.name}` : `r:${i.role}`) : "");
-  return `${path.prefix}|${kept ? `k${kept.id}` : ""}|${addr("saddr")}|${addr("daddr")}|${p.proto}|${classIndex(cuts.ports, p.dport)}|${iface(p.iif)}|${iface(p.oif)}|${p.dnat ? 1 : 0}|${(p.inSets ?? []).join(",")}`;
+  if (kept) {
+    // The kept rules answer for every match on the concrete fields; a vmap's selection reads its field itself.
+    const v = path.vmapReads;
+    return `${path.prefix}|k${kept.id}|${addr("saddr")}|${addr("daddr")}|${v.has("proto") ? p.proto : ""}|${v.has("dport") ? classIndex(cuts.ports, p.dport) : ""}|${v.has("iif") ? iface(p.iif) : ""}|${v.has("oif") ? iface(p.oif) : ""}|${(p.inSets ?? []).join(",")}`;
+  }
+  return `${path.prefix}||${addr("saddr")}|${addr("daddr")}|${p.proto}|${classIndex(cuts.ports, p.dport)}|${iface(p.iif)}|${iface(p.oif)}|${p.dnat ? 1 : 0}|${(p.inSets ?? []).join(",")}`;
 }
 
 /** A path's cuts, whether its outcome needs the exact packet, and its key, per hooks array (callers pass the same arrays) and family. */
@@ -1177,6 +1183,8 @@ interface PathInfo {
   readonly exact: boolean;
   /** No nat rule in any chain the path's hooks reach: every hook sees the packet as sent (interfaces aside). */
   readonly natFree: boolean;
+  /** The fields a vmap of the path's chains selects on: besides the matches (which the kept rules answer for), only these read the port, protocol or interfaces. */
+  readonly vmapReads: ReadonlySet<string>;
   readonly prefix: string;
 }
 const pathInfoCache = new WeakMap<Ruleset, Map<readonly Hook[], PathInfo[]>>();
@@ -1190,6 +1198,7 @@ function pathInfo(rs: Ruleset, hooks: readonly Hook[], family: 4 | 6): PathInfo 
     cuts: pathCutsOf(rs, hooks, family),
     exact: translatesOnPath(rs, hooks, family),
     natFree: ![...reachableChains(rs, hooks, family)].some((c) => c.rules.some((r) => r.nat)),
+    vmapReads: new Set([...reachableChains(rs, hooks, family)].flatMap((c) => c.rules.flatMap((r) => (r.vmap ? [r.vmap.reads ?? "hook"] : [])))),
     prefix: `${hooks.join(",")}|${family}`,
   });
 }

@@ -128,7 +128,16 @@ describe("nftables: packets of one class get one outcome", () => {
     expect(packetClass(rs, hooks, p("10.0.0.1", 80))).not.toBe(packetClass(rs, hooks, p("10.0.0.128", 80)));
     expect(packetClass(rs, hooks, p("10.0.0.1", 80))).not.toBe(packetClass(rs, hooks, p("10.0.0.1", 90)));
     expect(packetClass(rs, hooks, p("10.0.0.1", 80))).not.toBe(packetClass(rs, hooks, { ...p("10.0.0.1", 80), proto: "udp" }));
-    expect(packetClass(rs, hooks, p("10.0.0.1", 80))).not.toBe(packetClass(rs, hooks, { ...p("10.0.0.1", 80), iif: { role: "tunnel" } }));
+    // No rule names an interface here: another one is the same class (the outcome cannot differ); where a rule names it, not.
+    expect(packetClass(rs, hooks, p("10.0.0.1", 80))).toBe(packetClass(rs, hooks, { ...p("10.0.0.1", 80), iif: { role: "tunnel" } }));
+    const named = parseNftables("i.conf", `table inet t {
+  chain fwd { type filter hook forward priority 0; policy drop; iifname "wg0" ip saddr 10.0.0.0/25 tcp dport 80-89 accept }
+}
+`);
+    const wg: Packet = { ...p("10.0.0.1", 80), iif: { name: "wg0", role: "tunnel" } };
+    expect(packetClass(named, hooks, wg)).not.toBe(packetClass(named, hooks, { ...wg, iif: { name: "wg1", role: "tunnel" } }));
+    expect(evaluateHooks(named, hooks, wg).verdict).toBe("accept");
+    expect(evaluateHooks(named, hooks, { ...wg, iif: { name: "wg1", role: "tunnel" } }).verdict).toBe("drop");
     expect(evaluateHooks(rs, hooks, p("10.0.0.128", 80)).verdict).toBe("drop");
     expect(evaluateHooks(rs, hooks, p("10.0.0.127", 89)).verdict).toBe("accept");
   });
