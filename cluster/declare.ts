@@ -65,8 +65,10 @@ export function declareCluster(t: Topology, cloud: Host, tunnelCloudIp: string):
   const img = t.site.images;
   const here = (id: string) => siteOfContainer(t.site, id) === cloud.id;
   // A container that a flow from another site reaches: published on this site's tunnel address (the edge forwards to it).
+  // The flows crossing sites, derived once (per container it was quadratic in the services).
+  let cross: ReturnType<typeof crossSiteFlows> | undefined;
   const fromOtherSites = (id: string) => {
-    const ports = [...new Map(crossSiteFlows(t.site).filter((f) => f.to === id).map((f) => [f.port.key, f.port])).values()];
+    const ports = [...new Map((cross ??= crossSiteFlows(t.site)).filter((f) => f.to === id).map((f) => [f.port.key, f.port])).values()];
     return ports.map((port) => ({ hostIp: tunnelCloudIp, port, containerPort: port.from }));
   };
   if (here("ingress")) declarePlatformFront(t, cloud, tunnelCloudIp, on);
