@@ -11,9 +11,8 @@ const fail = (e: unknown) => {
   const err = e instanceof Error ? e : new Error(String(e));
   answer({ error: { name: err.name, message: err.message, stack: err.stack } });
 };
-// A failure to load is reported when the jobs come, as the capture's own failure would be.
-const loaded = loadPulumiPrograms();
-loaded.catch(() => undefined);
+// Loading starts now; a failure to load is the capture's failure, answered when the jobs come.
+loadPulumiPrograms().catch(() => undefined);
 parentPort!.once("message", ({ jobs }: EngineWorkerInput) => {
-  loaded.then(() => capturePulumiJobs(jobs)).then((artifacts) => answer({ artifacts }), fail);
+  capturePulumiJobs(jobs).then((artifacts) => answer({ artifacts }), fail);
 });

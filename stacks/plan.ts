@@ -12,7 +12,7 @@ import { deriveInputs, inputsFromSite, siteCopyArtifact } from "./trusted-inputs
 
 export interface PlanOptions {
   readonly engine: EngineChoice;
-  /** The Pulumi capture's worker, started before the site was read (startPulumiWorker); closed here. */
+  /** The Pulumi capture's worker, started before the site was read (startPulumiWorker); the engines close it when done, the caller when the plan fails before. */
   readonly pulumiWorker?: PulumiWorker;
 }
 
@@ -34,13 +34,7 @@ function versionOf(pkg: string): string {
 
 /** Renders every artifact of the site (engines and host files) plus `manifest.json`. No I/O besides reads. */
 export async function planArtifacts(site: Site, siteText: string, opts: PlanOptions): Promise<PlanResult> {
-  let platform: ReturnType<typeof buildPlatform>;
-  try {
-    platform = buildPlatform(site);
-  } catch (e) {
-    opts.pulumiWorker?.close();
-    throw e;
-  }
+  const platform = buildPlatform(site);
   // nft -c on the host rulesets runs in child processes while the engines render; the verifier reads its answers.
   const nftChecks = prefetchNftChecks(platform.hostFiles);
   const engineFiles = await renderEngines(platform.topology, opts.engine, opts.pulumiWorker);

@@ -56,18 +56,19 @@ export const plan: Command = {
     const date = dateOption("plan", values.date as string | undefined);
     const siteFile = (values.site as string | undefined) ?? "palisade.yaml";
     const outDir = (values.out as string | undefined) ?? "out";
-    // The Pulumi SDK loads in its worker while this thread reads the site and builds the platform.
+    // The Pulumi SDK loads in its worker while this thread reads the site and builds the platform;
+    // the engines close it when done, and a site refused before that closes it here.
     const pulumiWorker = engine === "both" ? startPulumiWorker() : undefined;
-    let site: ReturnType<typeof loadSite>;
+    let result: Awaited<ReturnType<typeof planArtifacts>>;
     let siteText: string;
+    let site: ReturnType<typeof loadSite>;
     try {
       site = loadSite(siteFile);
       siteText = readFileSync(siteFile, "utf8");
-    } catch (e) {
+      result = await planArtifacts(site, siteText, { engine, pulumiWorker });
+    } finally {
       pulumiWorker?.close();
-      throw e;
     }
-    const result = await planArtifacts(site, siteText, { engine, pulumiWorker });
     const strictFailure = values.strict === true && result.warnings.length > 0;
     for (const w of result.warnings) console.log(`${values.strict ? "error" : "warning"}: [${w.id}] ${w.message}`);
     if (strictFailure) {

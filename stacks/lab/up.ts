@@ -50,8 +50,8 @@ import { EDGE_DROP_LOG_PREFIX } from "../../edge/index.js";
  * How long `up` waits for one daemon to be ready (listening, answering, its socket made). It only
  * bounds a failure: a daemon that is up is seen within milliseconds. On a quiet machine everything is
  * ready in about 12 s in all; on a loaded 2-core CI runner, where the site's dockerd starts its
- * containers at the same moment, fail2ban (Python, loading every jail) and knotd (signing the zones)
- * took more than 10 s, and an 8-10 s wait failed a lab that was coming up.
+ * containers at the same moment, fail2ban (Python, loading every jail) and knotd took more than
+ * 10 s, and their 8-10 s waits failed a lab that was coming up.
  */
 export const READY_TIMEOUT_MS = 45_000;
 
@@ -414,11 +414,11 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
     const stackUp = Promise.all(siteUp);
 
     const ready: Promise<unknown>[] = [tunnel, stackUp];
-    const waitListen = (name: string, child: ChildProcess, proto: "tcp" | "udp", port: number, timeoutMs = READY_TIMEOUT_MS) =>
+    const waitListen = (name: string, child: ChildProcess, proto: "tcp" | "udp", port: number) =>
       waitFor(`${name} listening on ${proto}/${port}`, () => {
         if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}; see ${rec.daemons.find((d) => d.pid === child.pid)?.log}`);
         return listening(child.pid!, proto, port);
-      }, timeoutMs).then((ms) => {
+      }, READY_TIMEOUT_MS).then((ms) => {
         mark(`ready:${name}`);
         return ms;
       });
@@ -782,7 +782,7 @@ export function jailLogPath(f2bDir: string, filter: RegExp): string | null {
 }
 
 type SpawnFn = (ns: string, name: string, argv: readonly string[], env?: NodeJS.ProcessEnv, cwd?: string, logFile?: string, netOnly?: boolean) => ChildProcess;
-type WaitListenFn = (name: string, child: ChildProcess, proto: "tcp" | "udp", port: number, timeoutMs?: number) => Promise<number>;
+type WaitListenFn = (name: string, child: ChildProcess, proto: "tcp" | "udp", port: number) => Promise<number>;
 
 async function startKnot(rec: LabRecord, knotDir: string, spawn: SpawnFn, waitListen: WaitListenFn): Promise<void> {
   const dir = join(rec.runDir, "knot");

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hashTree } from "../helpers/cli.js";
@@ -16,6 +17,18 @@ describe("plan with the Pulumi capture in a worker thread", () => {
     const current = spawnSync(process.execPath, ["scripts/dist.mjs", "check"], { cwd: ROOT });
     if (current.status !== 0) expect(spawnSync(process.execPath, ["scripts/dist.mjs", "build"], { cwd: ROOT, encoding: "utf8" }).status).toBe(0);
   }, 300_000);
+
+  it("GIVEN a site file that does not parse WHEN the compiled CLI plans (its Pulumi worker already loading) THEN it exits 2 with the site's error, no stack trace, nothing written", { timeout: 60_000 }, () => {
+    const dir = tempDir("worker-bad");
+    const bad = join(dir, "site.yaml");
+    writeFileSync(bad, "site: [\n");
+    const out = join(dir, "out");
+    const r = spawnSync(process.execPath, ["scripts/palisade.mjs", "plan", "--site", bad, "--out", out], { cwd: ROOT, encoding: "utf8", timeout: 50_000 });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stdout + r.stderr).toMatch(/YAML/);
+    expect(r.stdout + r.stderr).not.toMatch(/\n\s+at .*\.(js|ts):\d+/);
+    expect(existsSync(out)).toBe(false);
+  });
 
   for (const site of siteFiles()) {
     it(`${site.name}: the compiled CLI writes what the in-process plan writes, byte for byte`, { timeout: 120_000 }, async () => {
