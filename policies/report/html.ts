@@ -1,5 +1,5 @@
 import type { LayerStep } from "../verifier/layers.js";
-import type { GuardrailFinding, Report } from "../verifier/report-model.js";
+import type { GuardrailFinding, NeverRecord, Report } from "../verifier/report-model.js";
 import { RULES } from "./controls.js";
 import { NOT_DIFFERENTIAL, escapeXml as x, nodesOf, provenEntries, provenanceLines, verdictMark, type ReportFormatter } from "./formatter.js";
 import { CSS, SCRIPT } from "./html-style.js";
@@ -62,6 +62,7 @@ function matrix(r: Report, ids: Ids): string {
     cell.set(key, c);
   }
   const nevers = new Map(r.nevers.map((n) => [pairKey(n.source, n.destination), n]));
+  if (nodes.length > GRID_MAX_PEERS) return pairList(nodes, cell, nevers, ids);
   const head = `<thead><tr><th class="corner">from \\ to</th>${nodes.map((n) => `<th scope="col">${x(n)}</th>`).join("")}</tr></thead>`;
   const rows = nodes.map(
     (s) =>
@@ -77,6 +78,31 @@ function matrix(r: Report, ids: Ids): string {
         .join("")}</tr>`,
   );
   return `<div class="scroll"><table class="matrix">${head}<tbody>${rows.join("")}</tbody></table></div><p>Green: intended and allowed. Red: allowed but not intended. Grey: pending. Yellow "never": a must-never pair, blocked; "n/a": a must-never pair that cannot happen. Empty: denied. Each cell links to its explanation.</p>`;
+}
+
+/**
+ * Peers beyond which the matrix is a list of its non-empty cells, by source: the grid has one cell
+ * per ordered pair (a thousand peers: a million cells, tens of megabytes nobody can read), while
+ * the pairs something decides for are a few per peer.
+ */
+export const GRID_MAX_PEERS = 120;
+
+function pairList(nodes: readonly string[], cell: ReadonlyMap<string, { ports: string[]; cls: string }>, nevers: ReadonlyMap<string, NeverRecord>, ids: Ids): string {
+  // The grid's order (sources, then destinations, in the peers' order), without visiting its empty cells.
+  const at = new Map(nodes.map((n, i) => [n, i]));
+  const pairs = new Map<string, [string, string]>();
+  for (const f of cell.keys()) pairs.set(f, f.split(" => ") as [string, string]);
+  for (const n of nevers.values()) pairs.set(pairKey(n.source, n.destination), [n.source, n.destination]);
+  const rows = [...pairs]
+    .filter(([, [s, d]]) => at.has(s) && at.has(d))
+    .sort(([, [s1, d1]], [, [s2, d2]]) => at.get(s1)! - at.get(s2)! || at.get(d1)! - at.get(d2)!)
+    .map(([key, [s, d]]) => {
+      const c = cell.get(key);
+      if (c) return `<tr><td>${x(s)}</td><td>${x(d)}</td><td class="${c.cls}"><a href="#${ids.id("pair", key)}">${x(c.ports.join(" "))}</a></td></tr>`;
+      const n = nevers.get(key)!;
+      return `<tr><td>${x(s)}</td><td>${x(d)}</td><td class="${n.status === "violation" ? "broken" : n.status === "impossible" ? "impossible" : "never"}"><a href="#${ids.id("never", key)}">${n.status === "violation" ? "OPEN" : n.status === "impossible" ? "n/a" : "never"}</a></td></tr>`;
+    });
+  return `<p>${nodes.length} peers: more than ${GRID_MAX_PEERS}, so the matrix lists its non-empty cells by source instead of drawing ${nodes.length * nodes.length} cells. A pair not listed is denied on every port tried.</p>${table(["from", "to", "ports allowed, or the must-never status"], rows)}<p>Green: intended and allowed. Red: allowed but not intended. Grey: pending. Yellow "never": a must-never pair, blocked; "n/a": a must-never pair that cannot happen. Each cell links to its explanation.</p>`;
 }
 
 /** Records by `source => destination`, each pair's in their order. */
@@ -101,7 +127,7 @@ function explain(r: Report, ids: Ids): string {
         .map((f) => `<h4>${x(`${f.protocol}/${f.port}`)}: ${x(verdictMark(f.verdict, f.intended))}${f.via ? ` via ${x(f.via)}` : ""}${f.reason ? ` <small>(${x(f.reason)})</small>` : ""}</h4>${steps(f.layers)}`)
         .join("");
       const tried = triedByPair.get(key) ?? [];
-      const denied = tried.filter((m) => m.verdict === "denied").map((m) => `${m.protocol}/${m.port}`);
+      const denied = tried.filter((m) => m.verdict === "denied").map((m) => `${m.protocol}/${m.port}${m.to !== undefined ? `-${m.to}` : ""}`);
       const triedText = tried.length ? `<p>Ports tried: ${tried.length}${denied.length ? `; denied: ${x(denied.join(" "))}` : ""}.</p>` : "";
       return `<details class="pair" id="${ids.id("pair", key)}" data-filter><summary><code>${x(key)}</code>: ${x(flows.map((f) => `${f.protocol}/${f.port} ${verdictMark(f.verdict, f.intended)}`).join(", "))}</summary>${triedText}${body}</details>`;
     })

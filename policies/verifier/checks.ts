@@ -251,9 +251,9 @@ export function checkSegmentation(m: SiteModel, intent: Intent, opts: CheckOptio
     let worst: { ev: FlowEval; path?: Path; n: number; pending: boolean } | undefined;
     let reachable: FlowEval | undefined;
     let pendingReach: FlowEval | undefined;
-    for (const port of ports) {
-      const ev = timed(opts.caseTimes, `never ${nv.from} => ${nv.to}`, () => r.evaluate(s, d, port));
-      const line = flowLineOf(nv.from, nv.to, port);
+    // Ports the steps answer alike come grouped (evaluatePorts): one evaluation, the same paths.
+    for (const ev of timed(opts.caseTimes, `never ${nv.from} => ${nv.to}`, () => r.evaluatePorts(s, d, ports))) {
+      const line = flowLineOf(nv.from, nv.to, ev);
       if (!flows.has(line) && ev.verdict !== "denied") flows.set(line, record(ev, false));
       if (ev.verdict === "allowed") reachable ??= ev;
       if (ev.verdict === "pending" && ev.paths.some((p) => pathVerdict(p) === "pending" && blockingLayers(p).length === 0)) pendingReach ??= ev;
@@ -377,12 +377,23 @@ export function checkSegmentation(m: SiteModel, intent: Intent, opts: CheckOptio
 
   findings.sort((a, b) => compareText(a.kind, b.kind) || compareText(a.subject, b.subject) || compareText(a.id, b.id));
   const dedup = findings.filter((f, i) => i === 0 || f.id !== findings[i - 1]!.id);
+  // A port inside a grouped evaluation's ports (evaluated again on its own, by a must-never pair or a flow) is that row's.
+  // (Only with the same verdict: a disagreement would be the grouping's error, and stays visible.)
+  const groups = new Map<string, FlowEval[]>();
+  for (const ev of r.evaluated.values()) {
+    if (ev.to === undefined) continue;
+    const k = `${ev.source}\u0000${ev.destination}\u0000${ev.protocol}`;
+    groups.set(k, [...(groups.get(k) ?? []), ev]);
+  }
+  const covered = (ev: FlowEval) => ev.to === undefined && !!groups.get(`${ev.source}\u0000${ev.destination}\u0000${ev.protocol}`)?.some((g) => ev.port > g.port && ev.port <= g.to! && ev.verdict === g.verdict);
   const matrix: MatrixRow[] = [...r.evaluated.values()]
+    .filter((ev) => !covered(ev))
     .map((ev) => ({
       source: ev.source,
       destination: ev.destination,
       protocol: ev.protocol,
       port: ev.port,
+      ...(ev.to !== undefined ? { to: ev.to } : {}),
       verdict: ev.verdict,
       ...(ev.explain ? { via: ev.explain.via } : {}),
       layers: (ev.explain?.steps ?? []).map((st) => `${st.layer} ${st.verdict} ${st.artifact}${st.line ? `:${st.line}` : ""}`),

@@ -38,7 +38,7 @@ export function parseJsonWithLines(text: string): LocatedJson {
     value,
     lineOf(pointer) {
       lines ??= scan(text);
-      const parts = pointer.map((p) => String(p).replace(/~/g, "~0").replace(/\//g, "~1"));
+      const parts = pointer.map((p) => segment(String(p)));
       for (let n = parts.length; n >= 0; n--) {
         const hit = lines.get(n === 0 ? "" : `/${parts.slice(0, n).join("/")}`);
         if (hit !== undefined) return hit;
@@ -48,7 +48,17 @@ export function parseJsonWithLines(text: string): LocatedJson {
   };
 }
 
-/** The line of every value, by JSON pointer; throws JsonSyntaxError where the text is not JSON. */
+/** A JSON number or literal at the scanner's position (sticky: no copy of the text). */
+const LITERAL = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y;
+
+/** A pointer segment as RFC 6901 escapes it. */
+const segment = (k: string) => (k.includes("~") || k.includes("/") ? k.replace(/~/g, "~0").replace(/\//g, "~1") : k);
+
+/**
+ * The line of every value, by JSON pointer; throws JsonSyntaxError where the text is not JSON
+ * (or repeats a key in an object: engines keep only one of them). It builds no values: a key is
+ * decoded only when it holds an escape.
+ */
 function scan(text: string): Map<string, number> {
   const lines = new Map<string, number>();
   let i = 0;
@@ -58,39 +68,43 @@ function scan(text: string): Map<string, number> {
   };
   const ws = () => {
     for (; i < text.length; i++) {
-      const c = text[i]!;
-      if (c === "\n") line++;
-      else if (c !== " " && c !== "\t" && c !== "\r") break;
+      const c = text.charCodeAt(i);
+      if (c === 10) line++;
+      else if (c !== 32 && c !== 9 && c !== 13) break;
     }
   };
   const str = (): string => {
     const start = i;
+    let escaped = false;
     i++;
     for (; i < text.length; i++) {
-      const c = text[i]!;
-      if (c === "\\") i++;
-      else if (c === '"') break;
-      else if (c === "\n") fail("a line break inside a string");
+      const c = text.charCodeAt(i);
+      if (c === 92) {
+        escaped = true;
+        i++;
+      } else if (c === 34) break;
+      else if (c === 10) fail("a line break inside a string");
     }
     if (i >= text.length) fail("an unterminated string");
     i++;
+    if (!escaped) return text.slice(start + 1, i - 1);
     try {
       return JSON.parse(text.slice(start, i)) as string;
     } catch {
       return fail("an invalid string escape");
     }
   };
-  const value = (path: string): unknown => {
+  const value = (path: string): void => {
     ws();
     lines.set(path, line);
     const c = text[i];
     if (c === "{") {
       i++;
-      const o: Record<string, unknown> = {};
+      const keys = new Set<string>();
       ws();
       if (text[i] === "}") {
         i++;
-        return o;
+        return;
       }
       for (;;) {
         ws();
@@ -99,8 +113,9 @@ function scan(text: string): Map<string, number> {
         ws();
         if (text[i] !== ":") fail(`expected ':' after "${k}"`);
         i++;
-        if (Object.prototype.hasOwnProperty.call(o, k)) fail(`duplicate key "${k}" (engines keep only one of them)`);
-        o[k] = value(`${path}/${k.replace(/~/g, "~0").replace(/\//g, "~1")}`);
+        if (keys.has(k)) fail(`duplicate key "${k}" (engines keep only one of them)`);
+        keys.add(k);
+        value(`${path}/${segment(k)}`);
         ws();
         if (text[i] === ",") {
           i++;
@@ -108,21 +123,21 @@ function scan(text: string): Map<string, number> {
         }
         if (text[i] === "}") {
           i++;
-          return o;
+          return;
         }
         fail("expected ',' or '}' (unbalanced braces?)");
       }
     }
     if (c === "[") {
       i++;
-      const a: unknown[] = [];
+      let n = 0;
       ws();
       if (text[i] === "]") {
         i++;
-        return a;
+        return;
       }
       for (;;) {
-        a.push(value(`${path}/${a.length}`));
+        value(`${path}/${n++}`);
         ws();
         if (text[i] === ",") {
           i++;
@@ -130,16 +145,19 @@ function scan(text: string): Map<string, number> {
         }
         if (text[i] === "]") {
           i++;
-          return a;
+          return;
         }
         fail("expected ',' or ']' (unbalanced brackets?)");
       }
     }
-    if (c === '"') return str();
-    const lit = /^(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i, i + 64));
+    if (c === '"') {
+      str();
+      return;
+    }
+    LITERAL.lastIndex = i;
+    const lit = LITERAL.exec(text);
     if (!lit) return fail(i >= text.length ? "unexpected end of file" : `unexpected ${JSON.stringify(text[i])}`);
     i += lit[0].length;
-    return JSON.parse(lit[0]) as unknown;
   };
   value("");
   ws();

@@ -84,7 +84,7 @@ type Verdict = { kind: "accept" | "drop" | "return" | "continue" | "jump" | "got
 /** `prio`: the base chain's priority (conntrack attaches state at -200 in prerouting and output). */
 type Matcher = ((p: Packet, hook: Hook, prio: number) => boolean) & {
   /** The address a match compares (its outcome depends on it, and on nothing else but the family and the sets the source is in). */
-  readonly reads?: "saddr" | "daddr";
+  readonly reads?: "saddr" | "daddr" | "dport";
 };
 
 /** A match on an address, marked as such (prunedCuts skips it on a symbolic address). */
@@ -770,7 +770,8 @@ function parseRule(vals: Val[], line: number, text: string, family: string, tabl
     if (proto !== "th") matchers.push((p) => p.proto === proto);
     if (which === "sport") return true; // the sender picks its source port: always matchable
     portRefs.push(get);
-    matchers.push((p) => get().some(([a, b]) => p.dport >= a && p.dport <= b) !== val.neg);
+    // Tagged: portSpan asks which rules may match whatever the port; the ranges it compares are in portRefs.
+    matchers.push(Object.assign((p: Packet) => get().some(([a, b]) => p.dport >= a && p.dport <= b) !== val.neg, { reads: "dport" as const }));
     return true;
   };
   const protoMatcher = (): boolean => {
@@ -1306,6 +1307,65 @@ function prunedCuts(rs: Ruleset, hooks: readonly Hook[], p: Packet): Kept {
   let hit = byKey.get(key);
   if (!hit) byKey.set(key, (hit = { id: byKey.size, cuts: cutsOfRules(kept) }));
   return hit;
+}
+
+/** Port cuts per ruleset and packet-but-its-port (portSpan's key). */
+const spanCutsCache = new WeakMap<Ruleset, Map<string, number[]>>();
+
+/**
+ * The ports around the packet's dport that these hooks cannot tell from it: every packet equal to
+ * this one but for a dport in [lo, hi] meets the same rules with the same outcome and witness at
+ * every hook, so evaluateHooks gives it the same result (constructs included). The cuts are the port
+ * ranges (and nat target ports) of the rules whose other matches may hold for the packet as each
+ * hook sees it (a match on a symbolic address counts as holding, as in prunedCuts; a rule none of
+ * whose port-free matches hold fails on every port); at and after the first hook where a nat rule
+ * is reachable, of every rule there (what the translated packet meets is not pruned). The port alone
+ * where a translation before the last hook decides (packetClass is undefined there too).
+ */
+export function portSpan(rs: Ruleset, hooks: readonly Hook[], p: Packet): { lo: number; hi: number } {
+  const path = pathInfo(rs, hooks, p.family);
+  if (path.exact || p.iifAddr || p.oifAddr || p.redirected) return { lo: p.dport, hi: p.dport };
+  const symS = p.saddr.kind !== "ip";
+  const symD = p.daddr.kind !== "ip";
+  const side = (s: AddrSpec) => (s.kind === "ip" ? `${s.v}:${s.n}` : "*");
+  const iface = (i: Iface | undefined) => (i ? (i.name !== undefined ? `n:${i.name}` : `r:${i.role}`) : "");
+  const key = `${path.prefix}|${side(p.saddr)}|${side(p.daddr)}|${p.proto}|${iface(p.iif)}|${iface(p.oif)}|${p.dnat ? 1 : 0}|${(p.inSets ?? []).join(",")}`;
+  let byKey = spanCutsCache.get(rs);
+  if (!byKey) spanCutsCache.set(rs, (byKey = new Map()));
+  let cuts = byKey.get(key);
+  if (!cuts) {
+    const points = new Set<number>();
+    const natAt = hooks.findIndex((k) => baseChains(rs, k, p.family).some((b) => chainsFrom(rs, b).some((c) => c.rules.some((r) => r.nat))));
+    for (const [hi, k] of hooks.entries()) {
+      const seen = seenAt(k, p);
+      const every = natAt !== -1 && hi >= natAt;
+      for (const base of baseChains(rs, k, p.family)) {
+        for (const chain of chainsFrom(rs, base)) {
+          const byIif = every ? undefined : ifaceCandidates(chain, "iif", seen.iif);
+          const byOif = every ? undefined : ifaceCandidates(chain, "oif", seen.oif);
+          const cand = byIif && byOif ? (byIif.length <= byOif.length ? byIif : byOif) : (byIif ?? byOif ?? chain.rules.keys());
+          for (const ri of cand) {
+            const rule = chain.rules[ri]!;
+            if (rule.never) continue;
+            if (!every && !rule.matchers.every((m) => m.reads === "dport" || (m.reads === "saddr" ? symS : m.reads === "daddr" && symD) || m(seen, k, base.priority))) continue;
+            for (const ref of rule.portRefs) {
+              for (const [lo, hi2] of ref()) {
+                points.add(lo);
+                points.add(hi2 + 1);
+              }
+            }
+            if (rule.nat?.port) {
+              points.add(rule.nat.port);
+              points.add(rule.nat.port + 1);
+            }
+          }
+        }
+      }
+    }
+    byKey.set(key, (cuts = [...points].sort((a, b) => a - b)));
+  }
+  const i = classIndex(cuts, p.dport);
+  return { lo: i === 0 ? 0 : cuts[i - 1]!, hi: i < cuts.length ? cuts[i]! - 1 : 65535 };
 }
 
 function cutsOfChains(chains: readonly Chain[]): Cuts {

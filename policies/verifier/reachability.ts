@@ -1,6 +1,6 @@
 import { familyOf, ipSpec, isFull, parseRange, rangesSpec, specText, subtractRanges, type AddrRange, type AddrSpec } from "./addr.js";
 import type { DockerContainerModel, DockerNetworkModel } from "./docker-model.js";
-import { evaluateHooks, packetClass, sourceNat, type Hook, type Iface, type Packet, type Ruleset } from "./nftables.js";
+import { evaluateHooks, packetClass, portSpan, sourceNat, type Hook, type Iface, type Packet, type Ruleset } from "./nftables.js";
 import { peerFor } from "./wireguard.js";
 import { forwarding } from "./sysctl.js";
 import { bridgeIface, externalIfaces, tunnelIface, type HostInfo, type Node, type SiteModel } from "./site-model.js";
@@ -25,6 +25,11 @@ export interface FlowEval {
   readonly destination: string;
   readonly protocol: "tcp" | "udp";
   readonly port: number;
+  /**
+   * The last port this evaluation stands for (evaluateSpan): every port from `port` to `to` gets the
+   * same verdict on the same paths. @default - the port alone
+   */
+  readonly to?: number;
   readonly verdict: FlowVerdict;
   readonly paths: readonly Path[];
   /** The path that explains the verdict: the allowing one, else the weakest (fewest blocking layers). */
@@ -40,6 +45,20 @@ function hooksAt(hook: Hook): readonly Hook[] {
   return HOOKS_AT[hook];
 }
 
+/** An address spec as a cache key: an address by its text, a symbolic spec by its identity (texts of ranges may repeat). */
+const rangeIds = new WeakMap<AddrSpec, number>();
+let nextRangeId = 0;
+function specKey(s: AddrSpec): string {
+  if (s.kind === "ip") return s.text;
+  if (s.kind === "any") return `any${s.v}`;
+  let id = rangeIds.get(s);
+  if (id === undefined) rangeIds.set(s, (id = nextRangeId++));
+  return `r${id}`;
+}
+
+/** The hook sourceNat reads (one array: the nftables caches are per hooks array). */
+const SNAT_HOOKS: readonly Hook[] = ["postrouting"];
+
 /** Steps by packet class, per parsed ruleset: a ruleset never changes after parsing. */
 const classSteps = new WeakMap<Ruleset, Map<string, Step>>();
 
@@ -47,13 +66,45 @@ export class Reachability {
   private readonly nftCache = new Map<string, Step>();
   private readonly spaceCache = new Map<string, AddrSpec | null>();
 
+  /**
+   * While evaluateSpan measures: the ports around the evaluated one that every step read so far
+   * answers alike. Each step that reads the port narrows it (nft, the source NAT, the listening,
+   * published and proxied ports); steps that do not read it leave it.
+   */
+  private span: { lo: number; hi: number } | undefined;
+
   constructor(readonly m: SiteModel) {}
+
+  private narrow(lo: number, hi: number): void {
+    if (!this.span) return;
+    if (lo > this.span.lo) this.span.lo = lo;
+    if (hi < this.span.hi) this.span.hi = hi;
+  }
+
+  /** Narrows the span to the ports that lie in the same of these ranges as `port` (and outside the same others). */
+  private narrowByRanges(port: number, ranges: Iterable<readonly [number, number]>): void {
+    if (!this.span) return;
+    let lo = 0;
+    let hi = 65535;
+    for (const [a, b] of ranges) {
+      if (port >= a && port <= b) {
+        lo = Math.max(lo, a);
+        hi = Math.min(hi, b);
+      } else if (b < port) lo = Math.max(lo, b + 1);
+      else hi = Math.min(hi, a - 1);
+    }
+    this.narrow(lo, hi);
+  }
 
   // ---------- layer steps ----------
 
   private nft(h: HostInfo, hook: Hook, p: Packet): Step {
     const layer = `nftables:${h.id}` as LayerName;
     if (!h.nft) return { layer, verdict: "pending", artifact: h.nftPath, construct: `not rendered yet (${hook} hook)` };
+    if (this.span) {
+      const s = portSpan(h.nft, hooksAt(hook), p);
+      this.narrow(s.lo, s.hi);
+    }
     // Packets of one class get the same step (packetClass): evaluated once per class, for every
     // site model read from the same artifacts (the engines' models share the parsed rulesets).
     const cls = packetClass(h.nft, hooksAt(hook), p);
@@ -95,7 +146,24 @@ export class Reachability {
     return { layer, verdict: r.verdict === "accept" ? "allow" : "deny", artifact: h.nftPath, construct: `${decided.hook}: ${decided.result.construct}${w}`, line: line || undefined };
   }
 
+  /** WireGuard steps by host, direction and address: the same few addresses are asked for on every path through a tunnel. */
+  private readonly wgCache = new Map<string, Step>();
+
   private wgOut(h: HostInfo, daddr: AddrSpec): Step {
+    const key = `o|${h.id}|${specKey(daddr)}`;
+    let step = this.wgCache.get(key);
+    if (!step) this.wgCache.set(key, (step = this.wgOutUncached(h, daddr)));
+    return step;
+  }
+
+  private wgIn(h: HostInfo, saddr: AddrSpec): Step {
+    const key = `i|${h.id}|${specKey(saddr)}`;
+    let step = this.wgCache.get(key);
+    if (!step) this.wgCache.set(key, (step = this.wgInUncached(h, saddr)));
+    return step;
+  }
+
+  private wgOutUncached(h: HostInfo, daddr: AddrSpec): Step {
     if (!h.wg) return { layer: "wireguard", verdict: "pending", artifact: h.wgPath, construct: "not rendered yet (outbound AllowedIPs)" };
     const peer = peerFor(h.wg, daddr);
     return peer
@@ -103,7 +171,7 @@ export class Reachability {
       : { layer: "wireguard", verdict: "deny", artifact: h.wgPath, construct: `${h.id}: no peer's AllowedIPs hold ${specText(daddr)}: not routed into the tunnel` };
   }
 
-  private wgIn(h: HostInfo, saddr: AddrSpec): Step {
+  private wgInUncached(h: HostInfo, saddr: AddrSpec): Step {
     if (!h.wg) return { layer: "wireguard", verdict: "pending", artifact: h.wgPath, construct: "not rendered yet (inbound source filter)" };
     const peer = peerFor(h.wg, saddr);
     return peer
@@ -144,6 +212,7 @@ export class Reachability {
     const proxy = this.m.proxies.find((p) => p.node === src.id);
     if (!proxy) return undefined;
     if (!proxy.config) return { layer: proxy.layer, verdict: "pending", artifact: proxy.path, construct: "not rendered yet (routes)" };
+    if (this.span) this.narrowByRanges(port.port, proxy.config.backends.flatMap((be) => be.servers.map((s) => [s.port, s.port] as const)));
     for (const be of proxy.config.backends) {
       for (const s of be.servers) {
         if (s.port !== port.port || port.protocol !== "tcp") continue;
@@ -209,7 +278,13 @@ export class Reachability {
       return up ? ipSpec(up) : (rangesSpec(h.external, 4) ?? ipSpec(ip));
     };
     if (h.nft) {
-      const nat = sourceNat(h.nft, this.pkt(4, ipSpec(ip), daddr, port, bridgeIface(net), oif));
+      const pkt = this.pkt(4, ipSpec(ip), daddr, port, bridgeIface(net), oif);
+      if (this.span) {
+        // Every postrouting rule's ports count: the nat chain is on that hook (portSpan prunes none there).
+        const s = portSpan(h.nft, SNAT_HOOKS, pkt);
+        this.narrow(s.lo, s.hi);
+      }
+      const nat = sourceNat(h.nft, pkt);
       if (nat) return { saddr: nat.to === "masquerade" ? hostAddr() : ipSpec(nat.to) };
     }
     if (net.masquerade) return { saddr: hostAddr() };
@@ -263,6 +338,7 @@ export class Reachability {
 
   private published(c: DockerContainerModel, port: PortSpec, h: HostInfo): { addr: string; construct: string }[] {
     const out: { addr: string; construct: string }[] = [];
+    if (this.span) this.narrowByRanges(port.port, c.ports.filter((p) => p.protocol === port.protocol).map((p) => [p.external, p.external] as const));
     for (const p of c.ports) {
       if (p.protocol !== port.protocol || p.external !== port.port) continue;
       const construct = `${c.construct} ports: ${p.ip || "(all addresses)"}:${p.external} -> ${p.internal}/${p.protocol}`;
@@ -289,6 +365,7 @@ export class Reachability {
     }
     // A host is judged on every port its firewall admits, whatever its labels say listens there.
     if (dst.kind === "host") return undefined;
+    if (this.span) this.narrowByRanges(port.port, dst.listens.filter((l) => l.protocol === port.protocol).map((l) => [l.port, l.to] as const));
     if (dst.listens.some((l) => l.protocol === port.protocol && port.port >= l.port && port.port <= l.to)) return undefined;
     const layer: LayerName = dst.id.endsWith(":wireguard") ? "wireguard" : "docker-network";
     return {
@@ -691,6 +768,48 @@ export class Reachability {
     return ev;
   }
 
+  /** evaluatePorts' answers per pair and port list (the candidates and the must-never pairs try the same probes). */
+  private readonly portsCache = new WeakMap<readonly PortSpec[], Map<string, FlowEval[]>>();
+
+  /**
+   * The pair on each of these ports (each standing for its class up to `to`), in order, with the
+   * ports every step answers alike grouped: a denied evaluation that every port-reading step
+   * (nftables, source NAT, listening, published and proxied ports) answers alike for the next ports
+   * stands for them too, and says so in `to` (the last port of the last class it covers). Allowed
+   * and pending ones stand for their own port: each is a flow of its own.
+   */
+  evaluatePorts(src: Node, dst: Node, ports: readonly (PortSpec & { readonly to?: number })[]): FlowEval[] {
+    let byPair = this.portsCache.get(ports);
+    if (!byPair) this.portsCache.set(ports, (byPair = new Map()));
+    const pairKey = `${src.id}\u0000${dst.id}`;
+    const hit = byPair.get(pairKey);
+    if (hit) return hit;
+    const out: FlowEval[] = [];
+    for (let i = 0; i < ports.length; ) {
+      const p = ports[i]!;
+      // The probes after this one that may be grouped with it: same protocol, ascending.
+      let end = i + 1;
+      while (end < ports.length && ports[end]!.protocol === p.protocol && ports[end]!.port > ports[end - 1]!.port) end++;
+      const key = `${pairKey}\u0000${p.protocol}/${p.port}`;
+      const span = { lo: p.port, hi: ports[end - 1]!.to ?? ports[end - 1]!.port };
+      this.span = span;
+      let ev: FlowEval;
+      try {
+        ev = this.evaluateUncached(src, dst, p);
+      } finally {
+        this.span = undefined;
+      }
+      let j = i + 1;
+      if (ev.verdict === "denied") while (j < end && (ports[j]!.to ?? ports[j]!.port) <= span.hi) j++;
+      if (j > i + 1) ev = { ...ev, to: ports[j - 1]!.to ?? ports[j - 1]!.port };
+      this.evaluated.set(key, ev);
+      out.push(ev);
+      i = j;
+    }
+    byPair.set(pairKey, out);
+    return out;
+  }
+
   private evaluateUncached(src: Node, dst: Node, port: PortSpec): FlowEval {
     const paths = this.paths(src, dst, port);
     const verdicts = paths.map(pathVerdict);
@@ -706,7 +825,7 @@ export class Reachability {
    * containers sharing a network (indexed by network), anything to host services and daemons,
    * published ports, container egress. Each candidate is then evaluated on all its paths.
    */
-  candidates(probePorts: readonly PortSpec[]): FlowEval[] {
+  candidates(probePorts: readonly (PortSpec & { readonly to?: number })[]): FlowEval[] {
     const out: FlowEval[] = [];
     const nodes = [...this.m.nodes.values()];
     const containers = nodes.filter((n) => n.kind === "container");
@@ -721,6 +840,16 @@ export class Reachability {
       const ev = this.evaluate(s, d, p);
       if (ev.verdict !== "denied") out.push(ev);
     };
+    /** Every probe port (grouped where the steps answer alike: evaluatePorts). */
+    const addProbes = (s: Node, d: Node) => {
+      if (s.id === d.id) return;
+      for (const ev of this.evaluatePorts(s, d, probePorts)) {
+        const key = `${s.id}\u0000${d.id}\u0000${ev.protocol}/${ev.port}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        if (ev.verdict !== "denied") out.push(ev);
+      }
+    };
     const ports = (n: Node): PortSpec[] => n.listens.flatMap((l) => (l.to - l.port > 16 ? [{ protocol: l.protocol, port: l.port }] : Array.from({ length: l.to - l.port + 1 }, (_, k) => ({ protocol: l.protocol, port: l.port + k }))));
     // Containers sharing a network.
     const byNet = new Map<string, Node[]>();
@@ -732,7 +861,7 @@ export class Reachability {
     // firewall admits, whatever listens). Between the platform's own hosts, their daemons' ports.
     for (const d of nodes) {
       if (d.kind !== "host") continue;
-      for (const s of externals) for (const p of probePorts) add(s, d, p);
+      for (const s of externals) addProbes(s, d);
     }
     // Host services and daemons: from everyone.
     for (const d of locals) for (const p of ports(d)) for (const s of nodes) if (s.kind !== "host" || s.host !== d.host) add(s, d, p);
@@ -746,7 +875,7 @@ export class Reachability {
     // Container egress (non-internal networks only) to the internet and to the other hosts' containers' published ports.
     for (const s of containers) {
       if (!s.container!.networks.some((a) => this.net(a.network) && !this.net(a.network)!.internal)) continue;
-      for (const d of externals) for (const p of probePorts) add(s, d, p);
+      for (const d of externals) addProbes(s, d);
     }
     // Proxy routes: what a proxy is configured to reach.
     for (const proxy of this.m.proxies) {

@@ -33,7 +33,14 @@ export interface MatrixRow {
   readonly source: string;
   readonly destination: string;
   readonly protocol: "tcp" | "udp";
+  /** The first port this row stands for (the lowest of its class). */
   readonly port: number;
+  /**
+   * The last port this row stands for, when it stands for more than its port's class: every step
+   * of the path answered the ports from `port` to `to` alike (one evaluation, the same verdict and
+   * layers). @default - the port's class alone
+   */
+  readonly to?: number;
   readonly verdict: "allowed" | "denied" | "pending";
   readonly via?: string;
   readonly layers: readonly string[];

@@ -43,6 +43,18 @@ describe.each(sites)("palisade query agrees with the verifier on $name", ({ plan
     expect(disagree.map((m) => `${m.source} => ${m.destination} : ${m.protocol}/${m.port}`)).toEqual([]);
   });
 
+  it("GIVEN a matrix row standing for several ports (port to to) WHEN its last port and ports inside it are queried THEN each answers as the row: one evaluation stands for them all", () => {
+    const grouped = report.matrix!.filter((m) => m.to !== undefined);
+    if (report.peers?.some((p) => p.kind === "container")) expect(grouped.length).toBeGreaterThan(0);
+    const disagree = grouped.filter((m) =>
+      [...new Set([m.to!, m.port + 1, Math.floor((m.port + m.to!) / 2)])].some((port) => {
+        const got = rowOf(queryPair(site, m.source, m.destination, { protocol: m.protocol, port }, clusters));
+        return JSON.stringify(got) !== JSON.stringify({ verdict: m.verdict, ...(m.via ? { via: m.via } : {}), layers: m.layers });
+      }),
+    );
+    expect(disagree.map((m) => `${m.source} => ${m.destination} : ${m.protocol}/${m.port}-${m.to}`)).toEqual([]);
+  });
+
   it("GIVEN every flow of the report WHEN queried on its port THEN the verdict is the report's, and an intended allowed flow's trace is its layers", () => {
     const wrong = report.flows.filter((f) => {
       const a = queryPair(site, f.source, f.destination, { protocol: f.protocol, port: f.port }, clusters);

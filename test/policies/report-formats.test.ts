@@ -9,12 +9,20 @@ const report = planned.json<Report>("report/report.json");
 const csv = planned.text("report/matrix.csv").trimEnd().split("\n");
 
 describe("matrix.csv", () => {
-  it("GIVEN the plan WHEN matrix.csv is read THEN it has one row per evaluated (source, destination, port), denied ones included", () => {
+  it("GIVEN the plan WHEN matrix.csv is read THEN it has one row per evaluated (source, destination, ports), denied ones included, and each flow's and must-never port is in a row", () => {
+    expect(csv[0]).toBe("source,destination,protocol,port,to,verdict,intended,via,layers");
     expect(csv.length - 1).toBe(report.matrix.length);
     expect(report.matrix.some((m) => m.verdict === "denied")).toBe(true);
-    const keys = new Set(csv.slice(1).map((l) => l.split(",").slice(0, 4).join(",")));
-    for (const f of report.flows) expect(keys, f.line).toContain(`${f.source},${f.destination},${f.protocol},${f.port}`);
-    for (const n of report.nevers) for (const p of n.portsTried) expect(keys).toContain(`${n.source},${n.destination},${p.replace("/", ",")}`);
+    const rows = new Map<string, [number, number][]>();
+    for (const l of csv.slice(1)) {
+      const [s, d, proto, port, to] = l.split(",");
+      expect(Number(to)).toBeGreaterThanOrEqual(Number(port));
+      const k = `${s},${d},${proto}`;
+      rows.set(k, [...(rows.get(k) ?? []), [Number(port), Number(to)]]);
+    }
+    const inRow = (s: string, d: string, proto: string, port: number) => (rows.get(`${s},${d},${proto}`) ?? []).some(([lo, hi]) => lo <= port && port <= hi);
+    for (const f of report.flows) expect(inRow(f.source, f.destination, f.protocol, f.port), f.line).toBe(true);
+    for (const n of report.nevers) for (const p of n.portsTried) expect(inRow(n.source, n.destination, p.split("/")[0]!, Number(p.split("/")[1])), `${n.source} => ${n.destination} : ${p}`).toBe(true);
   });
 
   it("GIVEN a row decided by a firewall WHEN read THEN the layer names the artifact and the line", () => {

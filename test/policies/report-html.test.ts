@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, tempDir } from "../helpers/paths.js";
 import { planOnce } from "../helpers/plan-once.js";
 import { siteFiles } from "./planned-sites.js";
+import { GRID_MAX_PEERS, htmlFormatter } from "../../policies/report/html.js";
+import type { Report } from "../../policies/verifier/index.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
@@ -27,6 +29,21 @@ describe("the auditor's report page", () => {
       expect(html).toContain(`<a href="#${id}">`);
     }
     expect(html).toContain('id="filter-box"');
+  });
+
+  it("GIVEN a report of more peers than a readable grid holds WHEN rendered THEN the matrix lists each non-empty cell once, in the grid's order, each linking to its explanation, and draws no grid", () => {
+    const report = planned.json<Report>("report/report.json");
+    const extra = Array.from({ length: GRID_MAX_PEERS }, (_, i) => `extra-${String(i).padStart(3, "0")}`);
+    const big: Report = { ...report, nevers: [...report.nevers, ...extra.map((id) => ({ source: id, destination: report.nevers[0]!.destination, reason: "test", status: "blocked" as const, layers: [], portsTried: [] }))] };
+    const out = htmlFormatter.render(big);
+    const section = out.slice(out.indexOf('<section id="matrix">'), out.indexOf("</section>", out.indexOf('<section id="matrix">')));
+    expect(section).not.toContain('class="matrix"');
+    const cells = [...section.matchAll(/<tr><td>([^<]*)<\/td><td>([^<]*)<\/td><td class="[^"]+"><a href="#([^"]+)">/g)];
+    const pairs = new Set([...big.flows.filter((f) => f.verdict !== "denied").map((f) => `${f.source} => ${f.destination}`), ...big.nevers.map((n) => `${n.source} => ${n.destination}`)]);
+    expect(cells.map((c) => `${c[1]} => ${c[2]}`).sort()).toEqual([...pairs].sort());
+    for (const c of cells) expect(out).toContain(`id="${c[3]}"`);
+    // The small report keeps its grid.
+    expect(html).toContain('<table class="matrix">');
   });
 
   it("GIVEN index.html WHEN read THEN a print stylesheet for A4 expands every explanation", () => {
