@@ -4,7 +4,7 @@ import {
   crossSiteFlows,
   siteOfContainer,
   deriveNetworks,
-  networksOf,
+  networksByMember,
   postgresServiceIds,
   type DeclaredService,
   type Healthcheck,
@@ -61,14 +61,23 @@ function declaredServiceProps(id: string, svc: DeclaredService, host: Host, netw
 export function declareCluster(t: Topology, cloud: Host, tunnelCloudIp: string): void {
   const derived = deriveNetworks(t.site, cloud.id);
   const nets = new Map(derived.map((n) => [n.id, t.addNetwork({ id: n.id, host: cloud, subnet: n.subnet, internal: n.internal, egressReason: n.egressReason, masquerade: n.masquerade })]));
-  const on = (service: string) => networksOf(derived, service).map((n) => nets.get(n.id)!);
+  const joined = networksByMember(derived);
+  const on = (service: string) => (joined.get(service) ?? []).map((n) => nets.get(n.id)!);
   const img = t.site.images;
   const here = (id: string) => siteOfContainer(t.site, id) === cloud.id;
   // A container that a flow from another site reaches: published on this site's tunnel address (the edge forwards to it).
-  // The flows crossing sites, derived once (per container it was quadratic in the services).
-  let cross: ReturnType<typeof crossSiteFlows> | undefined;
+  // The flows crossing sites, derived once and indexed by destination (per container it was quadratic in the services).
+  let crossTo: Map<string, ReturnType<typeof crossSiteFlows>> | undefined;
   const fromOtherSites = (id: string) => {
-    const ports = [...new Map((cross ??= crossSiteFlows(t.site)).filter((f) => f.to === id).map((f) => [f.port.key, f.port])).values()];
+    if (!crossTo) {
+      crossTo = new Map();
+      for (const f of crossSiteFlows(t.site)) {
+        const into = crossTo.get(f.to);
+        if (into) into.push(f);
+        else crossTo.set(f.to, [f]);
+      }
+    }
+    const ports = [...new Map((crossTo.get(id) ?? []).map((f) => [f.port.key, f.port])).values()];
     return ports.map((port) => ({ hostIp: tunnelCloudIp, port, containerPort: port.from }));
   };
   if (here("ingress")) declarePlatformFront(t, cloud, tunnelCloudIp, on);

@@ -110,13 +110,25 @@ export function hostLabel(site: Site, host: string): string {
 
 /** The routes, in the order the ingress must match them: per host (first appearance), longest path first, the bare host last. */
 export function derivedRoutes(site: Site): DerivedRoute[] {
-  const hosts = [...new Set(site.routes.map((r) => r.host))];
-  return hosts.flatMap((host) =>
-    site.routes
-      .filter((r) => r.host === host)
+  // Grouped by host in one pass (a Map keeps first appearance), each host's routes in file order before the sort.
+  const byHost = groupBy(site.routes, (r) => r.host);
+  return [...byHost].flatMap(([host, routes]) =>
+    routes
       .sort((a, b) => (b.path ?? "").length - (a.path ?? "").length)
       .map((r) => ({ host, path: r.path, to: r.to, port: routePort(site, r)!, label: hostLabel(site, host) })),
   );
+}
+
+/** The items grouped by key: keys in first-appearance order, each group in the items' order. */
+function groupBy<T>(items: Iterable<T>, key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = out.get(k);
+    if (group) group.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
 }
 
 /** Host names the edge and the ingress serve (first appearance order: the order lego requests them in). */
@@ -143,10 +155,8 @@ export function containerFlows(site: Site): DerivedFlow[] {
     seen.add(key);
     out.push(f);
   };
-  const routes = derivedRoutes(site);
-  for (const target of [...new Set(routes.map((r) => `${r.to}\u0000${r.port}`))]) {
+  for (const [target, mine] of groupBy(derivedRoutes(site), (r) => `${r.to}\u0000${r.port}`)) {
     const [to, port] = target.split("\u0000") as [string, string];
-    const mine = routes.filter((r) => r.to === to && r.port.toString() === port);
     const how = mine.some((r) => r.path) ? "routed by host name and path" : "routed by host name";
     add({ from: "ingress", to, port: Port.parse(port), reason: `${how}: ${mine.map((r) => (r.path ? `${r.label} ${r.path}` : r.label)).join(", ")}` });
   }
@@ -202,15 +212,31 @@ export const INGRESS_NETWORK = "ingress";
 export function deriveNetworks(site: Site, siteId: string = site.sites[0]!.id): DerivedNetwork[] {
   const here = site.sites.find((s) => s.id === siteId)!;
   const order = siteContainerIds(site, siteId);
-  const rank = (id: string) => order.indexOf(id);
+  // Indexed once (by id, by source, by destination): at a thousand services, scanning the lists
+  // per container was quadratic. Every order below is the one the scans gave.
+  const position = new Map<string, number>();
+  order.forEach((id, i) => {
+    if (!position.has(id)) position.set(id, i);
+  });
+  const rank = (id: string) => position.get(id) ?? -1;
   const all = containerFlows(site);
-  const local = (id: string) => order.includes(id);
+  const local = (id: string) => position.has(id);
   const flows = all.filter((f) => local(f.from) && local(f.to));
   // Across sites: the client reaches the tunnel from a routed network of its own, the server is
   // published on its site's tunnel address from one (Docker publishes only from a non-internal network).
   const outbound = all.filter((f) => local(f.from) && !local(f.to));
   const inbound = all.filter((f) => !local(f.from) && local(f.to));
-  const adjacent = (a: string, b: string) => flows.some((f) => (f.from === a && f.to === b) || (f.from === b && f.to === a));
+  const peersOf = new Map<string, Set<string>>();
+  const join = (a: string, b: string) => {
+    const set = peersOf.get(a);
+    if (set) set.add(b);
+    else peersOf.set(a, new Set([b]));
+  };
+  for (const f of flows) {
+    join(f.from, f.to);
+    join(f.to, f.from);
+  }
+  const adjacent = (a: string, b: string) => peersOf.get(a)?.has(b) ?? false;
   const shapes: Omit<DerivedNetwork, "subnet">[] = [];
   if (local("ingress")) {
     shapes.push({
@@ -222,9 +248,10 @@ export function deriveNetworks(site: Site, siteId: string = site.sites[0]!.id): 
       purpose: "the ingress's published ports on the tunnel address",
     });
   }
-  const targets = [...new Set(flows.map((f) => f.to))].sort((a, b) => rank(a) - rank(b));
+  const flowsTo = groupBy(flows, (f) => f.to);
+  const targets = [...flowsTo.keys()].sort((a, b) => rank(a) - rank(b));
   for (const target of targets) {
-    const clients = [...new Set(flows.filter((f) => f.to === target).map((f) => f.from))].filter((c) => c !== target).sort((a, b) => rank(a) - rank(b));
+    const clients = [...new Set(flowsTo.get(target)!.map((f) => f.from))].filter((c) => c !== target).sort((a, b) => rank(a) - rank(b));
     const groups: string[][] = [];
     for (const c of clients) {
       const g = groups.find((members) => members.every((m) => adjacent(m, c)));
@@ -241,8 +268,11 @@ export function deriveNetworks(site: Site, siteId: string = site.sites[0]!.id): 
       });
     });
   }
+  const egressFrom = groupBy(egressFlows(site), (f) => f.from);
+  const outboundFrom = groupBy(outbound, (f) => f.from);
+  const crossing = new Set(outbound);
   for (const id of order) {
-    const out = [...egressFlows(site).filter((f) => f.from === id), ...outbound.filter((f) => f.from === id)];
+    const out = [...(egressFrom.get(id) ?? []), ...(outboundFrom.get(id) ?? [])];
     if (out.length === 0) continue;
     const internet = out.some((f) => f.to === "internet");
     shapes.push({
@@ -251,11 +281,12 @@ export function deriveNetworks(site: Site, siteId: string = site.sites[0]!.id): 
       internal: false,
       egressReason: out.map((f) => f.reason).join("; ") + (internet ? "" : " (through the tunnel, no masquerade: no internet egress)"),
       masquerade: internet,
-      purpose: `${id}'s egress (${out.map((f) => `${outbound.includes(f) ? `${f.to} on ${siteOfContainer(site, f.to)}` : f.to} ${f.port}`).join(", ")})`,
+      purpose: `${id}'s egress (${out.map((f) => `${crossing.has(f) ? `${f.to} on ${siteOfContainer(site, f.to)}` : f.to} ${f.port}`).join(", ")})`,
     });
   }
+  const inboundTo = groupBy(inbound, (f) => f.to);
   for (const id of order) {
-    const into = inbound.filter((f) => f.to === id);
+    const into = inboundTo.get(id) ?? [];
     if (into.length === 0) continue;
     shapes.push({
       id: networkId(`${id}-tunnel`),
@@ -303,4 +334,17 @@ export function podPools(host: { readonly networkPool: string; readonly networkP
 /** The networks a service joins, in network-id order. */
 export function networksOf(networks: readonly DerivedNetwork[], service: string): DerivedNetwork[] {
   return networks.filter((n) => n.members.includes(service));
+}
+
+/** `networksOf` for every service at once (one pass over the networks): service -> its networks, in the networks' order. */
+export function networksByMember(networks: readonly DerivedNetwork[]): Map<string, DerivedNetwork[]> {
+  const out = new Map<string, DerivedNetwork[]>();
+  for (const n of networks) {
+    for (const m of new Set(n.members)) {
+      const joined = out.get(m);
+      if (joined) joined.push(n);
+      else out.set(m, [n]);
+    }
+  }
+  return out;
 }

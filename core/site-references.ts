@@ -65,12 +65,16 @@ export function referenceProblems(site: Site): ReferenceProblem[] {
   const ports = listening(site);
   const containers = cloudServiceIds(site);
   const peers = [...containers, ALL_POSTGRES];
+  // Membership by Set (the lists stay for the messages): a scan per flow was quadratic in the services.
+  const isContainer = new Set(containers);
+  const isPeer = new Set(peers);
+  const isDeclared = new Set(declared);
   const unknown = (path: string, id: string, what: string) =>
     out.push({ path, given: show(id), expected: `${what} (${list(peers.filter((p) => p !== "postgres" || what.includes("postgres")).sort())})`, fix: `declare a service ${id} under services, or name one of those` });
 
   site.flows.forEach((f, i) => {
-    if (!containers.includes(f.from)) unknown(`flows[${i}].from`, f.from, "a cloud service");
-    if (!peers.includes(f.to)) unknown(`flows[${i}].to`, f.to, "a cloud service, or postgres for every PostgreSQL server");
+    if (!isContainer.has(f.from)) unknown(`flows[${i}].from`, f.from, "a cloud service");
+    if (!isPeer.has(f.to)) unknown(`flows[${i}].to`, f.to, "a cloud service, or postgres for every PostgreSQL server");
     else {
       const targets = f.to === ALL_POSTGRES ? servers : [f.to];
       for (const t of targets) {
@@ -87,7 +91,7 @@ export function referenceProblems(site: Site): ReferenceProblem[] {
   const reservedNames = new Set<string>([siteNames(site).mail, siteNames(site).ns1, siteNames(site).mtaSts]);
   const seenRoute = new Set<string>();
   site.routes.forEach((r, i) => {
-    if (!declared.includes(r.to)) {
+    if (!isDeclared.has(r.to)) {
       out.push({ path: `routes[${i}].to`, given: show(r.to), expected: `one of the site's services (${declared.length ? list(declared) : "none declared"})`, fix: `declare a service ${r.to} under services, or route to one of those` });
     } else {
       const listens = site.services[r.to]!.listens;
@@ -122,19 +126,24 @@ export function referenceProblems(site: Site): ReferenceProblem[] {
   });
 
   const identities = site.openbao.identities.map((x) => x.name);
+  const firstIdentity = new Map<string, number>();
+  identities.forEach((name, i) => {
+    if (!firstIdentity.has(name)) firstIdentity.set(name, i);
+  });
+  const notApp = new Set(site.openbao.identities.filter((x) => x.kind !== "app").map((x) => x.name));
   site.openbao.identities.forEach((x, i) => {
-    if (identities.indexOf(x.name) !== i) out.push({ path: `openbao.identities[${i}].name`, given: show(x.name), expected: "a name not used by another identity", fix: "rename one of the two" });
-    if (!declared.includes(x.service)) {
+    if (firstIdentity.get(x.name) !== i) out.push({ path: `openbao.identities[${i}].name`, given: show(x.name), expected: "a name not used by another identity", fix: "rename one of the two" });
+    if (!isDeclared.has(x.service)) {
       out.push({ path: `openbao.identities[${i}].service`, given: show(x.service), expected: `one of the site's services (${declared.length ? list(declared) : "none declared"})`, fix: `declare a service ${x.service}, or name the service this identity logs in from` });
     } else if (x.kind === "app" && site.services[x.service]!.openbao !== x.name) {
       out.push({ path: `services.${x.service}.openbao`, given: show(site.services[x.service]!.openbao), expected: `${JSON.stringify(x.name)}: the app identity openbao.identities[${i}] logs in from ${x.service}`, fix: `set services.${x.service}.openbao: ${x.name}` });
     }
   });
   for (const [id, svc] of Object.entries(site.services)) {
-    if (svc.openbao && !identities.includes(svc.openbao)) {
+    if (svc.openbao && !firstIdentity.has(svc.openbao)) {
       out.push({ path: `services.${id}.openbao`, given: show(svc.openbao), expected: `an identity declared under openbao.identities (${identities.length ? list(identities) : "none declared"})`, fix: `add { name: ${svc.openbao}, kind: app, service: ${id} } to openbao.identities` });
     }
-    if (svc.openbao && site.openbao.identities.find((x) => x.name === svc.openbao && x.kind !== "app")) {
+    if (svc.openbao && notApp.has(svc.openbao)) {
       out.push({ path: `services.${id}.openbao`, given: show(svc.openbao), expected: "an identity of kind app (a service logs in as an app)", fix: "name an app identity; the provisioner's credentials are handed out by the operator" });
     }
   }
@@ -143,9 +152,9 @@ export function referenceProblems(site: Site): ReferenceProblem[] {
   for (const r of site.routes) flows.add(`ingress>${r.to}`);
   for (const [id, svc] of Object.entries(site.services)) if (svc.openbao) flows.add(`${id}>openbao`);
   site.mustNever.forEach((n, i) => {
-    if (!peers.includes(n.from)) unknown(`mustNever[${i}].from`, n.from, "a cloud service, or postgres for every PostgreSQL server");
+    if (!isPeer.has(n.from)) unknown(`mustNever[${i}].from`, n.from, "a cloud service, or postgres for every PostgreSQL server");
     n.to.forEach((to, j) => {
-      if (!peers.includes(to)) unknown(`mustNever[${i}].to[${j}]`, to, "a cloud service, or postgres for every PostgreSQL server");
+      if (!isPeer.has(to)) unknown(`mustNever[${i}].to[${j}]`, to, "a cloud service, or postgres for every PostgreSQL server");
       for (const from of n.from === ALL_POSTGRES ? servers : [n.from]) {
         for (const t of to === ALL_POSTGRES ? servers : [to]) {
           if (flows.has(`${from}>${t}`)) out.push({ path: `mustNever[${i}].to[${j}]`, given: show(to), expected: `a service ${from} has no flow to (a flow, route or identity declares ${from} -> ${t})`, fix: `remove the flow ${from} -> ${t}, or this must-never pair` });
