@@ -4,7 +4,8 @@ import { formatIp, fullRange, ipSpec, parseRange, specMatches, specText, type Ad
  * An nftables ruleset parser and evaluator, for the subset real host firewalls use: tables of
  * family inet/ip/ip6, base chains with hook/priority/policy, regular chains (jump/goto/return),
  * named and anonymous sets, `define`s, iif/oif(name), saddr/daddr, l4proto, dport/sport, ct
- * state/status, fib daddr type local, vmaps, limit/meter, log/counter/comment.
+ * state/status, fib daddr type local, inline vmaps on one field (port, protocol, interface, ct
+ * state; not on addresses or named maps: those are problems), limit/meter, log/counter/comment.
  *
  * Semantics chosen where a static evaluator must choose, stated once:
  * - the packet is the first packet of a new connection: `ct state new` matches (`invalid` in a
@@ -32,7 +33,8 @@ export const NFT_PROVEN_SEMANTICS: readonly string[] = [
   "top-level commands in order: flush ruleset, table re-declaration, delete table, add rule, insert rule, flush chain, add element",
   "named and anonymous sets of addresses, ranges (a-b), CIDRs and ports, including sets filled after the rules that use them",
   "negated matches (!=) on addresses, ports, protocols, interfaces and ct state",
-  "ip/ip6 saddr and daddr, tcp/udp/th dport, meta l4proto, meta nfproto, ip protocol",
+  "ip/ip6 saddr and daddr, tcp/udp/th dport, meta l4proto, meta nfproto, meta protocol (the ethertype), ip protocol",
+  "verdict maps on tcp/udp/th dport (ports and ranges), meta l4proto, ip protocol, ip6 nexthdr, iifname, oifname and ct state: the entry the field selects is the rule's verdict, no entry and the rule does not apply",
   "ct state of a connection's first packet (new; invalid before conntrack, below priority -200 in prerouting)",
   "iifname and oifname, exact and wildcard",
   "dnat (to an address and port, to this host), redirect and masquerade in nat chains at their priorities, and the route the translated packet then takes (input or forward)",
@@ -794,6 +796,49 @@ function parseRule(vals: Val[], line: number, text: string, family: string, tabl
     const w = word(k);
     if (w === undefined) return fail(`unexpected set at this position`);
     const next = word(k + 1);
+    // A verdict map selects on one field: `tcp dport vmap { 22 : jump ssh, 80 : accept }`. Read before the
+    // matches, whose branches would take `vmap` for the value. Selectors the evaluator does not model
+    // (addresses, marks, concatenations, named maps) fail: a skipped vmap would hide its verdicts.
+    const selectorWords = w === "iifname" || w === "oifname" || w === "iif" || w === "oif" ? 1 : 2;
+    if (w !== "ct" && word(k + selectorWords) === "vmap") {
+      const sel = selectorWords === 1 ? `meta ${w}` : `${w} ${next}`;
+      k += selectorWords + 1;
+      const g = vals[k];
+      if (!g || !("group" in g)) return fail(`cannot read the verdict map of ${JSON.stringify(text)}: only an inline map { key : verdict, ... } is understood`);
+      k++;
+      const entries = new Map<string, Verdict>();
+      for (const el of g.group) {
+        const colon = el.indexOf(":");
+        if (colon < 0) return fail(`cannot read vmap entry ${el.join(" ")}`);
+        const v = parseVerdictWords(el.slice(colon + 1));
+        if (!v) return fail(`cannot read vmap entry ${el.join(" ")}`);
+        entries.set(el.slice(0, colon).join(""), v);
+      }
+      if (sel === "tcp dport" || sel === "udp dport" || sel === "th dport") {
+        // `tcp dport` carries an implicit `meta l4proto tcp`; `th dport` any protocol with ports.
+        if (w !== "th") matchers.push((p) => p.proto === w);
+        const keys: (readonly [string, [number, number]])[] = [];
+        for (const key of entries.keys()) {
+          const r = parsePortValue(key);
+          if (!r) return fail(`cannot read the port ${JSON.stringify(key)} in the verdict map of ${JSON.stringify(text)}`);
+          keys.push([key, r]);
+        }
+        portRefs.push(() => keys.map(([, r]) => r));
+        vmap = { select: (p) => keys.filter(([, r]) => p.dport >= r[0] && p.dport <= r[1]).map(([key]) => key), entries, reads: "dport" };
+      } else if (sel === "meta l4proto" || sel === "ip protocol" || sel === "ip6 nexthdr") {
+        // `ip protocol` reads the IPv4 header: an IPv6 packet never selects (and `ip6 nexthdr` the other way).
+        if (w === "ip") matchers.push((p) => p.family === 4);
+        if (w === "ip6") matchers.push((p) => p.family === 6);
+        const byProto = new Map<string, string>();
+        for (const key of entries.keys()) byProto.set(key === "6" ? "tcp" : key === "17" ? "udp" : key, key);
+        vmap = { select: (p) => (byProto.has(p.proto) ? [byProto.get(p.proto)!] : []), entries, reads: "proto" };
+      } else if (sel === "meta iifname" || sel === "meta oifname" || sel === "meta iif" || sel === "meta oif") {
+        const which = sel.startsWith("meta i") ? "iif" : "oif";
+        const keys = [...entries.keys()];
+        vmap = { select: (p) => keys.filter((key) => ifaceMatches(unquote(key), p[which])), entries, reads: which };
+      } else return fail(`unsupported verdict map on ${sel} in ${JSON.stringify(text)}: the verifier reads vmaps on tcp/udp/th dport, meta l4proto, ip protocol, ip6 nexthdr, iifname/oifname and ct state`);
+      continue;
+    }
     if ((w === "ip" || w === "ip6") && (next === "saddr" || next === "daddr")) {
       k += 2;
       if (!addrMatcher(w === "ip" ? 4 : 6, next)) return fail(`cannot read the address in ${JSON.stringify(text)}`);
@@ -811,16 +856,19 @@ function parseRule(vals: Val[], line: number, text: string, family: string, tabl
       if (!portMatcher(w, next)) return fail(`cannot read the port in ${JSON.stringify(text)}`);
       continue;
     }
-    if (w === "meta" && (next === "l4proto" || next === "protocol")) {
+    if (w === "meta" && next === "l4proto") {
       k += 2;
       if (!protoMatcher()) return fail(`cannot read meta l4proto`);
       continue;
     }
-    if (w === "meta" && next === "nfproto") {
+    if (w === "meta" && (next === "nfproto" || next === "protocol")) {
+      // `meta protocol` is the ethertype (ip, ip6), not the layer-4 protocol: at the inet hooks it
+      // tells the families apart as nfproto does (ipv4, ipv6).
       k += 2;
       const val = readValue();
-      if (!val) return fail("cannot read meta nfproto");
-      const fams = val.elements.map((e) => (e === "ipv4" ? 4 : e === "ipv6" ? 6 : 0));
+      if (!val) return fail(`cannot read meta ${next}`);
+      const fams = val.elements.map((e) => (e === "ipv4" || e === "ip" || e === "0x0800" ? 4 : e === "ipv6" || e === "ip6" || e === "0x86dd" ? 6 : 0));
+      if (fams.includes(0)) return fail(`cannot read meta ${next} ${val.elements.join(",")}: expected ${next === "protocol" ? "ip or ip6" : "ipv4 or ipv6"}`);
       matchers.push((p) => fams.includes(p.family) !== val.neg);
       continue;
     }
@@ -926,36 +974,6 @@ function parseRule(vals: Val[], line: number, text: string, family: string, tabl
       }
       continue;
     }
-    if ((w === "tcp" || w === "udp" || w === "th" || w === "ip" || w === "ct" || w === "meta") && word(k + 2) === "vmap") {
-      // `tcp dport vmap { 22 : jump ssh, 80 : accept }`
-      const sel = `${w} ${next}`;
-      k += 3;
-      const g = vals[k];
-      if (!g || !("group" in g)) return fail("cannot read vmap");
-      k++;
-      const entries = new Map<string, Verdict>();
-      for (const el of g.group) {
-        const colon = el.indexOf(":");
-        if (colon < 0) return fail(`cannot read vmap entry ${el.join(" ")}`);
-        const v = parseVerdictWords(el.slice(colon + 1));
-        if (!v) return fail(`cannot read vmap entry ${el.join(" ")}`);
-        entries.set(el.slice(0, colon).join(""), v);
-      }
-      if (sel === "tcp dport" || sel === "udp dport" || sel === "th dport") {
-        const proto = w;
-        if (proto !== "th") matchers.push((p) => p.proto === proto);
-        const keys = [...entries.keys()].map((key) => [key, parsePortValue(key)] as const);
-        portRefs.push(() => keys.flatMap(([, r]) => (r ? [r] : [])));
-        vmap = { select: (p) => keys.filter(([, r]) => r && p.dport >= r[0] && p.dport <= r[1]).map(([key]) => key), entries, reads: "dport" };
-      } else if (sel === "meta l4proto" || sel === "ip protocol") {
-        vmap = { select: (p) => [p.proto], entries, reads: "proto" };
-      } else if (sel === "meta iifname" || sel === "meta oifname") {
-        const which = next === "iifname" ? "iif" : "oif";
-        vmap = { select: (p) => [...entries.keys()].filter((key) => ifaceMatches(unquote(key), p[which])), entries, reads: which };
-      } else return fail(`unsupported vmap selector ${sel}`);
-      continue;
-    }
-    if (w === "iifname" && word(k + 1) === "vmap") return fail("unsupported iifname vmap");
     const v = parseVerdictWords(vals.slice(k).map((x) => ("word" in x ? x.word : "")));
     if (v) {
       verdict = v;

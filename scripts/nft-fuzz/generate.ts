@@ -6,7 +6,8 @@ import { evaluateHook, type Packet, type Ruleset } from "../../policies/verifier
  * The nftables differential test's generator and the evaluator's side of it: seeded random
  * rulesets (tables of each family, several base chains on one hook at chosen priorities and
  * policies, regular chains with jump/goto/return, named and anonymous sets, address and port
- * ranges, negations, ct state, iifname/oifname, dnat/redirect/masquerade, top-level flush,
+ * ranges, negations, ct state, iifname/oifname, verdict maps (on dport, l4proto, ip protocol,
+ * ip6 nexthdr, iifname/oifname, ct state), dnat/redirect/masquerade, top-level flush,
  * delete and add/insert rule) and packets aimed at their boundaries. The kernel's side
  * (kernel.ts) loads each ruleset with `nft -f` in a namespace and sends the packets through it.
  *
@@ -148,7 +149,7 @@ export function generateCase(r: () => number, packets: number, sportBase: number
             if (hook === "forward" || (inRegular && chance(0.5))) parts.push(`oifname ${neg}${pick(['"fzd1"', '"fzd2"', '"fzd*"', '{ "fzd2", "lo" }'])}`);
             break;
           case 8:
-            if (family === "inet" && !famSaid) parts.push(`meta nfproto ${fam === 4 ? "ipv4" : "ipv6"}`);
+            if (family === "inet" && !famSaid) parts.push(chance(0.5) ? `meta nfproto ${fam === 4 ? "ipv4" : "ipv6"}` : `meta protocol ${fam === 4 ? "ip" : "ip6"}`);
             famSaid = true;
             break;
           default:
@@ -167,6 +168,31 @@ export function generateCase(r: () => number, packets: number, sportBase: number
       if (v < 11 && regular.length && !inRegular) return `goto ${pick(regular)}`;
       return "continue";
     };
+    /** A verdict map on one field (optionally behind one match): its verdicts are a rule's verdicts, chosen by the field. */
+    const vmapRule = (inRegular: boolean, hook: string): string => {
+      const entries = (keys: readonly string[]) => `{ ${keys.map((key) => `${key} : ${verdict(inRegular).replace("counter", "continue")}`).join(", ")} }`;
+      const guard = pick(["", "", 'iifname "fzin" ', "ct state new ", `meta l4proto ${pick(["tcp", "udp"])} `]);
+      const fam = pick(fams);
+      switch (int(0, 5)) {
+        case 0:
+        case 1: {
+          const l4 = guard.startsWith("meta l4proto") ? guard.split(" ")[2]! : pick(["tcp", "udp", "th"]);
+          return `${guard}${l4} dport vmap ${entries(disjoint([...new Set(Array.from({ length: int(1, 4) }, port))]))}`;
+        }
+        case 2:
+          return `${guard}meta l4proto vmap ${entries(pick([["tcp"], ["udp"], ["tcp", "udp"], ["udp", "tcp"]]))}`;
+        case 3:
+          if (fam === 4 && family !== "ip6") return `${guard}ip protocol vmap ${entries(pick([["tcp"], ["udp"], ["tcp", "udp"]]))}`;
+          if (family !== "ip") return `${guard}ip6 nexthdr vmap ${entries(pick([["tcp"], ["udp"], ["tcp", "udp"]]))}`;
+          return `${guard}meta l4proto vmap ${entries(["tcp"])}`;
+        case 4:
+          if (hook === "forward" || inRegular) return `${guard}oifname vmap ${entries(pick([['"fzd1"'], ['"fzd2"', '"fzd1"'], ['"lo"', '"fzd2"']]))}`;
+          return `${guard}iifname vmap ${entries(pick([['"fzin"'], ['"lo"', '"fzin"'], ['"fzx"']]))}`;
+        default:
+          return `ct state vmap ${entries(pick([["new"], ["established", "new"], ["invalid", "new"], ["established"]]))}`;
+      }
+    };
+    const ruleLine = (inRegular: boolean, hook: string) => `\t\t${(chance(0.2) ? vmapRule(inRegular, hook) : `${match(inRegular, hook)} ${verdict(inRegular)}`).trim()}`;
     const chains: string[] = [];
     const baseCount = int(1, 3);
     for (let c = 0; c < baseCount; c++) {
@@ -175,11 +201,11 @@ export function generateCase(r: () => number, packets: number, sportBase: number
       const policy = chance(0.65) ? "accept" : "drop";
       const cname = `c${c}`;
       chains.push(cname);
-      const rules = Array.from({ length: int(0, 5) }, () => `\t\t${`${match(false, hook)} ${verdict(false)}`.trim()}`);
+      const rules = Array.from({ length: int(0, 5) }, () => ruleLine(false, hook));
       body.push(`\tchain ${cname} {\n\t\ttype filter hook ${hook} priority ${prio}; policy ${policy};\n${rules.join("\n")}\n\t}`);
     }
     for (const rc of regular) {
-      const rules = Array.from({ length: int(0, 4) }, () => `\t\t${`${match(true, "")} ${verdict(true)}`.trim()}`);
+      const rules = Array.from({ length: int(0, 4) }, () => ruleLine(true, ""));
       body.push(`\tchain ${rc} {\n${rules.join("\n")}\n\t}`);
     }
     if (chance(0.35)) {

@@ -42,6 +42,10 @@ function edgeMutations(f: SiteFacts): Mutation[] {
     [3, "remove the IPS ban drop for IPv4", NFT_EDGE, (t) => t.replace(/\n[^\n]*ip saddr @ips_ban4 drop[^\n]*/, ""), /ips-ban-bypass hosts\/edge\/nftables\.conf:\d+ .*ips_ban4/],
     [3, "include another file", NFT_EDGE, append('include "/etc/palisade/extra.nft"'), /nft-unsupported hosts\/edge\/nftables\.conf:\d+ include is not followed/],
     [3, "destination NAT from the edge's public port 2222 to the cloud's SSH", NFT_EDGE, append(`table ip divert {\n\tchain pre {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\ttcp dport 2222 dnat to ${f.cloudTunnel4}:22\n\t}\n}`), new RegExp(`unexpected-exposure 0\\.0\\.0\\.0/0 => cloud : tcp/22 .*dnat to ${esc(f.cloudTunnel4)}:22`)],
+    // Verdict maps: each selects its verdict by one field, as the kernel does.
+    [3, "a port verdict map on the edge opens MySQL", NFT_EDGE, afterLine(/ip6 saddr @ips_ban6 drop/, "tcp dport vmap { 3306 : accept, 9 : drop }"), /unexpected-exposure internet => edge : tcp\/3306 .*vmap/],
+    [3, "a protocol verdict map on the edge accepts every UDP port", NFT_EDGE, afterLine(/ip6 saddr @ips_ban6 drop/, "meta l4proto vmap { udp : accept }"), /unexpected-exposure internet => edge : udp\/\d+ .*l4proto vmap/],
+    [3, "an interface verdict map on the edge accepts whatever enters from outside", NFT_EDGE, afterLine(/ip6 saddr @ips_ban6 drop/, 'iifname vmap { "eth0" : accept, "lo" : accept }'), /unexpected-exposure internet => edge : tcp\/\d+ .*iifname vmap/],
     [3, "a drop in a prerouting base chain for the edge's web traffic", NFT_EDGE, append("table inet pre {\n\tchain p {\n\t\ttype filter hook prerouting priority -5; policy accept;\n\t\ttcp dport 443 drop\n\t}\n}"), /broken-path .*: tcp\/443 /],
   ];
 }

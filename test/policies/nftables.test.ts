@@ -83,3 +83,43 @@ describe("two nat chains on one hook", () => {
     expect(r.packet.dport).toBe(1010);
   });
 });
+
+describe("verdict maps and meta protocol, as nft reads them", () => {
+  const chain = (body: string) => parseNftables("v.conf", `table inet v {\n  chain input {\n    type filter hook input priority 0; policy drop;\n    ${body}\n  }\n  chain side { accept }\n}\n`);
+  const p4 = (port: number, proto: "tcp" | "udp" = "tcp", iif = "eth0"): Packet => ({ family: 4, saddr: ipSpec("192.0.2.1"), daddr: ipSpec("203.0.113.10"), proto, dport: port, iif: { name: iif, role: "external" } });
+  const p6 = (port: number, proto: "tcp" | "udp" = "tcp"): Packet => ({ family: 6, saddr: ipSpec("2001:db8::1"), daddr: ipSpec("2001:db8::10"), proto, dport: port, iif: { name: "eth0", role: "external" } });
+
+  it("GIVEN tcp dport vmap { 22 : accept, 8000-8010 : jump side } WHEN packets arrive THEN each port takes its entry's verdict, udp and other ports none", () => {
+    const rs = chain("tcp dport vmap { 22 : accept, 8000-8010 : jump side }");
+    expect(rs.problems).toEqual([]);
+    expect([22, 8005, 8011, 23].map((port) => evaluateHook(rs, "input", p4(port)).verdict)).toEqual(["accept", "accept", "drop", "drop"]);
+    expect(evaluateHook(rs, "input", p4(22, "udp")).verdict).toBe("drop");
+  });
+  it("GIVEN ip protocol vmap { udp : accept } in an inet table WHEN an IPv6 UDP packet arrives THEN it does not select (the IPv4 header is not there)", () => {
+    const rs = chain("ip protocol vmap { udp : accept }");
+    expect(rs.problems).toEqual([]);
+    expect(evaluateHook(rs, "input", p4(9, "udp")).verdict).toBe("accept");
+    expect(evaluateHook(rs, "input", p6(9, "udp")).verdict).toBe("drop");
+  });
+  it("GIVEN iifname vmap and meta l4proto vmap WHEN packets arrive THEN the interface and the protocol select the verdict", () => {
+    const byIface = chain('iifname vmap { "wg0" : accept, "eth0" : drop }');
+    expect(byIface.problems).toEqual([]);
+    expect(evaluateHook(byIface, "input", p4(22, "tcp", "wg0")).verdict).toBe("accept");
+    expect(evaluateHook(byIface, "input", p4(22, "tcp", "eth0")).construct).toMatch(/iifname vmap/);
+    const byProto = chain("meta l4proto vmap { 17 : accept }");
+    expect(evaluateHook(byProto, "input", p6(53, "udp")).verdict).toBe("accept");
+    expect(evaluateHook(byProto, "input", p6(53, "tcp")).verdict).toBe("drop");
+  });
+  it("GIVEN vmaps the evaluator does not model (on an address, a named map, a port it cannot read) WHEN parsed THEN each is a problem with its line, never skipped", () => {
+    for (const body of ["ip saddr vmap { 10.0.0.0/8 : accept }", "tcp dport vmap @ports", "tcp dport vmap { nosuchport : accept }"]) {
+      expect(chain(body).problems.map((x) => x.line), body).toEqual([4]);
+    }
+  });
+  it("GIVEN meta protocol ip accept WHEN an IPv4 packet arrives THEN it is accepted (meta protocol is the ethertype, not the layer-4 protocol) and an IPv6 one is not", () => {
+    const rs = chain("meta protocol ip accept");
+    expect(rs.problems).toEqual([]);
+    expect(evaluateHook(rs, "input", p4(5432)).verdict).toBe("accept");
+    expect(evaluateHook(rs, "input", p6(5432)).verdict).toBe("drop");
+    expect(chain("meta protocol vlan accept").problems.map((x) => x.message)).toEqual([expect.stringMatching(/expected ip or ip6/)]);
+  });
+});
