@@ -2,6 +2,7 @@ import { openbaoDir } from "../../core/index.js";
 import type { Intent, IntentIdentity, IntentRoute } from "../intent.js";
 import type { DockerModel } from "./docker-model.js";
 import { parseHaproxy, type HaproxyConfig, type HaproxyFrontend } from "./haproxy.js";
+import { parseJsonWithLines } from "./json-lines.js";
 import type { Finding } from "./report-model.js";
 
 /*
@@ -85,7 +86,7 @@ function engineRoles(files: ReadonlyMap<string, string>): { artifact: string; ro
     if (!/^(cdktf\/stacks\/[^/]+\/cdk\.tf\.json|pulumi\/[^/]+\.json)$/.test(path)) continue;
     let doc: Record<string, unknown>;
     try {
-      doc = JSON.parse(text) as Record<string, unknown>;
+      doc = parseJsonWithLines(text).value as Record<string, unknown>;
     } catch {
       continue; // unreadable engine output is reported by the engine readers
     }

@@ -20,12 +20,27 @@ export interface LocatedJson {
   lineOf(pointer: readonly (string | number)[]): number;
 }
 
+// One parse per artifact text: the engine readers, the drift and role checks and the guardrails
+// all read the same cdk.tf.json and Pulumi capture (at a thousand services, 2.8 MB each: every
+// extra JSON.parse was 25 ms and as much again in garbage collection). The value is shared, so
+// callers only read it.
+const parsed = new Map<string, LocatedJson>();
+
 /**
  * Parses with JSON.parse (fast); the line of each value is found only when first asked for, by a
  * scan of the text (most verifications ask for none). Text that is not JSON is scanned at once,
- * for the line where it stops being JSON.
+ * for the line where it stops being JSON. The same text gives the same (shared, read-only) value.
  */
 export function parseJsonWithLines(text: string): LocatedJson {
+  const hit = parsed.get(text);
+  if (hit) return hit;
+  const located = parseUncached(text);
+  if (parsed.size > 64) parsed.clear();
+  parsed.set(text, located);
+  return located;
+}
+
+function parseUncached(text: string): LocatedJson {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -33,34 +48,45 @@ export function parseJsonWithLines(text: string): LocatedJson {
     scan(text); // throws JsonSyntaxError with the line
     throw new JsonSyntaxError((e as Error).message, 1);
   }
-  let lines: Map<string, number> | undefined;
+  let root: Node | undefined;
   return {
     value,
     lineOf(pointer) {
-      lines ??= scan(text);
-      const parts = pointer.map((p) => segment(String(p)));
-      for (let n = parts.length; n >= 0; n--) {
-        const hit = lines.get(n === 0 ? "" : `/${parts.slice(0, n).join("/")}`);
-        if (hit !== undefined) return hit;
+      root ??= scan(text);
+      // The deepest node the pointer reaches: the value's own line, or its nearest present parent's.
+      let node: Node = root;
+      for (const p of pointer) {
+        const k = String(p);
+        const next: Node | number | undefined = node.kids instanceof Map ? node.kids.get(k) : /^(?:0|[1-9]\d*)$/.test(k) ? node.kids[Number(k)] : undefined;
+        if (next === undefined) break;
+        if (typeof next === "number") return next;
+        node = next;
       }
-      return 1;
+      return node.line;
     },
   };
+}
+
+/**
+ * An object or array value and its line; its members are nodes, or bare lines for the others
+ * (numbers, strings, literals). A tree, not a map of every value's pointer: at a thousand
+ * services the pointer strings (one per value, a quarter of a million) were most of the scan's
+ * time and memory.
+ */
+interface Node {
+  readonly line: number;
+  readonly kids: Map<string, Node | number> | (Node | number)[];
 }
 
 /** A JSON number or literal at the scanner's position (sticky: no copy of the text). */
 const LITERAL = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y;
 
-/** A pointer segment as RFC 6901 escapes it. */
-const segment = (k: string) => (k.includes("~") || k.includes("/") ? k.replace(/~/g, "~0").replace(/\//g, "~1") : k);
-
 /**
- * The line of every value, by JSON pointer; throws JsonSyntaxError where the text is not JSON
- * (or repeats a key in an object: engines keep only one of them). It builds no values: a key is
+ * The line of every value, as a tree; throws JsonSyntaxError where the text is not JSON (or
+ * repeats a key in an object: engines keep only one of them). It builds no values: a key is
  * decoded only when it holds an escape.
  */
-function scan(text: string): Map<string, number> {
-  const lines = new Map<string, number>();
+function scan(text: string): Node {
   let i = 0;
   let line = 1;
   const fail = (what: string): never => {
@@ -94,73 +120,77 @@ function scan(text: string): Map<string, number> {
       return fail("an invalid string escape");
     }
   };
-  const value = (path: string): void => {
+  /** The value at the position: its node, or its line when it holds no other value. */
+  const value = (): Node | number => {
     ws();
-    lines.set(path, line);
-    const c = text[i];
-    if (c === "{") {
+    const at = line;
+    const c = text.charCodeAt(i);
+    if (c === 123 /* { */) {
       i++;
-      const keys = new Set<string>();
+      const keys = new Map<string, Node | number>();
       ws();
-      if (text[i] === "}") {
+      if (text.charCodeAt(i) === 125) {
         i++;
-        return;
+        return { line: at, kids: keys };
       }
       for (;;) {
         ws();
-        if (text[i] !== '"') fail("expected a property name");
+        if (text.charCodeAt(i) !== 34) fail("expected a property name");
         const k = str();
         ws();
-        if (text[i] !== ":") fail(`expected ':' after "${k}"`);
+        if (text.charCodeAt(i) !== 58) fail(`expected ':' after "${k}"`);
         i++;
         if (keys.has(k)) fail(`duplicate key "${k}" (engines keep only one of them)`);
-        keys.add(k);
-        value(`${path}/${segment(k)}`);
+        keys.set(k, value());
         ws();
-        if (text[i] === ",") {
+        const d = text.charCodeAt(i);
+        if (d === 44) {
           i++;
           continue;
         }
-        if (text[i] === "}") {
+        if (d === 125) {
           i++;
-          return;
+          return { line: at, kids: keys };
         }
         fail("expected ',' or '}' (unbalanced braces?)");
       }
     }
-    if (c === "[") {
+    if (c === 91 /* [ */) {
       i++;
-      let n = 0;
+      const items: (Node | number)[] = [];
       ws();
-      if (text[i] === "]") {
+      if (text.charCodeAt(i) === 93) {
         i++;
-        return;
+        return { line: at, kids: items };
       }
       for (;;) {
-        value(`${path}/${n++}`);
+        items.push(value());
         ws();
-        if (text[i] === ",") {
+        const d = text.charCodeAt(i);
+        if (d === 44) {
           i++;
           continue;
         }
-        if (text[i] === "]") {
+        if (d === 93) {
           i++;
-          return;
+          return { line: at, kids: items };
         }
         fail("expected ',' or ']' (unbalanced brackets?)");
       }
     }
-    if (c === '"') {
+    if (c === 34) {
       str();
-      return;
+      return at;
     }
     LITERAL.lastIndex = i;
     const lit = LITERAL.exec(text);
     if (!lit) return fail(i >= text.length ? "unexpected end of file" : `unexpected ${JSON.stringify(text[i])}`);
     i += lit[0].length;
+    return at;
   };
-  value("");
+  const top = value();
   ws();
   if (i < text.length) fail("text after the JSON value");
-  return lines;
+  // A document that is one string or number has no members: a node without any.
+  return typeof top === "number" ? { line: top, kids: [] } : top;
 }

@@ -23,12 +23,18 @@ function indexOf(text: string): LineIndex {
   const lines = text.split("\n");
   const keys = new Map<string, number[]>();
   const names = new Map<string, number[]>();
+  // Pushed in place: copying the list per line made a key on every resource ("name") quadratic.
+  const push = (m: Map<string, number[]>, k: string, i: number) => {
+    const at = m.get(k);
+    if (at) at.push(i);
+    else m.set(k, [i]);
+  };
   lines.forEach((l, i) => {
     const m = /^\s*"((?:[^"\\]|\\.)*)":\s*(.*)$/.exec(l);
     if (!m) return;
-    keys.set(m[1]!, [...(keys.get(m[1]!) ?? []), i]);
+    push(keys, m[1]!, i);
     const v = m[1] === "name" ? /^"((?:[^"\\]|\\.)*)"/.exec(m[2]!) : null;
-    if (v) names.set(v[1]!, [...(names.get(v[1]!) ?? []), i]);
+    if (v) push(names, v[1]!, i);
   });
   const index = { lines, keys, names };
   if (indexes.size > 64) indexes.clear();

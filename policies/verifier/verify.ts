@@ -165,7 +165,7 @@ function driftFindings(files: ReadonlyMap<string, string>): Finding[] {
     let tf: unknown;
     let pu: LocatedJson;
     try {
-      tf = JSON.parse(text);
+      tf = parseJsonWithLines(text).value;
       pu = parseJsonWithLines(puText);
     } catch {
       continue; // reported as bad-artifact by the readers
