@@ -9,6 +9,8 @@ export interface ReportFormatter {
 }
 
 export function escapeXml(text: string): string {
+  // Most strings need no escape: five replace passes over each of them were a tenth of the HTML's time.
+  if (!/[&<>"']/.test(text)) return text;
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
 }
 

@@ -1,6 +1,6 @@
 import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ipSpec, specText, type AddrSpec } from "./addr.js";
@@ -176,8 +176,10 @@ const HOST_RULESET = /^hosts\/([^/]+)\/nftables\.conf$/;
 
 /**
  * Starts `nft -c` on every host ruleset among the artifacts, all at once and without blocking the
- * thread (plan runs it while the engines render): the verifier's nft check then reads the answers
- * instead of running nft itself. Resolves when every answer is in; never rejects (a check that
+ * thread (plan runs it while the engines render, verify while it reads the site): the verifier's
+ * nft check then reads the answers instead of running nft itself. The processes are started
+ * before this returns (the files are written and nft spawned synchronously), so they run while
+ * the caller keeps the thread busy. Resolves when every answer is in; never rejects (a check that
  * could not run here is run again, synchronously, by the verifier).
  */
 export async function prefetchNftChecks(artifacts: Iterable<{ readonly path: string; readonly content: string }>): Promise<void> {
@@ -189,22 +191,26 @@ export async function prefetchNftChecks(artifacts: Iterable<{ readonly path: str
   try {
     if (nftUsable === undefined) {
       const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
-      nftUsable = isRoot && (await run("nft", ["--version"])).status === 0;
+      nftUsable = isRoot && spawnSync("nft", ["--version"], { encoding: "utf8" }).status === 0;
     }
     if (!nftUsable) return;
-    await Promise.all(
-      rulesets.map(async (r) => {
-        const dir = await mkdtemp(join(tmpdir(), "palisade-nftc-"));
-        try {
-          const file = join(dir, "nftables.conf");
-          await writeFile(file, r.text, { mode: 0o600 });
-          const res = await run("nft", ["-c", "-f", file]);
+    const started = rulesets.map((r) => {
+      const dir = mkdtempSync(join(tmpdir(), "palisade-nftc-"));
+      const file = join(dir, "nftables.conf");
+      try {
+        writeFileSync(file, r.text, { mode: 0o600 });
+      } catch (e) {
+        rmSync(dir, { recursive: true, force: true });
+        throw e;
+      }
+      return run("nft", ["-c", "-f", file])
+        .then((res) => {
           if (res.status !== null) remember(answerKey(r.path, r.text), nftAnswer(r.path, r.host, file, res.status, res.stderr));
-        } finally {
-          await rm(dir, { recursive: true, force: true });
-        }
-      }),
-    );
+        })
+        .finally(() => rm(dir, { recursive: true, force: true }))
+        .catch(() => undefined); // not answered: the verifier runs it
+    });
+    await Promise.all(started);
   } catch {
     // The verifier runs what is not answered.
   }

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { verifyOutDir, writeReportDir, type VerifyDirOptions } from "../../stacks/verify-dir.js";
+import { verifyOutDir, verifyOutDirConcurrently, writeReportDir, type VerifyDirOptions } from "../../stacks/verify-dir.js";
 import { runDate } from "../../stacks/provenance.js";
 import { verdictLine } from "../../stacks/plan.js";
 import { VerifyInputError, type Report } from "../../policies/verifier/index.js";
@@ -36,10 +36,20 @@ export function verifyDir(dir: string, opts: VerifyDirOptions = {}): Report {
   try {
     return verifyOutDir(dir, opts);
   } catch (e) {
-    if (e instanceof VerifyInputError) throw new UsageError(`palisade verify: ${dir}: ${e.message}`);
-    throw e;
+    throw usageError(dir, e);
   }
 }
+
+/** verifyDir, with nft's checks of the rulesets running while the site is read (verify's own path). */
+async function verifyDirConcurrently(dir: string, opts: VerifyDirOptions): Promise<Report> {
+  try {
+    return await verifyOutDirConcurrently(dir, opts);
+  } catch (e) {
+    throw usageError(dir, e);
+  }
+}
+
+const usageError = (dir: string, e: unknown) => (e instanceof VerifyInputError ? new UsageError(`palisade verify: ${dir}: ${e.message}`) : e);
 
 export const verify: Command = {
   name: "verify",
@@ -48,7 +58,7 @@ export const verify: Command = {
     const { values } = parseOptions("verify", argv, { out: { type: "string" }, site: { type: "string" }, strict: { type: "boolean" }, date: { type: "string" }, timings: { type: "boolean" } });
     if (values.help) return printHelp(HELP);
     const dir = (values.out as string | undefined) ?? "out";
-    const report = verifyDir(dir, { strict: values.strict === true, date: dateOption("verify", values.date as string | undefined), siteFile: values.site as string | undefined, timings: values.timings === true });
+    const report = await verifyDirConcurrently(dir, { strict: values.strict === true, date: dateOption("verify", values.date as string | undefined), siteFile: values.site as string | undefined, timings: values.timings === true });
     writeReportDir(dir, report);
     console.log(verdictLine(report));
     for (const f of report.findings.filter((x) => x.severity === "violation")) console.log(`  violation: [${f.kind}] ${f.subject}: ${f.message}`);
