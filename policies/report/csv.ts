@@ -2,7 +2,8 @@ import type { Report } from "../verifier/report-model.js";
 import type { ReportFormatter } from "./formatter.js";
 
 const cell = (v: string | number | boolean) => {
-  const s = String(v);
+  if (typeof v !== "string") return String(v); // a number or boolean never needs quotes
+  const s = v;
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 

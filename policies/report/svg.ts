@@ -45,9 +45,16 @@ function portLabel(ports: readonly string[]): string {
 }
 
 function view(zone: Zone, zoneOfNode: (id: string) => Zone, pairs: readonly Pair[], order: readonly string[], top: number): { svg: string; height: number; width: number } {
-  const cols = order.filter((n) => pairs.some((p) => p.s === n || p.d === n));
+  // Indexed: a scan of the pairs per node and of the columns per comparison were quadratic (a thousand services).
+  const ends = new Set(pairs.flatMap((p) => [p.s, p.d]));
+  const cols = order.filter((n) => ends.has(n));
   const colX = new Map(cols.map((n, i) => [n, LEFT + i * COL_W + COL_W / 2]));
-  const rows = [...pairs].sort((a, b) => cols.indexOf(a.d) - cols.indexOf(b.d) || cols.indexOf(a.s) - cols.indexOf(b.s));
+  const colIndex = new Map<string, number>();
+  cols.forEach((n, i) => {
+    if (!colIndex.has(n)) colIndex.set(n, i);
+  });
+  const col = (n: string) => colIndex.get(n) ?? -1; // cols.indexOf(n)
+  const rows = [...pairs].sort((a, b) => col(a.d) - col(b.d) || col(a.s) - col(b.s));
   const bodyTop = top + 28 + HEAD_H;
   const height = 28 + HEAD_H + rows.length * ROW_H + 12;
   const width = LEFT * 2 + cols.length * COL_W;

@@ -1,5 +1,5 @@
 import { arr, containerModel, hostModel, networkModel, str, type DockerArtifactProblem, type DockerHostModel } from "./docker-model.js";
-import { PULUMI_KUBERNETES, PULUMI_STRUCTURE, PULUMI_TYPES, resourceProblems, snakeKeys } from "./docker-schema.js";
+import { PULUMI_KUBERNETES, PULUMI_STRUCTURE, PULUMI_TYPES, resourceProblems, snakeKeys, snakeName } from "./docker-schema.js";
 import { parseJsonWithLines } from "./json-lines.js";
 
 /*
@@ -105,7 +105,10 @@ function camelOf(inputs: unknown, snakePath: readonly (string | number)[]): stri
       key = undefined;
       continue;
     }
-    key = Object.keys(cur).find((k) => (snakeKeys({ [k]: 0 }) as Json)[part] !== undefined) ?? part;
+    // What `snakeKeys({ [k]: 0 })[part] !== undefined` tested, without an object per key and call
+    // (a name Object.prototype has, like "constructor", matched any key there: it still does).
+    const inherited = (Object.prototype as unknown as Json)[part] !== undefined;
+    key = Object.keys(cur).find((k) => String(snakeName(k)) === part || inherited) ?? part;
     cur = cur[key] as Json | undefined;
   }
   return key;

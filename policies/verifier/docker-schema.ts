@@ -109,13 +109,15 @@ export function resourceProblems(type: string, raw: Record<string, unknown>, bas
 
 /** snake_case names of a Pulumi input object, with the Docker provider's plural names made singular. */
 const PULUMI_RENAMES: Record<string, string> = { envs: "env", ulimits: "ulimit", hosts: "host", ipamConfigs: "ipam_config", networksAdvanced: "networks_advanced", ipv4Address: "ipv4_address", adds: "add", drops: "drop", tests: "test" };
+/** The snake_case name snakeKeys gives a Pulumi input key. */
+export const snakeName = (k: string): string => PULUMI_RENAMES[k] ?? k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 export function snakeKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(snakeKeys);
   if (v && typeof v === "object") {
     return Object.fromEntries(
       Object.entries(v as Record<string, unknown>).map(([k, x]) => {
         // Labels, options and tmpfs keys are data, not field names.
-        const key = PULUMI_RENAMES[k] ?? k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+        const key = snakeName(k);
         return [key, ["labels", "options", "tmpfs", "log_opts", "driver_opts"].includes(key) ? x : snakeKeys(x)];
       }),
     );
