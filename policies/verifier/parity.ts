@@ -47,6 +47,7 @@ const obj = (v: unknown): Json => (v && typeof v === "object" && !Array.isArray(
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 /** Sorted by canonical text, each item's computed once (a comparator computing both per comparison did it 2 log n times). */
 const sorted = <T>(items: readonly T[]): T[] => {
+  if (items.length < 2) return [...items]; // no comparison: no canonical text needed
   const keyed = items.map((item) => ({ item, key: stable(item) }));
   return keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((k) => k.item);
 };
