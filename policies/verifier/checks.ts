@@ -1,7 +1,7 @@
 import type { Intent } from "../intent.js";
 import { parseRange, type AddrRange } from "./addr.js";
 import { portClasses } from "./nftables.js";
-import { blockingLayers, compareText, parsePortText, pathVerdict, timed, type LayerName, type Path, type PortSpec } from "./layers.js";
+import { blockingCount, blockingLayers, compareText, parsePortText, pathVerdict, timed, type LayerName, type Path, type PortSpec } from "./layers.js";
 import { Reachability, weakest, type FlowEval } from "./reachability.js";
 import type { ExposureRecord, Finding, FlowRecord, MatrixRow, NeverRecord } from "./report-model.js";
 import type { Node, SiteModel } from "./site-model.js";
@@ -256,9 +256,9 @@ export function checkSegmentation(m: SiteModel, intent: Intent, opts: CheckOptio
       const line = flowLineOf(nv.from, nv.to, ev);
       if (!flows.has(line) && ev.verdict !== "denied") flows.set(line, record(ev, false));
       if (ev.verdict === "allowed") reachable ??= ev;
-      if (ev.verdict === "pending" && ev.paths.some((p) => pathVerdict(p) === "pending" && blockingLayers(p).length === 0)) pendingReach ??= ev;
+      if (ev.verdict === "pending" && ev.paths.some((p) => pathVerdict(p) === "pending" && blockingCount(p) === 0)) pendingReach ??= ev;
       for (const p of ev.paths) {
-        const n = blockingLayers(p).length;
+        const n = blockingCount(p);
         const pending = p.steps.some((x) => x.verdict === "pending");
         if (!worst || n < worst.n || (n === worst.n && !pending && worst.pending)) worst = { ev, path: p, n, pending };
       }

@@ -54,6 +54,26 @@ export function blockingLayers(p: Path): LayerName[] {
   return [...new Set(p.steps.filter((s) => s.verdict === "deny" && !isCondition(s.layer)).map((s) => s.layer))].sort();
 }
 
+/** blockingLayers(p).length, without building the list (paths have a few steps: each is compared with the ones before it). */
+export function blockingCount(p: Path): number {
+  const steps = p.steps;
+  let n = 0;
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i]!;
+    if (s.verdict !== "deny" || isCondition(s.layer)) continue;
+    let again = false;
+    for (let j = 0; j < i; j++) {
+      const t = steps[j]!;
+      if (t.layer === s.layer && t.verdict === "deny") {
+        again = true;
+        break;
+      }
+    }
+    if (!again) n++;
+  }
+  return n;
+}
+
 export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

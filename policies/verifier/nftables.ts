@@ -1027,19 +1027,21 @@ export interface EvalResult extends NftVerdict {
 /** The base chains the kernel runs at a hook for a family, in the order it runs them (priority, then registration). */
 export function baseChains(rs: Ruleset, hook: Hook, family: 4 | 6): Chain[] {
   let byHook = baseChainsCache.get(rs);
-  if (!byHook) baseChainsCache.set(rs, (byHook = new Map()));
-  const key = `${hook}/${family}`;
-  const hit = byHook.get(key);
+  if (!byHook) baseChainsCache.set(rs, (byHook = []));
+  // By hook and family as one small number (a key string built per call cost more than the lookup).
+  const slot = HOOK_SLOTS[hook] * 2 + (family === 4 ? 0 : 1);
+  const hit = byHook[slot];
   if (hit) return hit;
   const fam = family === 4 ? "ip" : "ip6";
   const chains = rs.chains
     .filter((c) => c.hook === hook && (c.type === "filter" || c.type === "route" || c.type === "nat") && (c.family === "inet" || c.family === fam))
     .sort((a, b) => a.priority - b.priority || a.seq - b.seq);
-  byHook.set(key, chains);
+  byHook[slot] = chains;
   return chains;
 }
+const HOOK_SLOTS: Readonly<Record<Hook, number>> = { prerouting: 0, input: 1, forward: 2, output: 3, postrouting: 4 };
 /** A parsed ruleset is never changed after parsing: what is derived from it is kept per ruleset. */
-const baseChainsCache = new WeakMap<Ruleset, Map<string, Chain[]>>();
+const baseChainsCache = new WeakMap<Ruleset, Chain[][]>();
 const chainByNameCache = new WeakMap<Ruleset, Map<string, Chain>>();
 
 /** The chain a jump or goto names, in the jumping chain's table (first definition, as the parser keeps them). */
@@ -1175,25 +1177,77 @@ function rangesKeyOf(s: AddrSpec): string {
  * outcome is decided (the translated address or port then depends on the exact one).
  */
 export function packetClass(rs: Ruleset, hooks: readonly Hook[], p: Packet): string | undefined {
+  const id = packetClassId(rs, hooks, p);
+  return id === undefined ? undefined : `c${id}`;
+}
+
+/**
+ * packetClass as a number (equal numbers, equal classes; unique across rulesets): what the
+ * reachability walk keys its steps by. A trie per ruleset and path with one level per field of the
+ * class: the rules kept (none: -1), each address (a concrete one by its class of the path's cuts, or
+ * by nothing where the kept rules stand for it; a symbolic one by its family or its ranges), then the
+ * protocol, port class and interfaces (on a translation-free path only those a vmap selects on, else
+ * all of them and the DNAT mark) and the sets the source is in.
+ */
+export function packetClassId(rs: Ruleset, hooks: readonly Hook[], p: Packet): number | undefined {
   const path = pathInfo(rs, hooks, p.family);
   if (path.exact || p.iifAddr || p.oifAddr || p.redirected) return undefined;
   const cuts = path.cuts;
   // No translation anywhere on the path: the rules the packet's concrete fields let match (prunedCuts)
   // stand for its concrete addresses (packets of many sources share them, where each address is a class of its own).
-  const kept = path.natFree ? prunedCuts(rs, hooks, p) : undefined;
-  const addr = (which: "saddr" | "daddr"): string => {
-    const s = p[which];
-    if (s.kind === "ip") return kept ? `${s.v}#` : `${s.v}#${classIndex(cuts[which].get(s.v) ?? [], s.n)}`;
-    if (s.kind === "any") return `${s.v}*`;
-    return rangesKeyOf(s);
-  };
-  const iface = (i: Iface | undefined) => (i ? (i.name !== undefined ? `n:${i.name}` : `r:${i.role}`) : "");
+  const kept = path.natFree ? prunedCuts(rs, hooks, p, path) : undefined;
+  let n = trieStep(path.classes, kept ? kept.id : -1);
+  n = trieStep(n, classAddr(p.saddr, kept ? undefined : cuts.saddr));
+  n = trieStep(n, classAddr(p.daddr, kept ? undefined : cuts.daddr));
   if (kept) {
     // The kept rules answer for every match on the concrete fields; a vmap's selection reads its field itself.
     const v = path.vmapReads;
-    return `${path.prefix}|k${kept.id}|${addr("saddr")}|${addr("daddr")}|${v.has("proto") ? p.proto : ""}|${v.has("dport") ? classIndex(cuts.ports, p.dport) : ""}|${v.has("iif") ? iface(p.iif) : ""}|${v.has("oif") ? iface(p.oif) : ""}|${(p.inSets ?? []).join(",")}`;
+    n = trieStep(n, v.has("proto") ? p.proto : null);
+    n = trieStep(n, v.has("dport") ? classIndex(cuts.ports, p.dport) : null);
+    n = trieStep(n, v.has("iif") ? classIface(p.iif) : null);
+    n = trieStep(n, v.has("oif") ? classIface(p.oif) : null);
+  } else {
+    n = trieStep(n, p.proto);
+    n = trieStep(n, classIndex(cuts.ports, p.dport));
+    n = trieStep(n, classIface(p.iif));
+    n = trieStep(n, classIface(p.oif));
+    n = trieStep(n, p.dnat ? 1 : 0);
   }
-  return `${path.prefix}||${addr("saddr")}|${addr("daddr")}|${p.proto}|${classIndex(cuts.ports, p.dport)}|${iface(p.iif)}|${iface(p.oif)}|${p.dnat ? 1 : 0}|${(p.inSets ?? []).join(",")}`;
+  n = trieStep(n, p.inSets?.length ? p.inSets.join(",") : "");
+  return (n.value ??= nextClassId++);
+}
+let nextClassId = 0;
+/** Per ruleset and path key (prefix): packetClassId's trie. */
+const classRoots = new WeakMap<Ruleset, Map<string, TrieNode<number>>>();
+
+/** An address as a level of packetClassId: its family where the kept rules stand for it, its class of the cuts (v6 negative), `4*`, or its ranges' key. */
+function classAddr(s: AddrSpec, cuts: Map<4 | 6, bigint[]> | undefined): string | number {
+  if (s.kind === "ip") {
+    if (!cuts) return s.v === 4 ? "4#" : "6#";
+    const i = classIndex(cuts.get(s.v) ?? [], s.n);
+    return s.v === 4 ? i : -1 - i;
+  }
+  if (s.kind === "any") return s.v === 4 ? "4*" : "6*";
+  return rangesKeyOf(s);
+}
+
+const ROLE_LEVELS: Readonly<Record<Iface["role"], number>> = { loopback: 0, tunnel: 1, bridge: 2, external: 3 };
+/** An interface as a level of a trie: none (null), its name, or its role (a number, never a name). */
+function classIface(i: Iface | undefined): string | number | null {
+  return i ? (i.name !== undefined ? i.name : ROLE_LEVELS[i.role]) : null;
+}
+
+/** A trie node: one level per field of a key, without building and hashing a key string per lookup. */
+interface TrieNode<T> {
+  next?: Map<unknown, TrieNode<T>>;
+  value?: T;
+}
+function trieStep<T>(n: TrieNode<T>, step: unknown): TrieNode<T> {
+  let next = n.next;
+  if (!next) n.next = next = new Map();
+  let c = next.get(step);
+  if (!c) next.set(step, (c = {}));
+  return c;
 }
 
 /** A path's cuts, whether its outcome needs the exact packet, and its key, per hooks array (callers pass the same arrays) and family. */
@@ -1205,6 +1259,12 @@ interface PathInfo {
   /** The fields a vmap of the path's chains selects on: besides the matches (which the kept rules answer for), only these read the port, protocol or interfaces. */
   readonly vmapReads: ReadonlySet<string>;
   readonly prefix: string;
+  /** packetClassId's trie for the path (shared by the paths of the same hooks and family). */
+  readonly classes: TrieNode<number>;
+  /** portSpan's cuts by the rest of the packet (shared likewise). */
+  readonly spans: TrieNode<number[]>;
+  /** The first hook where a nat rule is reachable, -1 when none (portSpan prunes no rule from there). */
+  readonly natAt: number;
 }
 const pathInfoCache = new WeakMap<Ruleset, Map<readonly Hook[], PathInfo[]>>();
 
@@ -1213,12 +1273,25 @@ function pathInfo(rs: Ruleset, hooks: readonly Hook[], family: 4 | 6): PathInfo 
   if (!byHooks) pathInfoCache.set(rs, (byHooks = new Map()));
   let byFamily = byHooks.get(hooks);
   if (!byFamily) byHooks.set(hooks, (byFamily = []));
-  return (byFamily[family] ??= {
+  const hit = byFamily[family];
+  if (hit) return hit;
+  const prefix = `${hooks.join(",")}|${family}`;
+  const shared = <T>(cache: WeakMap<Ruleset, Map<string, TrieNode<T>>>): TrieNode<T> => {
+    let byPrefix = cache.get(rs);
+    if (!byPrefix) cache.set(rs, (byPrefix = new Map()));
+    let root = byPrefix.get(prefix);
+    if (!root) byPrefix.set(prefix, (root = {}));
+    return root;
+  };
+  return (byFamily[family] = {
     cuts: pathCutsOf(rs, hooks, family),
     exact: translatesOnPath(rs, hooks, family),
     natFree: ![...reachableChains(rs, hooks, family)].some((c) => c.rules.some((r) => r.nat)),
     vmapReads: new Set([...reachableChains(rs, hooks, family)].flatMap((c) => c.rules.flatMap((r) => (r.vmap ? [r.vmap.reads ?? "hook"] : [])))),
-    prefix: `${hooks.join(",")}|${family}`,
+    prefix,
+    classes: shared(classRoots),
+    spans: shared(spanRoots),
+    natAt: hooks.findIndex((k) => baseChains(rs, k, family).some((b) => chainsFrom(rs, b).some((c) => c.rules.some((r) => r.nat)))),
   });
 }
 
@@ -1228,7 +1301,6 @@ interface Kept {
   readonly id: number;
   readonly cuts: Cuts;
 }
-const keptCache = new WeakMap<Ruleset, Map<string, Kept>>();
 const ruleIds = new WeakMap<Rule, number>();
 let nextRuleId = 0;
 const fromBase = new WeakMap<Chain, Chain[]>();
@@ -1237,6 +1309,50 @@ interface IfaceIndex {
   readonly byName: Map<string, number[]>;
   /** Rules requiring no name of this interface. */
   readonly rest: number[];
+  /** By name: its rules merged with `rest`, in order (built on first use). */
+  readonly merged: Map<string, readonly number[]>;
+}
+
+/**
+ * The kept rules of prunedCuts as a trie: from a root per ruleset, path and symbolic sides, one step
+ * per base chain (-1) and per kept rule (its id), in the order the rules are met. Equal rules, equal
+ * node: what a key string of the same steps told apart, without building and hashing one per packet.
+ */
+type KeptNode = TrieNode<Kept>;
+/** Per ruleset: a root per path and symbolic sides (`${prefix}|sd`), and how many kept rule sets it has (their ids). */
+const keptRoots = new WeakMap<Ruleset, { readonly roots: Map<string, KeptNode>; count: number }>();
+
+/** What prunedCuts walks on a path, resolved once: each hook's base chains, and the chains each reaches with their rules' ids. */
+interface PrunePlan {
+  readonly hooks: readonly { readonly hook: Hook; readonly bases: readonly { readonly base: Chain; readonly chains: readonly { readonly chain: Chain; readonly ids: readonly number[] }[] }[] }[];
+  /** By symbolic sides (1: saddr, 2: daddr). */
+  readonly roots: readonly KeptNode[];
+}
+const prunePlans = new WeakMap<PathInfo, PrunePlan>();
+
+function prunePlan(rs: Ruleset, hooks: readonly Hook[], path: PathInfo, family: 4 | 6): PrunePlan {
+  let plan = prunePlans.get(path);
+  if (plan) return plan;
+  let perRs = keptRoots.get(rs);
+  if (!perRs) keptRoots.set(rs, (perRs = { roots: new Map(), count: 0 }));
+  const root = (sides: string): KeptNode => {
+    const key = `${path.prefix}|${sides}`;
+    let r = perRs!.roots.get(key);
+    if (!r) perRs!.roots.set(key, (r = {}));
+    return r;
+  };
+  const idOf = (rule: Rule): number => {
+    let id = ruleIds.get(rule);
+    if (id === undefined) ruleIds.set(rule, (id = nextRuleId++));
+    return id;
+  };
+  plan = {
+    // A hook without base chains keeps no rule and adds no step: left out.
+    hooks: hooks.filter((hook) => baseChains(rs, hook, family).length > 0).map((hook) => ({ hook, bases: baseChains(rs, hook, family).map((base) => ({ base, chains: chainsFrom(rs, base).map((chain) => ({ chain, ids: chain.rules.map(idOf) })) })) })),
+    roots: [root(""), root("s"), root("d"), root("sd")],
+  };
+  prunePlans.set(path, plan);
+  return plan;
 }
 
 /** A base chain and every chain it jumps or goes to (directly, through a vmap, transitively). */
@@ -1263,12 +1379,15 @@ function ifaceCandidates(chain: Chain, which: "iif" | "oif", iface: Iface | unde
         if (!names) rest.push(i);
         else for (const n of new Set(names)) byName.set(n, [...(byName.get(n) ?? []), i]);
       });
-      return { byName, rest };
+      return { byName, rest, merged: new Map() };
     };
     ifaceIndex.set(chain, (idx = { iif: build("iif"), oif: build("oif") }));
   }
   const x = idx[which];
-  const hit = iface ? x.byName.get(iface.name!) : undefined;
+  if (!iface) return x.rest;
+  const done = x.merged.get(iface.name!);
+  if (done) return done;
+  const hit = x.byName.get(iface.name!);
   if (!hit) return x.rest;
   const out: number[] = [];
   let a = 0;
@@ -1277,6 +1396,7 @@ function ifaceCandidates(chain: Chain, which: "iif" | "oif", iface: Iface | unde
     if (b >= x.rest.length || (a < hit.length && hit[a]! < x.rest[b]!)) out.push(hit[a++]!);
     else out.push(x.rest[b++]!);
   }
+  x.merged.set(iface.name!, out);
   return out;
 }
 
@@ -1295,40 +1415,53 @@ function seenAt(k: Hook, q: Packet): Packet {
  * decides. Packets with the same kept rules (at each hook and base chain) and the same symbolic
  * addresses, port class and interfaces meet the same rules with the same outcome (packetClass).
  */
-function prunedCuts(rs: Ruleset, hooks: readonly Hook[], p: Packet): Kept {
+function prunedCuts(rs: Ruleset, hooks: readonly Hook[], p: Packet, path = pathInfo(rs, hooks, p.family)): Kept {
   const symS = p.saddr.kind !== "ip";
   const symD = p.daddr.kind !== "ip";
-  const kept: Rule[] = [];
-  let key = `${hooks.join(",")}|${p.family}|${symS ? "s" : ""}${symD ? "d" : ""}`;
-  for (const [hi, k] of hooks.entries()) {
+  const plan = prunePlan(rs, hooks, path, p.family);
+  const kept = keptScratch;
+  kept.length = 0;
+  let node = plan.roots[(symS ? 1 : 0) | (symD ? 2 : 0)]!;
+  for (const { hook: k, bases } of plan.hooks) {
     const seen = seenAt(k, p);
-    for (const base of baseChains(rs, k, p.family)) {
-      key += `|${hi}.${base.seq}:`;
-      for (const chain of chainsFrom(rs, base)) {
+    for (const { base, chains } of bases) {
+      node = trieStep(node, -1);
+      for (const { chain, ids } of chains) {
         const byIif = ifaceCandidates(chain, "iif", seen.iif);
         const byOif = ifaceCandidates(chain, "oif", seen.oif);
-        const cand = byIif && byOif ? (byIif.length <= byOif.length ? byIif : byOif) : (byIif ?? byOif ?? chain.rules.keys());
-        for (const ri of cand) {
+        const cand = byIif && byOif ? (byIif.length <= byOif.length ? byIif : byOif) : (byIif ?? byOif);
+        const n = cand ? cand.length : chain.rules.length;
+        for (let c = 0; c < n; c++) {
+          const ri = cand ? cand[c]! : c;
           const rule = chain.rules[ri]!;
           if (rule.never) continue;
-          if (!rule.matchers.every((m) => (m.reads === "saddr" ? symS : m.reads === "daddr" && symD) || m(seen, k, base.priority))) continue;
-          let id = ruleIds.get(rule);
-          if (id === undefined) ruleIds.set(rule, (id = nextRuleId++));
-          key += `${id},`;
+          let holds = true;
+          for (const m of rule.matchers) {
+            if (m.reads === "saddr" ? symS : m.reads === "daddr" && symD) continue;
+            if (!m(seen, k, base.priority)) {
+              holds = false;
+              break;
+            }
+          }
+          if (!holds) continue;
+          node = trieStep(node, ids[ri]!);
           kept.push(rule);
         }
       }
     }
   }
-  let byKey = keptCache.get(rs);
-  if (!byKey) keptCache.set(rs, (byKey = new Map()));
-  let hit = byKey.get(key);
-  if (!hit) byKey.set(key, (hit = { id: byKey.size, cuts: cutsOfRules(kept) }));
-  return hit;
+  if (!node.value) {
+    const perRs = keptRoots.get(rs)!;
+    node.value = { id: perRs.count++, cuts: cutsOfRules(kept) };
+  }
+  kept.length = 0;
+  return node.value;
 }
+/** prunedCuts' kept rules, reused (read only for a new set's cuts, before it returns). */
+const keptScratch: Rule[] = [];
 
-/** Port cuts per ruleset and packet-but-its-port (portSpan's key). */
-const spanCutsCache = new WeakMap<Ruleset, Map<string, number[]>>();
+/** Port cuts per ruleset and path key (prefix), by the packet but its port (portSpan's trie). */
+const spanRoots = new WeakMap<Ruleset, Map<string, TrieNode<number[]>>>();
 
 /**
  * The ports around the packet's dport that these hooks cannot tell from it: every packet equal to
@@ -1345,15 +1478,18 @@ export function portSpan(rs: Ruleset, hooks: readonly Hook[], p: Packet): { lo: 
   if (path.exact || p.iifAddr || p.oifAddr || p.redirected) return { lo: p.dport, hi: p.dport };
   const symS = p.saddr.kind !== "ip";
   const symD = p.daddr.kind !== "ip";
-  const side = (s: AddrSpec) => (s.kind === "ip" ? `${s.v}:${s.n}` : "*");
-  const iface = (i: Iface | undefined) => (i ? (i.name !== undefined ? `n:${i.name}` : `r:${i.role}`) : "");
-  const key = `${path.prefix}|${side(p.saddr)}|${side(p.daddr)}|${p.proto}|${iface(p.iif)}|${iface(p.oif)}|${p.dnat ? 1 : 0}|${(p.inSets ?? []).join(",")}`;
-  let byKey = spanCutsCache.get(rs);
-  if (!byKey) spanCutsCache.set(rs, (byKey = new Map()));
-  let cuts = byKey.get(key);
+  // A concrete address by its spec (ipSpec gives one per address; another spec of it is only another entry), a symbolic one as any.
+  let node = trieStep(path.spans, symS ? null : p.saddr);
+  node = trieStep(node, symD ? null : p.daddr);
+  node = trieStep(node, p.proto);
+  node = trieStep(node, classIface(p.iif));
+  node = trieStep(node, classIface(p.oif));
+  node = trieStep(node, p.dnat ? 1 : 0);
+  node = trieStep(node, p.inSets?.length ? p.inSets.join(",") : "");
+  let cuts = node.value;
   if (!cuts) {
     const points = new Set<number>();
-    const natAt = hooks.findIndex((k) => baseChains(rs, k, p.family).some((b) => chainsFrom(rs, b).some((c) => c.rules.some((r) => r.nat))));
+    const natAt = path.natAt;
     for (const [hi, k] of hooks.entries()) {
       const seen = seenAt(k, p);
       const every = natAt !== -1 && hi >= natAt;
@@ -1380,7 +1516,7 @@ export function portSpan(rs: Ruleset, hooks: readonly Hook[], p: Packet): { lo: 
         }
       }
     }
-    byKey.set(key, (cuts = [...points].sort((a, b) => a - b)));
+    node.value = cuts = [...points].sort((a, b) => a - b);
   }
   const i = classIndex(cuts, p.dport);
   return { lo: i === 0 ? 0 : cuts[i - 1]!, hi: i < cuts.length ? cuts[i]! - 1 : 65535 };
@@ -1651,10 +1787,18 @@ function runChain(rs: Ruleset, chain: Chain, base: Chain, p: Packet, hook: Hook,
   return null;
 }
 
+/** sourceNat's chains per ruleset, by family. */
+const snatChainsCache = new WeakMap<Ruleset, Chain[][]>();
+
 /** The source NAT the postrouting nat chains apply to the packet, if any. */
 export function sourceNat(rs: Ruleset, p: Packet): { to: string; construct: string; line: number } | undefined {
-  const fam = p.family === 4 ? "ip" : "ip6";
-  const chains = rs.chains.filter((c) => c.hook === "postrouting" && c.type === "nat" && (c.family === "inet" || c.family === fam)).sort((a, b) => a.priority - b.priority);
+  let byFamily = snatChainsCache.get(rs);
+  if (!byFamily) snatChainsCache.set(rs, (byFamily = []));
+  let chains = byFamily[p.family];
+  if (!chains) {
+    const fam = p.family === 4 ? "ip" : "ip6";
+    chains = byFamily[p.family] = rs.chains.filter((c) => c.hook === "postrouting" && c.type === "nat" && (c.family === "inet" || c.family === fam)).sort((a, b) => a.priority - b.priority);
+  }
   for (const c of chains) {
     for (const rule of c.rules) {
       if (rule.never || !rule.snat || !rule.matchers.every((m) => m(p, "postrouting", c.priority))) continue;

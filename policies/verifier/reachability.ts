@@ -1,10 +1,10 @@
 import { familyOf, ipSpec, isFull, parseRange, rangesSpec, specText, subtractRanges, type AddrRange, type AddrSpec } from "./addr.js";
 import type { DockerContainerModel, DockerNetworkModel } from "./docker-model.js";
-import { evaluateHooks, packetClass, portSpan, sourceNat, type Hook, type Iface, type Packet, type Ruleset } from "./nftables.js";
+import { evaluateHooks, packetClassId, portSpan, sourceNat, type Hook, type Iface, type Packet, type Ruleset } from "./nftables.js";
 import { peerFor } from "./wireguard.js";
 import { forwarding } from "./sysctl.js";
 import { bridgeIface, externalIfaces, tunnelIface, type HostInfo, type Node, type SiteModel } from "./site-model.js";
-import { pathVerdict, blockingLayers, type LayerStep, type Path, type PortSpec, type FlowVerdict, type LayerName } from "./layers.js";
+import { pathVerdict, blockingCount, type LayerStep, type Path, type PortSpec, type FlowVerdict, type LayerName } from "./layers.js";
 
 /*
  * The reachability engine: for a source, a destination and a port, every path a first packet
@@ -19,6 +19,14 @@ import { pathVerdict, blockingLayers, type LayerStep, type Path, type PortSpec, 
  * through its OUTPUT hook. Not modelled: a host reaching its own services (the host is the trust
  * root), and host-level egress to the internet.
  */
+
+/** A container's way out through one of its networks (egress). */
+interface Egress {
+  readonly net?: DockerNetworkModel;
+  readonly ip?: string;
+  readonly step: Step;
+  readonly first?: { readonly net?: DockerNetworkModel; readonly ip: string };
+}
 
 export interface FlowEval {
   readonly source: string;
@@ -45,26 +53,26 @@ function hooksAt(hook: Hook): readonly Hook[] {
   return HOOKS_AT[hook];
 }
 
-/** An address spec as a cache key: an address by its text, a symbolic spec by its identity (texts of ranges may repeat). */
-const rangeIds = new WeakMap<AddrSpec, number>();
-let nextRangeId = 0;
-function specKey(s: AddrSpec): string {
+/** An address spec as a cache key: an address by its text, any address of a family by a constant, a set of ranges by its identity (texts of ranges may repeat). */
+function specKey(s: AddrSpec): unknown {
   if (s.kind === "ip") return s.text;
-  if (s.kind === "any") return `any${s.v}`;
-  let id = rangeIds.get(s);
-  if (id === undefined) rangeIds.set(s, (id = nextRangeId++));
-  return `r${id}`;
+  if (s.kind === "any") return s.v === 4 ? ANY4 : ANY6;
+  return s;
 }
+const ANY4 = Symbol("any4");
+const ANY6 = Symbol("any6");
 
 /** The hook sourceNat reads (one array: the nftables caches are per hooks array). */
 const SNAT_HOOKS: readonly Hook[] = ["postrouting"];
 
-/** Steps by packet class, per parsed ruleset: a ruleset never changes after parsing. */
-const classSteps = new WeakMap<Ruleset, Map<string, Step>>();
+/** Steps by host and hook (`${id}|${nftPath}|${hook}`), then packet class, per parsed ruleset: a ruleset never changes after parsing. */
+const classSteps = new WeakMap<Ruleset, Map<string, Map<number, Step>>>();
 
 export class Reachability {
   private readonly nftCache = new Map<string, Step>();
   private readonly spaceCache = new Map<string, AddrSpec | null>();
+  /** This model's hosts' entries of classSteps, by host and hook (looked up by their key once). */
+  private readonly stepsByHost = new Map<HostInfo, Partial<Record<Hook, Map<number, Step>>>>();
 
   /**
    * While evaluateSpan measures: the ports around the evaluated one that every step read so far
@@ -107,7 +115,7 @@ export class Reachability {
     }
     // Packets of one class get the same step (packetClass): evaluated once per class, for every
     // site model read from the same artifacts (the engines' models share the parsed rulesets).
-    const cls = packetClass(h.nft, hooksAt(hook), p);
+    const cls = packetClassId(h.nft, hooksAt(hook), p);
     if (cls === undefined) {
       // A translation on the path: the exact packet decides.
       const key = `${h.id}|${hook}|${p.family}|${specText(p.saddr)}|${specText(p.daddr)}|${p.proto}|${p.dport}|${p.iif?.name ?? p.iif?.role ?? ""}|${p.oif?.name ?? p.oif?.role ?? ""}|${p.dnat ? 1 : 0}`;
@@ -117,14 +125,27 @@ export class Reachability {
       this.nftCache.set(key, step);
       return step;
     }
-    let shared = classSteps.get(h.nft);
-    if (!shared) classSteps.set(h.nft, (shared = new Map()));
-    const key = `${h.id}|${h.nftPath}|${hook}|${cls}`;
-    const hit = shared.get(key);
+    const shared = this.classStepsOf(h, hook);
+    const hit = shared.get(cls);
     if (hit) return hit;
     const step = this.nftHooks(h, hook, p);
-    shared.set(key, step);
+    shared.set(cls, step);
     return step;
+  }
+
+  private classStepsOf(h: HostInfo, hook: Hook): Map<number, Step> {
+    let byHook = this.stepsByHost.get(h);
+    if (!byHook) this.stepsByHost.set(h, (byHook = {}));
+    let steps = byHook[hook];
+    if (!steps) {
+      let shared = classSteps.get(h.nft!);
+      if (!shared) classSteps.set(h.nft!, (shared = new Map()));
+      const key = `${h.id}|${h.nftPath}|${hook}`;
+      steps = shared.get(key);
+      if (!steps) shared.set(key, (steps = new Map()));
+      byHook[hook] = steps;
+    }
+    return steps;
   }
 
   /**
@@ -146,20 +167,28 @@ export class Reachability {
     return { layer, verdict: r.verdict === "accept" ? "allow" : "deny", artifact: h.nftPath, construct: `${decided.hook}: ${decided.result.construct}${w}`, line: line || undefined };
   }
 
-  /** WireGuard steps by host, direction and address: the same few addresses are asked for on every path through a tunnel. */
-  private readonly wgCache = new Map<string, Step>();
+  /** WireGuard steps by host, direction and address (specKey): the same few addresses are asked for on every path through a tunnel. */
+  private readonly wgCache = new Map<HostInfo, { readonly o: Map<unknown, Step>; readonly i: Map<unknown, Step> }>();
+
+  private wgSteps(h: HostInfo): { readonly o: Map<unknown, Step>; readonly i: Map<unknown, Step> } {
+    let c = this.wgCache.get(h);
+    if (!c) this.wgCache.set(h, (c = { o: new Map(), i: new Map() }));
+    return c;
+  }
 
   private wgOut(h: HostInfo, daddr: AddrSpec): Step {
-    const key = `o|${h.id}|${specKey(daddr)}`;
-    let step = this.wgCache.get(key);
-    if (!step) this.wgCache.set(key, (step = this.wgOutUncached(h, daddr)));
+    const byAddr = this.wgSteps(h).o;
+    const key = specKey(daddr);
+    let step = byAddr.get(key);
+    if (!step) byAddr.set(key, (step = this.wgOutUncached(h, daddr)));
     return step;
   }
 
   private wgIn(h: HostInfo, saddr: AddrSpec): Step {
-    const key = `i|${h.id}|${specKey(saddr)}`;
-    let step = this.wgCache.get(key);
-    if (!step) this.wgCache.set(key, (step = this.wgInUncached(h, saddr)));
+    const byAddr = this.wgSteps(h).i;
+    const key = specKey(saddr);
+    let step = byAddr.get(key);
+    if (!step) byAddr.set(key, (step = this.wgInUncached(h, saddr)));
     return step;
   }
 
@@ -186,16 +215,38 @@ export class Reachability {
    * destination host directly.
    */
   private relaySteps(sh: HostInfo, dh: HostInfo, saddr: AddrSpec, daddr: AddrSpec, port: PortSpec): Step[] {
-    if (!sh.wg || !dh.wg) return [];
+    const relay = this.relayOf(sh, dh, daddr);
+    if (relay === undefined) return [];
+    if ("layer" in relay) return [relay];
+    return [this.wgIn(relay, saddr), this.forwarding(relay, daddr.v), this.nft(relay, "forward", this.pkt(daddr.v, saddr, daddr, port, tunnelIface(relay), tunnelIface(relay))), this.wgOut(relay, daddr)];
+  }
+
+  /** relaySteps' host between the two (undefined: none; a step: the denial that none carries it), by source host, destination host and address. */
+  private readonly relays = new Map<HostInfo, Map<HostInfo, Map<unknown, HostInfo | Step | undefined>>>();
+
+  private relayOf(sh: HostInfo, dh: HostInfo, daddr: AddrSpec): HostInfo | Step | undefined {
+    let byDst = this.relays.get(sh);
+    if (!byDst) this.relays.set(sh, (byDst = new Map()));
+    let byAddr = byDst.get(dh);
+    if (!byAddr) byDst.set(dh, (byAddr = new Map()));
+    const key = specKey(daddr);
+    if (byAddr.has(key)) return byAddr.get(key);
+    const relay = this.relayUncached(sh, dh, daddr);
+    byAddr.set(key, relay);
+    return relay;
+  }
+
+  private relayUncached(sh: HostInfo, dh: HostInfo, daddr: AddrSpec): HostInfo | Step | undefined {
+    if (!sh.wg || !dh.wg) return undefined;
     const peer = peerFor(sh.wg, daddr);
-    if (!peer) return [];
+    if (!peer) return undefined;
     // The peer is the host its Endpoint names (an initiator's peer); a responder's peers have none and are reached directly.
     const endpoint = peer.endpoint?.replace(/^\[?([^\]]*?)\]?:\d+$/, "$1");
-    if (!endpoint) return [];
+    if (!endpoint) return undefined;
     const relay = [...this.m.hosts.values()].find((h) => h.external.includes(endpoint));
-    if (relay === dh) return [];
-    if (!relay || relay === sh || !relay.wg) return [{ layer: "wireguard", verdict: "deny", artifact: sh.wgPath, construct: `${sh.id}: the peer routing ${specText(daddr)} has Endpoint ${peer.endpoint}, no host of the artifacts: nothing carries it to ${dh.id}`, line: peer.line }];
-    return [this.wgIn(relay, saddr), this.forwarding(relay, daddr.v), this.nft(relay, "forward", this.pkt(daddr.v, saddr, daddr, port, tunnelIface(relay), tunnelIface(relay))), this.wgOut(relay, daddr)];
+    if (relay === dh) return undefined;
+    if (!relay || relay === sh || !relay.wg) return { layer: "wireguard", verdict: "deny", artifact: sh.wgPath, construct: `${sh.id}: the peer routing ${specText(daddr)} has Endpoint ${peer.endpoint}, no host of the artifacts: nothing carries it to ${dh.id}`, line: peer.line };
+    return relay;
   }
 
   /** The relay's kernel forwards the family between its tunnel's peers only when its sysctl drop-ins turn it on. */
@@ -269,13 +320,16 @@ export class Reachability {
    * AllowedIPs in the tunnel.
    */
   private egressSource(h: HostInfo, net: DockerNetworkModel, ip: string, daddr: AddrSpec, port: PortSpec, oif: Iface): { saddr: AddrSpec; deny?: Step } {
+    // What does not read the destination or port is the same on every path out of this network and interface: kept.
+    const memo = this.egressMemo(h, net, ip, oif);
     const hostAddr = (): AddrSpec => {
+      if (memo.host) return memo.host;
       if (oif.role === "tunnel") {
         const t = h.tunnel.find((a) => familyOf(a) === 4);
-        return t ? ipSpec(t) : ipSpec(ip);
+        return (memo.host = t ? ipSpec(t) : ipSpec(ip));
       }
       const up = h.uplinks.find((u) => u.iface === oif.name)?.address;
-      return up ? ipSpec(up) : (rangesSpec(h.external, 4) ?? ipSpec(ip));
+      return (memo.host = up ? ipSpec(up) : (rangesSpec(h.external, 4) ?? ipSpec(ip)));
     };
     if (h.nft) {
       const pkt = this.pkt(4, ipSpec(ip), daddr, port, bridgeIface(net), oif);
@@ -287,11 +341,28 @@ export class Reachability {
       const nat = sourceNat(h.nft, pkt);
       if (nat) return { saddr: nat.to === "masquerade" ? hostAddr() : ipSpec(nat.to) };
     }
-    if (net.masquerade) return { saddr: hostAddr() };
+    if (memo.docker) return memo.docker;
+    if (net.masquerade) return (memo.docker = { saddr: hostAddr() });
     if (oif.role === "external") {
-      return { saddr: ipSpec(ip), deny: this.docker(h, "deny", `${net.name} has enable_ip_masquerade=false (${net.construct}): ${ip} leaves unNATed and is not routable on the internet`) };
+      return (memo.docker = { saddr: ipSpec(ip), deny: this.docker(h, "deny", `${net.name} has enable_ip_masquerade=false (${net.construct}): ${ip} leaves unNATed and is not routable on the internet`) });
     }
-    return { saddr: ipSpec(ip) };
+    return (memo.docker = { saddr: ipSpec(ip) });
+  }
+
+  /** egressSource's answers that read neither the destination nor the port, by host, network, address and interface (its name, else its role). */
+  private readonly egressMemos = new Map<HostInfo, Map<DockerNetworkModel, Map<string, Map<string, { host?: AddrSpec; docker?: { saddr: AddrSpec; deny?: Step } }>>>>();
+
+  private egressMemo(h: HostInfo, net: DockerNetworkModel, ip: string, oif: Iface): { host?: AddrSpec; docker?: { saddr: AddrSpec; deny?: Step } } {
+    let byNet = this.egressMemos.get(h);
+    if (!byNet) this.egressMemos.set(h, (byNet = new Map()));
+    let byIp = byNet.get(net);
+    if (!byIp) byNet.set(net, (byIp = new Map()));
+    let byOif = byIp.get(ip);
+    if (!byOif) byIp.set(ip, (byOif = new Map()));
+    const key = `${oif.role}:${oif.name ?? ""}`;
+    let memo = byOif.get(key);
+    if (!memo) byOif.set(key, (memo = {}));
+    return memo;
   }
 
   /** The network Docker DNATs a published port to: the container's first non-internal network. */
@@ -438,8 +509,19 @@ export class Reachability {
    * Egress networks of a container: each of its networks, allowed by Docker where it is not
    * internal, denied where it is (no route out), but each evaluated by the firewall on its own.
    */
-  private egress(c: DockerContainerModel, h: HostInfo): { net?: DockerNetworkModel; ip?: string; step: Step; first?: { net?: DockerNetworkModel; ip: string } }[] {
-    const out: { net?: DockerNetworkModel; ip?: string; step: Step }[] = [];
+  private egress(c: DockerContainerModel, h: HostInfo): readonly Egress[] {
+    // The same for every destination and port: built once per container and host.
+    let byHost = this.egressCache.get(c);
+    if (!byHost) this.egressCache.set(c, (byHost = new Map()));
+    let out = byHost.get(h);
+    if (!out) byHost.set(h, (out = this.egressUncached(c, h)));
+    return out;
+  }
+
+  private readonly egressCache = new Map<DockerContainerModel, Map<HostInfo, readonly Egress[]>>();
+
+  private egressUncached(c: DockerContainerModel, h: HostInfo): readonly Egress[] {
+    const out: Egress[] = [];
     for (const a of c.networks) {
       const net = this.net(a.network);
       if (!net || !a.ipv4) continue;
@@ -760,7 +842,11 @@ export class Reachability {
   readonly evaluated = new Map<string, FlowEval>();
 
   evaluate(src: Node, dst: Node, port: PortSpec): FlowEval {
-    const key = `${src.id}\u0000${dst.id}\u0000${port.protocol}/${port.port}`;
+    return this.evaluateKeyed(`${src.id}\u0000${dst.id}\u0000${port.protocol}/${port.port}`, src, dst, port);
+  }
+
+  /** evaluate, with the pair and port's key in `evaluated` made by the caller. */
+  private evaluateKeyed(key: string, src: Node, dst: Node, port: PortSpec): FlowEval {
     const seen = this.evaluated.get(key);
     if (seen) return seen;
     const ev = this.evaluateUncached(src, dst, port);
@@ -837,7 +923,7 @@ export class Reachability {
       const key = `${s.id}\u0000${d.id}\u0000${p.protocol}/${p.port}`;
       if (seen.has(key)) return;
       seen.add(key);
-      const ev = this.evaluate(s, d, p);
+      const ev = this.evaluateKeyed(key, s, d, p);
       if (ev.verdict !== "denied") out.push(ev);
     };
     /** Every probe port (grouped where the steps answer alike: evaluatePorts). */
@@ -913,7 +999,7 @@ export function weakest(paths: readonly Path[]): Path | undefined {
   let best: Path | undefined;
   let bestN = Infinity;
   for (const p of paths) {
-    const n = blockingLayers(p).length;
+    const n = blockingCount(p);
     if (n < bestN) {
       best = p;
       bestN = n;
