@@ -73,8 +73,59 @@ export function formatIp(v: 4 | 6, n: bigint): string {
   return `${groups.slice(0, best.at).join(":")}::${groups.slice(best.at + best.len).join(":")}`;
 }
 
-/** The ranges of `from` outside every range of `minus` (same family). */
+/**
+ * The ranges of `from` outside every range of `minus` (same family): for each range of `from` in
+ * order, itself where no range of `minus` meets it, else what is left of it, ascending. With many
+ * ranges to take out (a peer outside a thousand Docker subnets), through their union, sorted once,
+ * rather than one at a time (quadratic); the same ranges either way.
+ */
 export function subtractRanges(from: readonly AddrRange[], minus: readonly AddrRange[]): AddrRange[] {
+  if (minus.length > 16) return subtractUnion(from, minus);
+  return subtractEach(from, minus);
+}
+
+/** Disjoint, sorted, non-adjacent intervals covering exactly the ranges given. */
+function unionOf(ranges: readonly AddrRange[]): { lo: bigint; hi: bigint }[] {
+  const sorted = [...ranges].sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
+  const out: { lo: bigint; hi: bigint }[] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && r.lo <= last.hi + 1n) {
+      if (r.hi > last.hi) last.hi = r.hi;
+    } else out.push({ lo: r.lo, hi: r.hi });
+  }
+  return out;
+}
+
+function subtractUnion(from: readonly AddrRange[], minus: readonly AddrRange[]): AddrRange[] {
+  const unions = new Map<4 | 6, { lo: bigint; hi: bigint }[]>();
+  for (const v of [4, 6] as const) unions.set(v, unionOf(minus.filter((m) => m.v === v)));
+  const out: AddrRange[] = [];
+  for (const r of from) {
+    const u = unions.get(r.v)!;
+    // The first interval ending at or after r.lo.
+    let lo = 0;
+    let hi = u.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (u[mid]!.hi < r.lo) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo >= u.length || u[lo]!.lo > r.hi) {
+      out.push(r);
+      continue;
+    }
+    let at = r.lo;
+    for (let i = lo; i < u.length && u[i]!.lo <= r.hi; i++) {
+      if (u[i]!.lo > at) out.push({ v: r.v, lo: at, hi: u[i]!.lo - 1n });
+      at = u[i]!.hi + 1n;
+    }
+    if (at <= r.hi) out.push({ v: r.v, lo: at, hi: r.hi });
+  }
+  return out;
+}
+
+function subtractEach(from: readonly AddrRange[], minus: readonly AddrRange[]): AddrRange[] {
   let cur = [...from];
   for (const m of minus) {
     const next: AddrRange[] = [];

@@ -3,7 +3,7 @@ import type { DockerContainerModel, DockerNetworkModel } from "./docker-model.js
 import { evaluateHooks, packetClassId, portSpan, sourceNat, type Hook, type Iface, type Packet, type Ruleset } from "./nftables.js";
 import { peerFor } from "./wireguard.js";
 import { forwarding } from "./sysctl.js";
-import { bridgeIface, externalIfaces, tunnelIface, type HostInfo, type Node, type SiteModel } from "./site-model.js";
+import { bridgeIface as bridgeIfaceOf, externalIfaces as externalIfacesOf, tunnelIface as tunnelIfaceOf, type HostInfo, type Node, type SiteModel } from "./site-model.js";
 import { pathVerdict, blockingCount, type LayerStep, type Path, type PortSpec, type FlowVerdict, type LayerName } from "./layers.js";
 
 /*
@@ -61,6 +61,34 @@ function specKey(s: AddrSpec): unknown {
 }
 const ANY4 = Symbol("any4");
 const ANY6 = Symbol("any6");
+
+/*
+ * A host's and a network's interfaces, one object each (the walk asks for them on every path; the
+ * models never change after they are built): fewer objects, and egressSource's memo keys on them.
+ */
+const tunnelIfaces = new WeakMap<HostInfo, Iface>();
+const externalIfaceLists = new WeakMap<HostInfo, readonly Iface[]>();
+const bridgeIfaces = new WeakMap<DockerNetworkModel, Iface>();
+const NO_BRIDGE: Iface = bridgeIfaceOf(undefined);
+
+function tunnelIface(h: HostInfo): Iface {
+  let i = tunnelIfaces.get(h);
+  if (!i) tunnelIfaces.set(h, (i = tunnelIfaceOf(h)));
+  return i;
+}
+
+function externalIfaces(h: HostInfo): readonly Iface[] {
+  let i = externalIfaceLists.get(h);
+  if (!i) externalIfaceLists.set(h, (i = externalIfacesOf(h)));
+  return i;
+}
+
+function bridgeIface(n: DockerNetworkModel | undefined): Iface {
+  if (!n) return NO_BRIDGE;
+  let i = bridgeIfaces.get(n);
+  if (!i) bridgeIfaces.set(n, (i = bridgeIfaceOf(n)));
+  return i;
+}
 
 /** The hook sourceNat reads (one array: the nftables caches are per hooks array). */
 const SNAT_HOOKS: readonly Hook[] = ["postrouting"];
@@ -349,8 +377,8 @@ export class Reachability {
     return (memo.docker = { saddr: ipSpec(ip) });
   }
 
-  /** egressSource's answers that read neither the destination nor the port, by host, network, address and interface (its name, else its role). */
-  private readonly egressMemos = new Map<HostInfo, Map<DockerNetworkModel, Map<string, Map<string, { host?: AddrSpec; docker?: { saddr: AddrSpec; deny?: Step } }>>>>();
+  /** egressSource's answers that read neither the destination nor the port, by host, network, address and interface. */
+  private readonly egressMemos = new Map<HostInfo, Map<DockerNetworkModel, Map<string, Map<Iface, { host?: AddrSpec; docker?: { saddr: AddrSpec; deny?: Step } }>>>>();
 
   private egressMemo(h: HostInfo, net: DockerNetworkModel, ip: string, oif: Iface): { host?: AddrSpec; docker?: { saddr: AddrSpec; deny?: Step } } {
     let byNet = this.egressMemos.get(h);
@@ -359,9 +387,9 @@ export class Reachability {
     if (!byIp) byNet.set(net, (byIp = new Map()));
     let byOif = byIp.get(ip);
     if (!byOif) byIp.set(ip, (byOif = new Map()));
-    const key = `${oif.role}:${oif.name ?? ""}`;
-    let memo = byOif.get(key);
-    if (!memo) byOif.set(key, (memo = {}));
+    // By the interface's object (one per host's interface: tunnelIface, externalIfaces).
+    let memo = byOif.get(oif);
+    if (!memo) byOif.set(oif, (memo = {}));
     return memo;
   }
 
