@@ -23,8 +23,10 @@ export interface LocatedJson {
 // One parse per artifact text: the engine readers, the drift and role checks and the guardrails
 // all read the same cdk.tf.json and Pulumi capture (at a thousand services, 2.8 MB each: every
 // extra JSON.parse was 25 ms and as much again in garbage collection). The value is shared, so
-// callers only read it.
+// callers only read it. Only large texts are kept (a few per verification), and few of them: a
+// process verifying many plans (the tests) does not hold on to them all.
 const parsed = new Map<string, LocatedJson>();
+const CACHED_FROM = 1 << 16;
 
 /**
  * Parses with JSON.parse (fast); the line of each value is found only when first asked for, by a
@@ -32,10 +34,11 @@ const parsed = new Map<string, LocatedJson>();
  * for the line where it stops being JSON. The same text gives the same (shared, read-only) value.
  */
 export function parseJsonWithLines(text: string): LocatedJson {
+  if (text.length < CACHED_FROM) return parseUncached(text);
   const hit = parsed.get(text);
   if (hit) return hit;
   const located = parseUncached(text);
-  if (parsed.size > 64) parsed.clear();
+  if (parsed.size >= 16) parsed.clear();
   parsed.set(text, located);
   return located;
 }

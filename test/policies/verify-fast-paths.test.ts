@@ -60,8 +60,10 @@ describe("parseJsonWithLines", () => {
     expect(j.lineOf(["nope"])).toBe(1);
   });
 
-  it("GIVEN the same text twice WHEN parsed THEN the value is the same object (one parse per artifact)", () => {
-    expect(parseJsonWithLines(text).value).toBe(parseJsonWithLines(text).value);
+  it("GIVEN the same large text twice WHEN parsed THEN the value is the same object (one parse per artifact)", () => {
+    const large = JSON.stringify({ items: Array.from({ length: 10_000 }, (_, i) => ({ i })) }, null, 2);
+    expect(parseJsonWithLines(large).value).toBe(parseJsonWithLines(large).value);
+    expect(parseJsonWithLines(large).lineOf(["items", 2, "i"])).toBe(10);
   });
 
   it("GIVEN a repeated key WHEN a line is asked for THEN it is a JsonSyntaxError at the repeat's line", () => {
