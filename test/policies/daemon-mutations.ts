@@ -168,6 +168,9 @@ export function daemonMutations(t: ArtifactTargets): { table: DaemonMutation[]; 
   } else skip(M, "no container with an ipv4_address on a Docker network: the missing ipv4_address mutation");
   add(M, `${c0.tf} with an unbalanced brace`, c0.tf, (d) => editText(d, c0.tf, (x) => x.replace(/("memory": \d+),/, "$1 },")), /bad-artifact .*cannot read.*line \d+/, "");
   add(M, `${c0.tf} with a missing comma`, c0.tf, (d) => editText(d, c0.tf, (x) => x.replace(/("memory": \d+),/, "$1")), /bad-artifact .*cannot read.*expected ',' or '\}'/, "");
+  // JSON.parse keeps the last of a repeated key, an engine's parser need not: refused, as the file's finding (not an internal error).
+  add(M, `${c0.tf} with a repeated key (memory twice)`, c0.tf, (d) => editText(d, c0.tf, (x) => x.replace(/("memory": \d+)/, "$1, $1")), /bad-artifact .*cannot read: duplicate key "memory".* at line \d+/, '"memory"');
+  add(M, `${c0.pulumi} with a repeated key (memory twice)`, c0.pulumi, (d) => editText(d, c0.pulumi, (x) => x.replace(/("memory": \d+)/, "$1, $1")), /bad-artifact .*cannot read: duplicate key "memory".* at line \d+/, '"memory"');
   add(M, `${c0.pulumi} with a trailing comma`, c0.pulumi, (d) => editText(d, c0.pulumi, (x) => x.replace(/"restart": "unless-stopped"/, '"restart": "unless-stopped",')), /bad-artifact .*cannot read/, '"restart": "unless-stopped",');
   if (t.internalNetwork) {
     const n = t.internalNetwork;
