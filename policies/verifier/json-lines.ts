@@ -29,9 +29,11 @@ const parsed = new Map<string, LocatedJson>();
 const CACHED_FROM = 1 << 16;
 
 /**
- * Parses with JSON.parse (fast); the line of each value is found only when first asked for, by a
- * scan of the text (most verifications ask for none). Text that is not JSON is scanned at once,
- * for the line where it stops being JSON. The same text gives the same (shared, read-only) value.
+ * Parses with JSON.parse (fast) and scans the text for the line of each value. The scan also
+ * refuses what JSON.parse lets pass: a repeated key (JSON.parse keeps the last, an engine need
+ * not), so every caller's handling of unreadable JSON covers it, where the parse is. Text that is
+ * not JSON throws JsonSyntaxError with the line where it stops being JSON. The same text gives
+ * the same (shared, read-only) value.
  */
 export function parseJsonWithLines(text: string): LocatedJson {
   if (text.length < CACHED_FROM) return parseUncached(text);
@@ -51,11 +53,10 @@ function parseUncached(text: string): LocatedJson {
     scan(text); // throws JsonSyntaxError with the line
     throw new JsonSyntaxError((e as Error).message, 1);
   }
-  let root: Node | undefined;
+  const root = scan(text);
   return {
     value,
     lineOf(pointer) {
-      root ??= scan(text);
       // The deepest node the pointer reaches: the value's own line, or its nearest present parent's.
       let node: Node = root;
       for (const p of pointer) {

@@ -108,11 +108,9 @@ function readModels(files: ReadonlyMap<string, string>, bad: Finding[]): DockerM
   for (const [path, text] of [...files.entries()].sort(([a], [b]) => compareText(a, b))) {
     const engineFile = /^cdktf\/stacks\/[^/]+\/cdk\.tf\.json$/.test(path) || /^pulumi\/[^/]+\.json$/.test(path);
     try {
-      // JSON.parse keeps the last of a repeated key; the engines' parsers need not. The line scan
-      // refuses repeated keys: run it here, where its error becomes a finding on the file and line,
-      // not later inside a guardrail's line lookup (an internal error). The scan is shared: every
-      // later lookup of a line in this text uses it.
-      if (engineFile) parseJsonWithLines(text).lineOf([]);
+      // Every engine file, a cluster's stack too (kube-site reads those with JSON.parse), must be
+      // JSON without a repeated key: parseJsonWithLines refuses one, with its line.
+      if (engineFile) parseJsonWithLines(text);
     } catch (e) {
       const line = e instanceof JsonSyntaxError ? e.line : undefined;
       bad.push({ id: `bad-artifact:${path}`, kind: "bad-artifact", severity: "violation", subject: path, message: `cannot read: ${(e as Error).message}`, artifact: path, ...(line ? { line } : {}) });

@@ -187,6 +187,7 @@ export function daemonMutations(t: ArtifactTargets): { table: DaemonMutation[]; 
   if (last.failover) {
     const f = last.failover;
     add(M, `${f} that is not JSON`, f, (d) => editText(d, f, (x) => x.replace(/\{/, "{{")), new RegExp(`bad-artifact .*${esc(f)}`), "{{");
+    add(M, `${f} with a repeated key (holdDownS twice)`, f, (d) => editText(d, f, (x) => x.replace(/("holdDownS": \d+)/, "$1, $1")), new RegExp(`bad-artifact .*${esc(f)}.*duplicate key "holdDownS".* at line \\d+`), '"holdDownS"');
   } else skip(M, "no failover.json: its not-JSON mutation");
   if (t.tenantsJson) {
     const f = t.tenantsJson;
