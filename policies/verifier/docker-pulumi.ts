@@ -105,10 +105,7 @@ function camelOf(inputs: unknown, snakePath: readonly (string | number)[]): stri
       key = undefined;
       continue;
     }
-    // What `snakeKeys({ [k]: 0 })[part] !== undefined` tested, without an object per key and call
-    // (a name Object.prototype has, like "constructor", matched any key there: it still does).
-    const inherited = (Object.prototype as unknown as Json)[part] !== undefined;
-    key = Object.keys(cur).find((k) => String(snakeName(k)) === part || inherited) ?? part;
+    key = Object.keys(cur).find((k) => snakeName(k) === part) ?? part;
     cur = cur[key] as Json | undefined;
   }
   return key;
