@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from "yaml";
 import type { z } from "zod";
+import { readBlockYaml } from "./block-yaml.js";
 import { referenceProblems } from "./site-references.js";
 import { normalizeSites, siteFormProblems } from "./sites.js";
 import { siteSchema, type Site } from "./site-schema.js";
@@ -178,11 +179,13 @@ function duplicateKeyProblem(doc: Document, offset: number, line: number): SiteP
   return problem;
 }
 
-/** Parses and validates site text. Throws `SiteError` listing every problem. */
-export function parseSite(text: string, file = "palisade.yaml"): Site {
-  if (text.trim() === "") {
-    throw new SiteError(file, [{ path: "(file)", given: "an empty file", expected: "a YAML mapping with site, edge, tunnel, cloud, images, postgres and tenants", fix: "start from the reference palisade.yaml" }]);
-  }
+/**
+ * The values of the site text. Plain block YAML is read by the fast reader; anything outside its
+ * subset, and every file with an error, by the `yaml` library, which decides and gives the lines.
+ */
+function siteValues(text: string, file: string): unknown {
+  const fast = readBlockYaml(text);
+  if (fast !== undefined) return fast;
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
   if (doc.errors.length > 0) {
@@ -202,7 +205,15 @@ export function parseSite(text: string, file = "palisade.yaml"): Site {
     const unique = [...new Map(problems.map((p) => [JSON.stringify(p), p])).values()];
     throw new SiteError(file, unique);
   }
-  const raw: unknown = doc.toJS();
+  return doc.toJS();
+}
+
+/** Parses and validates site text. Throws `SiteError` listing every problem. */
+export function parseSite(text: string, file = "palisade.yaml"): Site {
+  if (text.trim() === "") {
+    throw new SiteError(file, [{ path: "(file)", given: "an empty file", expected: "a YAML mapping with site, edge, tunnel, cloud, images, postgres and tenants", fix: "start from the reference palisade.yaml" }]);
+  }
+  const raw = siteValues(text, file);
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new SiteError(file, [{ path: "(file)", given: show(raw), expected: "a YAML mapping at the top level", fix: "start from the reference palisade.yaml" }]);
   }
