@@ -139,13 +139,28 @@ export function checkSegmentation(m: SiteModel, intent: Intent, opts: CheckOptio
   for (const f of intent.flows) {
     if (node(f.from)?.kind === "addresses" && rangesOf(f.from).some((x) => x.lo === 0n && x.hi >= 0xffffffffn)) publicDest.add(`${f.to}|${f.port}`);
   }
+  // The sides a pair's intent may be declared under, once per peer (every candidate asks; at a
+  // thousand services, building them per candidate was a twentieth of the verification).
+  const srcSides = new Map<string, readonly string[]>();
+  const dstSides = new Map<string, readonly string[]>();
+  const sourceSides = (src: string): readonly string[] => {
+    let sides = srcSides.get(src);
+    if (!sides) srcSides.set(src, (sides = [...new Set([src, principalOf(src), ...addressPeers.filter((a) => covers(a, src))])]));
+    return sides;
+  };
+  const destinationSides = (dst: string, fromAddresses: boolean): readonly string[] => {
+    const key = `${fromAddresses ? "a" : "-"}${dst}`;
+    let sides = dstSides.get(key);
+    // A host is reached on a port when one of its daemons or host-network services is.
+    if (!sides) dstSides.set(key, (sides = [...new Set([dst, ...addressPeers.filter((a) => covers(a, dst)), ...(node(dst)?.kind === "host" && fromAddresses ? [...m.nodes.values()].filter((n) => n.id !== dst && principalOf(n.id) === dst).map((n) => n.id) : [])])]));
+    return sides;
+  };
   /** Intended: declared for this source (or its host principal, or an address peer covering it) to this destination (or one covering it); or the destination is open to the whole internet on that port. */
   const isIntended = (src: string, dst: string, port: PortSpec): boolean => {
     const text = `${port.protocol}/${port.port}`;
     if (publicDest.has(`${dst}|${text}`)) return true;
-    const srcs = new Set([src, principalOf(src), ...addressPeers.filter((a) => covers(a, src))]);
-    // A host is reached on a port when one of its daemons or host-network services is.
-    const dsts = new Set([dst, ...addressPeers.filter((a) => covers(a, dst)), ...(node(dst)?.kind === "host" && node(src)?.kind === "addresses" ? [...m.nodes.values()].filter((n) => n.id !== dst && principalOf(n.id) === dst).map((n) => n.id) : [])]);
+    const srcs = sourceSides(src);
+    const dsts = destinationSides(dst, node(src)?.kind === "addresses");
     for (const d of dsts) if (publicDest.has(`${d}|${text}`)) return true;
     for (const s of srcs) for (const d of dsts) if (intendedKeys.has(flowLineOf(s, d, port)) || intendedByPrincipal.has(flowLineOf(s, d, port))) return true;
     return false;
