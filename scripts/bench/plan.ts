@@ -11,14 +11,14 @@ export interface BenchFigure {
   readonly target?: string;
 }
 
-function median(xs: readonly number[]): number {
+export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
 
 const MAXRSS_PRELOAD = fileURLToPath(new URL("./maxrss.mjs", import.meta.url));
 
-interface Run {
+export interface Run {
   readonly wall: number;
   readonly rssMb: number;
 }
@@ -34,6 +34,16 @@ function timed(command: string, args: readonly string[], env: NodeJS.ProcessEnv 
   return { wall, rssMb: Math.max(0, ...kb) / 1024 };
 }
 
+/** The yardstick's command: the `app` of cdktf.json, what `cdktf synth` runs. */
+export function yardstickApp(): string {
+  return (JSON.parse(readFileSync("cdktf.json", "utf8")) as { app: string }).app;
+}
+
+/** One cold run of the yardstick (cdktf's own synth of the reference app), writing under `dir`. */
+export function yardstickSynth(dir: string): Run {
+  return timed("sh", ["-c", yardstickApp()], { ...process.env, CDKTF_OUTDIR: join(dir, "cdktf.out") });
+}
+
 /**
  * `palisade plan` on the reference site (both engines, verify, report), as `npm run plan` runs it
  * (`scripts/palisade.mjs`, the compiled CLI), against the yardstick: cdktf's own synth of the same
@@ -46,7 +56,7 @@ export function benchPlan(runs = 7): BenchFigure[] {
     const b = spawnSync(process.execPath, ["scripts/dist.mjs", "build"], { stdio: "inherit" });
     if (b.status !== 0) throw new Error("npm run build failed");
   }
-  const app = (JSON.parse(readFileSync("cdktf.json", "utf8")) as { app: string }).app;
+  const app = yardstickApp();
   const plans: Run[] = [];
   const synths: Run[] = [];
   const helps: Run[] = [];
@@ -54,7 +64,7 @@ export function benchPlan(runs = 7): BenchFigure[] {
     const out = mkdtempSync(join(tmpdir(), "palisade-bench-"));
     try {
       plans.push(timed(process.execPath, ["scripts/palisade.mjs", "plan", "--out", join(out, "plan")]));
-      synths.push(timed("sh", ["-c", app], { ...process.env, CDKTF_OUTDIR: join(out, "cdktf.out") }));
+      synths.push(yardstickSynth(out));
       helps.push(timed(process.execPath, ["scripts/palisade.mjs", "--help"]));
     } finally {
       rmSync(out, { recursive: true, force: true });
