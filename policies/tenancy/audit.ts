@@ -13,6 +13,7 @@ import { parseExpression, type PgNode } from "./pg-parser.js";
 export type FindingKind =
   | "rls-disabled"
   | "rls-not-forced"
+  | "rls-without-policy"
   | "policy-admits-any-tenant"
   | "app-role-superuser"
   | "app-role-bypassrls"
@@ -299,6 +300,17 @@ export function judge(cluster: ClusterFacts, dbs: readonly DatabaseFacts[], opts
           object: t.name,
           detail: `row-level security is enabled but not forced: the owner (${t.owner}) and everything running as it bypass the policies`,
           fix: `ALTER TABLE ${t.name} FORCE ROW LEVEL SECURITY;`,
+        });
+      }
+      // No leak, but no tenant either: with no permissive policy row-level security denies every
+      // row, the tenant's own included, and the tenant policy the report lists as a layer is gone.
+      if (t.rls && !db.policies.some((p) => p.table === t.name && p.permissive)) {
+        findings.push({
+          kind: "rls-without-policy",
+          database,
+          object: t.name,
+          detail: `row-level security is on but no permissive policy admits a row: the table is closed to every tenant, its own rows included (the tenant policy is missing)`,
+          fix: `add the tenant policy (tenantTableSql): CREATE POLICY tenant_isolation ON ${t.name} USING (tenant_id = NULLIF(current_setting('${TENANT_SETTING}', true), '')) WITH CHECK (same)`,
         });
       }
     }

@@ -462,6 +462,7 @@ export function simulateServer(files: ReadonlyMap<string, string>, entry: string
               const [policy, ...tbl] = [parts.pop()!, ...parts];
               const name = tbl.length === 1 ? `public.${tbl[0]}` : tbl.join(".");
               rel(name)?.policies.delete(policy);
+              where.set(`table:${current}:${name}:policies`, at);
             } else if (["OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW"].includes(n.removeType)) {
               db.relations.delete(parts.length === 1 ? `public.${parts[0]}` : parts.join("."));
             } else if (n.removeType !== "OBJECT_INDEX") unmodelled.push({ ...at, what: `DROP ${n.removeType}` });

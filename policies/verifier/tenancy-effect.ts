@@ -27,6 +27,9 @@ function locate(sim: SimulatedCluster, f: AuditFinding, entry: string): Where {
     case "rls-not-forced":
       keys.push(`table:${db}:${f.object}:forced`, `relation:${db}:${f.object}`);
       break;
+    case "rls-without-policy":
+      keys.push(`table:${db}:${f.object}:policies`, `table:${db}:${f.object}:rls`, `relation:${db}:${f.object}`);
+      break;
     case "policy-admits-any-tenant": {
       const [table, policy] = f.object.split(" policy ");
       keys.push(`policy:${db}:${table}:${policy}`);

@@ -77,6 +77,19 @@ describeRoot("palisade audit-db on a real PostgreSQL 15", () => {
       });
     });
 
+    it("GIVEN row-level security forced but the tenant policy dropped WHEN audited THEN rls-without-policy names the table (closed to every tenant)", async () => {
+      await planted("plant_no_policy", `DROP POLICY tenant_isolation ON app.good;`, (_, mine) => {
+        expect(brief(mine)).toEqual(["rls-without-policy app.good"]);
+        expect(mine[0]!.fix).toContain("CREATE POLICY");
+      });
+    });
+
+    it("GIVEN a restrictive policy left where the permissive tenant policy was WHEN audited THEN rls-without-policy still names the table", async () => {
+      await planted("plant_only_restrictive", `DROP POLICY tenant_isolation ON app.good; CREATE POLICY guard ON app.good AS RESTRICTIVE USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));`, (_, mine) => {
+        expect(brief(mine)).toEqual(["rls-without-policy app.good"]);
+      });
+    });
+
     it("GIVEN a permissive policy WITH CHECK (true) WHEN audited THEN policy-admits-any-tenant names the policy", async () => {
       await planted("plant_check_true", `CREATE POLICY open_inserts ON app.good FOR INSERT WITH CHECK (true);`, (_, mine) => {
         expect(brief(mine)).toEqual(["policy-admits-any-tenant app.good policy open_inserts"]);
