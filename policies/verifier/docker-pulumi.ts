@@ -1,4 +1,5 @@
 import { arr, containerModel, hostModel, networkModel, str, type DockerArtifactProblem, type DockerHostModel } from "./docker-model.js";
+import { addressingProblems } from "./docker-addressing.js";
 import { PULUMI_KUBERNETES, PULUMI_STRUCTURE, PULUMI_TYPES, resourceProblems, snakeKeys, snakeName } from "./docker-schema.js";
 import { parseJsonWithLines } from "./json-lines.js";
 
@@ -91,6 +92,18 @@ export function dockerFromPulumi(path: string, text: string): DockerHostModel {
         lineOf: lineOf(r),
       });
     });
+  const addressed = addressingProblems(
+    resources.filter((r) => r.type === NETWORK).map((r) => {
+      const n = r.inputs ?? {};
+      const ipam = arr<Json>(n.ipamConfigs)[0] ?? {};
+      return { name: str(n.name, r.name), subnet: str(ipam.subnet), gateway: str(ipam.gateway), subnetAt: ["resources", index.get(r)!, "inputs", "ipamConfigs", 0, "subnet"], gatewayAt: ["resources", index.get(r)!, "inputs", "ipamConfigs", 0, "gateway"] };
+    }),
+    resources.filter((r) => r.type === CONTAINER).flatMap((r) => {
+      const c = r.inputs ?? {};
+      return arr<Json>(c.networksAdvanced).map((n, i) => ({ container: str(c.name, r.name), network: str(n.name), ipv4: str(n.ipv4Address), at: ["resources", index.get(r)!, "inputs", "networksAdvanced", i, ...(n.ipv4Address === undefined ? [] : ["ipv4Address"])] }));
+    }),
+  );
+  for (const p of addressed) problem(p.pointer, p.message);
   return hostModel(host, "pulumi", path, networks, containers, problems);
 }
 

@@ -1,4 +1,5 @@
 import { arr, containerModel, hostModel, networkModel, str, type DockerArtifactProblem, type DockerHostModel } from "./docker-model.js";
+import { addressingProblems } from "./docker-addressing.js";
 import { resourceProblems, TF_KUBERNETES, TF_OTHER_STACK_TYPES, TF_TYPES } from "./docker-schema.js";
 import { parseJsonWithLines } from "./json-lines.js";
 
@@ -91,5 +92,13 @@ export function dockerFromTerraform(path: string, text: string): DockerHostModel
       lineOf: fieldLine(located.lineOf, ["resource", "docker_container", id], c),
     });
   });
+  const addressed = addressingProblems(
+    Object.entries(res.docker_network ?? {}).map(([id, n]) => {
+      const ipam = arr<Json>(n.ipam_config)[0] ?? {};
+      return { name: str(n.name, id), subnet: str(ipam.subnet), gateway: str(ipam.gateway), subnetAt: ["resource", "docker_network", id, "ipam_config", 0, "subnet"], gatewayAt: ["resource", "docker_network", id, "ipam_config", 0, "gateway"] };
+    }),
+    Object.entries(res.docker_container ?? {}).flatMap(([id, c]) => arr<Json>(c.networks_advanced).map((n, i) => ({ container: str(c.name, id), network: resolve(n.name), ipv4: str(n.ipv4_address), at: ["resource", "docker_container", id, "networks_advanced", i, ...(n.ipv4_address === undefined ? [] : ["ipv4_address"])] }))),
+  );
+  for (const p of addressed) problem(p.pointer, p.message);
   return hostModel(host, "cdktf", path, networks, containers, problems);
 }

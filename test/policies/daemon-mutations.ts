@@ -119,6 +119,13 @@ export function daemonMutations(t: ArtifactTargets): { table: DaemonMutation[]; 
   add(D, "a null_resource in the secrets stack", "cdktf/stacks/secrets/cdk.tf.json", (d) => editJson(d, "cdktf/stacks/secrets/cdk.tf.json", (j) => { j.resource.null_resource = { x: { provisioner: [{ "local-exec": { command: "id" } }] } }; }), /bad-artifact .*null_resource is not modelled/, '"x"', true);
   const shadowKey = `${c2.key}_shadow`;
   add(D, `a container the intent does not know (a copy of ${c2.name} as another service)`, c2.tf, (d) => editJson(d, c2.tf, (j) => { const c = JSON.parse(JSON.stringify(tfOf(j, c2))); c.name = `${c2.name}-shadow`; c.labels = c.labels.map((l: Json) => (l.label === "palisade.service" ? { ...l, value: `${c2.service}-shadow` } : l)); c.networks_advanced = []; j.resource.docker_container[shadowKey] = c; }), new RegExp(`unknown-peer ${subject(c2)}-shadow`), `"${shadowKey}"`);
+  // Where Docker places networks and fixed addresses: what it refuses, or a network the stack does not declare.
+  const attached = t.containers.find((c) => c.hasNetworks);
+  if (attached) {
+    add(D, `${attached.name} also on Docker's default bridge (a network its stack does not declare)`, attached.tf, (d) => editJson(d, attached.tf, (j) => tfOf(j, attached).networks_advanced.push({ aliases: [], ipv4_address: "172.17.0.99", name: "bridge" })), /bad-artifact .*attaches network bridge, which this stack does not declare/, '"ipv4_address": "172.17.0.99"');
+    add(D, `${attached.name}'s first address moved outside its network's subnet (${OUTSIDE})`, attached.tf, (d) => editJson(d, attached.tf, (j) => { tfOf(j, attached).networks_advanced.find((n: Json) => n.ipv4_address).ipv4_address = OUTSIDE; }), /bad-artifact .*address 192\.0\.2\.99 outside .*subnet .*Docker refuses it/, `"ipv4_address": "${OUTSIDE}"`);
+    add(D, `a second network of ${attached.stack} given the first one's subnet`, attached.tf, (d) => editJson(d, attached.tf, (j) => { const nets = Object.values(j.resource.docker_network) as Json[]; if (nets.length > 1) nets[1].ipam_config[0].subnet = nets[0].ipam_config[0].subnet; }), /bad-artifact .*subnet .* overlaps network .*Docker refuses the second pool/, '"subnet"');
+  } else skip(D, "no container with an address on a Docker network: its three addressing mutations");
   add(D, `sysctls on ${c0.name} (a field the verifier does not model)`, c0.tf, (d) => editJson(d, c0.tf, (j) => { tfOf(j, c0).sysctls = { "net.ipv4.ip_forward": "1" }; }), /bad-artifact .*sets sysctls/, '"sysctls"');
   if (t.kubeStack) {
     // The cluster's pods, as the kubelet applies them: the same edit in both engines' stacks (one engine alone is engine drift).
