@@ -26,6 +26,7 @@ export * from "./declaration.js";
 export { FORWARDING_SYSCTL_FILE, ONE_SITE_ID, declarationOf, defaultKeyFile, hostDir, openbaoDir, openbaoSite, postgresDir, postgresDirOf, regionsArePlaces, siteOfServer, siteOfService, sysctlDir } from "./sites.js";
 export { loadSite, parseSite, SiteError, type SiteProblem } from "./site-loader.js";
 export * from "./cidr.js";
+export { IPS_ACTION, IPS_JAILS, IPS_REPEAT_JAIL, type IpsJail } from "./ips.js";
 export { rng, seedOf } from "./rng.js";
 export { type Artifact, sortArtifacts } from "./artifact.js";
 export { tunnelAddresses, siteTunnelAddresses, siteNames, type TunnelAddresses } from "./site-derived.js";

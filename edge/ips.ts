@@ -1,10 +1,10 @@
-import type { Artifact, Topology } from "../core/index.js";
+import { IPS_ACTION, type Artifact, type IpsJail, type Topology } from "../core/index.js";
 import { EDGE_BAN_SETS, EDGE_DROP_LOG_PREFIX, EDGE_FW_TABLE } from "./firewall.js";
 import { EDGE_REJECT_BACKEND, EDGE_SNI_LOG_TAG } from "./proxy.js";
 import { EDGE_DIR, allTunnelFacts, header } from "./private/edge-facts.js";
 
 /** The custom fail2ban action that adds offenders to the firewall's ban sets (it owns no table or chain). */
-export const EDGE_IPS_ACTION = "palisade-nft";
+export const EDGE_IPS_ACTION = IPS_ACTION;
 
 /** Jails of the edge IPS, the log each reads (as rsyslog writes it on the edge host), by name. */
 export const EDGE_JAILS = {
@@ -14,8 +14,8 @@ export const EDGE_JAILS = {
   "haproxy-sni": "/var/log/haproxy.log",
   portscan: "/var/log/kern.log",
   recidive: "(fail2ban's own log)",
-} as const;
-export type EdgeJail = keyof typeof EDGE_JAILS;
+} as const satisfies Record<IpsJail, string>;
+export type EdgeJail = IpsJail;
 
 /** Repeat offenders: banned for a week after five bans in a day (any jail). */
 export const EDGE_RECIDIVE = { findtime: 86_400, maxretry: 5, bantime: 604_800 } as const;

@@ -75,6 +75,7 @@ export type FindingKind =
   | "nft-unsupported"
   | "nft-rejected"
   | "ips-ban-bypass"
+  | "ips-weakened"
   | "engine-drift"
   | "unknown-peer"
   | "bad-artifact"

@@ -1,0 +1,69 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseSite, type Site } from "../../core/index.js";
+import { fail2banSeconds, parseFail2banIni } from "../../policies/verifier/fail2ban.js";
+import { copyOut, locatedProblems, verifyCli, verifyDirInProcess, problemLines } from "./support.js";
+import { generatedSiteFile, planSite, siteFiles } from "./planned-sites.js";
+import { MUTATIONS, NEUTRAL } from "./ips-mutations.js";
+
+/*
+ * Class 12 of issue 12, the IPS half: fail2ban's jails as fail2ban reads them. Each edit weakens
+ * the edge IPS the way a hand edit would (a jail off or gone, thresholds looser than the site's,
+ * an exemption for outside addresses, a ban that adds to no set, a file fail2ban also reads);
+ * verify must exit 1 with an ips-weakened finding on the line that holds the edit. The values are
+ * the planned site's own (its edge.ips), never the reference's (ips-mutations.ts). Rewrites that
+ * change nothing fail2ban does must pass.
+ */
+
+const sites = [...siteFiles(), generatedSiteFile(7)];
+
+describe.each(sites)("the IPS of %s as fail2ban reads it", ({ file }) => {
+  let planned: string;
+  let site: Site;
+
+  it("GIVEN the plan WHEN verified THEN no ips-weakened finding", async () => {
+    planned = await planSite(file);
+    site = parseSite(readFileSync(join(planned, "inputs/site.yaml"), "utf8"));
+    expect(problemLines(verifyDirInProcess(planned)).filter((l) => l.startsWith("ips-weakened"))).toEqual([]);
+  });
+
+  it.each(MUTATIONS.map((m) => [m.name, m] as const))("GIVEN '%s' WHEN palisade verify runs THEN it exits 1 with an ips-weakened finding on the edited line", async (_n, m) => {
+    const dir = copyOut(planned);
+    m.apply(dir, site);
+    const r = await verifyCli(dir);
+    expect(r.code, r.stdout).toBe(1);
+    const all = locatedProblems(r.report);
+    const found = all.filter((f) => f.line.startsWith("ips-weakened") && m.expected.test(f.line));
+    expect(found.length, `expected ${m.expected} among:\n${all.map((f) => f.line).join("\n")}`).toBeGreaterThan(0);
+    expect(found.every((f) => f.artifact === m.artifact)).toBe(true);
+    if (m.marker) {
+      const lines = readFileSync(join(dir, m.artifact), "utf8").split("\n");
+      expect(found.some((f) => f.at !== undefined && lines[f.at - 1]!.includes(m.marker)), found.map((f) => `${f.at}: ${lines[(f.at ?? 0) - 1]}`).join("\n")).toBe(true);
+    }
+  });
+
+  it.each(NEUTRAL.map((m) => [m.name, m] as const))("GIVEN '%s' WHEN verified THEN no ips-weakened finding", (_n, m) => {
+    const dir = copyOut(planned);
+    m.apply(dir, site);
+    expect(problemLines(verifyDirInProcess(dir)).filter((l) => l.startsWith("ips-weakened"))).toEqual([]);
+  });
+});
+
+describe("fail2ban's formats, unit by unit", () => {
+  it("GIVEN fail2ban time strings WHEN read THEN seconds as fail2ban counts them, and undefined for what it does not read", () => {
+    expect([fail2banSeconds("3600"), fail2banSeconds("1h"), fail2banSeconds("10m 30s"), fail2banSeconds("1d2h"), fail2banSeconds("-1"), fail2banSeconds("2weeks")]).toEqual([3600, 3600, 630, 93_600, -1, 1_209_600]);
+    expect([fail2banSeconds("soon"), fail2banSeconds("1 fortnight"), fail2banSeconds("")]).toEqual([undefined, undefined, undefined]);
+  });
+
+  it("GIVEN continuation lines, keys in any case and comments WHEN parsed THEN values join by line breaks under lower-case keys", () => {
+    const ini = parseFail2banIni("# c\n[Definition]\nActionBan = a\n    b\n; c\n\n[Init]\nx: 1\n");
+    expect(ini.problems).toEqual([]);
+    expect(ini.sections.get("Definition")!.keys.get("actionban")!.value).toBe("a\nb");
+    expect(ini.sections.get("Init")!.keys.get("x")!.value).toBe("1");
+  });
+
+  it("GIVEN a repeated key, a key before any section and a stray indented line WHEN parsed THEN each is a problem with its line", () => {
+    expect(parseFail2banIni("k = 1\n[a]\nk = 1\nk = 2\n\n  stray\n").problems.map((p) => p.line)).toEqual([1, 4, 6]);
+  });
+});
