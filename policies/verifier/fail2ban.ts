@@ -221,7 +221,10 @@ function actionFindings(files: ReadonlyMap<string, string>, dir: string, name: s
     const v = def.keys.get(k);
     if (v && v.value) finding(path, `action ${name} ${k}`, `${k} runs a command as root (${v.value.split("\n")[0]}), which the verifier does not model: refused (the firewall owns its table and sets)`, v.line);
   }
-  const sets = new Set((m.hosts.get("edge")?.nft?.sets ?? []).map((s) => s.key));
+  const ruleset = m.hosts.get("edge")?.nft;
+  // Not rendered yet: the firewall's own verdicts are pending, and so is what its sets hold.
+  if (!ruleset) return;
+  const sets = new Set(ruleset.sets.map((s) => s.key));
   for (const [section, family] of [["Init", "IPv4"], ["Init?family=inet6", "IPv6"]] as const) {
     const tags = new Map<string, string>([...(ini.sections.get("Init")?.keys ?? [])].map(([k, v]) => [k, v.value]));
     for (const [k, v] of section === "Init" ? [] : (ini.sections.get(section)?.keys ?? [])) tags.set(k, v.value);
