@@ -127,14 +127,17 @@ export function checkIps(files: ReadonlyMap<string, string>, site: Site, m: Site
   const defaults = jails.sections.get("DEFAULT");
 
   const ownRanges = ownAddresses(site);
-  const actions = new Map<string, string | undefined>();
+  const actions = new Set<string>();
+  for (const [k, v] of defaults?.keys ?? []) {
+    if (!JAIL_KEYS.has(k)) finding(jailPath, `[DEFAULT] ${k}`, `${k} is not modelled (it can change what is banned): refused`, v.line);
+  }
   for (const name of IPS_JAILS) {
     const section = jails.sections.get(name);
     if (!section) {
       finding(jailPath, `jail ${name}`, `jail [${name}] is missing: its abuse signal is never banned`);
       continue;
     }
-    for (const [k, v] of [...(defaults?.keys ?? []), ...section.keys]) {
+    for (const [k, v] of section.keys) {
       if (!JAIL_KEYS.has(k)) finding(jailPath, `jail ${name} ${k}`, `${k} is not modelled (it can change what is banned): refused`, v.line);
     }
     const get = (key: string, depth = 0): IniValue | undefined => {
@@ -156,7 +159,7 @@ export function checkIps(files: ReadonlyMap<string, string>, site: Site, m: Site
       const action = get("action");
       const used = (action?.value ?? "").split("\n").map((x) => x.trim()).filter(Boolean);
       if (used.length === 0 || used.some((a) => a !== IPS_ACTION)) finding(jailPath, `jail ${name} action`, `jail [${name}] bans through ${used.length ? used.join(", ") : "no action"}, not (only) ${IPS_ACTION}: its bans do not (only) reach the firewall's ban sets`, action?.line ?? section.line);
-      for (const a of used) if (!actions.has(a)) actions.set(a, undefined);
+      for (const a of used) actions.add(a);
       const filter = get("filter");
       if (!filter || !/^[\w-]+$/.test(filter.value) || !files.has(`${dir}/filter.d/${filter.value}.conf`)) finding(jailPath, `jail ${name} filter`, `jail [${name}] has filter ${filter ? JSON.stringify(filter.value) : "(none)"}, which is no file of filter.d/ (or has options the verifier does not model): fail2ban does not start the jail`, filter?.line ?? section.line);
       const seconds = (key: string): { s: number; line: number } | undefined => {
@@ -189,7 +192,7 @@ export function checkIps(files: ReadonlyMap<string, string>, site: Site, m: Site
       finding(jailPath, `jail ${name}:${e.line}`, `not understood, so not trusted: jail [${name}] ${e.message}`, e.line);
     }
   }
-  for (const a of [...actions.keys()].sort()) actionFindings(files, dir, a, m, finding);
+  for (const a of [...actions].sort()) actionFindings(files, dir, a, m, finding);
   return out;
 }
 
@@ -233,7 +236,25 @@ function actionFindings(files: ReadonlyMap<string, string>, dir: string, name: s
     const adds = commands.map((c) => /^nft\s+(?:add|create)\s+element\s+(\S+)\s+(\S+)\s+(\S+)\s+\\?\{\s*<ip>(?:\s+timeout\s+<bantime>s)?\s*\\?\}$/.exec(c)).filter((x): x is RegExpExecArray => x !== null);
     const unknown = commands.filter((c) => c && !/^nft\s+(?:add|create)\s+element\s/.test(c) && !/^nft\s+delete\s+element\s+\S+\s+\S+\s+\S+\s+\\?\{\s*<ip>\s*\\?\}\s+2>\s*\/dev\/null\s+\|\|\s+:$/.test(c));
     if (unknown.length) finding(path, `action ${name} actionban ${family}`, `actionban runs ${JSON.stringify(unknown[0])} for an ${family} ban, which the verifier does not model: refused`, ban?.line);
+    // The check runs before each ban and the unban at its end, both as root: only their rendered forms.
+    for (const [k, form] of [["actioncheck", /^(nft\s+list\s+set\s+\S+\s+\S+\s+\S+\s+>\s*\/dev\/null)?$/], ["actionunban", /^(:|nft\s+delete\s+element\s+\S+\s+\S+\s+\S+\s+\\?\{\s*<ip>\s*\\?\})?$/]] as const) {
+      const v = def.keys.get(k);
+      const text = (v?.value ?? "").replace(/<([\w-]+)>/g, (all, t: string) => (t === "ip" ? all : (tags.get(t.toLowerCase()) ?? all))).trim();
+      if (v && !form.test(text)) finding(path, `action ${name} ${k} ${family}`, `${k} runs ${JSON.stringify(text.split("\n")[0])} as root, which the verifier does not model: refused`, v.line);
+    }
     const into = adds.filter((a) => sets.has(`${a[1]}/${a[2]}/${a[3]}`));
     if (into.length === 0) finding(path, `action ${name} ${family}`, `an ${family} ban by ${name} adds the offender to no set of hosts/edge/nftables.conf (${adds.length ? adds.map((a) => `${a[1]} ${a[2]} ${a[3]}`).join(", ") : "no nft add element command"}): a ban blocks nothing`, ban?.line);
   }
+}
+
+/** The ban sets an action of a host adds to: `addr_set` of its [Init] and [Init?family=inet6], as fail2ban reads them. */
+export function banSetsOf(files: ReadonlyMap<string, string>, host: string): { path: string; sets: string[] }[] {
+  const out: { path: string; sets: string[] }[] = [];
+  for (const [path, text] of files) {
+    if (!path.startsWith(`${FAIL2BAN_DIR(host)}/action.d/`) || !path.endsWith(".conf")) continue;
+    const ini = parseFail2banIni(text);
+    const sets = ["Init", "Init?family=inet6"].flatMap((s) => ini.sections.get(s)?.keys.get("addr_set")?.value ?? []).filter(Boolean);
+    if (sets.length) out.push({ path, sets: [...new Set(sets)].sort() });
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : 1));
 }

@@ -4,6 +4,7 @@ import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ipSpec, specText, type AddrSpec } from "./addr.js";
+import { banSetsOf } from "./fail2ban.js";
 import { evaluateHook, evaluateHooks, type Hook, type Iface, type Packet, type Ruleset } from "./nftables.js";
 import type { PortSpec } from "./layers.js";
 import type { Finding } from "./report-model.js";
@@ -20,17 +21,6 @@ import type { HostInfo, SiteModel } from "./site-model.js";
  */
 
 const ANY = (v: 4 | 6): AddrSpec => ({ kind: "any", v });
-
-/** The ban sets a host's fail2ban action adds to: `addr_set` of `[Init]` and of `[Init?family=inet6]`. */
-export function banSetsOf(files: ReadonlyMap<string, string>, host: string): { path: string; sets: string[] }[] {
-  const out: { path: string; sets: string[] }[] = [];
-  for (const [path, text] of files) {
-    if (!path.startsWith(`hosts/${host}/fail2ban/action.d/`) || !path.endsWith(".conf")) continue;
-    const sets = [...text.matchAll(/^\s*addr_set\s*=\s*(\S+)/gm)].map((m) => m[1]!);
-    if (sets.length) out.push({ path, sets: [...new Set(sets)].sort() });
-  }
-  return out.sort((a, b) => (a.path < b.path ? -1 : 1));
-}
 
 function traverse(rs: Ruleset, hooks: Hook[], p: Packet): { verdict: "accept" | "drop"; construct: string; line: number } {
   const r = evaluateHooks(rs, hooks, p);
