@@ -1,16 +1,7 @@
-import { isIpv6, routedHosts, siteNames, siteZones, zoneOf, type Artifact, type Topology } from "../core/index.js";
+import { isIpv6, KNOT_CONFIG_DIR, KNOT_DNSSEC_POLICY, KNOT_RRL, KNOT_STORAGE_DIR, KNOT_TSIG_INCLUDE, routedHosts, siteNames, siteZones, tsigKeyId, zoneOf, type Artifact, type Topology } from "../core/index.js";
 import { EDGE_DIR, digest, header } from "./private/edge-facts.js";
 
-/** The file, on the edge host, that holds the TSIG keys for zone transfers (never rendered by Palisade). */
-export const KNOT_TSIG_INCLUDE = "/etc/palisade/secrets/knot-tsig.conf";
-/** Where the container sees the rendered knot directory (bind mount, read-only) and its state volume. */
-export const KNOT_CONFIG_DIR = "/config";
-export const KNOT_STORAGE_DIR = "/storage";
-/** Id of the DNSSEC policy in knot.conf. */
-export const KNOT_DNSSEC_POLICY = "palisade";
-
-/** TSIG key id for one secondary; the key file on the host must define a key with this id. */
-export const tsigKeyId = (secondaryId: string) => `tsig-${secondaryId}`;
+export { KNOT_CONFIG_DIR, KNOT_DNSSEC_POLICY, KNOT_STORAGE_DIR, KNOT_TSIG_INCLUDE, tsigKeyId };
 
 /** Splits a TXT value into quoted character-strings of at most 255 bytes (RFC 1035), as zone-file text. */
 export function txtStrings(value: string): string {
@@ -136,8 +127,8 @@ export function renderKnotConf(t: Topology): Artifact {
   lines.push(
     "mod-rrl:",
     "  - id: default",
-    "    rate-limit: 200",
-    "    slip: 2",
+    `    rate-limit: ${KNOT_RRL.rateLimit}`,
+    `    slip: ${KNOT_RRL.slip}`,
     "",
     "policy:",
     `  - id: ${KNOT_DNSSEC_POLICY}`,

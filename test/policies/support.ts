@@ -1,4 +1,5 @@
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { expect } from "vitest";
 import { join } from "node:path";
 import { readArtifacts } from "../../stacks/output.js";
 import { verifyArtifacts, type Report } from "../../policies/verifier/index.js";
@@ -66,4 +67,20 @@ export async function verifyCli(dir: string): Promise<CliResult & { report: Repo
   const file = join(dir, "report", "report.json");
   if (!existsSync(file)) throw new Error(`palisade verify wrote no report (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
   return { ...r, report: JSON.parse(readFileSync(file, "utf8")) as Report };
+}
+
+/**
+ * A mutation's findings of this kind that match `expected`, asserted to exist, to name `artifact`
+ * and (with a marker) to cite a line of it holding the marker; returned for further checks.
+ */
+export function expectFindingsOnLine(report: Report, dir: string, kind: string, m: { readonly expected: RegExp; readonly marker: string }, artifact: string): { line: string; artifact?: string; at?: number }[] {
+  const all = locatedProblems(report);
+  const found = all.filter((f) => f.line.startsWith(kind) && m.expected.test(f.line));
+  expect(found.length, `expected ${m.expected} among:\n${all.map((f) => f.line).join("\n")}`).toBeGreaterThan(0);
+  expect(found.every((f) => f.artifact === artifact)).toBe(true);
+  if (m.marker) {
+    const lines = readFileSync(join(dir, artifact), "utf8").split("\n");
+    expect(found.some((f) => f.at !== undefined && lines[f.at - 1]!.includes(m.marker)), found.map((f) => `${f.at}: ${lines[(f.at ?? 0) - 1]}`).join("\n")).toBe(true);
+  }
+  return found;
 }

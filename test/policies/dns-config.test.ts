@@ -1,0 +1,78 @@
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseSite, type Site } from "../../core/index.js";
+import { KNOT_CONF, knotCanonical, parseKnotConf } from "../../policies/verifier/knot.js";
+import { copyOut, expectFindingsOnLine, problemLines, verifyCli, verifyDirInProcess } from "./support.js";
+import { generatedSiteFile, planSite, siteFiles } from "./planned-sites.js";
+import { MUTATIONS, NEUTRAL } from "./dns-mutations.js";
+
+/*
+ * The edge's authoritative DNS as knotd reads knot.conf. Each edit weakens it the way a hand edit
+ * would (a zone open to transfer or update, unsigned, walkable, read from another file, an extra
+ * zone, no rate limit, a file or module knot would read that the verifier does not); verify must
+ * exit 1 with a dns-weakened finding on the line that holds the edit. Zones and secondaries are
+ * the planned site's own (dns-mutations.ts). Rewrites that change nothing knot does must pass.
+ */
+
+const sites = [...siteFiles(), generatedSiteFile(7)];
+const dnsLines = (dir: string) => problemLines(verifyDirInProcess(dir)).filter((l) => l.startsWith("dns-weakened"));
+
+describe.each(sites)("the DNS of %s as knot reads it", ({ file }) => {
+  let planned: string;
+  let site: Site;
+
+  it("GIVEN the plan WHEN verified THEN no dns-weakened finding", async () => {
+    planned = await planSite(file);
+    site = parseSite(readFileSync(join(planned, "inputs/site.yaml"), "utf8"));
+    expect(dnsLines(planned)).toEqual([]);
+  });
+
+  it.each(MUTATIONS.map((m) => [m.name, m] as const))("GIVEN '%s' WHEN palisade verify runs THEN it exits 1 with a dns-weakened finding on the edited line", async (_n, m) => {
+    const dir = copyOut(planned);
+    m.apply(dir, site);
+    const r = await verifyCli(dir);
+    expect(r.code, r.stdout).toBe(1);
+    expectFindingsOnLine(r.report, dir, "dns-weakened", m, KNOT_CONF);
+  });
+
+  it.each(NEUTRAL.map((m) => [m.name, m] as const))("GIVEN '%s' WHEN verified THEN no dns-weakened finding", (_n, m) => {
+    const dir = copyOut(planned);
+    m.apply(dir, site);
+    expect(dnsLines(dir)).toEqual([]);
+  });
+
+  it("GIVEN knot.conf removed WHEN verified THEN a dns-weakened finding says the zones are not served as verified", () => {
+    const dir = copyOut(planned);
+    rmSync(join(dir, KNOT_CONF));
+    expect(dnsLines(dir).some((l) => /has no hosts\/edge\/knot\/knot\.conf/.test(l))).toBe(true);
+  });
+});
+
+describe("knot.conf as knotd reads it, rule by rule", () => {
+  it("GIVEN a single-valued key twice, a multi-valued key twice and a section twice WHEN read THEN the last value wins, the values add up, the sections merge", () => {
+    const c = parseKnotConf("policy:\n  - id: p\n    nsec3: on\n    nsec3: off\nacl:\n  - id: a\n    action: transfer\n    action: notify\nacl:\n  - id: b\n    deny: on\n");
+    expect(c.problems).toEqual([]);
+    expect(knotCanonical(c)).toEqual({ acl: [{ action: ["transfer", "notify"], id: ["a"] }, { deny: ["on"], id: ["b"] }], policy: [{ id: ["p"], nsec3: ["off"] }] });
+  });
+
+  it("GIVEN names, booleans, integers and options in knot's other spellings WHEN read THEN normalized as knot normalizes them", () => {
+    const c = parseKnotConf('zone:\n  - domain: Example.NET\n    dnssec-signing: "true"\nmod-rrl:\n  - id: d\n    rate-limit: 0200\n    slip: +2\nacl:\n  - id: a\n    action: [ TRANSFER, "query" ] # both\n');
+    expect(c.problems).toEqual([]);
+    expect(knotCanonical(c)).toEqual({ acl: [{ action: ["transfer", "query"], id: ["a"] }], "mod-rrl": [{ id: ["d"], "rate-limit": ["200"], slip: ["2"] }], zone: [{ "dnssec-signing": ["on"], domain: ["example.net."] }] });
+  });
+
+  it("GIVEN what knot refuses (a tab, a # after a value, ragged indentation, an item without its id first, a repeated id, an empty list, a bare value with a space) WHEN read THEN each is a problem on its line", () => {
+    const cases: [string, number][] = [
+      ["acl:\n\t- id: a\n", 2],
+      ["acl:\n  - id: a\n    action: transfer#x\n", 3],
+      ["server:\n    rundir: /a\n   identity: x\n", 3],
+      ["acl:\n  - address: 1.2.3.4\n    id: a\n", 2],
+      ["acl:\n  - id: a\n  - id: a\n", 3],
+      ["acl:\n  - id: a\n    action: [ ]\n", 3],
+      ["server:\n    identity: foo bar\n", 2],
+      ["ACL:\n  - id: a\n", 1],
+    ];
+    for (const [text, line] of cases) expect(parseKnotConf(text).problems.map((p) => p.line), text).toContain(line);
+  });
+});
