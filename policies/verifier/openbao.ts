@@ -4,6 +4,7 @@ import { DB_CREDENTIAL_TTL, appRoleRoles, databaseConnections, databaseRoles, se
 import { openbaoDirOf } from "../openbao/render.js";
 import { appRoleOf, databaseOf, openbaoTenantName } from "../tenancy/names.js";
 import { parseSql, SqlSyntaxError, type PgNode } from "../tenancy/pg-parser.js";
+import { checkOpenBaoServer } from "./openbao-server.js";
 import type { Finding } from "./report-model.js";
 
 /*
@@ -367,5 +368,6 @@ export function checkOpenBao(files: ReadonlyMap<string, string>, site: Site): Fi
     const path = `${dir}/database/roles/${r.name}.json`;
     if (!files.has(path) && all.some((c) => c.kind === "role")) out.push(finding("openbao-role", `database role ${r.name} missing`, `tenant role ${r.name} of the site is not rendered`, path, 1));
   }
+  out.push(...checkOpenBaoServer(files, site));
   return out;
 }

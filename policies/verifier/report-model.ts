@@ -88,6 +88,7 @@ export type FindingKind =
   | "open-relay"
   | "openbao-policy"
   | "openbao-role"
+  | "openbao-config"
   | "residency";
 
 export interface Finding {
