@@ -37,7 +37,8 @@ export const sarifFormatter: ReportFormatter = {
     };
     const result = (ruleId: string, level: string, text: string, artifact: string | undefined, line: number | undefined, id: string) => ({
       ruleId,
-      ruleIndex: index.get(ruleId) ?? 0,
+      // Every finding kind and guardrail has its rule (controls.ts); without one, no index rather than another rule's.
+      ...(index.has(ruleId) ? { ruleIndex: index.get(ruleId)! } : {}),
       level,
       message: { text: text.endsWith(".") ? text : `${text}.` },
       locations: loc(artifact, line),
