@@ -27,6 +27,7 @@ export { FORWARDING_SYSCTL_FILE, ONE_SITE_ID, declarationOf, defaultKeyFile, hos
 export { loadSite, parseSite, SiteError, type SiteProblem } from "./site-loader.js";
 export * from "./cidr.js";
 export { IPS_ACTION, IPS_JAILS, IPS_REPEAT_JAIL, type IpsJail } from "./ips.js";
+export { DOVECOT_PASSDB, DOVECOT_USERDB, MAIL_SECRETS } from "./mail.js";
 export { KNOT_CONFIG_DIR, KNOT_DNSSEC_POLICY, KNOT_RRL, KNOT_STORAGE_DIR, KNOT_TSIG_INCLUDE, tsigKeyId } from "./dns.js";
 export { rng, seedOf } from "./rng.js";
 export { type Artifact, sortArtifacts } from "./artifact.js";

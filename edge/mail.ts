@@ -1,12 +1,7 @@
-import { siteNames, type Artifact, type Topology } from "../core/index.js";
+import { DOVECOT_PASSDB, DOVECOT_USERDB, MAIL_SECRETS, siteNames, type Artifact, type Topology } from "../core/index.js";
 import { EDGE_DIR, allTunnelFacts, header } from "./private/edge-facts.js";
 
-/** Private key paths on the edge host: read there by the daemons, never rendered. */
-export const MAIL_SECRETS = {
-  dkimKey: "/etc/palisade/secrets/dkim.key",
-  tlsKey: "/etc/palisade/secrets/mail-tls.key",
-  dovecotUsers: "/etc/palisade/secrets/dovecot-users",
-} as const;
+export { MAIL_SECRETS };
 /** The mail host's certificate chain (public): delivered to the edge by the certificate pipeline. */
 export const mailCertPath = (t: Topology) => `/etc/palisade/tls/${siteNames(t.site).mail}/fullchain.pem`;
 /** rspamd's milter, which signs DKIM and filters spam for every message Postfix handles. */
@@ -141,12 +136,12 @@ export function renderDovecotConf(t: Topology): string {
     `mail_home = /var/mail/%d/%n`,
     "",
     "passdb {",
-    "  driver = passwd-file",
-    `  args = scheme=ARGON2ID username_format=%u ${MAIL_SECRETS.dovecotUsers}`,
+    `  driver = ${DOVECOT_PASSDB.driver}`,
+    `  args = ${DOVECOT_PASSDB.args}`,
     "}",
     "userdb {",
-    "  driver = static",
-    "  args = uid=5000 gid=5000 home=/var/mail/%d/%n allow_all_users=yes",
+    `  driver = ${DOVECOT_USERDB.driver}`,
+    `  args = ${DOVECOT_USERDB.args}`,
     "}",
     "",
     "service imap-login {",

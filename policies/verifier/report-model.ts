@@ -86,6 +86,7 @@ export type FindingKind =
   | "exception-expired"
   | "intent-tampered"
   | "open-relay"
+  | "mail-weakened"
   | "openbao-policy"
   | "openbao-role"
   | "openbao-config"

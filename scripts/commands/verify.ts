@@ -8,11 +8,12 @@ import { parseOptions, printHelp, UsageError, type Command } from "../cli-util.j
 const HELP = `palisade verify [--out D] [--site F] [--strict] [--date YYYY-MM-DD] [--timings]
 
 Re-derives who reaches whom from the artifacts already in D (Terraform JSON, the Pulumi capture,
-the hosts' nftables, WireGuard, HAProxy, Postfix, fail2ban and Knot files, OpenBao's policies, the
-tenancy SQL), checks it against the intent and the guardrails, and rewrites D/report/. The intent (flows, must-never pairs, the
-platform-wide rules) is recomputed from the site the artifacts were planned from (F, else
-D/inputs/site.yaml, whose sha256 must be the one D/manifest.json records); D/intent.json is only
-compared with it, and any difference is a violation.
+the hosts' nftables, WireGuard, HAProxy, Postfix, Dovecot, fail2ban and Knot files, OpenBao's
+configuration and policies, the tenancy SQL), checks it against the intent and the guardrails,
+and rewrites D/report/. The intent (flows, must-never pairs, the platform-wide rules) is
+recomputed from the site the artifacts were planned from (F, else D/inputs/site.yaml, whose
+sha256 must be the one D/manifest.json records); D/intent.json is only compared with it, and any
+difference is a violation.
 
 Options:
   --out D      the artifact directory (default: out/)

@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { DOVECOT_CONF, parseDovecotConf, possibleValues } from "../../policies/verifier/dovecot.js";
+import { copyOut, editText, expectFindingsOnLine, problemLines, verifyCli, verifyDirInProcess } from "./support.js";
+import { generatedSiteFile, planSite, siteFiles } from "./planned-sites.js";
+import { MUTATIONS, NEUTRAL } from "./dovecot-mutations.js";
+
+/*
+ * The edge's IMAP server as Dovecot reads dovecot.conf. Each edit lets a password cross the
+ * network in clear or a login through without the password file, globally or in a filter for
+ * some connections; verify must exit 1 with a mail-weakened finding on the edited line. Rewrites
+ * that change nothing Dovecot does must pass.
+ */
+
+const sites = [...siteFiles(), generatedSiteFile(7)];
+const mailLines = (dir: string) => problemLines(verifyDirInProcess(dir)).filter((l) => l.startsWith("mail-weakened"));
+
+describe.each(sites)("the IMAP server of %s as Dovecot reads it", ({ file }) => {
+  let planned: string;
+
+  it("GIVEN the plan WHEN verified THEN no mail-weakened finding", async () => {
+    planned = await planSite(file);
+    expect(mailLines(planned)).toEqual([]);
+  });
+
+  it.each(MUTATIONS.map((m) => [m.name, m] as const))("GIVEN '%s' WHEN palisade verify runs THEN it exits 1 with a mail-weakened finding on the edited line", async (_n, m) => {
+    const dir = copyOut(planned);
+    editText(dir, DOVECOT_CONF, m.edit);
+    const r = await verifyCli(dir);
+    expect(r.code, r.stdout).toBe(1);
+    expectFindingsOnLine(r.report, dir, "mail-weakened", m, DOVECOT_CONF);
+  });
+
+  it.each(NEUTRAL.map((m) => [m.name, m] as const))("GIVEN '%s' WHEN verified THEN no mail-weakened finding", (_n, m) => {
+    const dir = copyOut(planned);
+    editText(dir, DOVECOT_CONF, m.edit);
+    expect(mailLines(dir)).toEqual([]);
+  });
+});
+
+describe("dovecot.conf's filters, rule by rule", () => {
+  const conf = parseDovecotConf("ssl = required\nremote 10.0.0.0/8 {\n  ssl = yes\n  protocol imap {\n    ssl = no\n  }\n}\nprotocol !lmtp {\n  ssl_min_protocol = TLSv1.3\n}\n");
+  it("GIVEN nested and negated filters WHEN a connection is described THEN the values that may apply are the top level's and each matching filter's", () => {
+    expect(conf.problems).toEqual([]);
+    expect(possibleValues(conf, "ssl", {})).toEqual(["required"]);
+    expect(possibleValues(conf, "ssl", { remote: "10.1.2.3" })).toEqual(["required", "yes"]);
+    expect(possibleValues(conf, "ssl", { remote: "10.1.2.3", protocol: "imap" })).toEqual(["required", "yes", "no"]);
+    expect(possibleValues(conf, "ssl", { remote: "192.0.2.1", protocol: "imap" })).toEqual(["required"]);
+    expect(possibleValues(conf, "ssl_min_protocol", { protocol: "imap" })).toEqual(["TLSv1.2", "TLSv1.3"]);
+    expect(possibleValues(conf, "ssl_min_protocol", { protocol: "lmtp" })).toEqual(["TLSv1.2"]);
+  });
+
+  it("GIVEN what Dovecot refuses (a remote filter inside a protocol one, a protocol list, an unclosed section, a non-boolean) WHEN read THEN each is a problem on its line", () => {
+    const cases: [string, number][] = [
+      ["protocol imap {\n  remote 1.2.3.4 {\n  }\n}\n", 2],
+      ["protocol imap pop3 {\n}\n", 1],
+      ["service imap {\n", 2],
+      ["disable_plaintext_auth = maybe\n", 1],
+    ];
+    for (const [text, line] of cases) expect(parseDovecotConf(text).problems.map((p) => p.line), text).toContain(line);
+  });
+});
