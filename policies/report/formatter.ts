@@ -77,4 +77,4 @@ export function provenEntries(r: Report): { evaluator: string; proof: Differenti
 }
 
 /** What the proven section says of the layers no differential test covers. */
-export const NOT_DIFFERENTIAL = "Every other layer (WireGuard, the Docker engines' output, OpenBao, the PostgreSQL statements, Postfix) is read by the verifier's own model of its program, and checked by mutations of the artifacts; Postfix's relay decision and the tenancy SQL's effect are also run on the real Postfix and PostgreSQL in the host tests.";
+export const NOT_DIFFERENTIAL = "Every other layer (WireGuard, the Docker engines' output, OpenBao, the PostgreSQL statements, Postfix, sysctl) is read by the verifier's own model of its program, and checked by mutations of the artifacts; Postfix's relay decision and the tenancy SQL's effect are also run on the real Postfix and PostgreSQL in the host tests.";

@@ -1,11 +1,13 @@
 import { NFT_PROVEN_SEMANTICS } from "./nftables.js";
+import type { Report } from "./report-model.js";
 
 /*
  * What the report may say is proven against the real program, not only read by the verifier's model
  * of it: the evaluators checked by a differential test, each with the program it runs, the test, how
  * many cases the suite runs and the semantics those cases cover. Every other layer (WireGuard, the
  * Docker engines, OpenBao, PostgreSQL's statements) is read by the verifier's model and checked by
- * mutations of the artifacts, which is evidence of another kind.
+ * mutations of the artifacts, which is evidence of another kind. Knot, Dovecot and fail2ban are read
+ * by a configuration reader, proven by loading the same files into the real program's own reader.
  */
 
 /** The semantics the HAProxy differential test (test/policies/haproxy-differential.test.ts) sends requests through. */
@@ -19,6 +21,33 @@ export const HAPROXY_PROVEN_SEMANTICS: readonly string[] = [
   "src matches behind the PROXY protocol header (accept-proxy), with and without the header",
 ];
 
+/** The semantics the Knot differential test (test/policies/dns-config-live.test.ts) loads through knotc. */
+export const KNOT_PROVEN_SEMANTICS: readonly string[] = [
+  "every example platform's knot.conf as rendered and a generated platform's, each with its rewrites that change nothing and its weakenings (test/policies/dns-mutations.ts)",
+  "a single-valued key given twice keeps the last (dnssec-signing on, then off), a multi-valued one adds its values, a section given twice merges",
+  "names case-insensitive and absolute (Example.NET is example.net.), TSIG key ids too; booleans on/off/true/false; integers with a sign or leading zeros; options in upper case",
+  "[ lists ], \"quoted\" values, # comments after a blank, ACL addresses as hosts, networks and first-last ranges, the include of the TSIG keys file",
+  "what knot refuses (a tab, a duplicate id, a key without its secret) is refused by the verifier too",
+];
+
+/** The semantics the Dovecot differential test (test/policies/dovecot-live.test.ts) asks doveconf about. */
+export const DOVECOT_PROVEN_SEMANTICS: readonly string[] = [
+  "every example platform's dovecot.conf as rendered, with its rewrites that change nothing and its weakenings (test/policies/dovecot-mutations.ts)",
+  "the last assignment wins; a # after a value is a comment; quoted values; booleans in any case",
+  "protocol NAME and !NAME filters, remote and local filters by address and network, a protocol filter inside a remote one",
+  "the value of ssl, disable_plaintext_auth, ssl_min_protocol, auth_mechanisms and protocols for nine kinds of connection (protocol, remote and local address): always one the verifier found",
+  "what Dovecot 2.3 refuses (a setting it does not know) is refused by the verifier too",
+];
+
+/** The semantics the fail2ban differential test (test/policies/ips-config-live.test.ts) reads with fail2ban-client. */
+export const FAIL2BAN_PROVEN_SEMANTICS: readonly string[] = [
+  "the first example platform's jail.local and ban action as rendered, with its rewrites that change nothing and its weakenings (test/policies/ips-mutations.ts)",
+  "a jail's keys falling back to [DEFAULT], %(key)s interpolation, indented continuation lines, booleans as fail2ban reads them",
+  "bantime and findtime with units as fail2ban counts them, maxretry, ignoreip, the jail's action",
+  "the action's <tags> from [Init], its ban, check, unban, start and stop commands",
+  "every weakening the verifier reports is read by fail2ban as a jail configuration other than the plan's",
+];
+
 export interface DifferentialProof {
   /** The real program the cases run through, and how. */
   readonly program: string;
@@ -29,7 +58,7 @@ export interface DifferentialProof {
 }
 
 /** Each differentially proven evaluator, keyed as `report.json → proven`. The suite defaults are the tests' own (checked by test/policies/proven.test.ts). */
-export const DIFFERENTIAL_PROOFS: { readonly nftables: DifferentialProof; readonly haproxy: DifferentialProof } = {
+export const DIFFERENTIAL_PROOFS: { readonly nftables: DifferentialProof; readonly haproxy: DifferentialProof; readonly knot: DifferentialProof; readonly dovecot: DifferentialProof; readonly fail2ban: DifferentialProof } = {
   nftables: {
     program: "the Linux kernel's nftables: each generated ruleset loaded with nft -f in a throwaway network namespace and the packet really sent through it",
     test: "test/policies/nft-differential.test.ts",
@@ -40,9 +69,24 @@ export const DIFFERENTIAL_PROOFS: { readonly nftables: DifferentialProof; readon
     test: "test/policies/haproxy-differential.test.ts",
     cases: "150 generated requests per configuration (HAPROXY_DIFF_N), on every example's two configurations and 6 generated ones (HAPROXY_DIFF_CONFIGS)",
   },
+  knot: {
+    program: "Knot DNS 3.2 itself: each configuration loaded with knotc conf-export, which writes what knotd would load; the verifier's reading must equal it",
+    test: "test/policies/dns-config-live.test.ts",
+    cases: "the plan, 7 rewrites that change nothing and 22 weakenings of knot.conf, on every example and a generated platform",
+  },
+  dovecot: {
+    program: "Dovecot 2.3 itself: doveconf -f protocol=... -f remote=... -f local=... prints each setting's value for such a connection",
+    test: "test/policies/dovecot-live.test.ts",
+    cases: "the plan, 4 rewrites that change nothing and 23 weakenings of dovecot.conf, on every example, for 9 kinds of connection",
+  },
+  fail2ban: {
+    program: "fail2ban 1.0 itself: fail2ban-client -c DIR -d prints the jails as the server would be configured from the files",
+    test: "test/policies/ips-config-live.test.ts",
+    cases: "the plan, 4 rewrites that change nothing and 23 weakenings of the first example's fail2ban files",
+  },
 };
 
 /** `report.json → proven`: the semantics each differential test covers. */
-export function provenSemantics(): { readonly nftables: readonly string[]; readonly haproxy: readonly string[] } {
-  return { nftables: NFT_PROVEN_SEMANTICS, haproxy: HAPROXY_PROVEN_SEMANTICS };
+export function provenSemantics(): Required<NonNullable<Report["proven"]>> {
+  return { nftables: NFT_PROVEN_SEMANTICS, haproxy: HAPROXY_PROVEN_SEMANTICS, knot: KNOT_PROVEN_SEMANTICS, dovecot: DOVECOT_PROVEN_SEMANTICS, fail2ban: FAIL2BAN_PROVEN_SEMANTICS };
 }

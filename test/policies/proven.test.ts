@@ -65,6 +65,14 @@ describe("what the report claims of each differential test", () => {
     expect(DIFFERENTIAL_PROOFS.haproxy.cases).toMatch(new RegExp(`^${perConfig} generated requests per configuration.* and ${generated} generated ones`));
   });
 
+  it("GIVEN the configuration readers' proofs WHEN their case counts are compared with the mutation modules their tests run THEN they are those modules' own", async () => {
+    const [dns, dovecot, ips] = await Promise.all([import("./dns-mutations.js"), import("./dovecot-mutations.js"), import("./ips-mutations.js")]);
+    expect(DIFFERENTIAL_PROOFS.knot.cases).toMatch(new RegExp(`^the plan, ${dns.NEUTRAL.length} rewrites that change nothing and ${dns.MUTATIONS.length} weakenings`));
+    expect(DIFFERENTIAL_PROOFS.dovecot.cases).toMatch(new RegExp(`^the plan, ${dovecot.NEUTRAL.length} rewrites that change nothing and ${dovecot.MUTATIONS.length} weakenings`));
+    expect(DIFFERENTIAL_PROOFS.fail2ban.cases).toMatch(new RegExp(`^the plan, ${ips.NEUTRAL.length} rewrites that change nothing and ${ips.MUTATIONS.length} weakenings`));
+    for (const k of ["knot", "dovecot", "fail2ban"] as const) expect(text(DIFFERENTIAL_PROOFS[k].test)).toMatch(/MUTATIONS, NEUTRAL/);
+  });
+
   it("GIVEN a case count that is not the test's WHEN compared as above THEN the check would fail (the pattern is not vacuous)", () => {
     expect("2999 generated (ruleset, packet) pairs").not.toMatch(new RegExp(`^${/PALISADE_NFT_FUZZ_CASES \?\? (\d+)/.exec(text(DIFFERENTIAL_PROOFS.nftables.test))![1]} generated`));
   });
