@@ -81,7 +81,11 @@ export function checkOpenBaoServer(files: ReadonlyMap<string, string>, site: Sit
   }
   const audits = body.blocks.filter((b) => b.type === "audit");
   for (const d of AUDIT_DEVICES) {
-    if (!audits.some((a) => a.labels[0] === "file" && a.labels[1] === d.path)) finding(`audit ${d.path}`, `audit device ${d.path} (${d.description}) is gone: requests to the secrets ${d.filePath === "stdout" ? "are no longer copied to the container log" : "leave no trace on the audit volume"}`);
+    const device = audits.find((a) => a.labels[0] === "file" && a.labels[1] === d.path);
+    const filePath = device?.body.blocks.find((b) => b.type === "options")?.body.attributes.file_path;
+    // The device is there but writes elsewhere (/dev/null silences it just as well as removing it).
+    if (device && filePath !== d.filePath) finding(`audit ${d.path} file_path`, `audit device ${d.path} writes to ${JSON.stringify(filePath ?? "(unset)")}, not the rendered ${d.filePath}: ${d.description.toLowerCase()} is not kept`, lineOf("file_path", device.line) ?? device.line);
+    if (!device) finding(`audit ${d.path}`, `audit device ${d.path} (${d.description}) is gone: requests to the secrets ${d.filePath === "stdout" ? "are no longer copied to the container log" : "leave no trace on the audit volume"}`);
   }
   for (const a of audits) judgeAudit(a, finding, lineOf);
   for (const b of body.blocks) {

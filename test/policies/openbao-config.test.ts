@@ -41,6 +41,7 @@ const MUTATIONS: readonly Mutation[] = [
   { name: "a plugin directory (arbitrary binaries)", edit: (x) => x.replace(/^(ui\s*=.*)$/m, '$1\nplugin_directory = "/tmp/plugins"'), expected: /plugin_directory is not modelled/, marker: "plugin_directory" },
   { name: "an audit device logging raw secrets", edit: (x) => x.replace(/^( {4}log_raw\s*=\s*)"false"$/m, '$1"true"'), expected: /log_raw = "true": the audit log holds every token and secret in clear/, marker: "log_raw" },
   { name: "the volume's audit device removed", edit: (x) => x.replace(/^audit "file" "file-volume" \{\n(?:.*\n)*?\}\n/m, ""), expected: /audit device file-volume .* is gone/, marker: "" },
+  { name: "the volume's audit device writing to /dev/null", edit: (x) => x.replace(/^( {4}file_path\s*=\s*)"\/openbao\/audit\/audit\.log"$/m, '$1"/dev/null"'), expected: /audit device file-volume writes to "\/dev\/null", not the rendered/, marker: "/dev/null" },
   { name: "the audit log world-readable", edit: (x) => x.replace(/^( {4}mode\s*=\s*)"0600"$/m, '$1"0644"'), expected: /mode "0644": the audit log is readable or writable beyond its owner/, marker: "mode" },
   { name: "accessors in clear in the audit log (hmac_accessor)", edit: (x) => x.replace(/^( {4}log_raw\s*=.*)$/m, '$1\n    hmac_accessor = "false"'), expected: /option hmac_accessor is not modelled/, marker: "hmac_accessor" },
   { name: "another storage backend", edit: (x) => x.replace(/^storage "file" \{/m, 'storage "inmem" {'), expected: /the storage is not the rendered file backend/, marker: "storage" },
