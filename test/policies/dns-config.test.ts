@@ -1,10 +1,9 @@
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseSite, type Site } from "../../core/index.js";
 import { KNOT_CONF, knotCanonical, parseKnotConf } from "../../policies/verifier/knot.js";
-import { copyOut, expectFindingsOnLine, problemLines, verifyCli, verifyDirInProcess } from "./support.js";
-import { generatedSiteFile, planSite, siteFiles } from "./planned-sites.js";
+import { copyOut, describeMutationSuite, problemLines, verifyDirInProcess } from "./support.js";
+import { generatedSiteFile, siteFiles } from "./planned-sites.js";
 import { MUTATIONS, NEUTRAL } from "./dns-mutations.js";
 
 /*
@@ -15,38 +14,20 @@ import { MUTATIONS, NEUTRAL } from "./dns-mutations.js";
  * the planned site's own (dns-mutations.ts). Rewrites that change nothing knot does must pass.
  */
 
-const sites = [...siteFiles(), generatedSiteFile(7)];
-const dnsLines = (dir: string) => problemLines(verifyDirInProcess(dir)).filter((l) => l.startsWith("dns-weakened"));
-
-describe.each(sites)("the DNS of %s as knot reads it", ({ file }) => {
-  let planned: string;
-  let site: Site;
-
-  it("GIVEN the plan WHEN verified THEN no dns-weakened finding", async () => {
-    planned = await planSite(file);
-    site = parseSite(readFileSync(join(planned, "inputs/site.yaml"), "utf8"));
-    expect(dnsLines(planned)).toEqual([]);
-  });
-
-  it.each(MUTATIONS.map((m) => [m.name, m] as const))("GIVEN '%s' WHEN palisade verify runs THEN it exits 1 with a dns-weakened finding on the edited line", async (_n, m) => {
-    const dir = copyOut(planned);
-    m.apply(dir, site);
-    const r = await verifyCli(dir);
-    expect(r.code, r.stdout).toBe(1);
-    expectFindingsOnLine(r.report, dir, "dns-weakened", m, KNOT_CONF);
-  });
-
-  it.each(NEUTRAL.map((m) => [m.name, m] as const))("GIVEN '%s' WHEN verified THEN no dns-weakened finding", (_n, m) => {
-    const dir = copyOut(planned);
-    m.apply(dir, site);
-    expect(dnsLines(dir)).toEqual([]);
-  });
-
-  it("GIVEN knot.conf removed WHEN verified THEN a dns-weakened finding says the zones are not served as verified", () => {
-    const dir = copyOut(planned);
-    rmSync(join(dir, KNOT_CONF));
-    expect(dnsLines(dir).some((l) => /has no hosts\/edge\/knot\/knot\.conf/.test(l))).toBe(true);
-  });
+describeMutationSuite({
+  title: "the DNS of %s as knot reads it",
+  kind: "dns-weakened",
+  sites: [...siteFiles(), generatedSiteFile(7)],
+  artifact: () => KNOT_CONF,
+  mutations: MUTATIONS,
+  neutral: NEUTRAL,
+  more: (planned) => {
+    it("GIVEN knot.conf removed WHEN verified THEN a dns-weakened finding says the zones are not served as verified", () => {
+      const dir = copyOut(planned().dir);
+      rmSync(join(dir, KNOT_CONF));
+      expect(problemLines(verifyDirInProcess(dir)).some((l) => /^dns-weakened .*has no hosts\/edge\/knot\/knot\.conf/.test(l))).toBe(true);
+    });
+  },
 });
 
 describe("knot.conf as knotd reads it, rule by rule", () => {

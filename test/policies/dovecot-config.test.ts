@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DOVECOT_CONF, parseDovecotConf, possibleValues } from "../../policies/verifier/dovecot.js";
-import { copyOut, editText, expectFindingsOnLine, problemLines, verifyCli, verifyDirInProcess } from "./support.js";
-import { generatedSiteFile, planSite, siteFiles } from "./planned-sites.js";
+import { describeMutationSuite, editText } from "./support.js";
+import { generatedSiteFile, siteFiles } from "./planned-sites.js";
 import { MUTATIONS, NEUTRAL } from "./dovecot-mutations.js";
 
 /*
@@ -11,30 +11,13 @@ import { MUTATIONS, NEUTRAL } from "./dovecot-mutations.js";
  * that change nothing Dovecot does must pass.
  */
 
-const sites = [...siteFiles(), generatedSiteFile(7)];
-const mailLines = (dir: string) => problemLines(verifyDirInProcess(dir)).filter((l) => l.startsWith("mail-weakened"));
-
-describe.each(sites)("the IMAP server of %s as Dovecot reads it", ({ file }) => {
-  let planned: string;
-
-  it("GIVEN the plan WHEN verified THEN no mail-weakened finding", async () => {
-    planned = await planSite(file);
-    expect(mailLines(planned)).toEqual([]);
-  });
-
-  it.each(MUTATIONS.map((m) => [m.name, m] as const))("GIVEN '%s' WHEN palisade verify runs THEN it exits 1 with a mail-weakened finding on the edited line", async (_n, m) => {
-    const dir = copyOut(planned);
-    editText(dir, DOVECOT_CONF, m.edit);
-    const r = await verifyCli(dir);
-    expect(r.code, r.stdout).toBe(1);
-    expectFindingsOnLine(r.report, dir, "mail-weakened", m, DOVECOT_CONF);
-  });
-
-  it.each(NEUTRAL.map((m) => [m.name, m] as const))("GIVEN '%s' WHEN verified THEN no mail-weakened finding", (_n, m) => {
-    const dir = copyOut(planned);
-    editText(dir, DOVECOT_CONF, m.edit);
-    expect(mailLines(dir)).toEqual([]);
-  });
+describeMutationSuite({
+  title: "the IMAP server of %s as Dovecot reads it",
+  kind: "mail-weakened",
+  sites: [...siteFiles(), generatedSiteFile(7)],
+  artifact: () => DOVECOT_CONF,
+  mutations: MUTATIONS.map((m) => ({ ...m, apply: (dir: string) => editText(dir, DOVECOT_CONF, m.edit) })),
+  neutral: NEUTRAL.map((m) => ({ ...m, apply: (dir: string) => editText(dir, DOVECOT_CONF, m.edit) })),
 });
 
 describe("dovecot.conf's filters, rule by rule", () => {

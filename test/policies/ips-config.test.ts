@@ -1,11 +1,8 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseSite, type Site } from "../../core/index.js";
 import { fail2banSeconds, parseFail2banIni } from "../../policies/verifier/fail2ban.js";
-import { copyOut, expectFindingsOnLine, verifyCli, verifyDirInProcess, problemLines } from "./support.js";
-import { generatedSiteFile, planSite, siteFiles } from "./planned-sites.js";
-import { MUTATIONS, NEUTRAL } from "./ips-mutations.js";
+import { describeMutationSuite } from "./support.js";
+import { generatedSiteFile, siteFiles } from "./planned-sites.js";
+import { JAIL, MUTATIONS, NEUTRAL } from "./ips-mutations.js";
 
 /*
  * Class 12 of issue 12, the IPS half: fail2ban's jails as fail2ban reads them. Each edit weakens
@@ -16,33 +13,15 @@ import { MUTATIONS, NEUTRAL } from "./ips-mutations.js";
  * change nothing fail2ban does must pass.
  */
 
-const sites = [...siteFiles(), generatedSiteFile(7)];
-
-describe.each(sites)("the IPS of %s as fail2ban reads it", ({ file }) => {
-  let planned: string;
-  let site: Site;
-
-  it("GIVEN the plan WHEN verified THEN no ips-weakened finding", async () => {
-    planned = await planSite(file);
-    site = parseSite(readFileSync(join(planned, "inputs/site.yaml"), "utf8"));
-    expect(problemLines(verifyDirInProcess(planned)).filter((l) => l.startsWith("ips-weakened"))).toEqual([]);
-  });
-
-  it.each(MUTATIONS.map((m) => [m.name, m] as const))("GIVEN '%s' WHEN palisade verify runs THEN it exits 1 with an ips-weakened finding on the edited line", async (_n, m) => {
-    const dir = copyOut(planned);
-    m.apply(dir, site);
-    const r = await verifyCli(dir);
-    expect(r.code, r.stdout).toBe(1);
-    const found = expectFindingsOnLine(r.report, dir, "ips-weakened", m, m.artifact);
-    // One finding per edit: an unmodelled [DEFAULT] key is not repeated for every jail that inherits it.
-    expect(new Set(found.map((f) => f.line)).size).toBe(found.length);
-  });
-
-  it.each(NEUTRAL.map((m) => [m.name, m] as const))("GIVEN '%s' WHEN verified THEN no ips-weakened finding", (_n, m) => {
-    const dir = copyOut(planned);
-    m.apply(dir, site);
-    expect(problemLines(verifyDirInProcess(dir)).filter((l) => l.startsWith("ips-weakened"))).toEqual([]);
-  });
+describeMutationSuite({
+  title: "the IPS of %s as fail2ban reads it",
+  kind: "ips-weakened",
+  sites: [...siteFiles(), generatedSiteFile(7)],
+  artifact: () => JAIL,
+  mutations: MUTATIONS,
+  neutral: NEUTRAL,
+  // An unmodelled [DEFAULT] key is not repeated for every jail that inherits it.
+  oneFindingPerLine: true,
 });
 
 describe("fail2ban's formats, unit by unit", () => {

@@ -5,7 +5,7 @@ import { parseSite, type Site } from "../../core/index.js";
 import { openbaoDirOf } from "../../policies/openbao/render.js";
 import { openbaoBool } from "../../policies/verifier/openbao-server.js";
 import { FORMATTERS } from "../../policies/report/index.js";
-import { copyOut, editText, expectFindingsOnLine, problemLines, verifyCli, verifyDirInProcess } from "./support.js";
+import { copyOut, describeMutationSuite, editText, verifyDirInProcess } from "./support.js";
 import { generatedSiteFile, planSite, siteFiles } from "./planned-sites.js";
 
 /*
@@ -56,34 +56,15 @@ const NEUTRAL: readonly { readonly name: string; readonly edit: (text: string) =
 ];
 
 const sites = [...siteFiles(), generatedSiteFile(7)];
-const configLines = (dir: string) => problemLines(verifyDirInProcess(dir)).filter((l) => l.startsWith("openbao-config"));
+const configPath = (site: Site) => `${openbaoDirOf(site)}/config.hcl`;
 
-describe.each(sites)("OpenBao's server configuration of %s as OpenBao reads it", ({ file }) => {
-  let planned: string;
-  let site: Site;
-  let path: string;
-
-  it("GIVEN the plan WHEN verified THEN no openbao-config finding", async () => {
-    planned = await planSite(file);
-    site = parseSite(readFileSync(join(planned, "inputs/site.yaml"), "utf8"));
-    path = `${openbaoDirOf(site)}/config.hcl`;
-    expect(configLines(planned)).toEqual([]);
-  });
-
-  it.each(MUTATIONS.map((m) => [m.name, m] as const))("GIVEN '%s' WHEN palisade verify runs THEN it exits 1 with an openbao-config finding on the edited line", async (_n, m) => {
-    if (m.applies && !m.applies(site)) return;
-    const dir = copyOut(planned);
-    editText(dir, path, (x) => m.edit(x, site));
-    const r = await verifyCli(dir);
-    expect(r.code, r.stdout).toBe(1);
-    expectFindingsOnLine(r.report, dir, "openbao-config", m, path);
-  });
-
-  it.each(NEUTRAL.map((m) => [m.name, m] as const))("GIVEN '%s' WHEN verified THEN no openbao-config finding", (_n, m) => {
-    const dir = copyOut(planned);
-    editText(dir, path, m.edit);
-    expect(configLines(dir)).toEqual([]);
-  });
+describeMutationSuite({
+  title: "OpenBao's server configuration of %s as OpenBao reads it",
+  kind: "openbao-config",
+  sites,
+  artifact: configPath,
+  mutations: MUTATIONS.map((m) => ({ ...m, apply: (dir: string, site: Site) => editText(dir, configPath(site), (x) => m.edit(x, site)) })),
+  neutral: NEUTRAL.map((m) => ({ ...m, apply: (dir: string, site: Site) => editText(dir, configPath(site), m.edit) })),
 });
 
 describe("OpenBao's booleans and the SARIF rule of every finding", () => {

@@ -1,5 +1,7 @@
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { expect } from "vitest";
+import { describe, expect, it } from "vitest";
+import { parseSite, type Site } from "../../core/index.js";
+import { planSite } from "./planned-sites.js";
 import { join } from "node:path";
 import { readArtifacts } from "../../stacks/output.js";
 import { verifyArtifacts, type Report } from "../../policies/verifier/index.js";
@@ -83,4 +85,66 @@ export function expectFindingsOnLine(report: Report, dir: string, kind: string, 
     expect(found.some((f) => f.at !== undefined && lines[f.at - 1]!.includes(m.marker)), found.map((f) => `${f.at}: ${lines[(f.at ?? 0) - 1]}`).join("\n")).toBe(true);
   }
   return found;
+}
+
+/** One edit of a planned output: it must end in a finding of the suite's kind on the line holding `marker` ("" when the finding is about something absent). */
+export interface SuiteMutation {
+  readonly name: string;
+  readonly apply: (dir: string, site: Site) => void;
+  readonly expected: RegExp;
+  readonly marker: string;
+  /** The file the finding names (default: the suite's). */
+  readonly artifact?: string;
+  /** Where it is no weakening on this site (e.g. memory locking off in a Kubernetes pod), skipped. */
+  readonly applies?: (site: Site) => boolean;
+}
+
+/**
+ * The mutation suite of one finding kind, on each site: the plan has no finding of the kind; each
+ * mutation makes `palisade verify` exit 1 with such a finding on the edited line of its file;
+ * each neutral rewrite passes. `artifact` is the suite's file on a planned site.
+ */
+export function describeMutationSuite(opts: {
+  readonly title: string;
+  readonly kind: string;
+  readonly sites: readonly { readonly name: string; readonly file: string }[];
+  readonly artifact: (site: Site) => string;
+  readonly mutations: readonly SuiteMutation[];
+  readonly neutral: readonly { readonly name: string; readonly apply: (dir: string, site: Site) => void }[];
+  /** Each edit gives one finding per line (an inherited setting is not reported once per place it applies). */
+  readonly oneFindingPerLine?: boolean;
+  /** Further cases on the same plan. */
+  readonly more?: (planned: () => { dir: string; site: Site }) => void;
+}): void {
+  const lines = (dir: string) => problemLines(verifyDirInProcess(dir)).filter((l) => l.startsWith(opts.kind));
+  describe.each(opts.sites)(opts.title, ({ file }) => {
+    let planned: string;
+    let site: Site;
+
+    it(`GIVEN the plan WHEN verified THEN no ${opts.kind} finding`, async () => {
+      planned = await planSite(file);
+      site = parseSite(readFileSync(join(planned, "inputs/site.yaml"), "utf8"));
+      expect(lines(planned)).toEqual([]);
+    });
+
+    for (const m of opts.mutations) {
+      it(`GIVEN '${m.name}' WHEN palisade verify runs THEN it exits 1 with a ${opts.kind} finding on the edited line`, async (ctx) => {
+        if (m.applies && !m.applies(site)) return ctx.skip();
+        const dir = copyOut(planned);
+        m.apply(dir, site);
+        const r = await verifyCli(dir);
+        expect(r.code, r.stdout).toBe(1);
+        const found = expectFindingsOnLine(r.report, dir, opts.kind, m, m.artifact ?? opts.artifact(site));
+        if (opts.oneFindingPerLine) expect(new Set(found.map((f) => f.line)).size).toBe(found.length);
+      });
+    }
+
+    it.each(opts.neutral.map((m) => [m.name, m] as const))(`GIVEN '%s' WHEN verified THEN no ${opts.kind} finding`, (_n, m) => {
+      const dir = copyOut(planned);
+      m.apply(dir, site);
+      expect(lines(dir)).toEqual([]);
+    });
+
+    opts.more?.(() => ({ dir: planned, site }));
+  });
 }
