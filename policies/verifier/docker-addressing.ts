@@ -42,8 +42,16 @@ function cidr4(text: string): AddrRange | undefined {
 export function addressingProblems(networks: readonly AddressedNetwork[], attachments: readonly AddressedAttachment[]): AddressingProblem[] {
   const out: AddressingProblem[] = [];
   const subnets = new Map<string, AddrRange | undefined>();
+  // Every pool placed so far, in order (the clash a message names is the first of them), and an
+  // index to find whether there is one: the pools that overlap none before them, sorted by first
+  // address, and the few that do. A linear search of every pool was quadratic: a tenth of a second
+  // at a thousand networks, per engine.
   const placed: { name: string; subnet: string; range: AddrRange }[] = [];
+  const disjoint: { range: AddrRange }[] = [];
+  const overlapping: { range: AddrRange }[] = [];
+  const byName = new Map<string, AddressedNetwork>();
   for (const n of networks) {
+    if (!byName.has(n.name)) byName.set(n.name, n);
     if (!n.subnet) {
       subnets.set(n.name, undefined);
       continue;
@@ -56,8 +64,13 @@ export function addressingProblems(networks: readonly AddressedNetwork[], attach
     }
     const gw = n.gateway ? parseIp(n.gateway) : undefined;
     if (n.gateway && (!gw || gw.v !== 4 || gw.n < range.lo || gw.n > range.hi)) out.push({ pointer: n.gatewayAt, message: `network ${n.name} has gateway ${n.gateway} outside its subnet ${n.subnet}: Docker refuses it` });
-    const clash = placed.find((p) => p.range.lo <= range.hi && range.lo <= p.range.hi);
-    if (clash) out.push({ pointer: n.subnetAt, message: `network ${n.name}'s subnet ${n.subnet} overlaps network ${clash.name}'s ${clash.subnet}: Docker refuses the second pool, and which bridge routes an address of both is not what the model says` });
+    const overlaps = (p: { range: AddrRange }) => p.range.lo <= range.hi && range.lo <= p.range.hi;
+    const next = disjoint[firstNot(disjoint, (p) => p.range.hi < range.lo)];
+    if ((next && overlaps(next)) || overlapping.some(overlaps)) {
+      const clash = placed.find(overlaps)!;
+      out.push({ pointer: n.subnetAt, message: `network ${n.name}'s subnet ${n.subnet} overlaps network ${clash.name}'s ${clash.subnet}: Docker refuses the second pool, and which bridge routes an address of both is not what the model says` });
+      overlapping.push({ range });
+    } else disjoint.splice(firstNot(disjoint, (p) => p.range.lo <= range.lo), 0, { range });
     placed.push({ name: n.name, subnet: n.subnet, range });
   }
   const taken = new Map<string, string>();
@@ -73,7 +86,7 @@ export function addressingProblems(networks: readonly AddressedNetwork[], attach
       out.push({ pointer: a.at, message: `container ${a.container} has address ${JSON.stringify(a.ipv4)} on ${a.network}, not an IPv4 address` });
       continue;
     }
-    const net = networks.find((n) => n.name === a.network)!;
+    const net = byName.get(a.network)!;
     if (!net.subnet) {
       out.push({ pointer: a.at, message: `container ${a.container} has the fixed address ${a.ipv4} on ${a.network}, which configures no subnet: Docker accepts a fixed address only on a network with a configured subnet` });
       continue;
@@ -89,4 +102,20 @@ export function addressingProblems(networks: readonly AddressedNetwork[], attach
     }
   }
   return out;
+}
+
+/**
+ * The first index of a sorted list whose item is not `before` (every item before it is): a
+ * bisection. Disjoint pools sorted by first address are sorted by last address too, so the only
+ * one that can overlap a range starting at lo is the first that does not end before lo.
+ */
+function firstNot<T>(xs: readonly T[], before: (x: T) => boolean): number {
+  let a = 0;
+  let b = xs.length;
+  while (a < b) {
+    const m = (a + b) >> 1;
+    if (before(xs[m]!)) a = m + 1;
+    else b = m;
+  }
+  return a;
 }

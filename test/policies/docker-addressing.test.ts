@@ -19,6 +19,16 @@ describe("Docker addressing as the engine applies it", () => {
     expect(messages([a, net("c", "10.1.0.128/25")], [])).toEqual([expect.stringMatching(/^c\/subnet: .*overlaps network a's 10\.1\.0\.0\/24/)]);
   });
 
+  it("GIVEN pools declared out of address order, one overlapping only a pool that itself overlapped WHEN checked THEN every overlap is reported, naming the first pool it overlaps", () => {
+    const pools = [net("d", "10.4.0.0/24"), net("b", "10.2.0.0/24"), net("e", "10.2.0.0/15"), net("f", "10.3.0.128/25"), net("g", "10.5.0.0/24"), net("h", "10.0.0.0/8")];
+    expect(messages(pools, [])).toEqual([expect.stringMatching(/^e\/subnet: .*overlaps network b's/), expect.stringMatching(/^f\/subnet: .*overlaps network e's/), expect.stringMatching(/^h\/subnet: .*overlaps network d's/)]);
+  });
+
+  it("GIVEN a thousand disjoint pools in scattered order WHEN checked THEN none is reported an overlap", () => {
+    const pools = Array.from({ length: 1000 }, (_, i) => (i * 379) % 1000).map((k) => net(`n${k}`, `10.${k >> 2}.${(k & 3) * 64}.0/26`));
+    expect(messages(pools, [])).toEqual([]);
+  });
+
   it("GIVEN a gateway outside the subnet WHEN checked THEN the gateway's place is reported", () => {
     expect(messages([net("a", "10.1.0.0/24", "10.9.0.1")], [])).toEqual([expect.stringMatching(/^a\/gateway: .*gateway 10\.9\.0\.1 outside its subnet/)]);
   });
