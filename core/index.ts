@@ -28,7 +28,7 @@ export { loadSite, parseSite, SiteError, type SiteProblem } from "./site-loader.
 export * from "./cidr.js";
 export { IPS_ACTION, IPS_JAILS, IPS_REPEAT_JAIL, type IpsJail } from "./ips.js";
 export { DOVECOT_PASSDB, DOVECOT_USERDB, MAIL_SECRETS } from "./mail.js";
-export { KNOT_CONFIG_DIR, KNOT_DNSSEC_POLICY, KNOT_RRL, KNOT_STORAGE_DIR, KNOT_TSIG_INCLUDE, tsigKeyId } from "./dns.js";
+export { dkimRecordValue, KNOT_CONFIG_DIR, KNOT_DNSSEC_POLICY, KNOT_RRL, KNOT_STORAGE_DIR, KNOT_TSIG_INCLUDE, mtaStsPolicy, tsigKeyId, txtStrings, zoneLine, zoneRecords, zoneSoa, type ZoneRecord } from "./dns.js";
 export { rng, seedOf } from "./rng.js";
 export { type Artifact, sortArtifacts } from "./artifact.js";
 export { tunnelAddresses, siteTunnelAddresses, siteNames, type TunnelAddresses } from "./site-derived.js";

@@ -1,33 +1,7 @@
-import { isIpv6, KNOT_CONFIG_DIR, KNOT_DNSSEC_POLICY, KNOT_RRL, KNOT_STORAGE_DIR, KNOT_TSIG_INCLUDE, routedHosts, siteNames, siteZones, tsigKeyId, zoneOf, type Artifact, type Topology } from "../core/index.js";
+import { dkimRecordValue, KNOT_CONFIG_DIR, KNOT_DNSSEC_POLICY, KNOT_RRL, KNOT_STORAGE_DIR, KNOT_TSIG_INCLUDE, mtaStsPolicy, siteZones, tsigKeyId, txtStrings, zoneLine, zoneRecords, zoneSoa, type Artifact, type Topology } from "../core/index.js";
 import { EDGE_DIR, digest, header } from "./private/edge-facts.js";
 
-export { KNOT_CONFIG_DIR, KNOT_DNSSEC_POLICY, KNOT_STORAGE_DIR, KNOT_TSIG_INCLUDE, tsigKeyId };
-
-/** Splits a TXT value into quoted character-strings of at most 255 bytes (RFC 1035), as zone-file text. */
-export function txtStrings(value: string): string {
-  if (/["\\]/.test(value)) throw new Error(`TXT value contains a quote or backslash: ${JSON.stringify(value)}`);
-  const parts: string[] = [];
-  for (let i = 0; i < value.length; i += 255) parts.push(`"${value.slice(i, i + 255)}"`);
-  return parts.length === 1 ? parts[0]! : `( ${parts.join(" ")} )`;
-}
-
-/** The MTA-STS policy the `_mta-sts` record announces (served at https://mta-sts.<domain>/.well-known/mta-sts.txt). */
-export function mtaStsPolicy(t: Topology): string {
-  return ["version: STSv1", "mode: enforce", `mx: ${siteNames(t.site).mail}`, "max_age: 604800", ""].join("\r\n");
-}
-
-/** SOA RNAME form of an e-mail address: dots in the local part escaped, `@` becomes a dot. */
-function rname(email: string): string {
-  const [local, domain] = email.split("@") as [string, string];
-  return `${local.replace(/\./g, "\\.")}.${domain}.`;
-}
-
-/** DKIM TXT value: `v=DKIM1; k=ed25519; p=...` (the public half only). */
-export function dkimRecordValue(t: Topology): string | null {
-  const key = t.site.publicKeys.dkim;
-  if (!key) return null;
-  return `v=DKIM1; k=${t.site.edge.mail.dkimAlgorithm}; p=${key}`;
-}
+export { dkimRecordValue, KNOT_CONFIG_DIR, KNOT_DNSSEC_POLICY, KNOT_STORAGE_DIR, KNOT_TSIG_INCLUDE, mtaStsPolicy, tsigKeyId, txtStrings };
 
 /**
  * The zone file of one of the site's zones (default: the primary domain). The primary zone holds
@@ -36,48 +10,15 @@ export function dkimRecordValue(t: Topology): string | null {
  */
 export function renderZone(t: Topology, zone = t.site.site.domain): Artifact {
   const s = t.site;
-  const n = siteNames(s);
-  const d = zone;
   const primary = zone === s.site.domain;
-  const contact = s.site.contactEmail;
-  const rel = (fqdn: string) => (fqdn === d ? "@" : fqdn.slice(0, -(d.length + 1)));
-  const rr: string[] = [];
-  const add = (name: string, type: string, value: string) => rr.push(`${name.padEnd(24)} IN ${type.padEnd(6)} ${value}`);
-
-  add("@", "NS", `${n.ns1}.`);
-  const secondaries = [...s.edge.dns.secondaries].sort((a, b) => a.id.localeCompare(b.id));
-  for (const sec of secondaries) add("@", "NS", `${sec.id}.${s.site.domain}.`);
-  if (primary) add("@", "MX", `10 ${n.mail}.`);
-  // A zone without mail says so: no sender may use its names.
-  add("@", "TXT", txtStrings(primary ? "v=spf1 mx -all" : "v=spf1 -all"));
-  add("@", "CAA", `0 issue "letsencrypt.org"`);
-  add("@", "CAA", `0 issuewild ";"`);
-  add("@", "CAA", `0 iodef "mailto:${contact}"`);
-  const routed = routedHosts(s).filter((h) => zoneOf(s, h) === zone && h !== d);
-  const own = primary ? [n.mail, n.mtaSts, n.ns1] : [];
-  for (const name of [d, ...[...new Set([...routed, ...own])].sort()]) {
-    add(rel(name), "A", s.edge.ipv4);
-    add(rel(name), "AAAA", s.edge.ipv6);
-  }
-  if (primary) {
-    add(rel(n.mail), "TXT", txtStrings("v=spf1 a -all"));
-    for (const sec of secondaries) add(sec.id, isIpv6(sec.address) ? "AAAA" : "A", sec.address);
-  }
-  add("_dmarc", "TXT", txtStrings(`v=DMARC1; p=reject; sp=reject; adkim=s; aspf=s; rua=mailto:${contact}`));
-  if (primary) {
-    add("_mta-sts", "TXT", txtStrings(`v=STSv1; id=${digest(mtaStsPolicy(t), 20)}`));
-    add("_smtp._tls", "TXT", txtStrings(`v=TLSRPTv1; rua=mailto:${contact}`));
-  }
-  const dkim = primary ? dkimRecordValue(t) : null;
-  if (dkim) add(`${s.edge.mail.dkimSelector}._domainkey`, "TXT", txtStrings(dkim));
-
+  const rr = zoneRecords(s, zone).map(zoneLine);
   const body = (serial: string) =>
     [
-      header(";", `zone ${d} (authoritative on the edge; Knot signs it with DNSSEC)`).trimEnd(),
-      dkim || !primary ? null : "; no DKIM record: publicKeys.dkim is not set in the site file (run `palisade keys`)",
-      `$ORIGIN ${d}.`,
+      header(";", `zone ${zone} (authoritative on the edge; Knot signs it with DNSSEC)`).trimEnd(),
+      !primary || dkimRecordValue(s) ? null : "; no DKIM record: publicKeys.dkim is not set in the site file (run `palisade keys`)",
+      `$ORIGIN ${zone}.`,
       "$TTL 3600",
-      `@ IN SOA ${n.ns1}. ${rname(contact)} ( ${serial} 3600 900 1209600 300 )`,
+      `@ IN SOA ${zoneSoa(s, serial).data}`,
       ...rr,
       "",
     ]
@@ -86,7 +27,7 @@ export function renderZone(t: Topology, zone = t.site.site.domain): Artifact {
   // Content-derived serial in 1..2^31-1. Knot loads with `zonefile-load: difference-no-serial` and
   // `serial-policy: increment`, so what secondaries see still only goes up.
   const serial = (parseInt(digest(body("SERIAL"), 8), 16) % 0x7fffffff) + 1;
-  return { path: `${EDGE_DIR}/knot/zones/${d}.zone`, content: body(String(serial)) };
+  return { path: `${EDGE_DIR}/knot/zones/${zone}.zone`, content: body(String(serial)) };
 }
 
 /** knot.conf: authoritative only, DNSSEC (ECDSA P-256, NSEC3), transfers only to the TSIG-keyed secondaries. */

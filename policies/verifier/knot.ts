@@ -1,6 +1,9 @@
 import { KNOT_CONFIG_DIR, KNOT_RRL, KNOT_TSIG_INCLUDE, siteZones, tsigKeyId, type Site } from "../../core/index.js";
 import { parseRange } from "./addr.js";
+import { checkZoneFiles, KNOT_ZONES_DIR } from "./knot-zone.js";
 import type { Finding } from "./report-model.js";
+
+export { KNOT_ZONES_DIR };
 
 /*
  * The edge's authoritative DNS as knotd reads knot.conf (knot.conf(5), Knot 3.2): a YAML subset
@@ -21,8 +24,6 @@ import type { Finding } from "./report-model.js";
  */
 
 export const KNOT_CONF = "hosts/edge/knot/knot.conf";
-/** Where the rendered zone files are, in the edge's artifacts. */
-export const KNOT_ZONES_DIR = "hosts/edge/knot/zones";
 
 type ValueKind = "str" | "int" | "bool" | "name" | { readonly enum: readonly string[] };
 interface KeySpec {
@@ -246,7 +247,12 @@ export function knotCanonical(conf: KnotConf): Record<string, unknown> {
 const DEFAULT_ZONE_STORAGE = "/var/lib/knot";
 const DEFAULT_ZONE_FILE = "%s.zone";
 
+/** The edge's DNS as knot serves it: knot.conf, and each zone's rendered file. */
 export function checkDns(files: ReadonlyMap<string, string>, site: Site): Finding[] {
+  return [...checkKnotConf(files, site), ...checkZoneFiles(files, site)];
+}
+
+function checkKnotConf(files: ReadonlyMap<string, string>, site: Site): Finding[] {
   const out: Finding[] = [];
   const finding = (subject: string, message: string, line?: number, artifact = KNOT_CONF) =>
     out.push({ id: `dns-weakened:${subject}`, kind: "dns-weakened", severity: "violation", subject, message, layer: "knot", artifact, ...(line ? { line } : {}) });

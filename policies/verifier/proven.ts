@@ -6,8 +6,8 @@ import type { Report } from "./report-model.js";
  * of it: the evaluators checked by a differential test, each with the program it runs, the test, how
  * many cases the suite runs and the semantics those cases cover. Every other layer (WireGuard, the
  * Docker engines, OpenBao, PostgreSQL's statements) is read by the verifier's model and checked by
- * mutations of the artifacts, which is evidence of another kind. Knot, Dovecot and fail2ban are read
- * by a configuration reader, proven by loading the same files into the real program's own reader.
+ * mutations of the artifacts, which is evidence of another kind. Knot (its configuration and its zone
+ * files), Dovecot and fail2ban are read by a configuration reader, proven by loading the same files into the real program's own reader.
  */
 
 /** The semantics the HAProxy differential test (test/policies/haproxy-differential.test.ts) sends requests through. */
@@ -28,6 +28,15 @@ export const KNOT_PROVEN_SEMANTICS: readonly string[] = [
   "names case-insensitive and absolute (Example.NET is example.net.), TSIG key ids too; booleans on/off/true/false; integers with a sign or leading zeros; options in upper case",
   "[ lists ], \"quoted\" values, # comments after a blank, ACL addresses as hosts, networks and first-last ranges, the include of the TSIG keys file",
   "what knot refuses (a tab, a duplicate id, a key without its secret) is refused by the verifier too",
+];
+
+/** The semantics the zone-file differential test (test/policies/zone-live.test.ts) loads into knotd. */
+export const ZONE_PROVEN_SEMANTICS: readonly string[] = [
+  "every example platform's primary zone as rendered and a generated platform's, each with its rewrites that change nothing and its weakenings (test/policies/zone-mutations.ts), and records generated in every written form",
+  "a blank owner is the previous record's; @, names relative to the current $ORIGIN, absolute names, names in upper case, an escaped dot inside a label; a record outside the zone ignored",
+  "TTL and class in either order, TTL units, records over lines in ( ), ; comments, quoted character-strings with \\\" and \\DDD escapes, a string over 255 bytes split",
+  "A and AAAA in their notations, TYPEnnn and RFC 3597 generic data (an A written as \\# 4 …), MX, NS, CNAME, DNAME, PTR, CAA, TXT and SOA data",
+  "what knot refuses ($INCLUDE of a missing file, $GENERATE, another class, a bad address, an open quote or parenthesis, generic data too short for its type) is reported by the verifier too",
 ];
 
 /** The semantics the Dovecot differential test (test/policies/dovecot-live.test.ts) asks doveconf about. */
@@ -58,7 +67,7 @@ export interface DifferentialProof {
 }
 
 /** Each differentially proven evaluator, keyed as `report.json → proven`. The suite defaults are the tests' own (checked by test/policies/proven.test.ts). */
-export const DIFFERENTIAL_PROOFS: { readonly nftables: DifferentialProof; readonly haproxy: DifferentialProof; readonly knot: DifferentialProof; readonly dovecot: DifferentialProof; readonly fail2ban: DifferentialProof } = {
+export const DIFFERENTIAL_PROOFS: { readonly nftables: DifferentialProof; readonly haproxy: DifferentialProof; readonly knot: DifferentialProof; readonly zones: DifferentialProof; readonly dovecot: DifferentialProof; readonly fail2ban: DifferentialProof } = {
   nftables: {
     program: "the Linux kernel's nftables: each generated ruleset loaded with nft -f in a throwaway network namespace and the packet really sent through it",
     test: "test/policies/nft-differential.test.ts",
@@ -74,6 +83,11 @@ export const DIFFERENTIAL_PROOFS: { readonly nftables: DifferentialProof; readon
     test: "test/policies/dns-config-live.test.ts",
     cases: "the plan, 7 rewrites that change nothing and 22 weakenings of knot.conf, on every example and a generated platform",
   },
+  zones: {
+    program: "Knot DNS 3.2's zone loader itself: a knotd of the test's own (a control socket, no listening socket) loads each zone file with knotc zone-reload, and knotc zone-read prints what it serves; the verifier's records must equal them",
+    test: "test/policies/zone-live.test.ts",
+    cases: "the plan, 6 rewrites that change nothing and 17 weakenings of the primary zone, 40 syntax cases and 12 sets of 25 generated records, on every example and a generated platform",
+  },
   dovecot: {
     program: "Dovecot 2.3 itself: doveconf -f protocol=... -f remote=... -f local=... prints each setting's value for such a connection",
     test: "test/policies/dovecot-live.test.ts",
@@ -88,5 +102,5 @@ export const DIFFERENTIAL_PROOFS: { readonly nftables: DifferentialProof; readon
 
 /** `report.json → proven`: the semantics each differential test covers. */
 export function provenSemantics(): Required<NonNullable<Report["proven"]>> {
-  return { nftables: NFT_PROVEN_SEMANTICS, haproxy: HAPROXY_PROVEN_SEMANTICS, knot: KNOT_PROVEN_SEMANTICS, dovecot: DOVECOT_PROVEN_SEMANTICS, fail2ban: FAIL2BAN_PROVEN_SEMANTICS };
+  return { nftables: NFT_PROVEN_SEMANTICS, haproxy: HAPROXY_PROVEN_SEMANTICS, knot: KNOT_PROVEN_SEMANTICS, zones: ZONE_PROVEN_SEMANTICS, dovecot: DOVECOT_PROVEN_SEMANTICS, fail2ban: FAIL2BAN_PROVEN_SEMANTICS };
 }

@@ -66,11 +66,17 @@ describe("what the report claims of each differential test", () => {
   });
 
   it("GIVEN the configuration readers' proofs WHEN their case counts are compared with the mutation modules their tests run THEN they are those modules' own", async () => {
-    const [dns, dovecot, ips] = await Promise.all([import("./dns-mutations.js"), import("./dovecot-mutations.js"), import("./ips-mutations.js")]);
+    const [dns, dovecot, ips, zones] = await Promise.all([import("./dns-mutations.js"), import("./dovecot-mutations.js"), import("./ips-mutations.js"), import("./zone-mutations.js")]);
+    const live = text(DIFFERENTIAL_PROOFS.zones.test);
+    // One syntax case per line of the SYNTAX list (the test file is read, not imported: importing it would run it).
+    const syntax = /const SYNTAX[^=]*= \[\n([\s\S]*?)\n\];/.exec(live)![1]!.split("\n").filter((l) => /^ {2}"/.test(l)).length;
+    const seeds = /seed <= (\d+)/.exec(live)?.[1];
+    const perSeed = /generated\(zone, seed, (\d+)\)/.exec(live)?.[1];
+    expect(DIFFERENTIAL_PROOFS.zones.cases).toMatch(new RegExp(`^the plan, ${zones.NEUTRAL.length} rewrites that change nothing and ${zones.MUTATIONS.length} weakenings of the primary zone, ${syntax} syntax cases and ${seeds} sets of ${perSeed} generated records`));
     expect(DIFFERENTIAL_PROOFS.knot.cases).toMatch(new RegExp(`^the plan, ${dns.NEUTRAL.length} rewrites that change nothing and ${dns.MUTATIONS.length} weakenings`));
     expect(DIFFERENTIAL_PROOFS.dovecot.cases).toMatch(new RegExp(`^the plan, ${dovecot.NEUTRAL.length} rewrites that change nothing and ${dovecot.MUTATIONS.length} weakenings`));
     expect(DIFFERENTIAL_PROOFS.fail2ban.cases).toMatch(new RegExp(`^the plan, ${ips.NEUTRAL.length} rewrites that change nothing and ${ips.MUTATIONS.length} weakenings`));
-    for (const k of ["knot", "dovecot", "fail2ban"] as const) expect(text(DIFFERENTIAL_PROOFS[k].test)).toMatch(/MUTATIONS, NEUTRAL/);
+    for (const k of ["knot", "zones", "dovecot", "fail2ban"] as const) expect(text(DIFFERENTIAL_PROOFS[k].test)).toMatch(/MUTATIONS, NEUTRAL/);
   });
 
   it("GIVEN a case count that is not the test's WHEN compared as above THEN the check would fail (the pattern is not vacuous)", () => {
