@@ -17,6 +17,7 @@ const HOST = [
   "test/ops/host-install.test.ts",
   "test/policies/nft-differential.test.ts",
   "test/policies/haproxy-differential.test.ts",
+  "test/policies/zone-live.test.ts",
   "test/tenancy/*.pg.test.ts",
   "test/tunnel/failover-netns.test.ts",
   "test/tunnel/render.test.ts",
