@@ -185,7 +185,12 @@ export function checkDovecot(files: ReadonlyMap<string, string>): Finding[] {
   const finding = (subject: string, message: string, line?: number) =>
     out.push({ id: `mail-weakened:${subject}`, kind: "mail-weakened", severity: "violation", subject, message, layer: "dovecot", artifact: DOVECOT_CONF, ...(line ? { line } : {}) });
   const text = files.get(DOVECOT_CONF);
-  if (text === undefined) return out; // no mail host rendered: nothing logs in
+  if (text === undefined) {
+    // The edge always runs the mail services (edge/mail.ts): without the rendered file, Dovecot
+    // runs on whatever configuration the host has, which nothing verified.
+    finding(DOVECOT_CONF, `the edge has no ${DOVECOT_CONF}: Dovecot would run on the host's own configuration, which was not verified (its TLS and password database unknown)`);
+    return out;
+  }
   const conf = parseDovecotConf(text);
   for (const p of conf.problems) finding(`${DOVECOT_CONF}:${p.line}`, `not understood, so not trusted: ${p.message}`, p.line);
   if (conf.problems.length) return out;

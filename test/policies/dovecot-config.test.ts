@@ -1,6 +1,8 @@
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DOVECOT_CONF, parseDovecotConf, possibleValues } from "../../policies/verifier/dovecot.js";
-import { describeMutationSuite, editText } from "./support.js";
+import { copyOut, describeMutationSuite, editText, problemLines, verifyDirInProcess } from "./support.js";
 import { generatedSiteFile, siteFiles } from "./planned-sites.js";
 import { MUTATIONS, NEUTRAL } from "./dovecot-mutations.js";
 
@@ -18,6 +20,13 @@ describeMutationSuite({
   artifact: () => DOVECOT_CONF,
   mutations: MUTATIONS.map((m) => ({ ...m, apply: (dir: string) => editText(dir, DOVECOT_CONF, m.edit) })),
   neutral: NEUTRAL.map((m) => ({ ...m, apply: (dir: string) => editText(dir, DOVECOT_CONF, m.edit) })),
+  more: (planned) => {
+    it("GIVEN dovecot.conf removed WHEN verified THEN a mail-weakened finding says Dovecot would run on the host's own configuration", () => {
+      const dir = copyOut(planned().dir);
+      rmSync(join(dir, DOVECOT_CONF));
+      expect(problemLines(verifyDirInProcess(dir)).some((l) => /^mail-weakened .*has no hosts\/edge\/mail\/dovecot\/dovecot\.conf: Dovecot would run on the host's own configuration/.test(l))).toBe(true);
+    });
+  },
 });
 
 describe("dovecot.conf's filters, rule by rule", () => {
