@@ -27,7 +27,7 @@ export { FORWARDING_SYSCTL_FILE, ONE_SITE_ID, declarationOf, defaultKeyFile, hos
 export { loadSite, parseSite, SiteError, type SiteProblem } from "./site-loader.js";
 export * from "./cidr.js";
 export { IPS_ACTION, IPS_JAILS, IPS_REPEAT_JAIL, type IpsJail } from "./ips.js";
-export { DOVECOT_PASSDB, DOVECOT_USERDB, MAIL_SECRETS } from "./mail.js";
+export { DOVECOT_PASSDB, DOVECOT_USERDB, MAIL_SECRETS, RSPAMD_ACTIONS, RSPAMD_MILTER } from "./mail.js";
 export { dkimRecordValue, KNOT_CONFIG_DIR, KNOT_DNSSEC_POLICY, KNOT_RRL, KNOT_STORAGE_DIR, KNOT_TSIG_INCLUDE, mtaStsPolicy, tsigKeyId, txtStrings, zoneLine, zoneRecords, zoneSoa, type ZoneRecord } from "./dns.js";
 export { rng, seedOf } from "./rng.js";
 export { type Artifact, sortArtifacts } from "./artifact.js";

@@ -1,11 +1,11 @@
-import { DOVECOT_PASSDB, DOVECOT_USERDB, MAIL_SECRETS, siteNames, type Artifact, type Topology } from "../core/index.js";
+import { DOVECOT_PASSDB, DOVECOT_USERDB, MAIL_SECRETS, RSPAMD_ACTIONS, RSPAMD_MILTER, siteNames, type Artifact, type Topology } from "../core/index.js";
 import { EDGE_DIR, allTunnelFacts, header } from "./private/edge-facts.js";
 
 export { MAIL_SECRETS };
 /** The mail host's certificate chain (public): delivered to the edge by the certificate pipeline. */
 export const mailCertPath = (t: Topology) => `/etc/palisade/tls/${siteNames(t.site).mail}/fullchain.pem`;
 /** rspamd's milter, which signs DKIM and filters spam for every message Postfix handles. */
-export const MAIL_MILTER = "inet:127.0.0.1:11332";
+export const MAIL_MILTER = `inet:${RSPAMD_MILTER}`;
 
 const kv = (pairs: readonly (readonly [string, string])[]) => pairs.map(([k, v]) => `${k} = ${v}`);
 
@@ -218,7 +218,7 @@ export function renderMail(t: Topology): Artifact[] {
     { path: `${dir}/rspamd/local.d/dkim_signing.conf`, content: renderDkimSigning(t) },
     {
       path: `${dir}/rspamd/local.d/actions.conf`,
-      content: [header("#", "rspamd spam actions (score thresholds)").trimEnd(), "reject = 15;", "add_header = 6;", "greylist = 4;", ""].join("\n"),
+      content: [header("#", "rspamd spam actions (score thresholds)").trimEnd(), ...Object.entries(RSPAMD_ACTIONS).map(([k, v]) => `${k} = ${v};`), ""].join("\n"),
     },
     {
       path: `${dir}/rspamd/local.d/worker-proxy.inc`,

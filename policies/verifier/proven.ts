@@ -7,7 +7,7 @@ import type { Report } from "./report-model.js";
  * many cases the suite runs and the semantics those cases cover. Every other layer (WireGuard, the
  * Docker engines, OpenBao, PostgreSQL's statements) is read by the verifier's model and checked by
  * mutations of the artifacts, which is evidence of another kind. Knot (its configuration and its zone
- * files), Dovecot and fail2ban are read by a configuration reader, proven by loading the same files into the real program's own reader.
+ * files), Dovecot, rspamd and fail2ban are read by a configuration reader, proven by loading the same files into the real program's own reader.
  */
 
 /** The semantics the HAProxy differential test (test/policies/haproxy-differential.test.ts) sends requests through. */
@@ -48,6 +48,14 @@ export const DOVECOT_PROVEN_SEMANTICS: readonly string[] = [
   "what Dovecot 2.3 refuses (a setting it does not know) is refused by the verifier too",
 ];
 
+/** The semantics the rspamd differential test (test/policies/rspamd-live.test.ts) loads through rspamadm. */
+export const RSPAMD_PROVEN_SEMANTICS: readonly string[] = [
+  "the first example platform's and a generated platform's local.d files (DKIM signing, actions, the milter) as rendered, with their rewrites that change nothing and their weakenings (test/policies/rspamd-mutations.ts)",
+  "UCL: = and : and no separator, ; or nothing between keys, key \"name\" { } as nested objects, # and /* */ comments, booleans as on/off, yes/no, true/false",
+  "a local.d key overriding rspamd's default, a key it leaves out taking the default, sign_networks adding to rspamd's own",
+  "what rspamd refuses (an .include of a missing file, a null threshold) is reported by the verifier too",
+];
+
 /** The semantics the fail2ban differential test (test/policies/ips-config-live.test.ts) reads with fail2ban-client. */
 export const FAIL2BAN_PROVEN_SEMANTICS: readonly string[] = [
   "the first example platform's jail.local and ban action as rendered, with its rewrites that change nothing and its weakenings (test/policies/ips-mutations.ts)",
@@ -67,7 +75,7 @@ export interface DifferentialProof {
 }
 
 /** Each differentially proven evaluator, keyed as `report.json → proven`. The suite defaults are the tests' own (checked by test/policies/proven.test.ts). */
-export const DIFFERENTIAL_PROOFS: { readonly nftables: DifferentialProof; readonly haproxy: DifferentialProof; readonly knot: DifferentialProof; readonly zones: DifferentialProof; readonly dovecot: DifferentialProof; readonly fail2ban: DifferentialProof } = {
+export const DIFFERENTIAL_PROOFS: { readonly nftables: DifferentialProof; readonly haproxy: DifferentialProof; readonly knot: DifferentialProof; readonly zones: DifferentialProof; readonly dovecot: DifferentialProof; readonly rspamd: DifferentialProof; readonly fail2ban: DifferentialProof } = {
   nftables: {
     program: "the Linux kernel's nftables: each generated ruleset loaded with nft -f in a throwaway network namespace and the packet really sent through it",
     test: "test/policies/nft-differential.test.ts",
@@ -93,6 +101,11 @@ export const DIFFERENTIAL_PROOFS: { readonly nftables: DifferentialProof; readon
     test: "test/policies/dovecot-live.test.ts",
     cases: "the plan, 4 rewrites that change nothing and 23 weakenings of dovecot.conf, on every example, for 9 kinds of connection",
   },
+  rspamd: {
+    program: "rspamd 3.4 itself: rspamadm --var=LOCAL_CONFDIR=DIR configdump -j prints the configuration rspamd loads with the files merged in; the verifier's judged values must equal it",
+    test: "test/policies/rspamd-live.test.ts",
+    cases: "the plan, 5 rewrites that change nothing and 19 weakenings of the rspamd files, on the first example and a generated platform",
+  },
   fail2ban: {
     program: "fail2ban 1.0 itself: fail2ban-client -c DIR -d prints the jails as the server would be configured from the files",
     test: "test/policies/ips-config-live.test.ts",
@@ -102,5 +115,5 @@ export const DIFFERENTIAL_PROOFS: { readonly nftables: DifferentialProof; readon
 
 /** `report.json → proven`: the semantics each differential test covers. */
 export function provenSemantics(): Required<NonNullable<Report["proven"]>> {
-  return { nftables: NFT_PROVEN_SEMANTICS, haproxy: HAPROXY_PROVEN_SEMANTICS, knot: KNOT_PROVEN_SEMANTICS, zones: ZONE_PROVEN_SEMANTICS, dovecot: DOVECOT_PROVEN_SEMANTICS, fail2ban: FAIL2BAN_PROVEN_SEMANTICS };
+  return { nftables: NFT_PROVEN_SEMANTICS, haproxy: HAPROXY_PROVEN_SEMANTICS, knot: KNOT_PROVEN_SEMANTICS, zones: ZONE_PROVEN_SEMANTICS, dovecot: DOVECOT_PROVEN_SEMANTICS, rspamd: RSPAMD_PROVEN_SEMANTICS, fail2ban: FAIL2BAN_PROVEN_SEMANTICS };
 }

@@ -220,7 +220,7 @@ export interface Report {
    * of this report may take as the program's behaviour, not the verifier's reading of it
    * (proven.ts says which test, which program, how many cases).
    */
-  readonly proven?: { readonly nftables: readonly string[]; readonly haproxy?: readonly string[]; readonly knot?: readonly string[]; readonly zones?: readonly string[]; readonly dovecot?: readonly string[]; readonly fail2ban?: readonly string[] };
+  readonly proven?: { readonly nftables: readonly string[]; readonly haproxy?: readonly string[]; readonly knot?: readonly string[]; readonly zones?: readonly string[]; readonly dovecot?: readonly string[]; readonly rspamd?: readonly string[]; readonly fail2ban?: readonly string[] };
   /**
    * Measured seconds, only when the caller asked (`--timings`): they differ from run to run, so a
    * report without them stays byte-identical. `cases`: each intended flow (`flow <line>`) and

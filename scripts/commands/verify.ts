@@ -8,7 +8,7 @@ import { parseOptions, printHelp, UsageError, type Command } from "../cli-util.j
 const HELP = `palisade verify [--out D] [--site F] [--strict] [--date YYYY-MM-DD] [--timings]
 
 Re-derives who reaches whom from the artifacts already in D (Terraform JSON, the Pulumi capture,
-the hosts' nftables, WireGuard, HAProxy, Postfix, Dovecot, fail2ban and Knot files (knot.conf and
+the hosts' nftables, WireGuard, HAProxy, Postfix, Dovecot, rspamd, fail2ban and Knot files (knot.conf and
 the zone files: the records served must be the site's), OpenBao's
 configuration and policies, the tenancy SQL), checks it against the intent and the guardrails,
 and rewrites D/report/. The intent (flows, must-never pairs, the platform-wide rules) is

@@ -66,7 +66,8 @@ describe("what the report claims of each differential test", () => {
   });
 
   it("GIVEN the configuration readers' proofs WHEN their case counts are compared with the mutation modules their tests run THEN they are those modules' own", async () => {
-    const [dns, dovecot, ips, zones] = await Promise.all([import("./dns-mutations.js"), import("./dovecot-mutations.js"), import("./ips-mutations.js"), import("./zone-mutations.js")]);
+    const [dns, dovecot, ips, zones, rspamd] = await Promise.all([import("./dns-mutations.js"), import("./dovecot-mutations.js"), import("./ips-mutations.js"), import("./zone-mutations.js"), import("./rspamd-mutations.js")]);
+    expect(DIFFERENTIAL_PROOFS.rspamd.cases).toMatch(new RegExp(`^the plan, ${rspamd.NEUTRAL.length} rewrites that change nothing and ${rspamd.MUTATIONS.length} weakenings`));
     const live = text(DIFFERENTIAL_PROOFS.zones.test);
     // One syntax case per line of the SYNTAX list (the test file is read, not imported: importing it would run it).
     const syntax = /const SYNTAX[^=]*= \[\n([\s\S]*?)\n\];/.exec(live)![1]!.split("\n").filter((l) => /^ {2}"/.test(l)).length;
@@ -76,7 +77,7 @@ describe("what the report claims of each differential test", () => {
     expect(DIFFERENTIAL_PROOFS.knot.cases).toMatch(new RegExp(`^the plan, ${dns.NEUTRAL.length} rewrites that change nothing and ${dns.MUTATIONS.length} weakenings`));
     expect(DIFFERENTIAL_PROOFS.dovecot.cases).toMatch(new RegExp(`^the plan, ${dovecot.NEUTRAL.length} rewrites that change nothing and ${dovecot.MUTATIONS.length} weakenings`));
     expect(DIFFERENTIAL_PROOFS.fail2ban.cases).toMatch(new RegExp(`^the plan, ${ips.NEUTRAL.length} rewrites that change nothing and ${ips.MUTATIONS.length} weakenings`));
-    for (const k of ["knot", "zones", "dovecot", "fail2ban"] as const) expect(text(DIFFERENTIAL_PROOFS[k].test)).toMatch(/MUTATIONS, NEUTRAL/);
+    for (const k of ["knot", "zones", "dovecot", "rspamd", "fail2ban"] as const) expect(text(DIFFERENTIAL_PROOFS[k].test)).toMatch(/MUTATIONS, NEUTRAL/);
   });
 
   it("GIVEN a case count that is not the test's WHEN compared as above THEN the check would fail (the pattern is not vacuous)", () => {
