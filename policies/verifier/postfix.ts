@@ -330,7 +330,6 @@ export function relayVerdict(service: SmtpdService, main: Params, ctx: MailConte
 export function checkMailRelay(files: ReadonlyMap<string, string>, ctx: MailContext): Finding[] {
   const mainText = files.get(MAIN_CF);
   const masterText = files.get(MASTER_CF);
-  if (mainText === undefined && masterText === undefined) return [];
   const finding = (subject: string, message: string, artifact: string, line?: number): Finding => ({
     id: `open-relay:${subject}`,
     kind: "open-relay",
@@ -341,6 +340,11 @@ export function checkMailRelay(files: ReadonlyMap<string, string>, ctx: MailCont
     artifact,
     ...(line === undefined ? {} : { line }),
   });
+  if (mainText === undefined && masterText === undefined) {
+    // The edge always runs the mail services (edge/mail.ts): without the rendered files, Postfix
+    // relays by whatever configuration the host has, which nothing verified.
+    return [finding(MAIN_CF, `the edge has neither ${MAIN_CF} nor ${MASTER_CF}: Postfix would relay by the host's own configuration, which was not verified (its mynetworks and relay restrictions unknown)`, MAIN_CF)];
+  }
   if (mainText === undefined || masterText === undefined) {
     const missing = mainText === undefined ? MAIN_CF : MASTER_CF;
     return [finding(missing, `${missing} is missing beside its companion: the relay decision cannot be read`, missing)];

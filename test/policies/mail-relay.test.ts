@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseSite } from "../../core/index.js";
@@ -39,6 +39,15 @@ describe.each(siteFiles())("the Postfix of %s is never an open relay", ({ file }
     const text = readFileSync(join(dir, path), "utf8");
     expect(findings.map((f) => `${f.artifact}:${f.line}`), findings.map((f) => f.message).join("\n")).toContain(`${path}:${lineNumberOf(text, lineStart)}`);
   });
+
+  it("GIVEN main.cf and master.cf both removed WHEN palisade verify runs THEN it exits 1: Postfix would relay by the host's own, unverified configuration", async () => {
+    const dir = copyOut(planned);
+    rmSync(join(dir, MAIN_CF));
+    rmSync(join(dir, MASTER_CF));
+    const r = await verifyCli(dir);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.report.findings.filter((f) => f.kind === "open-relay").map((f) => `${f.artifact}: ${f.message}`)).toEqual([`${MAIN_CF}: the edge has neither ${MAIN_CF} nor ${MASTER_CF}: Postfix would relay by the host's own configuration, which was not verified (its mynetworks and relay restrictions unknown)`]);
+  });
 });
 
 describe("the relay decision, unit by unit", () => {
@@ -69,5 +78,9 @@ describe("the relay decision, unit by unit", () => {
 
   it("GIVEN a missing master.cf WHEN judged THEN that is a finding, not a pass", () => {
     expect(checkMailRelay(new Map([[MAIN_CF, "mynetworks = 127.0.0.0/8\n"]]), ctx)).toHaveLength(1);
+  });
+
+  it("GIVEN neither main.cf nor master.cf WHEN judged THEN that is a finding, not a pass", () => {
+    expect(checkMailRelay(new Map(), ctx).map((f) => f.kind)).toEqual(["open-relay"]);
   });
 });
