@@ -26,7 +26,7 @@ export * from "./declaration.js";
 export { FORWARDING_SYSCTL_FILE, ONE_SITE_ID, declarationOf, defaultKeyFile, hostDir, openbaoDir, openbaoSite, postgresDir, postgresDirOf, regionsArePlaces, siteOfServer, siteOfService, sysctlDir } from "./sites.js";
 export { loadSite, parseSite, SiteError, type SiteProblem } from "./site-loader.js";
 export * from "./cidr.js";
-export { IPS_ACTION, IPS_JAILS, IPS_REPEAT_JAIL, type IpsJail } from "./ips.js";
+export { IPS_ACTION, IPS_DROP_LOG_PREFIX, IPS_FILTERS, IPS_JAILS, IPS_LOGS, IPS_REJECT_BACKEND, IPS_REPEAT_JAIL, IPS_SNI_LOG_TAG, ipsFailRegexes, type IpsJail } from "./ips.js";
 export { DOVECOT_PASSDB, DOVECOT_USERDB, MAIL_SECRETS, RSPAMD_ACTIONS, RSPAMD_MILTER } from "./mail.js";
 export { dkimRecordValue, KNOT_CONFIG_DIR, KNOT_DNSSEC_POLICY, KNOT_RRL, KNOT_STORAGE_DIR, KNOT_TSIG_INCLUDE, mtaStsPolicy, tsigKeyId, txtStrings, zoneLine, zoneRecords, zoneSoa, type ZoneRecord } from "./dns.js";
 export { rng, seedOf } from "./rng.js";

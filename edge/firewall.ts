@@ -1,4 +1,4 @@
-import { AddressPeer, Host, HostDaemon, Port, Service, type Artifact, type FlowIntent, type IPeer, type Topology } from "../core/index.js";
+import { AddressPeer, Host, HostDaemon, IPS_DROP_LOG_PREFIX, Port, Service, type Artifact, type FlowIntent, type IPeer, type Topology } from "../core/index.js";
 import { EDGE_DIR, EDGE_WG_IFACE, allTunnelFacts, edgeFlows, header, siteTunnelFacts, splitFamilies } from "./private/edge-facts.js";
 
 /** The nftables table that holds the whole edge ruleset (inet: one ruleset for IPv4 and IPv6). */
@@ -6,7 +6,7 @@ export const EDGE_FW_TABLE = "palisade_edge";
 /** Ban sets the IPS (fail2ban) adds offenders to, with a per-element timeout. */
 export const EDGE_BAN_SETS = { v4: "ips_ban4", v6: "ips_ban6" } as const;
 /** Prefix of the kernel log line for every packet the input policy drops (read by the portscan jail). */
-export const EDGE_DROP_LOG_PREFIX = "palisade-drop: ";
+export const EDGE_DROP_LOG_PREFIX = IPS_DROP_LOG_PREFIX;
 /** Prefix for packets the output policy drops (not read by any jail: the source is the edge itself). */
 export const EDGE_OUT_DROP_LOG_PREFIX = "palisade-out-drop: ";
 /** New connections per second one source may open before it is dropped (IPv4 and IPv6 each). */

@@ -1,20 +1,12 @@
-import { IPS_ACTION, type Artifact, type IpsJail, type Topology } from "../core/index.js";
-import { EDGE_BAN_SETS, EDGE_DROP_LOG_PREFIX, EDGE_FW_TABLE } from "./firewall.js";
-import { EDGE_REJECT_BACKEND, EDGE_SNI_LOG_TAG } from "./proxy.js";
+import { IPS_ACTION, IPS_FILTERS, IPS_LOGS, type Artifact, type IpsJail, type Topology } from "../core/index.js";
+import { EDGE_BAN_SETS, EDGE_FW_TABLE } from "./firewall.js";
 import { EDGE_DIR, allTunnelFacts, header } from "./private/edge-facts.js";
 
 /** The custom fail2ban action that adds offenders to the firewall's ban sets (it owns no table or chain). */
 export const EDGE_IPS_ACTION = IPS_ACTION;
 
 /** Jails of the edge IPS, the log each reads (as rsyslog writes it on the edge host), by name. */
-export const EDGE_JAILS = {
-  sshd: "/var/log/auth.log",
-  "postfix-sasl": "/var/log/mail.log",
-  dovecot: "/var/log/mail.log",
-  "haproxy-sni": "/var/log/haproxy.log",
-  portscan: "/var/log/kern.log",
-  recidive: "(fail2ban's own log)",
-} as const satisfies Record<IpsJail, string>;
+export const EDGE_JAILS = IPS_LOGS;
 export type EdgeJail = IpsJail;
 
 /** Repeat offenders: banned for a week after five bans in a day (any jail). */
@@ -34,48 +26,7 @@ export interface IpsOptions {
 }
 
 /** fail2ban regular expressions. `__prefix` eats what is left of a syslog line once the date is cut. */
-export const EDGE_FILTERS: Readonly<Record<EdgeJail, { prefix: string; failregex: readonly string[]; description: string }>> = {
-  sshd: {
-    description: "OpenSSH: failed passwords, unknown users, exceeded attempts, scanners that cannot negotiate",
-    prefix: String.raw`^\s*(?:\S+\s+)?sshd(?:-session)?(?:\[\d+\])?:\s+(?:error:\s+)?`,
-    failregex: [
-      String.raw`Failed (?:password|keyboard-interactive/pam) for (?:invalid user )?.* from <HOST> port \d+(?: ssh\d)?\s*$`,
-      String.raw`Invalid user .* from <HOST> port \d+\s*$`,
-      String.raw`maximum authentication attempts exceeded for (?:invalid user )?.* from <HOST> port \d+(?: ssh\d)? \[preauth\]\s*$`,
-      String.raw`Unable to negotiate with <HOST> port \d+: no matching [\w ]+ found\b.*$`,
-      String.raw`banner exchange: Connection from <HOST> port \d+: invalid format\s*$`,
-    ],
-  },
-  "postfix-sasl": {
-    description: "Postfix smtpd (25, 465, 587): failed SASL authentication",
-    prefix: String.raw`^\s*(?:\S+\s+)?postfix(?:-\w+)?(?:/[\w-]+)*/smtpd\[\d+\]:\s+`,
-    failregex: [
-      String.raw`warning: [-._\w]+\[<HOST>\]: SASL (?:LOGIN|PLAIN|(?:CRAM|DIGEST)-MD5) authentication failed(?::[^,]*)?(?:, sasl_username=\S*)?\s*$`,
-    ],
-  },
-  dovecot: {
-    description: "Dovecot login processes: sessions that ended after failed authentication",
-    prefix: String.raw`^\s*(?:\S+\s+)?dovecot(?:\[\d+\])?:\s+`,
-    failregex: [
-      String.raw`(?:imap|pop3|submission|managesieve)-login: (?:Disconnected|Aborted login|Login aborted)\b[^(]*\(auth failed, \d+ attempts?(?: in \d+ secs?)?\).*\brip=<HOST>(?:,|\s*$)`,
-    ],
-  },
-  "haproxy-sni": {
-    description: `edge HAProxy: TLS connections with an unknown or missing SNI (routed to ${EDGE_REJECT_BACKEND})`,
-    prefix: String.raw`^\s*(?:\S+\s+)?(?:haproxy\[\d+\]:\s+)?`,
-    failregex: [String.raw`${EDGE_SNI_LOG_TAG} client=<HOST> port=\d+ frontend=\S+ backend=${EDGE_REJECT_BACKEND} `],
-  },
-  portscan: {
-    description: `packets the edge firewall dropped and logged with the prefix "${EDGE_DROP_LOG_PREFIX}"`,
-    prefix: String.raw`^\s*(?:\S+\s+)?kernel:\s+(?:\[\s*\d+\.\d+\]\s+)?`,
-    failregex: [String.raw`${EDGE_DROP_LOG_PREFIX.trim()} .*\bSRC=<HOST> DST=\S+ `],
-  },
-  recidive: {
-    description: "fail2ban's own log: sources banned again and again by any other jail",
-    prefix: String.raw`^\s*(?:\S+\s+)?fail2ban\.actions\s*\[\d+\]:\s+`,
-    failregex: [String.raw`NOTICE\s+\[(?!recidive\])[^\]]+\]\s+Ban\s+<HOST>\s*$`],
-  },
-};
+export const EDGE_FILTERS = IPS_FILTERS;
 
 function renderFilter(jail: EdgeJail): string {
   const f = EDGE_FILTERS[jail];

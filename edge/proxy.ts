@@ -1,12 +1,12 @@
-import { hostLabel, routedHosts, siteNames, siteZones, type Artifact, type Topology } from "../core/index.js";
+import { hostLabel, IPS_REJECT_BACKEND, IPS_SNI_LOG_TAG, routedHosts, siteNames, siteZones, type Artifact, type Topology } from "../core/index.js";
 import { EDGE_DIR, header, tunnelFacts } from "./private/edge-facts.js";
 
 /** Backend that refuses TLS connections whose SNI names no site host (or that send no SNI). */
-export const EDGE_REJECT_BACKEND = "be_reject";
+export const EDGE_REJECT_BACKEND = IPS_REJECT_BACKEND;
 /** Backend that refuses the site's own names that serve no HTTPS (apex, mail, ns1, mta-sts): refused, not jailed. */
 export const EDGE_CLOSED_BACKEND = "be_closed";
 /** Tag at the start of every TLS frontend log line; the haproxy-sni jail reads lines with it. */
-export const EDGE_SNI_LOG_TAG = "palisade-sni";
+export const EDGE_SNI_LOG_TAG = IPS_SNI_LOG_TAG;
 /** HAProxy's admin socket on the edge (stats only there, never on a TCP port). */
 export const EDGE_HAPROXY_SOCKET = "/var/run/haproxy/admin.sock";
 

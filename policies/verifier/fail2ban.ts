@@ -1,4 +1,4 @@
-import { IPS_ACTION, IPS_JAILS, IPS_REPEAT_JAIL, type Site } from "../../core/index.js";
+import { IPS_ACTION, IPS_JAILS, IPS_LOGS, IPS_REPEAT_JAIL, ipsFailRegexes, type IpsJail, type Site } from "../../core/index.js";
 import { parseRange, subtractRanges, type AddrRange } from "./addr.js";
 import type { Finding } from "./report-model.js";
 import type { SiteModel } from "./site-model.js";
@@ -10,9 +10,12 @@ import type { SiteModel } from "./site-model.js";
  * failures at least as strictly as the site says, ban for at least its ban time, exempt only the
  * platform's own addresses, and ban through the action whose command adds the offender to a set
  * of the host's nftables ruleset (the nftables checks then prove that set is consulted before
- * every accept). What fail2ban would also read (a `.local` override, jail.d/, [INCLUDES]), a key or
- * command this module does not model, a repeated section or key: refused, never guessed. The
- * filters' regular expressions are not evaluated here: the lab's ban drill proves them.
+ * every accept). Each jail must read its own log (the repeat jail: fail2ban's own log, which
+ * fail2ban.conf must write at a level that records bans) through a file backend, with its filter's
+ * expressions exactly the platform's (fail2ban.conf's interpolation resolved; no ignoreregex).
+ * What fail2ban would also read (a `.local` override, jail.d/, [INCLUDES]), a key or command this
+ * module does not model, a repeated section or key: refused, never guessed. The expressions are
+ * compared, not evaluated: the lab's ban drill proves they match the daemons' log lines.
  */
 
 export const FAIL2BAN_DIR = (host: string) => `hosts/${host}/fail2ban`;
@@ -126,11 +129,14 @@ export function checkIps(files: ReadonlyMap<string, string>, site: Site, m: Site
   if (jails.sections.has("INCLUDES")) finding(jailPath, `${jailPath} [INCLUDES]`, "[INCLUDES] makes fail2ban read other files, which the verifier does not: refused", jails.sections.get("INCLUDES")!.line);
   const defaults = jails.sections.get("DEFAULT");
 
+  const serverLog = serverLogFindings(files, dir, finding);
   const ownRanges = ownAddresses(site);
   const actions = new Set<string>();
   for (const [k, v] of defaults?.keys ?? []) {
     if (!JAIL_KEYS.has(k)) finding(jailPath, `[DEFAULT] ${k}`, `${k} is not modelled (it can change what is banned): refused`, v.line);
   }
+  const defaultBackend = defaults?.keys.get("backend");
+  if (defaultBackend && !FILE_BACKENDS.has(defaultBackend.value)) finding(jailPath, "[DEFAULT] backend", `backend = ${defaultBackend.value} is not one that reads the log files (${[...FILE_BACKENDS].join(", ")}): the jails without their own backend do not read their logpath`, defaultBackend.line);
   for (const name of IPS_JAILS) {
     const section = jails.sections.get(name);
     if (!section) {
@@ -162,6 +168,16 @@ export function checkIps(files: ReadonlyMap<string, string>, site: Site, m: Site
       for (const a of used) actions.add(a);
       const filter = get("filter");
       if (!filter || !/^[\w-]+$/.test(filter.value) || !files.has(`${dir}/filter.d/${filter.value}.conf`)) finding(jailPath, `jail ${name} filter`, `jail [${name}] has filter ${filter ? JSON.stringify(filter.value) : "(none)"}, which is no file of filter.d/ (or has options the verifier does not model): fail2ban does not start the jail`, filter?.line ?? section.line);
+      else if (filter.value !== name) finding(jailPath, `jail ${name} filter`, `jail [${name}] reads filter ${filter.value}, not its own (${name}): it counts other failures than the platform's for ${name}`, filter.line);
+      else filterFindings(files, dir, name, finding);
+      const logpath = get("logpath");
+      const logs = (logpath?.value ?? "").split("\n").map((x) => x.trim()).filter(Boolean);
+      for (const l of logs) if (!/^\/[^\s*?[\]]*$/.test(l)) throw new Refused(logpath!.line, `logpath ${JSON.stringify(l)} is not one file's absolute path (a pattern or an option): not modelled`);
+      const own = name === IPS_REPEAT_JAIL ? serverLog.target : IPS_LOGS[name];
+      if (own !== undefined && !logs.includes(own)) finding(jailPath, `jail ${name} logpath`, `jail [${name}] reads ${logs.length ? logs.join(", ") : "no log"}, not ${own}${name === IPS_REPEAT_JAIL ? ` (fail2ban's own log, fail2ban.conf's logtarget)` : ""}: the failures it counts are never seen`, logpath?.line ?? section.line);
+      // [DEFAULT]'s backend is judged once, below; a jail's own here.
+      const backend = section.keys.has("backend") ? get("backend") : undefined;
+      if (backend && !FILE_BACKENDS.has(backend.value)) finding(jailPath, `jail ${name} backend`, `jail [${name}] has backend = ${backend.value}, not one that reads the log files (${[...FILE_BACKENDS].join(", ")}): its logpath is not what it reads`, backend.line);
       const seconds = (key: string): { s: number; line: number } | undefined => {
         const v = get(key);
         if (!v) return undefined;
@@ -194,6 +210,97 @@ export function checkIps(files: ReadonlyMap<string, string>, site: Site, m: Site
   }
   for (const a of [...actions].sort()) actionFindings(files, dir, a, m, finding);
   return out;
+}
+
+/** fail2ban's backends that read the jail's logpath files (systemd reads the journal instead). */
+const FILE_BACKENDS: ReadonlySet<string> = new Set(["auto", "polling", "pyinotify"]);
+/** fail2ban.conf's keys this module reads or knows to change nothing about banning. */
+const SERVER_KEYS: ReadonlySet<string> = new Set(["loglevel", "logtarget", "syslogsocket", "socket", "pidfile", "allowipv6", "dbfile", "dbpurgeage", "dbmaxmatches"]);
+/** Log levels at which fail2ban writes its "Ban" notices, which the repeat jail reads (NOTICE is 25). */
+const BAN_LOGGED: ReadonlySet<string> = new Set(["NOTICE", "INFO", "DEBUG", "TRACEDEBUG", "HEAVYDEBUG"]);
+
+/**
+ * fail2ban.conf: where the server logs (the repeat jail's log) and whether its bans are logged at
+ * all. `target`: the log file, undefined when there is none to read.
+ */
+function serverLogFindings(files: ReadonlyMap<string, string>, dir: string, finding: (artifact: string, subject: string, message: string, line?: number) => void): { target?: string } {
+  const path = `${dir}/fail2ban.conf`;
+  const text = files.get(path);
+  if (text === undefined) {
+    finding(path, path, `the edge has no ${path}: the server's log target and level are the host's own, and the repeat jail (${IPS_REPEAT_JAIL}) reads a log nothing verified`);
+    return {};
+  }
+  const ini = parseFail2banIni(text);
+  for (const p of ini.problems) finding(path, `${path}:${p.line}`, `not understood, so not trusted: ${p.message}`, p.line);
+  for (const [name, sec] of ini.sections) {
+    if (name !== "Definition") {
+      finding(path, `${path} [${name}]`, `section [${name}] is not modelled: refused`, sec.line);
+      continue;
+    }
+    for (const [k, v] of sec.keys) if (!SERVER_KEYS.has(k) || v.value.includes("%")) finding(path, `${path} ${k}`, `${k} = ${v.value} is not modelled: refused`, v.line);
+  }
+  const def = ini.sections.get("Definition");
+  const level = def?.keys.get("loglevel");
+  const levelValue = (level?.value ?? "INFO").toUpperCase();
+  const logged = BAN_LOGGED.has(levelValue) || (/^\d+$/.test(levelValue) && Number(levelValue) <= 25);
+  if (!logged) finding(path, `${path} loglevel`, `loglevel = ${level!.value} writes no "Ban" notice (NOTICE and below): the repeat jail (${IPS_REPEAT_JAIL}) never sees a ban, repeat offenders are never banned for longer`, level!.line);
+  const target = def?.keys.get("logtarget");
+  if (!target || !/^\/[^\s*?[\]]*$/.test(target.value)) {
+    finding(path, `${path} logtarget`, `logtarget = ${target?.value ?? "(not set)"} is not a log file the repeat jail (${IPS_REPEAT_JAIL}) can read: repeat offenders are never banned for longer`, target?.line ?? def?.line);
+    return {};
+  }
+  return { target: target.value };
+}
+
+/** Keys of a filter's [Definition] this module reads; `__prefix` is the renderer's helper, interpolated into failregex. */
+const FILTER_KEYS: ReadonlySet<string> = new Set(["__prefix", "failregex", "ignoreregex"]);
+
+/**
+ * The jail's filter as fail2ban reads it: its [Definition]'s failregex (interpolation resolved,
+ * one expression per line) must be the platform's for the jail, and nothing may be ignored. Any
+ * other section or key (prefregex, datepattern, maxlines, journalmatch, [INCLUDES], [Init]) changes
+ * what matches: refused.
+ */
+function filterFindings(files: ReadonlyMap<string, string>, dir: string, jail: IpsJail, finding: (artifact: string, subject: string, message: string, line?: number) => void): void {
+  const filter = jail;
+  const path = `${dir}/filter.d/${filter}.conf`;
+  const ini = parseFail2banIni(files.get(path)!);
+  const subject = (what: string) => `jail ${jail} filter ${filter} ${what}`;
+  for (const p of ini.problems) finding(path, `${path}:${p.line}`, `not understood, so not trusted: ${p.message}`, p.line);
+  if (ini.problems.length) return;
+  for (const [name, sec] of ini.sections) if (name !== "Definition") finding(path, subject(`[${name}]`), `section [${name}] of ${path} is not modelled (it can change what the filter matches): refused`, sec.line);
+  const def = ini.sections.get("Definition");
+  if (!def) {
+    finding(path, subject("[Definition]"), `${path} has no [Definition]: jail [${jail}] has no expression, nothing is ever banned`);
+    return;
+  }
+  for (const [k, v] of def.keys) if (!FILTER_KEYS.has(k)) finding(path, subject(k), `${k} is not modelled (it changes what the filter matches): refused`, v.line);
+  const resolve = (key: string, depth = 0): string | undefined => {
+    const raw = def.keys.get(key);
+    if (!raw) return undefined;
+    if (depth > 10) throw new Refused(raw.line, `${key}: interpolation nests too deep`);
+    return raw.value.replace(/%(%|\(([^)]+)\)s|)/g, (all, _x, ref?: string) => {
+      if (all === "%%") return "%";
+      const inner = ref ? resolve(ref.toLowerCase(), depth + 1) : undefined;
+      if (inner === undefined) throw new Refused(raw.line, `${key}: ${all === "%" ? "a % that is no interpolation" : `%(${ref})s names no key of [Definition]`}`);
+      return inner;
+    });
+  };
+  try {
+    const lines = (key: string) => (resolve(key) ?? "").split("\n").map((x) => x.trim()).filter(Boolean);
+    const failregex = lines("failregex");
+    const want = ipsFailRegexes(jail);
+    const at = def.keys.get("failregex")?.line ?? def.line;
+    const missing = want.filter((r) => !failregex.includes(r));
+    const extra = failregex.filter((r) => !want.includes(r));
+    if (missing.length) finding(path, subject("failregex"), `the filter of jail [${jail}] no longer has ${missing.length} of the platform's ${want.length} expressions (the first: ${JSON.stringify(missing[0])}): those failures are never counted`, at);
+    if (extra.length) finding(path, subject("failregex +"), `the filter of jail [${jail}] has an expression the platform does not declare (${JSON.stringify(extra[0])}): it bans on lines nothing verified`, at);
+    const ignored = lines("ignoreregex");
+    if (ignored.length) finding(path, subject("ignoreregex"), `the filter of jail [${jail}] ignores lines matching ${JSON.stringify(ignored[0])}: failures that match it are never counted`, def.keys.get("ignoreregex")!.line);
+  } catch (e) {
+    if (!(e instanceof Refused)) throw e;
+    finding(path, `${path}:${e.line}`, `not understood, so not trusted: ${e.message}`, e.line);
+  }
 }
 
 /** The platform's own addresses, from the site: what the IPS may exempt. */

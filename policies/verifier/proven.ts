@@ -58,10 +58,11 @@ export const RSPAMD_PROVEN_SEMANTICS: readonly string[] = [
 
 /** The semantics the fail2ban differential test (test/policies/ips-config-live.test.ts) reads with fail2ban-client. */
 export const FAIL2BAN_PROVEN_SEMANTICS: readonly string[] = [
-  "the first example platform's jail.local and ban action as rendered, with its rewrites that change nothing and its weakenings (test/policies/ips-mutations.ts)",
+  "the first example platform's jail.local, filters, fail2ban.conf and ban action as rendered, with its rewrites that change nothing and its weakenings (test/policies/ips-mutations.ts)",
   "a jail's keys falling back to [DEFAULT], %(key)s interpolation, indented continuation lines, booleans as fail2ban reads them",
   "bantime and findtime with units as fail2ban counts them, maxretry, ignoreip, the jail's action",
   "the action's <tags> from [Init], its ban, check, unban, start and stop commands",
+  "each jail's logpath and backend, its filter's failregex and ignoreregex as fail2ban compiles them (%(__prefix)s resolved, each line stripped), fail2ban.conf's logtarget and loglevel",
   "every weakening the verifier reports is read by fail2ban as a jail configuration other than the plan's",
 ];
 
@@ -109,7 +110,7 @@ export const DIFFERENTIAL_PROOFS: { readonly nftables: DifferentialProof; readon
   fail2ban: {
     program: "fail2ban 1.0 itself: fail2ban-client -c DIR -d prints the jails as the server would be configured from the files",
     test: "test/policies/ips-config-live.test.ts",
-    cases: "the plan, 4 rewrites that change nothing and 23 weakenings of the first example's fail2ban files",
+    cases: "the plan, 7 rewrites that change nothing and 37 weakenings of the first example's fail2ban files",
   },
 };
 

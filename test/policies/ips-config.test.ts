@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { IPS_JAILS, ipsFailRegexes } from "../../core/index.js";
 import { fail2banSeconds, parseFail2banIni } from "../../policies/verifier/fail2ban.js";
 import { describeMutationSuite } from "./support.js";
 import { generatedSiteFile, siteFiles } from "./planned-sites.js";
@@ -25,6 +26,10 @@ describeMutationSuite({
 });
 
 describe("fail2ban's formats, unit by unit", () => {
+  it("GIVEN the platform's filter expressions WHEN fail2ban strips each line of a failregex THEN none changes (an expression ending in a space would lose it)", () => {
+    for (const jail of IPS_JAILS) for (const r of ipsFailRegexes(jail)) expect(r.trim(), jail).toBe(r);
+  });
+
   it("GIVEN fail2ban time strings WHEN read THEN seconds as fail2ban counts them, and undefined for what it does not read", () => {
     expect([fail2banSeconds("3600"), fail2banSeconds("1h"), fail2banSeconds("10m 30s"), fail2banSeconds("1d2h"), fail2banSeconds("-1"), fail2banSeconds("2weeks")]).toEqual([3600, 3600, 630, 93_600, -1, 1_209_600]);
     expect([fail2banSeconds("soon"), fail2banSeconds("1 fortnight"), fail2banSeconds("")]).toEqual([undefined, undefined, undefined]);

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { IPS_JAILS, type Site } from "../../core/index.js";
 import { editText } from "./support.js";
@@ -12,6 +12,9 @@ import { editText } from "./support.js";
 
 export const JAIL = "hosts/edge/fail2ban/jail.local";
 export const ACTION = "hosts/edge/fail2ban/action.d/palisade-nft.conf";
+export const SERVER = "hosts/edge/fail2ban/fail2ban.conf";
+/** A jail's filter file (the renderer names it after the jail). */
+export const FILTER = (jail: string) => `hosts/edge/fail2ban/filter.d/${jail}.conf`;
 
 export interface IpsMutation {
   readonly name: string;
@@ -58,6 +61,21 @@ export const MUTATIONS: readonly IpsMutation[] = [
   { name: "actioncheck flushing the whole ruleset (it runs before each ban)", apply: (d) => editText(d, ACTION, (x) => x.replace(/^actioncheck = .*$/m, "actioncheck = nft flush ruleset")), expected: /actioncheck runs "nft flush ruleset" as root/, artifact: ACTION, marker: "actioncheck = nft flush ruleset" },
   { name: "actionunban deleting the firewall's table", apply: (d) => editText(d, ACTION, (x) => x.replace(/^actionunban = .*$/m, "actionunban = <nftables> delete table <table_family> <table>")), expected: /actionunban runs "nft delete table inet \S+" as root/, artifact: ACTION, marker: "actionunban" },
   { name: "an unmodelled key in [DEFAULT] (ignorecommand, reported once)", apply: (d) => editText(d, JAIL, (x) => setInSection(x, "DEFAULT", "ignorecommand", "/bin/true")), expected: /^ips-weakened \[DEFAULT\] ignorecommand /, artifact: JAIL, marker: "ignorecommand" },
+  // The filters, the logs and the server's own log (what each jail reads, and what it counts).
+  { name: "the sshd filter's second expression deleted (a continuation line)", apply: (d) => editText(d, FILTER("sshd"), (x) => x.replace(/\n[ \t]+%\(__prefix\)s[^\n]*/, "")), expected: /jail sshd filter sshd failregex .*no longer has 1 of the platform's \d+ expressions/, artifact: FILTER("sshd"), marker: "failregex" },
+  { name: `the ${firstJail} filter's expression replaced by one that never matches`, apply: (d) => editText(d, FILTER(firstJail), (x) => x.replace(/^failregex = .*$/m, "failregex = ^never$")), expected: new RegExp(`jail ${firstJail} filter ${firstJail} failregex .*no longer has`), artifact: FILTER(firstJail), marker: "failregex = ^never$" },
+  { name: `an ignoreregex matching everything in the ${firstJail} filter`, apply: (d) => editText(d, FILTER(firstJail), (x) => x.replace(/^ignoreregex =.*$/m, "ignoreregex = .*")), expected: /ignores lines matching "\.\*"/, artifact: FILTER(firstJail), marker: "ignoreregex = .*" },
+  { name: `a prefregex in the ${firstJail} filter (a line must match it before any failregex)`, apply: (d) => editText(d, FILTER(firstJail), (x) => x.replace(/^\[Definition\]$/m, "[Definition]\nprefregex = ^never <F-CONTENT>.+</F-CONTENT>$")), expected: /prefregex is not modelled/, artifact: FILTER(firstJail), marker: "prefregex" },
+  { name: `[INCLUDES] in the ${firstJail} filter (fail2ban reads another file first)`, apply: (d) => editText(d, FILTER(firstJail), (x) => `[INCLUDES]\nbefore = common.conf\n\n${x}`), expected: /section \[INCLUDES\] of .* is not modelled/, artifact: FILTER(firstJail), marker: "[INCLUDES]" },
+  { name: `the ${firstJail} filter's prefix made to match no syslog line (through the interpolation)`, apply: (d) => editText(d, FILTER(firstJail), (x) => x.replace(/^__prefix = .*$/m, "__prefix = ^never ")), expected: new RegExp(`jail ${firstJail} filter ${firstJail} failregex .*no longer has`), artifact: FILTER(firstJail), marker: "failregex" },
+  { name: "the sshd jail reading the portscan filter", apply: (d) => editText(d, JAIL, (x) => setInSection(x, "sshd", "filter", "portscan")), expected: /jail sshd filter .*reads filter portscan, not its own/, artifact: JAIL, marker: "filter = portscan" },
+  { name: `jail ${firstJail} reading /dev/null`, apply: (d) => editText(d, JAIL, (x) => setInSection(x, firstJail, "logpath", "/dev/null")), expected: new RegExp(`jail ${firstJail} logpath .*reads /dev/null, not `), artifact: JAIL, marker: "logpath = /dev/null" },
+  { name: `a pattern in jail ${firstJail}'s logpath`, apply: (d) => editText(d, JAIL, (x) => setInSection(x, firstJail, "logpath", "/var/log/*.log")), expected: /not understood.*logpath "\/var\/log\/\*\.log" is not one file's absolute path/, artifact: JAIL, marker: "logpath = /var/log/*.log" },
+  { name: "backend = systemd in [DEFAULT] (the journal, not the log files)", apply: (d) => editText(d, JAIL, (x) => setInSection(x, "DEFAULT", "backend", "systemd")), expected: /\[DEFAULT\] backend .*backend = systemd is not one that reads the log files/, artifact: JAIL, marker: "backend = systemd" },
+  { name: "the repeat jail reading another log than fail2ban's own", apply: (d) => editText(d, JAIL, (x) => setInSection(x, "recidive", "logpath", "/var/log/other.log")), expected: /jail recidive logpath .*reads \/var\/log\/other\.log, not .*logtarget/, artifact: JAIL, marker: "logpath = /var/log/other.log" },
+  { name: "fail2ban's own log sent to syslog (logtarget = SYSLOG)", apply: (d) => editText(d, SERVER, (x) => x.replace(/^logtarget = .*$/m, "logtarget = SYSLOG")), expected: /logtarget = SYSLOG is not a log file the repeat jail/, artifact: SERVER, marker: "logtarget = SYSLOG" },
+  { name: "fail2ban logging at WARNING (no Ban notice for the repeat jail)", apply: (d) => editText(d, SERVER, (x) => x.replace(/^loglevel = .*$/m, "loglevel = WARNING")), expected: /loglevel = WARNING writes no "Ban" notice/, artifact: SERVER, marker: "loglevel = WARNING" },
+  { name: "fail2ban.conf removed", apply: (d) => rmSync(join(d, SERVER)), expected: /has no hosts\/edge\/fail2ban\/fail2ban\.conf/, artifact: SERVER, marker: "" },
   { name: "actionstop flushing the whole ruleset", apply: (d) => editText(d, ACTION, (x) => x.replace(/^actionstop =$/m, "actionstop = nft flush ruleset")), expected: /actionstop runs a command as root \(nft flush ruleset\)/, artifact: ACTION, marker: "actionstop = nft flush ruleset" },
 ];
 
@@ -66,5 +84,8 @@ export const NEUTRAL: readonly { readonly name: string; readonly apply: (dir: st
   { name: "enabled = yes (another of fail2ban's booleans)", apply: (d) => editText(d, JAIL, (x) => setInSection(x, firstJail, "enabled", "yes")) },
   { name: "bantime with a unit (the same seconds)", apply: (d, s) => editText(d, JAIL, (x) => setInSection(x, "DEFAULT", "bantime", `${s.edge.ips.bantime}s`)) },
   { name: "ignoreip continued on an indented line", apply: (d) => editText(d, JAIL, (x) => x.replace(/^(ignoreip = \S+ \S+) /m, "$1\n    ")) },
+  { name: "the sshd filter's expressions in another order", apply: (d) => editText(d, FILTER("sshd"), (x) => x.replace(/^failregex = (%\(__prefix\)s.*)\n[ \t]+(%\(__prefix\)s.*)$/m, "failregex = $2\n            $1")) },
+  { name: "a filter's prefix written out in each expression instead of %(__prefix)s", apply: (d) => editText(d, FILTER(firstJail), (x) => { const prefix = /^__prefix = (.*)$/m.exec(x)![1]!; return x.replaceAll("%(__prefix)s", prefix); }) },
+  { name: "a comment in a filter", apply: (d) => editText(d, FILTER(firstJail), (x) => x.replace(/^ignoreregex =/m, "# nothing ignored\nignoreregex =")) },
   { name: "comments between the keys", apply: (d) => editText(d, JAIL, (x) => x.replace(/^(maxretry = .*)$/m, "# how many failures\n$1\n; a comment too")) },
 ];
