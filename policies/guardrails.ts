@@ -29,6 +29,12 @@ export const GUARDRAILS = {
     source: "CIS Docker Benchmark 5.9, 5.15, 5.16",
     rationale: "sharing the host's network, PID, IPC, user or cgroup namespace (or another container's network) removes the container's isolation; only the host network may be a declared exception (label palisade.host-network-reason), and it excuses nothing else",
   },
+  networkIdentity: {
+    id: "network-identity",
+    level: "mandatory",
+    source: "Docker's embedded DNS (a user-defined network resolves its containers' names and aliases)",
+    rationale: "a container answers only to its own name and service name on its networks: an alias naming anything else takes that name's traffic (another service's, with the credentials sent to it)",
+  },
   sensitiveMount: { id: "sensitive-mount", level: "mandatory", source: "CIS Docker Benchmark 5.5, 5.31", rationale: "mounting docker.sock or a system directory hands the container the host" },
   devices: { id: "devices", level: "mandatory", source: "CIS Docker Benchmark 5.17", rationale: "a host device passed into a container bypasses its confinement (a disk, /dev/mem, /dev/kmsg...)" },
   capabilityReason: {
@@ -88,6 +94,14 @@ function finding(rule: GuardrailRule, subject: string, message: string, artifact
   return { rule: rule.id, level, subject, message, rationale: rule.rationale, source: rule.source, artifact, ...(line ? { line } : {}), ...(construct ? { construct } : {}) };
 }
 
+/** Namespace modes that keep a namespace of the container's own (empty: Docker's default). */
+const OWN_NAMESPACE_MODES: Readonly<Record<string, readonly string[]>> = {
+  pid_mode: ["", "private"],
+  ipc_mode: ["", "private", "shareable", "none"],
+  userns_mode: [""],
+  cgroupns_mode: ["", "private"],
+};
+
 function containerChecks(c: DockerContainerModel, host: string, artifact: string, strict: boolean): GuardrailFinding[] {
   const out: GuardrailFinding[] = [];
   const subject = `${host}/${c.service}`;
@@ -101,7 +115,17 @@ function containerChecks(c: DockerContainerModel, host: string, artifact: string
   if (c.networkMode === "host" && !reason) add(G.hostNamespace, `${c.name} uses the host's network namespace without a palisade.host-network-reason label`, "network_mode");
   // The host-network exception excuses the network namespace only.
   for (const [field, mode] of [["pid_mode", c.pidMode], ["ipc_mode", c.ipcMode], ["userns_mode", c.usernsMode], ["cgroupns_mode", c.cgroupnsMode]] as const) {
-    if (mode === "host") add(G.hostNamespace, `${c.name} uses the host's ${field.replace("_mode", "")} namespace (${field} = "host"): no exception covers it`, field);
+    const ns = field.replace("_mode", "");
+    if (mode === "host") add(G.hostNamespace, `${c.name} uses the host's ${ns} namespace (${field} = "host"): no exception covers it`, field);
+    else if (mode.startsWith("container:")) add(G.hostNamespace, `${c.name} joins the ${ns} namespace of container ${mode.slice("container:".length)} (${field} = "${mode}"): it sees${ns === "ipc" ? " and shares the memory of" : " and signals"} that container's processes, across the boundary the networks draw`, field);
+    else if (!(OWN_NAMESPACE_MODES[field] ?? []).includes(mode)) add(G.hostNamespace, `${c.name} has ${field} = "${mode}", which the verifier does not model: refused`, field);
+  }
+  // Docker's embedded DNS answers for a container's name and its aliases on each network it shares.
+  for (const a of c.networks) {
+    for (const alias of a.aliases) {
+      if (alias === c.service || alias === c.name) continue;
+      add(G.networkIdentity, `${c.name} answers for ${alias} on network ${a.network} (alias ${alias}): whoever there resolves ${alias} may reach ${c.name} instead, with what it sends there`, "networks_advanced", `networks_advanced ${a.network} aliases ${alias}`);
+    }
   }
   const netProblem = networkModeProblem(c);
   if (netProblem) add(G.hostNamespace, `${c.name}: ${netProblem}`, "network_mode");

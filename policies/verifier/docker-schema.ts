@@ -28,6 +28,15 @@ const CONTAINER_INERT = new Set([
   "start", "wait", "wait_timeout", "max_retry_count", "remove_volumes", "container_read_refresh_timeout_milliseconds", "stdin_open", "tty", "dns", "dns_opts",
   "dns_search", "lifecycle", "provider", "upload",
 ]);
+/** The keys of each block the model reads (Terraform's names; networks_advanced and capabilities are checked on their own). */
+const CONTAINER_BLOCK_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
+  volumes: new Set(["host_path", "volume_name", "container_path", "read_only"]),
+  mounts: new Set(["type", "source", "target", "read_only"]),
+  ports: new Set(["internal", "external", "ip", "protocol"]),
+  devices: new Set(["host_path", "container_path", "permissions"]),
+  labels: new Set(["label", "value"]),
+  ulimit: new Set(["name", "soft", "hard"]),
+};
 const NETWORK_MODELLED: Record<string, Kind> = { name: "string", driver: "string", ipam_config: "array", internal: "boolean", options: "object", labels: "array" };
 const NETWORK_INERT = new Set(["//", "depends_on", "attachable", "check_duplicate", "lifecycle", "provider"]);
 /** Bridge driver options: read, or without effect on reachability (icc off only removes paths). */
@@ -87,6 +96,20 @@ export function resourceProblems(type: string, raw: Record<string, unknown>, bas
       if (typeof net.ipv4_address !== "string" || !net.ipv4_address) out.push({ pointer: [...base, "networks_advanced", i, "name"], message: `${what} attaches network ${String(net.name ?? "?")} without an ipv4_address: the verifier cannot place it (Docker would pick any address in the subnet)` });
       for (const k of Object.keys(net)) if (!["name", "ipv4_address", "aliases"].includes(k)) out.push({ pointer: [...base, "networks_advanced", i, k], message: `${what} network attachment sets ${k}, which the verifier does not model` });
     });
+    // The blocks the model reads, key by key: a key it does not read could mount, publish or pass
+    // through what it does not see (volumes from another container, a mount's propagation).
+    for (const [field, keys] of Object.entries(CONTAINER_BLOCK_KEYS)) {
+      const v = raw[field];
+      const items = Array.isArray(v) ? v : v && typeof v === "object" ? [v] : [];
+      items.forEach((item, i) => {
+        if (!item || typeof item !== "object") return;
+        for (const k of Object.keys(item as Record<string, unknown>)) {
+          if (keys.has(k)) continue;
+          const why = field === "volumes" && k === "from_container" ? ` (every volume of container ${String((item as Record<string, unknown>)[k])}, its data included, would be mounted here)` : "";
+          out.push({ pointer: [...base, field, ...(Array.isArray(v) ? [i] : []), k], message: `${what} ${field} entry sets ${k}${why}, which the verifier does not model: refused` });
+        }
+      });
+    }
     if (typeof raw.name !== "string" || !raw.name) out.push({ pointer: [...base, "name"], message: `${what} has no name` });
     const caps = (raw.capabilities ?? {}) as Record<string, unknown>;
     for (const k of Object.keys(caps)) if (k !== "add" && k !== "drop") out.push({ pointer: [...base, "capabilities", k], message: `${what} capabilities.${k} is not add or drop` });
