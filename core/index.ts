@@ -31,4 +31,4 @@ export { DOVECOT_PASSDB, DOVECOT_USERDB, MAIL_SECRETS, RSPAMD_ACTIONS, RSPAMD_MI
 export { dkimRecordValue, KNOT_CONFIG_DIR, KNOT_DNSSEC_POLICY, KNOT_RRL, KNOT_STORAGE_DIR, KNOT_TSIG_INCLUDE, mtaStsPolicy, tsigKeyId, txtStrings, zoneLine, zoneRecords, zoneSoa, type ZoneRecord } from "./dns.js";
 export { rng, seedOf } from "./rng.js";
 export { type Artifact, sortArtifacts } from "./artifact.js";
-export { tunnelAddresses, siteTunnelAddresses, siteNames, type TunnelAddresses } from "./site-derived.js";
+export { missingKeyPlaceholder, tunnelAddresses, siteTunnelAddresses, siteNames, wireguardKeys, type TunnelAddresses } from "./site-derived.js";

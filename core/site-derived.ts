@@ -33,3 +33,27 @@ export function siteNames(site: Site) {
   const d = site.site.domain;
   return { app: `app.${d}`, git: `git.${d}`, blog: `blog.${d}`, mail: `mail.${d}`, ns1: `ns1.${d}`, mtaSts: `mta-sts.${d}`, apex: d } as const;
 }
+
+/**
+ * The placeholder public key of the site at `index` (the first site's, and the edge's, is all
+ * zeros): distinct per site, so the edge's peers stay distinct keys (as WireGuard requires) before
+ * `palisade keys` has made the real ones.
+ */
+export function missingKeyPlaceholder(index: number): string {
+  const bytes = new Uint8Array(32);
+  bytes[30] = (index >> 8) & 0xff;
+  bytes[31] = index & 0xff;
+  return Buffer.from(bytes).toString("base64");
+}
+
+/**
+ * The WireGuard public keys the site declares (or their placeholders): the edge's, which every
+ * site's tunnel peers with, and each site's, which the edge peers with. What the rendered configs
+ * must carry: a peer with another key is another party on the tunnel.
+ */
+export function wireguardKeys(site: Pick<Site, "publicKeys" | "sites">): { readonly edge: string; readonly sites: readonly { readonly id: string; readonly key: string; readonly declared: boolean }[] } {
+  return {
+    edge: site.publicKeys.wireguardEdge ?? missingKeyPlaceholder(0),
+    sites: site.sites.map((s, i) => ({ id: s.id, key: s.publicKey ?? missingKeyPlaceholder(i), declared: !!s.publicKey })),
+  };
+}

@@ -1,9 +1,10 @@
-import { Port, siteTunnelAddresses, tunnelAddresses, type Artifact, type CloudSite, type Site, type Topology } from "../core/index.js";
+import { missingKeyPlaceholder, Port, siteTunnelAddresses, tunnelAddresses, type Artifact, type CloudSite, type Site, type Topology } from "../core/index.js";
 import { peerSites } from "./sites.js";
 import { CLOUD_WG_IFACE, EDGE_WG_IFACE, WG_PRIVATE_KEY_PATH } from "./names.js";
 
 /** Shown instead of a public key the site file does not give yet (`palisade keys` prints them). */
-export const MISSING_KEY_PLACEHOLDER = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+export const MISSING_KEY_PLACEHOLDER = missingKeyPlaceholder(0);
+export { missingKeyPlaceholder };
 
 /**
  * The peer's addresses the tunnel carries: the peer's own tunnel addresses, as host routes, and
@@ -13,17 +14,6 @@ export const MISSING_KEY_PLACEHOLDER = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 export function allowedIps(site: Site, peer: "edge" | "cloud"): string[] {
   const a = tunnelAddresses(site);
   return peer === "edge" ? [`${a.edge4}/32`, `${a.edge6}/128`] : [`${a.cloud4}/32`, `${a.cloud6}/128`];
-}
-
-/**
- * The placeholder of the site at `index` (the first site's, and the edge's, is MISSING_KEY_PLACEHOLDER):
- * distinct per site, so the edge's peers stay distinct keys (as WireGuard requires) before the keys exist.
- */
-export function missingKeyPlaceholder(index: number): string {
-  const bytes = new Uint8Array(32);
-  bytes[30] = (index >> 8) & 0xff;
-  bytes[31] = index & 0xff;
-  return Buffer.from(bytes).toString("base64");
 }
 
 /** A key the site file gives, else the placeholder and a warning naming where to paste it. */

@@ -76,6 +76,7 @@ export type FindingKind =
   | "nft-rejected"
   | "ips-ban-bypass"
   | "ips-weakened"
+  | "tunnel-identity"
   | "dns-weakened"
   | "engine-drift"
   | "unknown-peer"

@@ -22,6 +22,7 @@ import { checkMailRelay, mailContextOf } from "./postfix.js";
 import { checkDns } from "./knot.js";
 import { checkDovecot } from "./dovecot.js";
 import { checkRspamd } from "./rspamd.js";
+import { checkTunnelKeys } from "./wireguard.js";
 import { checkIps } from "./fail2ban.js";
 import { checkOpenBao } from "./openbao.js";
 import { checkTenancyEffect } from "./tenancy-effect.js";
@@ -323,7 +324,7 @@ export function verifyArtifacts(artifacts: readonly Artifact[] | ReadonlyMap<str
   const governed = governExceptions(declaredExceptions(primary.model).map(located), intent.exceptions ?? [], opts.asOf);
   findings.push(...nftHostFindings(files, primary.site, probePorts(primary.site)));
   findings.push(...tenancy.findings, ...checkDeclaredRendered(files, intent, primary.model, clusterServiceNames(kubeStacks)), ...labFindings(opts.lab), ...governed.findings);
-  if (trusted) findings.push(...checkMailRelay(files, mailContextOf(trusted.site)), ...checkDovecot(files), ...checkRspamd(files, trusted.site), ...checkIps(files, trusted.site, primary.site), ...checkDns(files, trusted.site), ...checkOpenBao(files, trusted.site), ...checkTenancyEffect(files, trusted.site));
+  if (trusted) findings.push(...checkMailRelay(files, mailContextOf(trusted.site)), ...checkDovecot(files), ...checkRspamd(files, trusted.site), ...checkIps(files, trusted.site, primary.site), ...checkTunnelKeys(files, trusted.site), ...checkDns(files, trusted.site), ...checkOpenBao(files, trusted.site), ...checkTenancyEffect(files, trusted.site));
   const residency = trusted ? checkResidency(models, trusted.site, primary.site) : { records: [], findings: [] };
   findings.push(...residency.findings, ...checkCrossSiteForwarding(primary.site, intent));
   // A Kubernetes cloud's ingress runs in a pod: no Docker model lists its proxy, it is read all the same.

@@ -1,4 +1,6 @@
+import { siteTunnelAddresses, wireguardKeys, type Site } from "../../core/index.js";
 import { parseRange, specInRanges, type AddrRange, type AddrSpec } from "./addr.js";
+import type { Finding } from "./report-model.js";
 
 /*
  * WireGuard configuration as wg-quick and `wg setconf` read it. What the verifier needs: the
@@ -22,6 +24,8 @@ export interface WgPeer {
   readonly ranges: readonly AddrRange[];
   readonly endpoint?: string;
   readonly line: number;
+  /** Line of the (last) PublicKey, which wg uses. @default the [Peer] line */
+  readonly publicKeyLine?: number;
   /** Line of the (first) AllowedIPs, cited for what the peer routes and accepts. @default the [Peer] line */
   readonly allowedIpsLine?: number;
 }
@@ -54,7 +58,7 @@ export function parseWireguard(path: string, text: string): WgConfig {
   let listenPort: number | undefined;
   const privateKeyLines: number[] = [];
   const problems: WgProblem[] = [];
-  const peers: { publicKey: string; allowedIps: string[]; endpoint?: string; line: number; allowedIpsLine?: number }[] = [];
+  const peers: { publicKey: string; allowedIps: string[]; endpoint?: string; line: number; allowedIpsLine?: number; publicKeyLine?: number }[] = [];
   let section = "";
   let interfaces = 0;
   text.split("\n").forEach((raw, idx) => {
@@ -98,6 +102,7 @@ export function parseWireguard(path: string, text: string): WgConfig {
       if (key === "publickey") {
         if (!KEY.test(value)) problem("PublicKey is not a WireGuard key (44 characters of base64)");
         peer.publicKey = value;
+        peer.publicKeyLine = n;
       }
       if (key === "presharedkey") privateKeyLines.push(n);
       if (key === "allowedips") {
@@ -160,4 +165,40 @@ export function peerFor(cfg: WgConfig, daddr: AddrSpec): WgPeer | undefined {
 /** The tunnel addresses of the interface, without prefix. */
 export function tunnelIps(cfg: WgConfig): string[] {
   return cfg.addresses.map((a) => a.split("/")[0]!);
+}
+
+/**
+ * Each tunnel's peers carry the keys the site declares (tunnel-identity): on the edge, the peer
+ * that holds a site's tunnel address must have that site's key; on a site, every peer is the edge
+ * and must have the edge's key. A peer with another key is another party: wg hands it that end's
+ * tunnel addresses (the edge learns a responder peer's endpoint from its handshakes, from anywhere).
+ * Placeholder keys (no key declared yet) are the expected ones too: plan warns about them.
+ */
+export function checkTunnelKeys(files: ReadonlyMap<string, string>, site: Site): Finding[] {
+  const keys = wireguardKeys(site);
+  // Every WireGuard file of a host (hosts/<host>/wireguard/*.conf), as wg reads it.
+  const configsOf = (host: string): WgConfig[] =>
+    [...files.keys()]
+      .filter((p) => p.startsWith(`hosts/${host}/wireguard/`) && p.endsWith(".conf"))
+      .sort()
+      .map((p) => parseWireguard(p, files.get(p)!));
+  const out: Finding[] = [];
+  const finding = (path: string, subject: string, message: string, line: number) => out.push({ id: `tunnel-identity:${subject}`, kind: "tunnel-identity", severity: "violation", subject, message, layer: "wireguard", artifact: path, line });
+  for (const edge of configsOf("edge")) {
+    for (const s of site.sites) {
+      const want = keys.sites.find((k) => k.id === s.id)!;
+      const addr = siteTunnelAddresses(s).cloud4;
+      for (const p of edge.peers.filter((x) => x.allowedIps.some((a) => a.split("/")[0] === addr))) {
+        if (p.publicKey !== want.key) finding(edge.path, `${edge.path} peer ${s.id}`, `the edge's peer for ${s.id} (AllowedIPs ${p.allowedIps.join(", ")}) has PublicKey ${p.publicKey}, not ${s.id}'s ${want.declared ? "declared key" : "placeholder (no key declared yet)"} ${want.key}: the holder of that key's private half becomes ${s.id} on the tunnel`, p.publicKeyLine ?? p.line);
+      }
+    }
+  }
+  for (const s of site.sites) {
+    for (const wg of configsOf(s.id)) {
+      for (const p of wg.peers) {
+        if (p.publicKey !== keys.edge) finding(wg.path, `${wg.path} peer ${p.line}`, `${s.id}'s tunnel peer at line ${p.line} (AllowedIPs ${p.allowedIps.join(", ")}) has PublicKey ${p.publicKey}, not the edge's ${site.publicKeys.wireguardEdge ? "declared key" : "placeholder (no key declared yet)"} ${keys.edge}: ${s.id} would send the edge's traffic to the holder of that key`, p.publicKeyLine ?? p.line);
+      }
+    }
+  }
+  return out;
 }

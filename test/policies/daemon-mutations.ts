@@ -92,6 +92,11 @@ export function daemonMutations(t: ArtifactTargets): { table: DaemonMutation[]; 
   const plain = t.containers.filter((c) => !c.rootReason);
   const pick = (i: number) => plain[i % plain.length]!;
   const [c0, c1, c2] = [pick(0), pick(1), pick(2)];
+  // Who is at the other end: the peers' public keys are the site's (publicKeys, sites[].publicKey).
+  const peerKeyOf = (text: string, tunnel4: string) => new RegExp(`^PublicKey = .*$(?=\\nAllowedIPs = ${esc(tunnel4)}/32)`, "m");
+  add(W, `the edge's peer for ${last.id} given another key (whoever holds it becomes ${last.id} on the tunnel)`, t.edgeWg, (d) => editText(d, t.edgeWg, (x) => x.replace(peerKeyOf(x, last.tunnel4), `PublicKey = ${KEY_A}`)), new RegExp(`tunnel-identity .*the edge's peer for ${esc(last.id)} .*has PublicKey ${esc(KEY_A)}`), `PublicKey = ${KEY_A}`);
+  add(W, `${first.id}'s edge peer given another key`, first.wg, (d) => editText(d, first.wg, (x) => x.replace(/^PublicKey = .*$/m, `PublicKey = ${KEY_B}`)), new RegExp(`tunnel-identity .*${esc(first.id)}'s tunnel peer at line \\d+ .*has PublicKey ${esc(KEY_B)}, not the edge's`), `PublicKey = ${KEY_B}`);
+  add(W, `a second PublicKey in ${first.id}'s edge peer (the last one is wg's)`, first.wg, (d) => editText(d, first.wg, (x) => x.replace(/^(PublicKey = .*)$/m, `$1\nPublicKey = ${KEY_A}`)), new RegExp(`tunnel-identity .*has PublicKey ${esc(KEY_A)}`), `PublicKey = ${KEY_A}`);
   const edge = t.containers.filter((c) => c.stack === "edge");
   const hostNet = t.containers.find((c) => c.networkMode === "host" && !c.rootReason)!;
   const mounted = plain.find((c) => c.hasMounts)!;
