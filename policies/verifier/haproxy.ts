@@ -401,6 +401,8 @@ export function parseHaproxy(path: string, text: string): HaproxyConfig {
     if (section.kind === "refused" || INERT_SECTIONS.has(section.kind)) return;
     if (section.kind === "global") {
       if (GLOBAL_REFUSED.test(kw)) problem(`global ${kw} is not modelled (it loads code or runs commands)`);
+      // The runtime API reconfigures the proxy after verification (servers, maps, ACLs): a local socket only.
+      if (kw === "stats" && ws[1] === "socket" && (ws[2] === undefined || /^(ipv4|ipv6|tcp4?6?|udp4?6?|quic4?6?|sockpair|fd)@|:/i.test(ws[2]))) problem(`global stats socket ${ws[2] ?? ""} listens on a network address, not a local UNIX socket: its runtime API changes servers, maps and ACLs after verification`);
       return;
     }
     const p = section.proxy!;
