@@ -1,4 +1,4 @@
-import { missingKeyPlaceholder, Port, siteTunnelAddresses, tunnelAddresses, type Artifact, type CloudSite, type Site, type Topology } from "../core/index.js";
+import { missingKeyPlaceholder, Port, siteTunnelAddresses, tunnelAddresses, wireguardKeys, type Artifact, type CloudSite, type Site, type Topology } from "../core/index.js";
 import { peerSites } from "./sites.js";
 import { CLOUD_WG_IFACE, EDGE_WG_IFACE, WG_PRIVATE_KEY_PATH } from "./names.js";
 
@@ -16,13 +16,10 @@ export function allowedIps(site: Site, peer: "edge" | "cloud"): string[] {
   return peer === "edge" ? [`${a.edge4}/32`, `${a.edge6}/128`] : [`${a.cloud4}/32`, `${a.cloud6}/128`];
 }
 
-/** A key the site file gives, else the placeholder and a warning naming where to paste it. */
-function publicKey(t: Topology, key: string | undefined, subject: string, where: string, index = 0): string {
-  if (key) return key;
-  if (!t.warnings.some((w) => w.id === "wireguard-key" && w.subject === subject)) {
-    t.warnings.push({ id: "wireguard-key", subject, message: `${where} is not set: the WireGuard config carries a placeholder key; run \`palisade keys\` and paste its output into the site file` });
-  }
-  return missingKeyPlaceholder(index);
+/** A key the site file does not give yet: the configs carry its placeholder (wireguardKeys), and plan warns where to paste it. */
+function warnMissingKey(t: Topology, subject: string, where: string): void {
+  if (t.warnings.some((w) => w.id === "wireguard-key" && w.subject === subject)) return;
+  t.warnings.push({ id: "wireguard-key", subject, message: `${where} is not set: the WireGuard config carries a placeholder key; run \`palisade keys\` and paste its output into the site file` });
 }
 
 /** Warning subject and site-file field of a site's public key (the one-site form's is publicKeys.wireguardCloud). */
@@ -46,6 +43,16 @@ export function renderWireguard(t: Topology): Artifact[] {
     "# Rendered from the site file; do not edit. The private key is never in this file:",
     "# PostUp reads it on the host from /etc/palisade/secrets/ (written by `palisade keys`, mode 0600).",
   ];
+  const keys = wireguardKeys(site);
+  const siteKey = (s: CloudSite): string => {
+    const k = keys.sites[site.sites.indexOf(s)]!;
+    if (!k.declared) warnMissingKey(t, siteKeyField(s).subject, siteKeyField(s).where);
+    return k.key;
+  };
+  const edgeKey = (): string => {
+    if (!site.publicKeys.wireguardEdge) warnMissingKey(t, "wireguardEdge", "publicKeys.wireguardEdge");
+    return keys.edge;
+  };
   const ends = site.sites.map((s) => ({ s, a: siteTunnelAddresses(s) }));
   const edge = [
     ...header("edge", "responder"),
@@ -58,7 +65,7 @@ export function renderWireguard(t: Topology): Artifact[] {
       "",
       "[Peer]",
       `# ${s.id} (initiator): no Endpoint, the edge learns the ${s.id === "cloud" ? "cloud" : `site ${s.id}`}'s current uplink address from its handshakes`,
-      `PublicKey = ${publicKey(t, s.publicKey, siteKeyField(s).subject, siteKeyField(s).where, site.sites.indexOf(s))}`,
+      `PublicKey = ${siteKey(s)}`,
       `AllowedIPs = ${[`${a.cloud4}/32`, `${a.cloud6}/128`].join(", ")}`,
     ]),
     "",
@@ -76,7 +83,7 @@ export function renderWireguard(t: Topology): Artifact[] {
       "",
       "[Peer]",
       `# edge (responder); the failover agent moves the route to this endpoint between uplinks${others.length ? "; the edge forwards the declared flows to the other sites' tunnel addresses" : ""}`,
-      `PublicKey = ${publicKey(t, site.publicKeys.wireguardEdge, "wireguardEdge", "publicKeys.wireguardEdge")}`,
+      `PublicKey = ${edgeKey()}`,
       `AllowedIPs = ${[`${a.edge4}/32`, `${a.edge6}/128`, ...others].join(", ")}`,
       `Endpoint = ${site.edge.ipv4}:${port.number}`,
       `PersistentKeepalive = ${site.tunnel.keepalive}`,

@@ -12,7 +12,7 @@ import type { SiteModel } from "./site-model.js";
  * of the host's nftables ruleset (the nftables checks then prove that set is consulted before
  * every accept). Each jail must read its own log (the repeat jail: fail2ban's own log, which
  * fail2ban.conf must write at a level that records bans) through a file backend, with its filter's
- * expressions exactly the platform's (fail2ban.conf's interpolation resolved; no ignoreregex).
+ * expressions exactly the platform's (the filter's interpolation resolved; no ignoreregex).
  * What fail2ban would also read (a `.local` override, jail.d/, [INCLUDES]), a key or command this
  * module does not model, a repeated section or key: refused, never guessed. The expressions are
  * compared, not evaluated: the lab's ban drill proves they match the daemons' log lines.
@@ -148,16 +148,7 @@ export function checkIps(files: ReadonlyMap<string, string>, site: Site, m: Site
     }
     const get = (key: string, depth = 0): IniValue | undefined => {
       const raw = section.keys.get(key) ?? defaults?.keys.get(key);
-      if (!raw || !raw.value.includes("%")) return raw;
-      if (depth > 10) throw new Refused(raw.line, `${key}: interpolation nests too deep`);
-      const value = raw.value.replace(/%(%|\(([^)]+)\)s)/g, (all, _x, ref?: string) => {
-        if (all === "%%") return "%";
-        const inner = ref === "__name__" ? { value: name, line: raw.line } : get(ref!.toLowerCase(), depth + 1);
-        if (!inner) throw new Refused(raw.line, `${key}: %(${ref})s names no key`);
-        return inner.value;
-      });
-      if (/%(?!%)/.test(value.replace(/%%/g, ""))) throw new Refused(raw.line, `${key}: an interpolation that is not %(key)s`);
-      return { value, line: raw.line };
+      return raw && interpolated(key, raw, (ref, d) => (ref === "__name__" ? { value: name, line: raw.line } : get(ref, d)), depth);
     };
     try {
       const enabled = get("enabled");
@@ -172,9 +163,11 @@ export function checkIps(files: ReadonlyMap<string, string>, site: Site, m: Site
       else filterFindings(files, dir, name, finding);
       const logpath = get("logpath");
       const logs = (logpath?.value ?? "").split("\n").map((x) => x.trim()).filter(Boolean);
-      for (const l of logs) if (!/^\/[^\s*?[\]]*$/.test(l)) throw new Refused(logpath!.line, `logpath ${JSON.stringify(l)} is not one file's absolute path (a pattern or an option): not modelled`);
+      // A refused entry is a finding of its own: it must not hide the jail's other checks.
+      const unread = logs.find((l) => !/^\/[^\s*?[\]]*$/.test(l));
+      if (unread !== undefined) finding(jailPath, `jail ${name}:${logpath!.line}`, `not understood, so not trusted: jail [${name}] logpath ${JSON.stringify(unread)} is not one file's absolute path (a pattern or an option): not modelled`, logpath!.line);
       const own = name === IPS_REPEAT_JAIL ? serverLog.target : IPS_LOGS[name];
-      if (own !== undefined && !logs.includes(own)) finding(jailPath, `jail ${name} logpath`, `jail [${name}] reads ${logs.length ? logs.join(", ") : "no log"}, not ${own}${name === IPS_REPEAT_JAIL ? ` (fail2ban's own log, fail2ban.conf's logtarget)` : ""}: the failures it counts are never seen`, logpath?.line ?? section.line);
+      if (unread === undefined && own !== undefined && !logs.includes(own)) finding(jailPath, `jail ${name} logpath`, `jail [${name}] reads ${logs.length ? logs.join(", ") : "no log"}, not ${own}${name === IPS_REPEAT_JAIL ? ` (fail2ban's own log, fail2ban.conf's logtarget)` : ""}: the failures it counts are never seen`, logpath?.line ?? section.line);
       // [DEFAULT]'s backend is judged once, below; a jail's own here.
       const backend = section.keys.has("backend") ? get("backend") : undefined;
       if (backend && !FILE_BACKENDS.has(backend.value)) finding(jailPath, `jail ${name} backend`, `jail [${name}] has backend = ${backend.value}, not one that reads the log files (${[...FILE_BACKENDS].join(", ")}): its logpath is not what it reads`, backend.line);
@@ -210,6 +203,23 @@ export function checkIps(files: ReadonlyMap<string, string>, site: Site, m: Site
   }
   for (const a of [...actions].sort()) actionFindings(files, dir, a, m, finding);
   return out;
+}
+
+/**
+ * A value with ConfigParser's interpolation resolved, as fail2ban configures it: `%(key)s` is the
+ * value `lookup` gives (itself resolved), `%%` a percent sign; any other `%` is refused.
+ */
+function interpolated(key: string, raw: IniValue, lookup: (ref: string, depth: number) => IniValue | undefined, depth: number): IniValue {
+  if (!raw.value.includes("%")) return raw;
+  if (depth > 10) throw new Refused(raw.line, `${key}: interpolation nests too deep`);
+  const value = raw.value.replace(/%(%|\(([^)]+)\)s|)/g, (all, _x, ref?: string) => {
+    if (all === "%%") return "%";
+    if (!ref) throw new Refused(raw.line, `${key}: an interpolation that is not %(key)s`);
+    const inner = lookup(ref.toLowerCase(), depth + 1);
+    if (!inner) throw new Refused(raw.line, `${key}: %(${ref})s names no key`);
+    return inner.value;
+  });
+  return { value, line: raw.line };
 }
 
 /** fail2ban's backends that read the jail's logpath files (systemd reads the journal instead). */
@@ -275,19 +285,12 @@ function filterFindings(files: ReadonlyMap<string, string>, dir: string, jail: I
     return;
   }
   for (const [k, v] of def.keys) if (!FILTER_KEYS.has(k)) finding(path, subject(k), `${k} is not modelled (it changes what the filter matches): refused`, v.line);
-  const resolve = (key: string, depth = 0): string | undefined => {
+  const resolve = (key: string, depth = 0): IniValue | undefined => {
     const raw = def.keys.get(key);
-    if (!raw) return undefined;
-    if (depth > 10) throw new Refused(raw.line, `${key}: interpolation nests too deep`);
-    return raw.value.replace(/%(%|\(([^)]+)\)s|)/g, (all, _x, ref?: string) => {
-      if (all === "%%") return "%";
-      const inner = ref ? resolve(ref.toLowerCase(), depth + 1) : undefined;
-      if (inner === undefined) throw new Refused(raw.line, `${key}: ${all === "%" ? "a % that is no interpolation" : `%(${ref})s names no key of [Definition]`}`);
-      return inner;
-    });
+    return raw && interpolated(key, raw, resolve, depth);
   };
   try {
-    const lines = (key: string) => (resolve(key) ?? "").split("\n").map((x) => x.trim()).filter(Boolean);
+    const lines = (key: string) => (resolve(key)?.value ?? "").split("\n").map((x) => x.trim()).filter(Boolean);
     const failregex = lines("failregex");
     const want = ipsFailRegexes(jail);
     const at = def.keys.get("failregex")?.line ?? def.line;

@@ -1,5 +1,5 @@
 import { siteTunnelAddresses, wireguardKeys, type Site } from "../../core/index.js";
-import { parseRange, specInRanges, type AddrRange, type AddrSpec } from "./addr.js";
+import { ipSpec, parseRange, specInRanges, type AddrRange, type AddrSpec } from "./addr.js";
 import type { Finding } from "./report-model.js";
 
 /*
@@ -187,9 +187,10 @@ export function checkTunnelKeys(files: ReadonlyMap<string, string>, site: Site):
   for (const edge of configsOf("edge")) {
     for (const s of site.sites) {
       const want = keys.sites.find((k) => k.id === s.id)!;
-      const addr = siteTunnelAddresses(s).cloud4;
-      for (const p of edge.peers.filter((x) => x.allowedIps.some((a) => a.split("/")[0] === addr))) {
-        if (p.publicKey !== want.key) finding(edge.path, `${edge.path} peer ${s.id}`, `the edge's peer for ${s.id} (AllowedIPs ${p.allowedIps.join(", ")}) has PublicKey ${p.publicKey}, not ${s.id}'s ${want.declared ? "declared key" : "placeholder (no key declared yet)"} ${want.key}: the holder of that key's private half becomes ${s.id} on the tunnel`, p.publicKeyLine ?? p.line);
+      const a = siteTunnelAddresses(s);
+      // The peer wg routes each of the site's tunnel addresses to (most specific prefix, the last claim): the one it accepts them from.
+      for (const p of new Set([a.cloud4, a.cloud6].map((addr) => peerFor(edge, ipSpec(addr))))) {
+        if (p && p.publicKey !== want.key) finding(edge.path, `${edge.path} peer ${s.id}`, `the edge's peer for ${s.id} (AllowedIPs ${p.allowedIps.join(", ")}) has PublicKey ${p.publicKey}, not ${s.id}'s ${want.declared ? "declared key" : "placeholder (no key declared yet)"} ${want.key}: the holder of that key's private half becomes ${s.id} on the tunnel`, p.publicKeyLine ?? p.line);
       }
     }
   }
